@@ -1,0 +1,202 @@
+import { DpemuError } from '../util/errors.js';
+import { StageCounters } from './counters.js';
+import { PacketPool } from './pool.js';
+import { NEXT_DONE, NEXT_DROP, StageRuntime, type EngineObserver } from './runtime.js';
+import type { StageDef } from './stage.js';
+import type { TraceRecord, TraceSink } from './trace.js';
+
+export class EngineConfigError extends DpemuError {
+  constructor(message: string) {
+    super('ENGINE_CONFIG', message);
+  }
+}
+
+export interface EngineNode<C> {
+  readonly name: string;
+  readonly ctx: C;
+}
+
+export interface EngineOptions<C> {
+  readonly stages: readonly StageDef<C>[];
+  readonly nodes: readonly EngineNode<C>[];
+  readonly pool?: PacketPool;
+  /** Most packets handed to one `process` call (VPP's frame size is 256). */
+  readonly vectorSize?: number;
+  readonly tracing?: boolean;
+  readonly observers?: readonly EngineObserver[];
+}
+
+/** One row of `show runtime`: a stage on a node. */
+export interface RuntimeRow {
+  readonly node: string;
+  readonly stage: string;
+  readonly calls: number;
+  readonly packets: number;
+  readonly ns: number;
+  readonly drops: readonly { code: number; count: number }[];
+}
+
+/**
+ * The graph dispatcher. Knows no protocol: it keeps a FIFO per (stage, cluster node), hands
+ * vectors of up to `vectorSize` packets to stages, times each call, and moves every packet to the
+ * stage its `next` names (or frees it when dropped/done). Stages are walked in registration
+ * order, and the scan restarts from the first stage after each call, so a packet generated or
+ * forwarded to an earlier stage (a node receiving from the underlay) is served before later work.
+ */
+export class Engine<C> {
+  readonly pool: PacketPool;
+  readonly vectorSize: number;
+  readonly traces: TraceRecord[] = [];
+  private readonly stages: readonly StageDef<C>[];
+  private readonly nodeNames: readonly string[];
+  private readonly byName = new Map<string, number>();
+  /** [stage][node] runtime. */
+  private readonly runtimes: StageRuntime<C>[][];
+  /** [stage] -> next-index -> stage id. */
+  private readonly nextIds: Int32Array[];
+  /** FIFO per (stage * nodes + node). */
+  private readonly queues: Int32Array[];
+  private readonly heads: Int32Array;
+  private readonly tails: Int32Array;
+  private readonly observers: readonly EngineObserver[];
+  private readonly vector: Int32Array;
+  private pending = 0;
+  private tracingOn: boolean;
+
+  constructor(opts: EngineOptions<C>) {
+    this.pool = opts.pool ?? new PacketPool();
+    this.vectorSize = opts.vectorSize ?? 256;
+    this.stages = opts.stages;
+    this.nodeNames = opts.nodes.map((n) => n.name);
+    this.observers = opts.observers ?? [];
+    this.tracingOn = opts.tracing ?? false;
+    this.vector = new Int32Array(this.vectorSize);
+    opts.stages.forEach((s, i) => {
+      if (this.byName.has(s.name)) throw new EngineConfigError(`stage "${s.name}" is registered twice`);
+      this.byName.set(s.name, i);
+    });
+    this.nextIds = opts.stages.map((s) =>
+      Int32Array.from(s.next, (n) => {
+        const id = this.byName.get(n);
+        if (id === undefined) throw new EngineConfigError(`stage "${s.name}" names next stage "${n}", which is not registered`);
+        return id;
+      }),
+    );
+    const sink: TraceSink = this.traces;
+    const spawn = (slot: number, stage: string, node: number): void => this.enqueue(slot, stage, node);
+    this.runtimes = opts.stages.map((s) =>
+      opts.nodes.map((n, ni) => {
+        const rt = new StageRuntime<C>(s.name, ni, n.name, n.ctx, new StageCounters(), this.pool, sink, this.observers, spawn);
+        rt.tracing = this.tracingOn;
+        return rt;
+      }),
+    );
+    const nq = opts.stages.length * opts.nodes.length;
+    this.queues = Array.from({ length: nq }, () => new Int32Array(this.pool.size));
+    this.heads = new Int32Array(nq);
+    this.tails = new Int32Array(nq);
+  }
+
+  get tracing(): boolean {
+    return this.tracingOn;
+  }
+
+  set tracing(on: boolean) {
+    this.tracingOn = on;
+    for (const row of this.runtimes) for (const rt of row) rt.tracing = on;
+  }
+
+  stageId(name: string): number {
+    const id = this.byName.get(name);
+    if (id === undefined) throw new EngineConfigError(`no stage named "${name}"`);
+    return id;
+  }
+
+  nodeId(name: string): number {
+    const id = this.nodeNames.indexOf(name);
+    if (id < 0) throw new EngineConfigError(`no node named "${name}"`);
+    return id;
+  }
+
+  runtime(stage: string, node: number): StageRuntime<C> {
+    return this.runtimes[this.stageId(stage)][node];
+  }
+
+  /** Queues a packet at a stage on a node; `run` moves it. */
+  enqueue(slot: number, stage: string | number, node: number): void {
+    const sid = typeof stage === 'number' ? stage : this.stageId(stage);
+    this.pool.node[slot] = node;
+    this.push(sid * this.nodeNames.length + node, slot);
+  }
+
+  private push(q: number, slot: number): void {
+    const size = this.pool.size;
+    this.queues[q][this.tails[q] % size] = slot;
+    this.tails[q]++;
+    this.pending++;
+  }
+
+  /** Runs until no packet is queued. */
+  run(): void {
+    const nodes = this.nodeNames.length;
+    const total = this.stages.length * nodes;
+    const pool = this.pool;
+    const size = pool.size;
+    while (this.pending > 0) {
+      let q = 0;
+      while (q < total && this.heads[q] === this.tails[q]) q++;
+      const sid = (q / nodes) | 0;
+      const node = q - sid * nodes;
+      const queue = this.queues[q];
+      let n = 0;
+      while (n < this.vectorSize && this.heads[q] !== this.tails[q]) {
+        const slot = queue[this.heads[q] % size];
+        this.heads[q]++;
+        pool.next[slot] = -1;
+        this.vector[n++] = slot;
+      }
+      if (this.heads[q] === this.tails[q]) this.heads[q] = this.tails[q] = 0;
+      this.pending -= n;
+      const rt = this.runtimes[sid][node];
+      rt.now = pool.tsSec[this.vector[0]] + pool.tsNsec[this.vector[0]] / 1e9;
+      const t0 = performance.now();
+      this.stages[sid].process(rt, this.vector, n, pool);
+      const c = rt.counters;
+      c.ns += (performance.now() - t0) * 1e6;
+      c.calls++;
+      c.packets += n;
+      const nextIds = this.nextIds[sid];
+      for (let i = 0; i < n; i++) {
+        const slot = this.vector[i];
+        const nx = pool.next[slot];
+        if (nx >= 0) {
+          this.push(nextIds[nx] * nodes + pool.node[slot], slot);
+        } else if (nx === NEXT_DROP || nx === NEXT_DONE) {
+          for (let o = 0; o < this.observers.length; o++) this.observers[o].final?.(pool, slot, this.stages[sid].name);
+          pool.free(slot);
+        } else {
+          throw new EngineConfigError(`stage "${this.stages[sid].name}" gave packet ${pool.frameNo[slot]} no next stage, drop or verdict`);
+        }
+      }
+    }
+  }
+
+  /** Counters per (node, stage), in registration order; stages that saw no packet are left out. */
+  runtimeRows(): RuntimeRow[] {
+    const rows: RuntimeRow[] = [];
+    for (let node = 0; node < this.nodeNames.length; node++) {
+      for (let sid = 0; sid < this.stages.length; sid++) {
+        const c = this.runtimes[sid][node].counters;
+        if (c.calls === 0) continue;
+        const drops: { code: number; count: number }[] = [];
+        for (let code = 0; code < c.drops.length; code++) if (c.drops[code] > 0) drops.push({ code, count: c.drops[code] });
+        rows.push({ node: this.nodeNames[node], stage: this.stages[sid].name, calls: c.calls, packets: c.packets, ns: c.ns, drops });
+      }
+    }
+    return rows;
+  }
+
+  resetCounters(): void {
+    for (const row of this.runtimes) for (const rt of row) rt.counters.reset();
+  }
+}
