@@ -24,7 +24,7 @@ export function packetFields(v: PacketView): PacketFields {
     if (L.l2Offset >= 0) {
       add('eth.dst', macToString(b, L.ethDstOffset));
       add('eth.src', macToString(b, L.ethSrcOffset));
-      add('eth.type', hex(L.ethType, 4));
+      if (L.ethType >= 0x600) add('eth.type', hex(L.ethType, 4));
       for (let t = 0; t < L.vlanCount; t++) {
         add('vlan.id', String(L.vlanId[t]));
         add('vlan.etype', hex(t + 1 < L.vlanCount ? L.vlanTpid[t + 1] : L.etherType, 4));

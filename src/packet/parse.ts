@@ -129,8 +129,17 @@ function parseLayer(
         t = (b[p + 2] << 8) | b[p + 3];
         p += 4;
       }
-      // Values <= 1500 are an 802.3 length (LLC follows): no EtherType, nothing more to dissect.
-      L.etherType = t > 1500 ? t : 0;
+      // Values < 0x600 are an 802.3 length and LLC follows. Only LLC/SNAP with OUI 0 (RFC 1042) carries an
+      // EtherType; other LLC (STP, ...) is not dissected.
+      if (t < 0x600) {
+        t = 0;
+        if (end - p >= 8 && b[p] === 0xaa && b[p + 1] === 0xaa && b[p + 2] === 0x03
+          && b[p + 3] === 0 && b[p + 4] === 0 && b[p + 5] === 0) {
+          t = (b[p + 6] << 8) | b[p + 7];
+          p += 8;
+        }
+      }
+      L.etherType = t;
       etherType = L.etherType;
       off = p;
       break;
@@ -279,14 +288,22 @@ function parseIpv4(
   L.src4 = b[off + 12] * 0x1000000 + ((b[off + 13] << 16) | (b[off + 14] << 8) | b[off + 15]);
   L.dst4 = b[off + 16] * 0x1000000 + ((b[off + 17] << 16) | (b[off + 18] << 8) | b[off + 19]);
   let dgramWireEnd = off + total;
-  let ipEnd = dgramWireEnd < end ? dgramWireEnd : end;
+  const ipEnd = dgramWireEnd < end ? dgramWireEnd : end;
   L.ipEnd = ipEnd;
-  // A quoted header (ICMP error) is cut after 8 bytes of L4 by design: its total length may exceed the quote.
+  // Total length beyond the frame: Linux ip_rcv drops it, so it is an error; like Wireshark the L4 header
+  // inside the frame is still dissected (fields valid) and the error is recorded after it.
+  // A quoted header (ICMP error) is cut after 8 bytes of L4 by design: there it is not an error.
+  let deferred = 0;
   if (dgramWireEnd > wireEnd) {
-    if (!quoted) return fail(v, E.BAD_IPV4_TOTAL_LENGTH, off + 2, li);
+    if (!quoted) deferred = E.BAD_IPV4_TOTAL_LENGTH;
     dgramWireEnd = wireEnd;
   }
   if (end - off < ihl) return fail(v, E.IPV4_TRUNCATED, off + 20, li);
+  if (deferred !== 0) {
+    parseL4(v, L, li, proto, off + ihl, ipEnd, dgramWireEnd, quoted, 4);
+    if (v.error === 0) fail(v, deferred, off + 2, li);
+    return;
+  }
   const l4 = off + ihl;
   if (fragOff !== 0) {
     // Non-first fragment: no L4 header here.
@@ -335,8 +352,9 @@ function parseIpv6(
   const ipEnd = dgramWireEnd < end ? dgramWireEnd : end;
   L.ipEnd = ipEnd;
   L.ipProto = nh;
+  let deferred = 0;
   if (dgramWireEnd > wireEnd) {
-    if (!quoted) return fail(v, E.BAD_IPV6_PAYLOAD_LENGTH, off + 4, li);
+    if (!quoted) deferred = E.BAD_IPV6_PAYLOAD_LENGTH;
     dgramWireEnd = wireEnd;
   }
   let p = off + 40;
@@ -373,10 +391,12 @@ function parseIpv6(
   if (L.fragOffset !== 0 || nh === 59) {
     L.payloadOffset = p;
     L.payloadLength = ipEnd - p;
+    if (deferred !== 0) fail(v, deferred, off + 4, li);
     return;
   }
   if (nh === 4 || nh === 41) {
     if (L.ipMf !== 0) return;
+    if (deferred !== 0) return fail(v, deferred, off + 4, li);
     nextEntry = nh === 4 ? ENTRY_IPV4 : ENTRY_IPV6;
     nextKind = LayerKind.IP_IN_IP;
     nextOff = p;
@@ -389,6 +409,7 @@ function parseIpv6(
     return;
   }
   parseL4(v, L, li, nh, p, ipEnd, dgramWireEnd, quoted, 6);
+  if (deferred !== 0 && v.error === 0) fail(v, deferred, off + 4, li);
 }
 
 function extTruncated(v: PacketView, L: LayerView, li: number, p: number, quoted: boolean): void {
@@ -462,8 +483,9 @@ function parseL4(
       return;
     }
     // UDP length 0 is legal only for IPv6 jumbograms (RFC 2675); then the IP length rules.
+    // In a first fragment the UDP length covers the whole datagram, not this fragment.
     let udpEnd = p + ulen;
-    if (ulen === 0 && ipVer === 6) udpEnd = wireEnd;
+    if ((ulen === 0 && ipVer === 6) || (L.ipMf !== 0 && udpEnd > wireEnd)) udpEnd = wireEnd;
     else if (ulen < 8 || udpEnd > wireEnd) {
       L.payloadLength = avail - 8;
       return fail(v, E.BAD_UDP_LENGTH, p + 4, li);

@@ -64,7 +64,7 @@ export function readCapture(bytes: Uint8Array): MiniFrame[] {
       const cap = Math.min(orig, len - 16);
       out.push({ data: bytes.subarray(p + 12, p + 12 + cap), caplen: cap, wireLen: orig, linkType: ifaces[0] ?? -1, custom: false });
     } else if (type === 0x00000bad || type === 0x40000bad) {
-      out.push({ data: bytes.subarray(p + 8, p + len - 4), caplen: len - 12, wireLen: len - 12, linkType: -1, custom: true });
+      out.push({ data: bytes.subarray(p + 8, p + len - 4), caplen: len - 16, wireLen: len - 16, linkType: -1, custom: true });
     }
     p += len;
   }
