@@ -1,0 +1,13 @@
+export { CaptureFileError } from './errors.js';
+export type { CaptureErrorCode } from './errors.js';
+export type { CaptureFormat, CaptureFrame, CaptureHeaderInfo, CaptureInterface, OpenCaptureOptions } from './types.js';
+export { FrameBatch } from './frame-batch.js';
+export { CaptureReader } from './capture-reader.js';
+export { CaptureStream, openCapture } from './stream-reader.js';
+export { PcapWriter } from './pcap-writer.js';
+export type { PcapWriterOptions } from './pcap-writer.js';
+export { PcapngWriter } from './pcapng-writer.js';
+export type { PcapngInterfaceOptions, PcapngWriterOptions } from './pcapng-writer.js';
+export { BufferSink, FileSink } from './sink.js';
+export type { ByteSink } from './sink.js';
+export { maxSnaplenForLinkType } from './pcap-decoder.js';
