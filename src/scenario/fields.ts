@@ -1,0 +1,90 @@
+/**
+ * Reusable zod field schemas. Every custom message starts with "expected ..." so the loader can print it
+ * as written and add what it actually found ("got ...").
+ */
+import { z } from 'zod';
+import { normalizeMac, parseCidr, parseIpv4 } from './ipv4.js';
+
+const IPV4_TEXT = 'expected an IPv4 address like 10.0.1.5';
+const CIDR_TEXT = 'expected an IPv4 CIDR like 10.244.1.0/24';
+
+export const ipv4 = z.string({ error: IPV4_TEXT }).refine((s) => parseIpv4(s) !== null, { error: IPV4_TEXT });
+
+/** Network CIDR with no host bits set: 10.244.1.5/24 is rejected because it is almost always a typo. */
+export const cidr = z
+  .string({ error: CIDR_TEXT })
+  .refine((s) => parseCidr(s) !== null, { error: CIDR_TEXT + ' (network address, no host bits set)' });
+
+export const mac = z
+  .string({ error: 'expected a MAC address like 02:00:0a:00:01:05' })
+  .refine((s) => normalizeMac(s) !== null, { error: 'expected a MAC address like 02:00:0a:00:01:05' });
+
+export const port = z
+  .number({ error: 'expected a port number 1-65535' })
+  .int({ error: 'expected a port number 1-65535' })
+  .min(1, { error: 'expected a port number 1-65535' })
+  .max(65535, { error: 'expected a port number 1-65535' });
+
+export function intIn(min: number, max: number, what: string) {
+  const text = `expected ${what} (an integer ${min}-${max})`;
+  return z.number({ error: text }).int({ error: text }).min(min, { error: text }).max(max, { error: text });
+}
+
+export const protocol = z.enum(['TCP', 'UDP', 'SCTP'], { error: 'expected TCP, UDP or SCTP (upper case)' });
+
+/** IANA_SVC_NAME as Kubernetes validates port names: lower case alphanumerics and '-', at most 15 characters. */
+export const portName = z
+  .string({ error: 'expected a port name like "http"' })
+  .regex(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/, {
+    error: 'expected a port name of lower-case letters, digits and "-", at most 15 characters, like "http"',
+  });
+
+/** targetPort / NetworkPolicy port: a number or a container port name. */
+export const portOrName = z.union([port, portName], { error: 'expected a port number 1-65535 or a port name like "http"' });
+
+export const name = z
+  .string({ error: 'expected a name like "web-1"' })
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
+    error: 'expected a lower-case DNS name like "web-1" (letters, digits, "-" and ".")',
+  });
+
+export const labels = z.record(z.string(), z.string({ error: 'expected a string label value (quote it, e.g. "true")' }), {
+  error: 'expected a map of labels like {app: web}',
+});
+
+export const metadata = z.looseObject(
+  {
+    name,
+    namespace: name.optional(),
+    labels: labels.optional(),
+  },
+  { error: 'expected a metadata mapping with at least a name' },
+);
+
+export const labelSelectorRequirement = z
+  .looseObject({
+    key: z.string({ error: 'expected a label key' }),
+    operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist'], {
+      error: 'expected one of In, NotIn, Exists, DoesNotExist',
+    }),
+    values: z.array(z.string({ error: 'expected a string value' })).optional(),
+  })
+  .superRefine((r, ctx) => {
+    const n = r.values?.length ?? 0;
+    if ((r.operator === 'In' || r.operator === 'NotIn') && n === 0) {
+      ctx.addIssue({ code: 'custom', path: ['values'], message: `expected at least one value for operator ${r.operator}` });
+    }
+    if ((r.operator === 'Exists' || r.operator === 'DoesNotExist') && n > 0) {
+      ctx.addIssue({ code: 'custom', path: ['values'], message: `expected no values for operator ${r.operator}` });
+    }
+  });
+
+export const labelSelector = z.looseObject(
+  {
+    matchLabels: labels.optional(),
+    matchExpressions: z.array(labelSelectorRequirement).optional(),
+  },
+  { error: 'expected a label selector with matchLabels and/or matchExpressions ({} selects everything)' },
+);
+
+export type LabelSelector = z.infer<typeof labelSelector>;

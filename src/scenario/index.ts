@@ -1,0 +1,12 @@
+export { loadScenario, loadScenarioFile, loadScenarioText, loadScenarioOrThrow } from './load.js';
+export type { ScenarioResult, ScenarioSource } from './load.js';
+export { ScenarioError, formatProblem } from './errors.js';
+export type { ScenarioProblem } from './errors.js';
+export { defaultScenarioPath, packageRoot } from './default-path.js';
+export { nodeByName, nodeByIp, nodeForPodIp, podByIp, serviceByName, endpointsForService } from './model.js';
+export type * from './model.js';
+export type { NetworkPolicySpec, CiliumNetworkPolicySpec } from './policy-schema.js';
+export type { LabelSelector } from './fields.js';
+export { hostVethName, nodeNicMac, vtepMac, podMac, POD_GATEWAY_IP, HOST_VETH_MAC, NODE_NIC_NAME } from './addressing.js';
+export { KERNEL_CT_TIMEOUTS, KUBE_PROXY_CT_OVERRIDES } from './defaults.js';
+export { parseIpv4, formatIpv4, parseCidr } from './ipv4.js';

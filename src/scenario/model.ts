@@ -1,0 +1,196 @@
+/**
+ * The resolved scenario: plain typed objects, every default applied and every derived address filled in.
+ * IPv4 addresses are kept as dotted text (for people and traces) and as uint32 (for the data path).
+ * Produced by loadScenario(); nothing in here refers back to YAML.
+ */
+import type { NetworkPolicySpec, CiliumNetworkPolicySpec } from './policy-schema.js';
+import { cidrContains, parseIpv4 } from './ipv4.js';
+
+export type TunnelMode = 'vxlan' | 'native';
+export type KubeProxyMode = 'iptables' | 'ipvs' | 'ebpf';
+export type L4Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+/** nf_conntrack timeouts in seconds, named after the kernel sysctls (nf_conntrack_tcp_timeout_syn_sent -> tcpSynSent). */
+export interface ConntrackTimeouts {
+  tcpSynSent: number;
+  tcpSynRecv: number;
+  tcpEstablished: number;
+  tcpFinWait: number;
+  tcpCloseWait: number;
+  tcpLastAck: number;
+  tcpTimeWait: number;
+  tcpClose: number;
+  tcpUnacknowledged: number;
+  udp: number;
+  udpStream: number;
+  icmp: number;
+  generic: number;
+}
+
+export interface CidrModel {
+  addr: string;
+  addr32: number;
+  prefix: number;
+}
+
+export interface NodeModel {
+  name: string;
+  /** 0-based position in Cluster.nodes (Cluster spec order, then Node objects by name). */
+  index: number;
+  ip: string;
+  ip32: number;
+  mac: string;
+  nicName: string;
+  podCidr: CidrModel;
+  mtu: number;
+  vtepMac: string;
+  vtepIp: string;
+  vtepIp32: number;
+}
+
+export interface NamespaceModel {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerPortModel {
+  name: string;
+  port: number;
+  protocol: L4Protocol;
+}
+
+export interface PodModel {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  nodeName: string;
+  ip: string;
+  ip32: number;
+  /** True when status.podIP was not given and dpemu allocated the address. */
+  ipAllocated: boolean;
+  mac: string;
+  hostVeth: string;
+  hostVethMac: string;
+  gatewayIp: string;
+  gatewayIp32: number;
+  ready: boolean;
+  containerPorts: ContainerPortModel[];
+}
+
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+
+export interface ServicePortModel {
+  name: string;
+  port: number;
+  /** A number, or a container port name resolved per pod at endpoint time (as Kubernetes does). */
+  targetPort: number | string;
+  protocol: L4Protocol;
+  /** 0 for ClusterIP Services. */
+  nodePort: number;
+}
+
+export interface ServiceModel {
+  name: string;
+  namespace: string;
+  type: ServiceType;
+  /** null for headless Services (clusterIP: None). */
+  clusterIp: string | null;
+  clusterIp32: number | null;
+  clusterIpAllocated: boolean;
+  ports: ServicePortModel[];
+  /** null when the Service has no selector (endpoints come from EndpointSlice/Endpoints objects). */
+  selector: Record<string, string> | null;
+  sessionAffinity: 'None' | 'ClientIP';
+  sessionAffinityTimeoutSeconds: number;
+  externalTrafficPolicy: 'Cluster' | 'Local';
+  internalTrafficPolicy: 'Cluster' | 'Local';
+  loadBalancerIps: string[];
+}
+
+export interface EndpointPortModel {
+  name: string;
+  port: number;
+  protocol: L4Protocol;
+}
+
+export interface EndpointAddressModel {
+  ip: string;
+  ip32: number;
+  /** '' when neither the object nor the pod CIDRs say which node holds the address. */
+  nodeName: string;
+  /** '' when the address is not a known pod. */
+  podName: string;
+  ready: boolean;
+}
+
+export interface EndpointModel {
+  /** Object name, or `<service>-derived[-n]` when dpemu derived it from the selector. */
+  name: string;
+  service: string;
+  namespace: string;
+  source: 'EndpointSlice' | 'Endpoints' | 'derived';
+  ports: EndpointPortModel[];
+  endpoints: EndpointAddressModel[];
+}
+
+export interface NetworkPolicyModel {
+  name: string;
+  namespace: string;
+  spec: NetworkPolicySpec;
+  /** policyTypes as Kubernetes defaults them: Ingress always, Egress when egress rules exist, unless written. */
+  policyTypes: Array<'Ingress' | 'Egress'>;
+}
+
+export interface CiliumNetworkPolicyModel {
+  name: string;
+  namespace: string;
+  /** `spec` and every entry of `specs`, in that order. */
+  specs: CiliumNetworkPolicySpec[];
+}
+
+export interface Cluster {
+  name: string;
+  seed: number;
+  serviceCidr: CidrModel;
+  tunnel: { mode: TunnelMode; vni: number; port: number; udpCsum: boolean; deviceName: string; mtu: number };
+  kubeProxy: { mode: KubeProxyMode; manages: boolean };
+  conntrack: { max: number; timeouts: ConntrackTimeouts };
+  nodes: NodeModel[];
+  namespaces: NamespaceModel[];
+  pods: PodModel[];
+  services: ServiceModel[];
+  endpointSlices: EndpointModel[];
+  networkPolicies: NetworkPolicyModel[];
+  ciliumNetworkPolicies: CiliumNetworkPolicyModel[];
+  warnings: string[];
+}
+
+export function podByIp(c: Cluster, ip: string | number): PodModel | undefined {
+  const n = typeof ip === 'number' ? ip >>> 0 : null;
+  return c.pods.find((p) => (n === null ? p.ip === ip : p.ip32 === n));
+}
+
+export function nodeByName(c: Cluster, name: string): NodeModel | undefined {
+  return c.nodes.find((n) => n.name === name);
+}
+
+export function nodeByIp(c: Cluster, ip: string | number): NodeModel | undefined {
+  const n = typeof ip === 'number' ? ip >>> 0 : null;
+  return c.nodes.find((x) => (n === null ? x.ip === ip : x.ip32 === n));
+}
+
+/** The node whose pod CIDR holds this address (whether or not a pod has it). */
+export function nodeForPodIp(c: Cluster, ip: string | number): NodeModel | undefined {
+  const n = typeof ip === 'number' ? ip >>> 0 : parseIpv4(ip);
+  if (n === null) return undefined;
+  return c.nodes.find((x) => cidrContains(x.podCidr, n));
+}
+
+export function serviceByName(c: Cluster, namespace: string, name: string): ServiceModel | undefined {
+  return c.services.find((s) => s.namespace === namespace && s.name === name);
+}
+
+export function endpointsForService(c: Cluster, namespace: string, name: string): EndpointModel[] {
+  return c.endpointSlices.filter((e) => e.namespace === namespace && e.service === name);
+}
+

@@ -1,0 +1,123 @@
+/**
+ * NetworkPolicy (networking.k8s.io/v1) and CiliumNetworkPolicy (cilium.io/v2) specs, validated for structure only.
+ * The policy compiler consumes these typed specs later; unknown extra fields (L7 rules, ...) are kept as written.
+ */
+import { z } from 'zod';
+import { parseCidr, cidrContains } from './ipv4.js';
+import { cidr, labelSelector, port, portOrName } from './fields.js';
+
+const ipBlock = z
+  .looseObject({ cidr, except: z.array(cidr).optional() }, { error: 'expected an ipBlock with cidr (and optional except)' })
+  .superRefine((b, ctx) => {
+    const outer = parseCidr(b.cidr);
+    if (!outer) return;
+    b.except?.forEach((e, i) => {
+      const inner = parseCidr(e);
+      if (inner && !(inner.prefix > outer.prefix && cidrContains(outer, inner.addr32))) {
+        ctx.addIssue({ code: 'custom', path: ['except', i], message: `expected a CIDR strictly inside ${b.cidr}, got "${e}"` });
+      }
+    });
+  });
+
+const npPeer = z
+  .looseObject({
+    podSelector: labelSelector.optional(),
+    namespaceSelector: labelSelector.optional(),
+    ipBlock: ipBlock.optional(),
+  })
+  .superRefine((p, ctx) => {
+    const sel = p.podSelector !== undefined || p.namespaceSelector !== undefined;
+    if (p.ipBlock && sel) {
+      ctx.addIssue({ code: 'custom', path: ['ipBlock'], message: 'expected ipBlock alone in a peer, not together with podSelector/namespaceSelector' });
+    }
+    if (!p.ipBlock && !sel) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'expected a peer with podSelector, namespaceSelector or ipBlock' });
+    }
+  });
+
+const npPort = z
+  .looseObject({
+    protocol: z.enum(['TCP', 'UDP', 'SCTP'], { error: 'expected TCP, UDP or SCTP (upper case)' }).optional(),
+    port: portOrName.optional(),
+    endPort: port.optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.endPort === undefined) return;
+    if (typeof p.port !== 'number') {
+      ctx.addIssue({ code: 'custom', path: ['endPort'], message: 'expected endPort only together with a numeric port' });
+    } else if (p.endPort < p.port) {
+      ctx.addIssue({ code: 'custom', path: ['endPort'], message: `expected endPort >= port ${p.port}, got ${p.endPort}` });
+    }
+  });
+
+export const networkPolicySpec = z.looseObject({
+  podSelector: labelSelector,
+  policyTypes: z.array(z.enum(['Ingress', 'Egress'], { error: 'expected Ingress or Egress' })).optional(),
+  ingress: z.array(z.looseObject({ from: z.array(npPeer).optional(), ports: z.array(npPort).optional() })).optional(),
+  egress: z.array(z.looseObject({ to: z.array(npPeer).optional(), ports: z.array(npPort).optional() })).optional(),
+});
+export type NetworkPolicySpec = z.infer<typeof networkPolicySpec>;
+
+const ciliumEntities = [
+  'all', 'world', 'cluster', 'host', 'remote-node', 'kube-apiserver', 'ingress', 'health', 'init', 'unmanaged', 'none',
+] as const;
+const entity = z.enum(ciliumEntities, { error: `expected a Cilium entity: ${ciliumEntities.join(', ')}` });
+
+/** Cilium writes ports as strings ("80"); YAML authors write both, so accept both and check the range. */
+const ciliumPortNumber = z.union([port, z.string().regex(/^(\d{1,5}|[a-z0-9-]{1,15})$/)], {
+  error: 'expected a port like "80" (number, numeric string or port name)',
+});
+
+const ciliumPortRule = z.looseObject({
+  ports: z
+    .array(
+      z.looseObject({
+        port: ciliumPortNumber,
+        endPort: port.optional(),
+        protocol: z
+          .enum(['TCP', 'UDP', 'SCTP', 'ICMP', 'ICMPv6', 'ANY'], { error: 'expected TCP, UDP, SCTP, ICMP, ICMPv6 or ANY' })
+          .optional(),
+      }),
+    )
+    .optional(),
+  rules: z.unknown().optional(),
+});
+
+const cidrSet = z.looseObject({ cidr, except: z.array(cidr).optional() });
+
+const ciliumIngress = z.looseObject({
+  fromEndpoints: z.array(labelSelector).optional(),
+  fromRequires: z.array(labelSelector).optional(),
+  fromCIDR: z.array(cidr).optional(),
+  fromCIDRSet: z.array(cidrSet).optional(),
+  fromEntities: z.array(entity).optional(),
+  toPorts: z.array(ciliumPortRule).optional(),
+});
+
+const ciliumEgress = z.looseObject({
+  toEndpoints: z.array(labelSelector).optional(),
+  toRequires: z.array(labelSelector).optional(),
+  toCIDR: z.array(cidr).optional(),
+  toCIDRSet: z.array(cidrSet).optional(),
+  toEntities: z.array(entity).optional(),
+  toPorts: z.array(ciliumPortRule).optional(),
+  toFQDNs: z.array(z.looseObject({ matchName: z.string().optional(), matchPattern: z.string().optional() })).optional(),
+  toServices: z.array(z.unknown()).optional(),
+});
+
+export const ciliumNetworkPolicySpec = z
+  .looseObject({
+    description: z.string().optional(),
+    endpointSelector: labelSelector.optional(),
+    nodeSelector: labelSelector.optional(),
+    ingress: z.array(ciliumIngress).optional(),
+    ingressDeny: z.array(ciliumIngress).optional(),
+    egress: z.array(ciliumEgress).optional(),
+    egressDeny: z.array(ciliumEgress).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.endpointSelector === undefined) === (s.nodeSelector === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['endpointSelector'], message: 'expected exactly one of endpointSelector or nodeSelector' });
+    }
+  });
+export type CiliumNetworkPolicySpec = z.infer<typeof ciliumNetworkPolicySpec>;

@@ -1,0 +1,202 @@
+/**
+ * zod schemas for every object kind dpemu reads. The dpemu Cluster is strict (a misspelt field is an error, since
+ * it would otherwise silently fall back to a default); Kubernetes objects are loose so course files with images,
+ * resources, probes ... load unchanged.
+ */
+import { z } from 'zod';
+import { cidr, intIn, ipv4, labels, mac, metadata, name, port, portName, portOrName, protocol } from './fields.js';
+import { ciliumNetworkPolicySpec, networkPolicySpec } from './policy-schema.js';
+
+const seconds = intIn(1, 2147483647, 'a timeout in seconds');
+
+export const conntrackTimeoutsSchema = z.strictObject({
+  tcpSynSent: seconds.optional(),
+  tcpSynRecv: seconds.optional(),
+  tcpEstablished: seconds.optional(),
+  tcpFinWait: seconds.optional(),
+  tcpCloseWait: seconds.optional(),
+  tcpLastAck: seconds.optional(),
+  tcpTimeWait: seconds.optional(),
+  tcpClose: seconds.optional(),
+  tcpUnacknowledged: seconds.optional(),
+  udp: seconds.optional(),
+  udpStream: seconds.optional(),
+  icmp: seconds.optional(),
+  generic: seconds.optional(),
+});
+
+export const clusterSchema = z.looseObject({
+  metadata: z.looseObject({ name }),
+  spec: z.strictObject({
+    seed: intIn(0, 4294967295, 'a PRNG seed').optional(),
+    serviceCIDR: cidr.optional(),
+    nodes: z
+      .array(
+        z.strictObject({
+          name,
+          ip: ipv4.optional(),
+          mac: mac.optional(),
+          podCIDR: cidr.optional(),
+          mtu: intIn(576, 65535, 'an MTU').optional(),
+        }),
+      )
+      .optional(),
+    tunnel: z
+      .strictObject({
+        mode: z.enum(['vxlan', 'native'], { error: 'expected vxlan or native' }).optional(),
+        vni: intIn(0, 16777215, 'a 24-bit VNI').optional(),
+        port: port.optional(),
+        udpCsum: z.boolean({ error: 'expected true or false' }).optional(),
+        deviceName: z
+          .string()
+          .regex(/^[^\s/]{1,15}$/, { error: 'expected a Linux interface name (1-15 characters, no "/" or spaces)' })
+          .optional(),
+        mtu: intIn(576, 65535, 'an MTU').optional(),
+      })
+      .optional(),
+    kubeProxy: z
+      .strictObject({
+        mode: z.enum(['iptables', 'ipvs', 'ebpf'], { error: 'expected iptables, ipvs or ebpf' }).optional(),
+        manages: z.boolean({ error: 'expected true or false' }).optional(),
+      })
+      .optional(),
+    conntrack: z
+      .strictObject({
+        max: intIn(1, 2147483647, 'a table size').optional(),
+        timeouts: conntrackTimeoutsSchema.optional(),
+      })
+      .optional(),
+  }),
+});
+export type ClusterDoc = z.infer<typeof clusterSchema>;
+
+export const namespaceSchema = z.looseObject({ metadata });
+
+export const nodeSchema = z.looseObject({
+  metadata,
+  spec: z.looseObject({ podCIDR: cidr.optional(), podCIDRs: z.array(cidr).optional() }).optional(),
+  status: z
+    .looseObject({
+      addresses: z.array(z.looseObject({ type: z.string(), address: z.string() })).optional(),
+    })
+    .optional(),
+});
+export type NodeDoc = z.infer<typeof nodeSchema>;
+
+export const podSchema = z.looseObject({
+  metadata,
+  spec: z
+    .looseObject({
+      nodeName: name.optional(),
+      hostNetwork: z.boolean().optional(),
+      containers: z
+        .array(
+          z.looseObject({
+            name: z.string().optional(),
+            ports: z
+              .array(z.looseObject({ name: portName.optional(), containerPort: port, protocol: protocol.optional() }))
+              .optional(),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
+  status: z
+    .looseObject({
+      podIP: ipv4.optional(),
+      conditions: z.array(z.looseObject({ type: z.string(), status: z.string() })).optional(),
+    })
+    .optional(),
+});
+export type PodDoc = z.infer<typeof podSchema>;
+
+const clusterIpText = 'expected an IPv4 address like 10.96.0.10, or "None" for a headless Service';
+export const serviceSchema = z.looseObject({
+  metadata,
+  spec: z.looseObject({
+    type: z
+      .enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'], {
+        error: 'expected ClusterIP, NodePort, LoadBalancer or ExternalName',
+      })
+      .optional(),
+    clusterIP: z.union([z.literal('None'), z.literal(''), ipv4], { error: clusterIpText }).optional(),
+    loadBalancerIP: ipv4.optional(),
+    ports: z
+      .array(
+        z.looseObject({
+          name: portName.optional(),
+          port,
+          targetPort: portOrName.optional(),
+          protocol: protocol.optional(),
+          nodePort: port.optional(),
+        }),
+      )
+      .optional(),
+    selector: labels.optional(),
+    sessionAffinity: z.enum(['None', 'ClientIP'], { error: 'expected None or ClientIP' }).optional(),
+    sessionAffinityConfig: z
+      .looseObject({
+        clientIP: z.looseObject({ timeoutSeconds: intIn(1, 86400, 'a timeout in seconds').optional() }).optional(),
+      })
+      .optional(),
+    externalTrafficPolicy: z.enum(['Cluster', 'Local'], { error: 'expected Cluster or Local' }).optional(),
+    internalTrafficPolicy: z.enum(['Cluster', 'Local'], { error: 'expected Cluster or Local' }).optional(),
+  }),
+  status: z
+    .looseObject({
+      loadBalancer: z
+        .looseObject({ ingress: z.array(z.looseObject({ ip: ipv4.optional(), hostname: z.string().optional() })).optional() })
+        .optional(),
+    })
+    .optional(),
+});
+export type ServiceDoc = z.infer<typeof serviceSchema>;
+
+const targetRef = z.looseObject({ kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() });
+const endpointPort = z.looseObject({ name: z.string().optional(), port, protocol: protocol.optional() });
+
+export const endpointSliceSchema = z.looseObject({
+  metadata,
+  addressType: z.enum(['IPv4', 'IPv6', 'FQDN'], { error: 'expected IPv4, IPv6 or FQDN' }),
+  endpoints: z
+    .array(
+      z.looseObject({
+        addresses: z.array(z.string()).min(1, { error: 'expected at least one address' }),
+        conditions: z
+          .looseObject({ ready: z.boolean().nullish(), serving: z.boolean().nullish(), terminating: z.boolean().nullish() })
+          .optional(),
+        nodeName: z.string().optional(),
+        targetRef: targetRef.optional(),
+      }),
+    )
+    .nullish(),
+  ports: z.array(endpointPort.extend({ port: port.nullish() })).nullish(),
+});
+export type EndpointSliceDoc = z.infer<typeof endpointSliceSchema>;
+
+const endpointsAddress = z.looseObject({ ip: ipv4, nodeName: z.string().optional(), targetRef: targetRef.optional() });
+export const endpointsSchema = z.looseObject({
+  metadata,
+  subsets: z
+    .array(
+      z.looseObject({
+        addresses: z.array(endpointsAddress).optional(),
+        notReadyAddresses: z.array(endpointsAddress).optional(),
+        ports: z.array(endpointPort).optional(),
+      }),
+    )
+    .optional(),
+});
+export type EndpointsDoc = z.infer<typeof endpointsSchema>;
+
+export const networkPolicySchema = z.looseObject({ metadata, spec: networkPolicySpec });
+export type NetworkPolicyDoc = z.infer<typeof networkPolicySchema>;
+
+export const ciliumNetworkPolicySchema = z
+  .looseObject({ metadata, spec: ciliumNetworkPolicySpec.optional(), specs: z.array(ciliumNetworkPolicySpec).optional() })
+  .superRefine((p, ctx) => {
+    if (p.spec === undefined && (p.specs === undefined || p.specs.length === 0)) {
+      ctx.addIssue({ code: 'custom', path: ['spec'], message: 'expected spec (or a non-empty specs list)' });
+    }
+  });
+export type CiliumNetworkPolicyDoc = z.infer<typeof ciliumNetworkPolicySchema>;
