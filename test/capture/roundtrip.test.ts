@@ -1,0 +1,123 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CaptureReader, FrameBatch, PcapngWriter, PcapWriter, openCapture } from '../../src/capture/index.js';
+import { readAsync, readSync } from './corpus-helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dpemu-capture-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Deterministic frames of varied lengths (including ones that need pcapng padding). */
+function frames(count: number): { data: Buffer; sec: number; nsec: number; wire: number }[] {
+  let seed = 12345;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0);
+  return Array.from({ length: count }, (_, i) => {
+    const len = 14 + (rnd() % 200);
+    const data = Buffer.alloc(len);
+    for (let j = 0; j < len; j++) data[j] = rnd() & 0xff;
+    return { data, sec: 1_700_000_000 + i, nsec: (rnd() % 1_000_000) * 1000 + (i % 2 === 0 ? 0 : 789), wire: len + (i % 3 === 0 ? 100 : 0) };
+  });
+}
+
+function requireTshark(): string {
+  const r = spawnSync('tshark', ['--version'], { encoding: 'utf8' });
+  if (r.error !== undefined || r.status !== 0) {
+    throw new Error('tshark is required for this test (Wireshark interop check); install it: `apt-get install tshark` (CI installs it)');
+  }
+  return 'tshark';
+}
+
+describe('pcap write -> read', () => {
+  for (const littleEndian of [true, false]) {
+    for (const nanosecond of [false, true]) {
+      it(`${littleEndian ? 'LE' : 'BE'} ${nanosecond ? 'nsec' : 'usec'}: byte-identical re-write, frames preserved`, () => {
+        const input = frames(50);
+        const w = new PcapWriter({ linkType: 1, nanosecond, littleEndian });
+        for (const f of input) w.writePacket(f.data, f.sec, f.nsec, f.wire);
+        const a = w.toBuffer();
+
+        const r = CaptureReader.fromBuffer(a, 'a.pcap');
+        expect(r.header).toMatchObject({ format: 'pcap', littleEndian });
+        expect(r.interfaces[0]).toMatchObject({ linkType: 1, snaplen: 262144, tsresol: nanosecond ? 9 : 6 });
+        const w2 = new PcapWriter({ linkType: r.interfaces[0].linkType, snaplen: r.interfaces[0].snaplen, nanosecond: r.interfaces[0].tsresol === 9, littleEndian: r.header.littleEndian });
+        const batch = new FrameBatch(7);
+        const got: [number, number, number, string][] = [];
+        while (r.next(batch) > 0) {
+          for (let i = 0; i < batch.count; i++) {
+            w2.writePacket(batch.data(i), batch.tsSec[i], batch.tsNsec[i], batch.wireLen[i]);
+            got.push([batch.tsSec[i], batch.tsNsec[i], batch.wireLen[i], Buffer.from(batch.data(i)).toString('hex')]);
+          }
+        }
+        expect(got).toEqual(input.map((f) => [f.sec, nanosecond ? f.nsec : Math.floor(f.nsec / 1000) * 1000, f.wire, f.data.toString('hex')]));
+        expect(Buffer.compare(w2.toBuffer(), a)).toBe(0);
+      });
+    }
+  }
+
+  it('writes to a file that tshark reads with no error', async () => {
+    const tshark = requireTshark();
+    const path = join(dir, 'w.pcap');
+    const w = PcapWriter.toFile(path, { linkType: 1, nanosecond: true });
+    const input = frames(20);
+    for (const f of input) w.writePacket(f.data, f.sec, f.nsec, f.wire);
+    await w.close();
+    const out = execFileSync(tshark, ['-n', '-r', path, '-T', 'fields', '-e', 'frame.len', '-e', 'frame.cap_len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out.trim().split('\n')).toEqual(input.map((f) => `${f.wire}\t${f.data.length}`));
+    const back = await readAsync(path);
+    expect(back.error).toBeUndefined();
+    expect(back.frames.length).toBe(20);
+  });
+});
+
+describe('pcapng write -> read', () => {
+  for (const littleEndian of [true, false]) {
+    it(`${littleEndian ? 'LE' : 'BE'}: several interfaces, comments and flags, byte-identical re-write`, () => {
+      const input = frames(40);
+      const w = new PcapngWriter({ littleEndian });
+      const ifs = [w.addInterface({ linkType: 1, name: 'veth-pod-a' }), w.addInterface({ linkType: 101, name: 'vxlan.calico' }), w.addInterface({ linkType: 1, nanosecond: false })];
+      input.forEach((f, i) => {
+        const ifId = ifs[i % 3];
+        w.writePacket(ifId, f.data, f.sec, f.nsec, f.wire, i % 4 === 0 ? `hop ${i}: verdict=ACCEPT ✓` : undefined, i % 5 === 0 ? 0x2 : undefined);
+      });
+      const a = w.toBuffer();
+
+      const r = CaptureReader.fromBuffer(a, 'a.pcapng');
+      expect(r.interfaces.map((x) => [x.linkType, x.name, x.tsresol])).toEqual([[1, 'veth-pod-a', 9], [101, 'vxlan.calico', 9], [1, undefined, 6]]);
+      const w2 = new PcapngWriter({ littleEndian: r.header.littleEndian });
+      for (const x of r.interfaces) w2.addInterface({ linkType: x.linkType, name: x.name, snaplen: x.snaplen, nanosecond: x.tsresol === 9 });
+      const s = readSync(a, 'a.pcapng');
+      expect(s.error).toBeUndefined();
+      s.frames.forEach((f, i) => {
+        expect(f.comment).toBe(i % 4 === 0 ? `hop ${i}: verdict=ACCEPT ✓` : undefined);
+        expect(f.flags).toBe(i % 5 === 0 ? 2 : 0);
+        expect(f.interfaceId).toBe(i % 3);
+        expect(f.tsSec).toBe(input[i].sec);
+        expect(f.tsNsec).toBe(i % 3 === 2 ? Math.floor(input[i].nsec / 1000) * 1000 : input[i].nsec);
+        w2.writePacket(f.interfaceId, Buffer.from(f.data, 'hex'), f.tsSec, f.tsNsec, f.wireLen, f.comment, i % 5 === 0 ? f.flags : undefined);
+      });
+      expect(Buffer.compare(w2.toBuffer(), a)).toBe(0);
+    });
+  }
+
+  it('tshark shows the comments (frame.comment) and interface names, and reads the file with no error', async () => {
+    const tshark = requireTshark();
+    const path = join(dir, 'c.pcapng');
+    const w = PcapngWriter.toFile(path, { userAppl: 'dpemu test' });
+    const a = w.addInterface({ linkType: 1, name: 'eth0' });
+    const b = w.addInterface({ linkType: 1, name: 'cali123' });
+    const input = frames(6);
+    input.forEach((f, i) => w.writePacket(i % 2 === 0 ? a : b, f.data, f.sec, f.nsec, f.wire, `verdict ${i}: ${i % 2 === 0 ? 'FORWARD' : 'DROP (policy)'}`, 1));
+    await w.close();
+    const r = spawnSync(tshark, ['-n', '-r', path, '-T', 'fields', '-e', 'frame.comment', '-e', 'frame.interface_name', '-e', 'frame.len'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr.replace(/Running as user "root".*\n?/, '').trim()).toBe('');
+    expect(r.stdout.trim().split('\n')).toEqual(input.map((f, i) => `verdict ${i}: ${i % 2 === 0 ? 'FORWARD' : 'DROP (policy)'}\t${i % 2 === 0 ? 'eth0' : 'cali123'}\t${f.wire}`));
+    const cap = await openCapture(path);
+    expect(cap.interfaces.map((x) => x.name)).toEqual(['eth0', 'cali123']);
+    const got: string[] = [];
+    for await (const f of cap.frames()) got.push(`${f.index}:${f.comment}:${f.data.length}`);
+    expect(got).toEqual(input.map((f, i) => `${i}:verdict ${i}: ${i % 2 === 0 ? 'FORWARD' : 'DROP (policy)'}:${f.data.length}`));
+  });
+});
