@@ -62,3 +62,55 @@ export function ipv6ToString(buf: Uint8Array, off: number): string {
 export function hex(n: number, digits: number): string {
   return '0x' + n.toString(16).padStart(digits, '0');
 }
+
+/** Parse `aa:bb:cc:dd:ee:ff` (or `-` separated) into 6 bytes. Throws RangeError on bad text (not a hot path). */
+export function parseMac(s: string): Uint8Array {
+  const parts = s.split(/[:-]/);
+  if (parts.length !== 6) throw new RangeError(`bad MAC address: ${s}`);
+  return Uint8Array.from(parts.map((p) => {
+    const n = parseInt(p, 16);
+    if (!/^[0-9a-fA-F]{1,2}$/.test(p)) throw new RangeError(`bad MAC address: ${s}`);
+    return n;
+  }));
+}
+
+/** Parse a dotted quad into an unsigned 32-bit number. */
+export function parseIpv4(s: string): number {
+  const parts = s.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
+    throw new RangeError(`bad IPv4 address: ${s}`);
+  }
+  return ((Number(parts[0]) << 24) | (Number(parts[1]) << 16) | (Number(parts[2]) << 8) | Number(parts[3])) >>> 0;
+}
+
+/** Parse IPv6 text (with `::` and an optional trailing dotted quad) into 16 bytes. */
+export function parseIpv6(s: string): Uint8Array {
+  const out = new Uint8Array(16);
+  let text = s;
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.', lastColon)) {
+    // Trailing dotted quad (::ffff:1.2.3.4): rewrite as two hex words.
+    const v4 = parseIpv4(text.slice(lastColon + 1));
+    text = `${text.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) throw new RangeError(`bad IPv6 address: ${s}`);
+  const toWords = (h: string): number[] => (h === '' ? [] : h.split(':').map((w) => {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(w)) throw new RangeError(`bad IPv6 address: ${s}`);
+    return parseInt(w, 16);
+  }));
+  const head = toWords(halves[0]);
+  const rest = halves.length === 2 ? toWords(halves[1]) : [];
+  if (halves.length === 2 && head.length + rest.length > 7) throw new RangeError(`bad IPv6 address: ${s}`);
+  const words = halves.length === 2
+    ? [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest]
+    : head;
+  if (words.length !== 8) {
+    throw new RangeError(`bad IPv6 address: ${s}`);
+  }
+  for (let i = 0; i < 8; i++) {
+    out[2 * i] = words[i] >> 8;
+    out[2 * i + 1] = words[i] & 255;
+  }
+  return out;
+}
