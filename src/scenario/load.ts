@@ -40,9 +40,23 @@ export function loadScenario(files: ReadonlyArray<string> | ReadonlyArray<Scenar
   if (problems.length > 0) return fail(problems, parsed.warnings);
   const r = resolve(parsed.objects, sources[0]?.name ?? '<none>');
   const warnings = [...parsed.warnings, ...r.warnings];
-  if (!r.cluster) return fail(r.problems, warnings);
+  if (!r.cluster) return fail(sortProblems(r.problems, sources), warnings);
   r.cluster.warnings = warnings;
   return { ok: true, cluster: r.cluster, warnings };
+}
+
+/** Cross-object checks run kind by kind; present their findings in reading order (file, document, line). */
+function sortProblems(problems: ScenarioProblem[], sources: readonly ScenarioSource[]): ScenarioProblem[] {
+  const fileIndex = new Map(sources.map((s, i) => [s.name, i]));
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) =>
+      (fileIndex.get(a.p.file) ?? -1) - (fileIndex.get(b.p.file) ?? -1) ||
+      a.p.doc - b.p.doc ||
+      (a.p.line ?? 0) - (b.p.line ?? 0) ||
+      a.i - b.i,
+    )
+    .map((x) => x.p);
 }
 
 function fail(problems: ScenarioProblem[], warnings: string[]): ScenarioResult {

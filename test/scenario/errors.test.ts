@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { DpemuError } from '../../src/util/errors.js';
+import { ScenarioError, formatProblem, loadScenario, loadScenarioOrThrow, loadScenarioText } from '../../src/scenario/index.js';
+import { TWO_NODES } from './helpers.js';
+
+const BAD = `# line 1
+apiVersion: dpemu.dev/v1
+kind: Cluster
+metadata: {name: bad}
+spec:
+  nodes:
+    - name: n1
+      ip: 10.0.1.5
+      podCIDR: 10.244.1.0/24
+    - name: n2
+      ip: 10.0.1.300
+      podCIDR: 10.244.1.0
+  tunnel:
+    mode: geneve
+    vni: 1
+  kubeProxy: {mode: iptables, mangaes: true}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  ports:
+    - port: 80
+      targetPort: 70000
+      protocol: tcp
+`;
+
+describe('validation problems', () => {
+  it('reports every problem with file, document, line, field path and expectation', () => {
+    const r = loadScenarioText(BAD, 'bad.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const rows = r.problems.map((p) => [p.file, p.doc, p.line, p.path]);
+    expect(rows).toEqual([
+      ['bad.yaml', 1, 11, 'spec.nodes[1].ip'],
+      ['bad.yaml', 1, 12, 'spec.nodes[1].podCIDR'],
+      ['bad.yaml', 1, 14, 'spec.tunnel.mode'],
+      ['bad.yaml', 1, 16, 'spec.kubeProxy.mangaes'],
+      ['bad.yaml', 2, 24, 'spec.ports[0].targetPort'],
+      ['bad.yaml', 2, 25, 'spec.ports[0].protocol'],
+    ]);
+    const msg = Object.fromEntries(r.problems.map((p) => [p.path, p.message]));
+    expect(msg['spec.nodes[1].podCIDR']).toMatch(/^expected an IPv4 CIDR like 10\.244\.1\.0\/24.*, got "10\.244\.1\.0"$/);
+    expect(msg['spec.nodes[1].ip']).toBe('expected an IPv4 address like 10.0.1.5, got "10.0.1.300"');
+    expect(msg['spec.tunnel.mode']).toBe('expected vxlan or native, got "geneve"');
+    expect(msg['spec.kubeProxy.mangaes']).toMatch(/^unknown field/);
+    expect(msg['spec.ports[0].targetPort']).toBe('expected a port number 1-65535, got 70000');
+    expect(msg['spec.ports[0].protocol']).toBe('expected TCP, UDP or SCTP (upper case), got "tcp"');
+    expect(formatProblem(r.problems[1])).toBe(
+      'bad.yaml:doc 1 (line 12): spec.nodes[1].podCIDR: ' + msg['spec.nodes[1].podCIDR'],
+    );
+  });
+
+  it('throws one ScenarioError carrying all problems, with a stable code', () => {
+    let caught: unknown;
+    try {
+      loadScenarioOrThrow([{ name: 'bad.yaml', text: BAD }]);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(ScenarioError);
+    expect(caught).toBeInstanceOf(DpemuError);
+    const e = caught as ScenarioError;
+    expect(e.code).toBe('SCENARIO_INVALID');
+    expect(e.problems).toHaveLength(6);
+    expect(e.message.split('\n')).toHaveLength(7);
+    expect(e.message).toContain('bad.yaml:doc 2 (line 25): spec.ports[0].protocol:');
+  });
+
+  it('says a required field is missing rather than "got nothing"', () => {
+    const r = loadScenarioText(`apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports:\n    - name: a\n`, 's.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toHaveLength(1);
+    expect(r.problems[0]).toMatchObject({ file: 's.yaml', doc: 1, line: 6, path: 'spec.ports[0].port' });
+    expect(r.problems[0].message).toBe('missing; expected a port number 1-65535');
+  });
+
+  it('reports YAML syntax errors with their line and keeps checking the other documents', () => {
+    const text = `apiVersion: v1\nkind: Pod\nmetadata: {name: a\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nstatus: {podIP: nope}\n`;
+    const r = loadScenarioText(text, 'y.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems[0]).toMatchObject({ file: 'y.yaml', doc: 1, path: '' });
+    expect(r.problems[0].message).toMatch(/^expected valid YAML/);
+    expect(r.problems.at(-1)).toMatchObject({ doc: 2, line: 8, path: 'status.podIP', message: 'expected an IPv4 address like 10.0.1.5, got "nope"' });
+  });
+
+  it('checks cross-object rules: unknown node, IP outside the node CIDR, duplicates, multi-port names', () => {
+    const text = `${TWO_NODES}---
+apiVersion: v1
+kind: Pod
+metadata: {name: a}
+spec: {nodeName: n9}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b}
+spec: {nodeName: n1}
+status: {podIP: 10.244.2.7}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: c}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec:
+  ports: [{port: 80}, {port: 81}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec:
+  ports: [{port: 80}]
+`;
+    const r = loadScenarioText(text, 'x.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const got = r.problems.map((p) => `${p.doc}:${p.line}:${p.path}: ${p.message}`);
+    expect(got).toEqual([
+      '2:12:spec.nodeName: expected one of the nodes n1, n2, got "n9"',
+      '3:18:status.podIP: expected an address inside n1\'s pod CIDR 10.244.1.0/24, got "10.244.2.7"',
+      // no spec at all: the nearest existing ancestor is the document itself
+      '4:20:spec.nodeName: missing; expected the node this pod runs on (one of n1, n2); only single-node scenarios may leave it out',
+      '5:28:spec.ports[0].name: missing; expected a name on every port when a Service has more than one port',
+      '5:28:spec.ports[1].name: missing; expected a name on every port when a Service has more than one port',
+      '6:32:metadata.name: expected each Service once, but default/s is already defined at x.yaml:doc 5',
+    ]);
+  });
+
+  it('reports an unreadable file as a problem, not an exception', () => {
+    const r = loadScenario(['/nonexistent/dpemu/scenario.yaml']);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems[0].file).toBe('/nonexistent/dpemu/scenario.yaml');
+    expect(r.problems[0].message).toMatch(/^expected a readable scenario file/);
+  });
+
+  it('a Node object completing a Cluster node must agree with it', () => {
+    const text = `${TWO_NODES}---
+apiVersion: v1
+kind: Node
+metadata: {name: n2}
+status:
+  addresses:
+    - {type: Hostname, address: n2}
+    - {type: InternalIP, address: 10.0.0.9}
+`;
+    const r = loadScenarioText(text, 'n.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual([
+      {
+        file: 'n.yaml', doc: 2, line: 15, path: 'status.addresses[1].address',
+        message: 'expected 10.0.0.2 as in n.yaml:doc 1 spec.nodes[1].ip, got "10.0.0.9"',
+      },
+    ]);
+  });
+});
