@@ -66,7 +66,7 @@ export function pcapFile(opts: { le?: boolean; nsec?: boolean; linkField?: numbe
   w16(h, opts.version?.[1] ?? 4, 6);
   w32(h, opts.snaplen ?? 65535, 16);
   w32(h, opts.linkField ?? 1, 20);
-  const parts = [h];
+  const parts: Buffer[] = [h];
   for (const r of records) {
     const rh = Buffer.alloc(16);
     w32(rh, r.sec, 0);
