@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePacket } from '../../src/packet/parse.js';
 import { PacketView } from '../../src/packet/view.js';
 import { CORPUS, compareFile, corpusFiles } from './helpers/corpus-compare.js';
+import { readWithCaptureReader } from './helpers/capture-source.js';
 import { readCapture } from './helpers/mini-capture.js';
 
 /** The one list of accepted differences: file -> frames (or 'all') and why. */
@@ -38,12 +39,12 @@ describe('corpus conformance with tshark 4.0', () => {
     it(file, () => {
       if (unreadable.has(file)) {
         const view = new PacketView();
-        for (const fr of readCapture(new Uint8Array(readFileSync(join(CORPUS, file))))) {
+        for (const fr of [...readCapture(new Uint8Array(readFileSync(join(CORPUS, file)))), ...readWithCaptureReader(new Uint8Array(readFileSync(join(CORPUS, file))), file)]) {
           expect(() => parsePacket(view, fr.data, 0, fr.caplen, fr.wireLen, fr.linkType)).not.toThrow();
         }
         return;
       }
-      const r = compareFile(file);
+      const r = compareFile(file, readWithCaptureReader);
       const ex = EXCEPTIONS[file];
       const left = r.mismatches.filter((m) => !(ex && (ex.frames === 'all' || ex.frames.includes(m.frame))));
       expect(left.slice(0, 10)).toEqual([]);
