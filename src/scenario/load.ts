@@ -37,7 +37,7 @@ export function loadScenario(files: ReadonlyArray<string> | ReadonlyArray<Scenar
   const parsed = parseFiles(sources);
   const problems = [...readProblems, ...parsed.problems];
   // Cross-object checks on half-valid input would mostly repeat the same mistake; report stage-1 problems alone.
-  if (problems.length > 0) return fail(problems, parsed.warnings);
+  if (problems.length > 0) return fail(sortProblems(problems, sources), parsed.warnings);
   const r = resolve(parsed.objects, sources[0]?.name ?? '<none>');
   const warnings = [...parsed.warnings, ...r.warnings];
   if (!r.cluster) return fail(sortProblems(r.problems, sources), warnings);
@@ -45,7 +45,7 @@ export function loadScenario(files: ReadonlyArray<string> | ReadonlyArray<Scenar
   return { ok: true, cluster: r.cluster, warnings };
 }
 
-/** Cross-object checks run kind by kind; present their findings in reading order (file, document, line). */
+/** Checks run field by field and kind by kind; present their findings in reading order (file, document, line). */
 function sortProblems(problems: ScenarioProblem[], sources: readonly ScenarioSource[]): ScenarioProblem[] {
   const fileIndex = new Map(sources.map((s, i) => [s.name, i]));
   return problems

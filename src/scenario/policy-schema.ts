@@ -6,6 +6,12 @@ import { z } from 'zod';
 import { parseCidr, cidrContains } from './ipv4.js';
 import { cidr, labelSelector, port, portOrName } from './fields.js';
 
+/**
+ * Run a presence-only refinement even when sibling fields failed, so "endpointSelector is missing" is reported in
+ * the same pass as a typo three lines below (zod skips refinements of invalid objects by default).
+ */
+export const ALWAYS_ON_OBJECTS = { when: (p: { value: unknown }) => typeof p.value === 'object' && p.value !== null };
+
 const ipBlock = z
   .looseObject({ cidr, except: z.array(cidr).optional() }, { error: 'expected an ipBlock with cidr (and optional except)' })
   .superRefine((b, ctx) => {
@@ -33,7 +39,7 @@ const npPeer = z
     if (!p.ipBlock && !sel) {
       ctx.addIssue({ code: 'custom', path: [], message: 'expected a peer with podSelector, namespaceSelector or ipBlock' });
     }
-  });
+  }, ALWAYS_ON_OBJECTS);
 
 const npPort = z
   .looseObject({
@@ -119,5 +125,5 @@ export const ciliumNetworkPolicySpec = z
     if ((s.endpointSelector === undefined) === (s.nodeSelector === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['endpointSelector'], message: 'expected exactly one of endpointSelector or nodeSelector' });
     }
-  });
+  }, ALWAYS_ON_OBJECTS);
 export type CiliumNetworkPolicySpec = z.infer<typeof ciliumNetworkPolicySpec>;

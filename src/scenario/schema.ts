@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { cidr, intIn, ipv4, labels, mac, metadata, name, port, portName, portOrName, protocol } from './fields.js';
-import { ciliumNetworkPolicySpec, networkPolicySpec } from './policy-schema.js';
+import { ALWAYS_ON_OBJECTS, ciliumNetworkPolicySpec, networkPolicySpec } from './policy-schema.js';
 
 const seconds = intIn(1, 2147483647, 'a timeout in seconds');
 
@@ -198,5 +198,5 @@ export const ciliumNetworkPolicySchema = z
     if (p.spec === undefined && (p.specs === undefined || p.specs.length === 0)) {
       ctx.addIssue({ code: 'custom', path: ['spec'], message: 'expected spec (or a non-empty specs list)' });
     }
-  });
+  }, ALWAYS_ON_OBJECTS);
 export type CiliumNetworkPolicyDoc = z.infer<typeof ciliumNetworkPolicySchema>;

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { loadScenario, loadScenarioText } from '../../src/scenario/index.js';
+import { ok } from './helpers.js';
+
+/** The shape of a course lab file: a Deployment and a ConfigMap next to the objects dpemu models. */
+const COURSE = `apiVersion: v1
+kind: Node
+metadata: {name: worker-1}
+spec: {podCIDR: 10.244.1.0/24}
+status:
+  addresses:
+    - {type: InternalIP, address: 172.18.0.3}
+    - {type: Hostname, address: worker-1}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: nginx
+          image: nginx:1.27
+          ports: [{containerPort: 80, name: http}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config}
+data: {index.html: hello}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-7d4b9c-abcde
+  labels: {app: web, pod-template-hash: 7d4b9c}
+spec:
+  nodeName: worker-1
+  containers:
+    - name: nginx
+      image: nginx:1.27
+      resources: {limits: {cpu: 100m}}
+      readinessProbe: {httpGet: {path: /, port: 80}}
+      ports: [{containerPort: 80, name: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports:
+    - {name: http, port: 80, targetPort: http, nodePort: 30080}
+  sessionAffinity: ClientIP
+  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}
+  externalTrafficPolicy: Local
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-allow-frontend}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+    - from:
+        - podSelector:
+            matchExpressions:
+              - {key: role, operator: In, values: [frontend, gateway]}
+          namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: default}}
+        - ipBlock: {cidr: 10.0.0.0/8, except: [10.9.0.0/16]}
+      ports:
+        - {protocol: TCP, port: http}
+        - {protocol: TCP, port: 8000, endPort: 8100}
+  egress:
+    - to: [{namespaceSelector: {}}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web-l4}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  ingress:
+    - fromEndpoints:
+        - matchLabels: {k8s:io.kubernetes.pod.namespace: default, role: frontend}
+      fromEntities: [cluster]
+      toPorts:
+        - ports: [{port: "80", protocol: TCP}]
+          rules: {http: [{method: GET, path: /}]}
+  egress:
+    - toCIDRSet: [{cidr: 0.0.0.0/0, except: [169.254.169.254/32]}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+`;
+
+describe('course-style files', () => {
+  it('load with Deployment/ConfigMap/DaemonSet skipped, one warning line each', () => {
+    const r = loadScenarioText(COURSE, 'lab3.yaml');
+    const c = ok(r);
+    expect(r.warnings).toEqual([
+      'lab3.yaml:doc 2: skipped apps/v1 Deployment "web": dpemu does not model this kind',
+      'lab3.yaml:doc 3: skipped v1 ConfigMap "web-config": dpemu does not model this kind',
+      'lab3.yaml:doc 8: skipped apps/v1 DaemonSet "agent": dpemu does not model this kind',
+    ]);
+    expect(c.warnings).toEqual(r.warnings);
+    // no Cluster document: defaults, the node from the Node object
+    expect(c.name).toBe('cluster');
+    expect(c.nodes.map((n) => [n.name, n.ip, n.mac, n.vtepIp])).toEqual([['worker-1', '172.18.0.3', '02:00:ac:12:00:03', '10.244.1.0']]);
+    expect(c.pods[0]).toMatchObject({ name: 'web-7d4b9c-abcde', ip: '10.244.1.2', nodeName: 'worker-1' });
+    const svc = c.services[0];
+    expect(svc).toMatchObject({
+      type: 'NodePort',
+      clusterIp: '10.96.0.2',
+      sessionAffinity: 'ClientIP',
+      sessionAffinityTimeoutSeconds: 600,
+      externalTrafficPolicy: 'Local',
+      internalTrafficPolicy: 'Cluster',
+    });
+    expect(svc.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', nodePort: 30080 }]);
+    expect(c.endpointSlices[0].ports).toEqual([{ name: 'http', port: 80, protocol: 'TCP' }]);
+
+    expect(c.networkPolicies).toHaveLength(1);
+    const np = c.networkPolicies[0];
+    expect(np.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec.ingress?.[0].from?.[1].ipBlock).toEqual({ cidr: '10.0.0.0/8', except: ['10.9.0.0/16'] });
+    expect(np.spec.ingress?.[0].ports?.[1]).toEqual({ protocol: 'TCP', port: 8000, endPort: 8100 });
+    expect(c.ciliumNetworkPolicies).toHaveLength(1);
+    const cnp = c.ciliumNetworkPolicies[0];
+    expect(cnp.specs).toHaveLength(1);
+    expect(cnp.specs[0].ingress?.[0].fromEntities).toEqual(['cluster']);
+    expect(cnp.specs[0].ingress?.[0].toPorts?.[0].rules).toEqual({ http: [{ method: 'GET', path: '/' }] });
+  });
+
+  it('rejects malformed policies with precise paths', () => {
+    const text = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: np}
+spec:
+  podSelector:
+    matchExpressions:
+      - {key: app, operator: In}
+      - {key: tier, operator: Exists, values: [x]}
+      - {key: env, operator: Equals, values: [x]}
+  policyTypes: [Ingress, Sideways]
+  ingress:
+    - from:
+        - ipBlock: {cidr: 10.0.0.0/8, except: [192.168.0.0/16]}
+          podSelector: {}
+      ports:
+        - {port: http, endPort: 90}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: cnp}
+spec:
+  ingress:
+    - fromEntities: [wrld]
+      fromCIDR: [10.0.0.1/8]
+`;
+    const r = loadScenario([{ name: 'pol.yaml', text }]);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((p) => `${p.doc}:${p.line} ${p.path}: ${p.message}`)).toEqual([
+      '1:7 spec.podSelector.matchExpressions[0].values: missing; expected at least one value for operator In',
+      '1:8 spec.podSelector.matchExpressions[1].values: expected no values for operator Exists, got a list',
+      '1:9 spec.podSelector.matchExpressions[2].operator: expected one of In, NotIn, Exists, DoesNotExist, got "Equals"',
+      '1:10 spec.policyTypes[1]: expected Ingress or Egress, got "Sideways"',
+      '1:13 spec.ingress[0].from[0].ipBlock.except[0]: expected a CIDR strictly inside 10.0.0.0/8, got "192.168.0.0/16"',
+      '1:13 spec.ingress[0].from[0].ipBlock: expected ipBlock alone in a peer, not together with podSelector/namespaceSelector, got a mapping',
+      '1:16 spec.ingress[0].ports[0].endPort: expected endPort only together with a numeric port, got 90',
+      // spec has no endpointSelector line, so the spec mapping's first line is shown
+      '2:22 spec.endpointSelector: missing; expected exactly one of endpointSelector or nodeSelector',
+      '2:23 spec.ingress[0].fromEntities[0]: expected a Cilium entity: all, world, cluster, host, remote-node, kube-apiserver, ingress, health, init, unmanaged, none, got "wrld"',
+      '2:24 spec.ingress[0].fromCIDR[0]: expected an IPv4 CIDR like 10.244.1.0/24 (network address, no host bits set), got "10.0.0.1/8"',
+    ]);
+  });
+});
