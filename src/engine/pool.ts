@@ -60,6 +60,9 @@ export class PacketPool {
   readonly flags: Uint32Array;
   /** Number of the input frame this packet comes from (1-based), for traces and flows. */
   readonly frameNo: Int32Array;
+  /** Absolute offsets in bufs[slot] of the L3 and L4 headers (-1: none), set by the parsing stage. */
+  readonly l3: Int32Array;
+  readonly l4: Int32Array;
   /** Per-packet scratch words for stages (e.g. next-hop address, egress device). */
   readonly aux0: Int32Array;
   readonly aux1: Int32Array;
@@ -88,6 +91,8 @@ export class PacketPool {
     this.mark = new Uint32Array(size);
     this.flags = new Uint32Array(size);
     this.frameNo = new Int32Array(size);
+    this.l3 = new Int32Array(size);
+    this.l4 = new Int32Array(size);
     this.aux0 = new Int32Array(size);
     this.aux1 = new Int32Array(size);
     this.freeList = new Int32Array(size);
@@ -115,6 +120,8 @@ export class PacketPool {
     this.mark[s] = 0;
     this.flags[s] = 0;
     this.frameNo[s] = 0;
+    this.l3[s] = -1;
+    this.l4[s] = -1;
     this.aux0[s] = 0;
     this.aux1[s] = 0;
     return s;
@@ -164,6 +171,11 @@ export class PacketPool {
     this.mark[c] = this.mark[slot];
     this.flags[c] = this.flags[slot];
     this.frameNo[c] = this.frameNo[slot];
+    const shift = this.headroom - st;
+    this.l3[c] = this.l3[slot] < 0 ? -1 : this.l3[slot] + shift;
+    this.l4[c] = this.l4[slot] < 0 ? -1 : this.l4[slot] + shift;
+    this.aux0[c] = this.aux0[slot];
+    this.aux1[c] = this.aux1[slot];
     return c;
   }
 

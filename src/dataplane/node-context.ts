@@ -1,0 +1,93 @@
+import { PacketView } from '../packet/view.js';
+import type { Cluster, NodeModel } from '../scenario/model.js';
+import { DeviceKind, DeviceTable, macBytes } from './devices.js';
+import { IcmpRateLimiter } from './icmp.js';
+import { RouteKind, RouteTable, maskOf, routeText } from './routes.js';
+
+/** Everything one cluster node's stages read: its devices, routes, neighbours, FDB and counters. */
+export interface NodeContext {
+  readonly cluster: Cluster;
+  readonly node: NodeModel;
+  readonly index: number;
+  readonly devices: DeviceTable;
+  readonly routes: RouteTable;
+  /** (device id * 2^32 + IPv4) -> MAC: the static neighbours the modeled CNI installs. */
+  readonly neighbours: Map<number, Uint8Array>;
+  /** VXLAN FDB: remote VTEP MAC (48-bit number) -> remote node underlay IPv4. */
+  readonly fdb: Map<number, number>;
+  /** Scratch view for stages that parse (one per node; the engine runs one stage at a time). */
+  readonly view: PacketView;
+  readonly nic: number;
+  readonly vxlanDev: number;
+  /** Outer IPv4 ID counter for packets this node originates (the kernel's ip_idents role). */
+  ipId: number;
+  readonly hashSeed: number;
+  /** Proxy ARP answers for this gateway address on host veths (Calico's 169.254.1.1). */
+  readonly gatewayIps: ReadonlySet<number>;
+  readonly icmpLimiter: IcmpRateLimiter;
+}
+
+export function neighbourKey(dev: number, ip: number): number {
+  return dev * 4294967296 + (ip >>> 0);
+}
+
+export function macKey(buf: Uint8Array, off: number): number {
+  return ((buf[off] << 8) | buf[off + 1]) * 4294967296 + (((buf[off + 2] << 24) | (buf[off + 3] << 16) | (buf[off + 4] << 8) | buf[off + 5]) >>> 0);
+}
+
+/**
+ * Builds each node's view of the cluster as the modeled CNI (Calico-style pod attach, Flannel-style
+ * VXLAN or native routing) would program it. Routes per node:
+ *   <node ip>/32 local, <vtep ip>/32 local (vxlan),
+ *   <underlay ip>/24 dev eth0 (the connected subnet of `ip addr add <ip>/24`), every node /32 dev eth0,
+ *   <pod ip>/32 dev cali… scope link for each local pod,
+ *   <remote pod cidr> via <remote vtep ip> dev flannel.1 onlink (vxlan) or via <remote node ip> dev eth0 (native).
+ * No default route: an unroutable destination gets ICMP network unreachable, as on the kernel test bed.
+ */
+export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeContext[] {
+  const gateways = new Set(cluster.pods.map((p) => p.gatewayIp32 >>> 0));
+  return cluster.nodes.map((node) => {
+    const routes = new RouteTable();
+    const neighbours = new Map<number, Uint8Array>();
+    const fdb = new Map<number, number>();
+    const nic = devices.nicOf[node.index];
+    const vx = devices.vxlanOf[node.index];
+    routes.add({ prefix: node.ip32, len: 32, kind: RouteKind.LOCAL, dev: nic, via: 0, text: `local ${node.ip} dev ${node.nicName} proto kernel scope host` });
+    if (vx >= 0) routes.add({ prefix: node.vtepIp32, len: 32, kind: RouteKind.LOCAL, dev: vx, via: 0, text: `local ${node.vtepIp} dev ${cluster.tunnel.deviceName} proto kernel scope host` });
+    routes.add({ prefix: node.ip32 & maskOf(24), len: 24, kind: RouteKind.LINK, dev: nic, via: 0, text: routeText(node.ip32 & maskOf(24), 24, `dev ${node.nicName} proto kernel scope link src ${node.ip}`) });
+    for (const other of cluster.nodes) {
+      neighbours.set(neighbourKey(nic, other.ip32), macBytes(other.mac));
+      if (other === node) continue;
+      routes.add({ prefix: other.ip32, len: 32, kind: RouteKind.LINK, dev: nic, via: 0, text: `${other.ip} dev ${node.nicName} scope link` });
+      if (vx >= 0) {
+        routes.add({ prefix: other.podCidr.addr32, len: other.podCidr.prefix, kind: RouteKind.VIA, dev: vx, via: other.vtepIp32, text: routeText(other.podCidr.addr32, other.podCidr.prefix, `via ${other.vtepIp} dev ${cluster.tunnel.deviceName} onlink`) });
+        neighbours.set(neighbourKey(vx, other.vtepIp32), macBytes(other.vtepMac));
+        const m = macBytes(other.vtepMac);
+        fdb.set(macKey(m, 0), other.ip32);
+      } else {
+        routes.add({ prefix: other.podCidr.addr32, len: other.podCidr.prefix, kind: RouteKind.VIA, dev: nic, via: other.ip32, text: routeText(other.podCidr.addr32, other.podCidr.prefix, `via ${other.ip} dev ${node.nicName}`) });
+      }
+    }
+    for (const d of devices.ofNode(node.index)) {
+      if (d.kind !== DeviceKind.HOST_VETH || !d.pod) continue;
+      routes.add({ prefix: d.pod.ip32, len: 32, kind: RouteKind.LINK, dev: d.id, via: 0, text: `${d.pod.ip} dev ${d.name} scope link` });
+      neighbours.set(neighbourKey(d.id, d.pod.ip32), macBytes(d.pod.mac));
+    }
+    return {
+      cluster,
+      node,
+      index: node.index,
+      devices,
+      routes,
+      neighbours,
+      fdb,
+      view: new PacketView({ vxlanPorts: [cluster.tunnel.port] }),
+      nic,
+      vxlanDev: vx,
+      ipId: (cluster.seed * 2654435761 + node.index * 40503) & 0xffff,
+      hashSeed: (cluster.seed ^ 0x5bd1e995) >>> 0,
+      gatewayIps: gateways,
+      icmpLimiter: new IcmpRateLimiter(),
+    };
+  });
+}

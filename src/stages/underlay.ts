@@ -1,0 +1,43 @@
+import { Verdict } from '../engine/pool.js';
+import { defineStage } from '../engine/stage.js';
+import { DeviceKind, sameMac } from '../dataplane/devices.js';
+import type { NodeContext } from '../dataplane/node-context.js';
+import { macToString } from '../packet/format.js';
+import { S } from './names.js';
+
+/**
+ * The underlay wire: what a node's NIC sends arrives at the NIC whose MAC it is addressed to (the
+ * modeled L2 segment joins every node). A destination outside the modeled cluster leaves it.
+ */
+export const underlayXmit = defineStage<NodeContext>({
+  name: S.UNDERLAY_XMIT,
+  next: [S.ETHERNET_INPUT],
+  describe: 'underlay NIC transmit and the wire between nodes',
+  process(rt, slots, n, pool) {
+    const devices = rt.ctx.devices;
+    const nics = devices.nicOf;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i];
+      const nic = devices.get(rt.ctx.nic);
+      rt.observe(s, nic.id, 1);
+      const b = pool.bufs[s];
+      const st = pool.start[s];
+      let to = -1;
+      for (let k = 0; k < nics.length; k++) {
+        const d = devices.get(nics[k]);
+        if (d.kind === DeviceKind.UNDERLAY && d.id !== nic.id && sameMac(b, st, d.mac)) to = d.id;
+      }
+      if (to < 0) {
+        if (rt.tracing) rt.trace(s, nic.label, 'left the cluster', `no modeled node has ${macToString(b, st)}`);
+        rt.done(s, Verdict.FORWARDED);
+        continue;
+      }
+      const dst = devices.get(to);
+      pool.node[s] = dst.node;
+      pool.device[s] = dst.id;
+      rt.observe(s, dst.id, 0);
+      if (rt.tracing) rt.trace(s, nic.label, `wire -> ${dst.label}`, `${nic.macText} > ${dst.macText}`);
+      rt.next(s, 0);
+    }
+  },
+});
