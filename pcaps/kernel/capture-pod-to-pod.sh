@@ -319,7 +319,7 @@ manifest = {
     "offloads": "ethtool -K DEV tx off tso off gso off gro off on every veth and vxlan device",
     "ipv6": "disabled in every namespace before interfaces were created",
     "files": files,
-    "state_files": sorted(f for f in os.listdir(e["OUT"]) if f.endswith(".txt") or f == "run.log"),
+    "state_files": sorted(f for f in os.listdir(e["OUT"]) if f.endswith(".txt")),
 }
 with open(os.path.join(e["OUT"], "manifest.json"), "w") as fh:
     json.dump(manifest, fh, indent=2)
@@ -358,7 +358,7 @@ run_scenario() { # run_scenario <name>
   local out="$OUT_BASE/$name"
   mkdir -p "$out"
   rm -f "$out"/*.pcap "$out"/*.txt "$out/manifest.json"
-  RUNLOG="$out/run.log"
+  RUNLOG="$out/run.txt"  # *.log is git-ignored
   : >"$RUNLOG"
   log "scenario $name: topology up"
   topology_up
