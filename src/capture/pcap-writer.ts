@@ -42,6 +42,10 @@ export class PcapWriter {
 
   /** Frames longer than the snaplen are cut to it; `wireLen` keeps the original length. */
   writePacket(data: Uint8Array, tsSec: number, tsNsec: number, wireLen: number = data.length): void {
+    // pcap has 32-bit unsigned seconds; wrapping silently would reorder time, so refuse (use pcapng past 2106).
+    if (!(tsSec >= 0 && tsSec < 4294967296) || !(tsNsec >= 0 && tsNsec < 1e9)) {
+      throw new RangeError(`PcapWriter: timestamp ${tsSec}s ${tsNsec}ns is outside what pcap can store (0 <= s < 2^32, 0 <= ns < 1e9)`);
+    }
     const caplen = Math.min(data.length, this.snaplen);
     const v = this.view;
     v.setUint32(0, tsSec >>> 0, this.le);

@@ -60,6 +60,11 @@ export class CaptureStream implements AsyncIterable<FrameBatch> {
     return this;
   }
 
+  /** Bytes held for reading: the chunk size, or the largest single record seen if that was bigger. */
+  get bufferCapacity(): number {
+    return this.buf.length;
+  }
+
   get format(): CaptureFormat {
     return this.requireDecoder().format;
   }

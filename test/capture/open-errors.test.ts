@@ -46,4 +46,23 @@ describe('openCapture errors', () => {
     expect(cap2.format).toBe('pcap');
     await expect(cap2.next()).rejects.toMatchObject({ code: 'UNSUPPORTED_VERSION', offset: 0, blockType: 'pcap file header' });
   });
+
+  it('keeps memory bounded: the buffer stays at the chunk size unless one record is larger', async () => {
+    const path = join(dir, 'many.pcap');
+    const w = new PcapWriter({ linkType: 1 });
+    for (let i = 0; i < 5000; i++) w.writePacket(new Uint8Array(100 + (i % 50)), i, 0);
+    w.writePacket(new Uint8Array(3000), 9999, 0);
+    writeFileSync(path, w.toBuffer());
+    const small = await openCapture(path, { chunkSize: 64 * 1024 });
+    let n = 0;
+    for await (const b of small) n += b.count;
+    expect(n).toBe(5001);
+    expect(small.bufferCapacity).toBe(64 * 1024);
+    const tiny = await openCapture(path, { chunkSize: 256 });
+    n = 0;
+    for await (const b of tiny) n += b.count;
+    expect(n).toBe(5001);
+    // Grew once for the 3016-byte record (doubling), not with the file size (~650 kB).
+    expect(tiny.bufferCapacity).toBeLessThanOrEqual(2 * 3016);
+  });
 });
