@@ -188,7 +188,14 @@ function parseDocument(file: string, doc: number, d: Document.Parsed, lc: LineCo
     out.problems.push({ file, doc, line: locate(path), path: formatPath(path), message });
   };
 
-  const js: unknown = d.toJS({ maxAliasCount: 1000 });
+  let js: unknown;
+  try {
+    js = d.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    // e.g. an alias whose anchor is in another document, or an alias bomb over maxAliasCount
+    problem([], `expected valid YAML: ${e instanceof Error ? e.message : String(e)}`);
+    return;
+  }
   if (js === null || typeof js !== 'object' || Array.isArray(js)) {
     problem([], `expected a mapping with apiVersion and kind, got ${describeValue(js)}`);
     return;
