@@ -25,14 +25,20 @@ export function packetFields(v: PacketView): PacketFields {
       add('eth.dst', macToString(b, L.ethDstOffset));
       add('eth.src', macToString(b, L.ethSrcOffset));
       if (L.ethType >= 0x600) add('eth.type', hex(L.ethType, 4));
+      // Wireshark dissects 0x88a8 tags with its 802.1ad dissector (ieee8021ad.id), the others as vlan.
       for (let t = 0; t < L.vlanCount; t++) {
-        add('vlan.id', String(L.vlanId[t]));
-        add('vlan.etype', hex(t + 1 < L.vlanCount ? L.vlanTpid[t + 1] : L.etherType, 4));
+        if (L.vlanTpid[t] === 0x88a8) {
+          add('ieee8021ad.id', String(L.vlanId[t]));
+        } else {
+          add('vlan.id', String(L.vlanId[t]));
+          const inner = t + 1 < L.vlanCount ? L.vlanTpid[t + 1] : L.etherType;
+          if (inner >= 0x600) add('vlan.etype', hex(inner, 4));
+        }
       }
     }
     if (L.l3Kind === L3Kind.ARP) {
       add('arp.opcode', String(L.arpOp));
-      if (L.arpPtype === 0x0800 && L.arpSpaOffset >= 0 && L.arpTpaOffset - L.arpSpaOffset >= 4) {
+      if (L.arpPtype === 0x0800 && L.arpSpaOffset >= 0 && L.arpThaOffset - L.arpSpaOffset === 4) {
         add('arp.src.proto_ipv4', ipv4ToString(L.src4));
         add('arp.dst.proto_ipv4', ipv4ToString(L.dst4));
       }
@@ -54,8 +60,11 @@ export function packetFields(v: PacketView): PacketFields {
     if (L.l4Proto === 6) {
       add('tcp.srcport', String(L.srcPort));
       add('tcp.dstport', String(L.dstPort));
-      if (l4avail >= 8) add('tcp.seq_raw', String(L.tcpSeq));
-      if (l4avail >= 14) add('tcp.flags', hex(L.tcpFlags, 4));
+      // tshark adds nothing past the ports unless the 20-byte fixed header is captured.
+      if (l4avail >= 20) {
+        add('tcp.seq_raw', String(L.tcpSeq));
+        add('tcp.flags', hex(L.tcpFlags, 4));
+      }
     } else if (L.l4Proto === 17) {
       add('udp.srcport', String(L.srcPort));
       add('udp.dstport', String(L.dstPort));

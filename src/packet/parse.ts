@@ -226,7 +226,7 @@ function parseLayer(
   const quoted = L.kind === LayerKind.ICMP_QUOTED;
   if (etherType === 0x0800) parseIpv4(v, L, li, off, end, wireEnd, quoted);
   else if (etherType === 0x86dd) parseIpv6(v, L, li, off, end, wireEnd, quoted);
-  else if (etherType === 0x0806) parseArp(v, L, li, off, end);
+  else if (etherType === 0x0806 || etherType === 0x8035) parseArp(v, L, li, off, end); // ARP, RARP
 }
 
 function parseArp(v: PacketView, L: LayerView, li: number, off: number, end: number): void {
@@ -270,7 +270,7 @@ function parseIpv4(
   L.l3Kind = L3Kind.IPV4;
   L.ipVersion = 4;
   L.ipHeaderLen = ihl;
-  L.ipTotalLen = (b[off + 2] << 8) | b[off + 3];
+  L.ipTotalLen = total;
   L.ipTos = b[off + 1];
   L.ipId = (b[off + 4] << 8) | b[off + 5];
   const ff = (b[off + 6] << 8) | b[off + 7];
@@ -341,13 +341,13 @@ function parseIpv6(
   L.ipTos = ((b[off] & 15) << 4) | (b[off + 1] >> 4);
   L.ipFlowLabel = ((b[off + 1] & 15) << 16) | (b[off + 2] << 8) | b[off + 3];
   let plen = (b[off + 4] << 8) | b[off + 5];
-  L.ipTotalLen = 40 + plen;
   let nh = b[off + 6];
   L.ipTtl = b[off + 7];
   L.srcAddrOffset = off + 8;
   L.dstAddrOffset = off + 24;
   // Payload length 0 with data behind it: jumbogram or GSO; like Wireshark, take the frame length.
   if (plen === 0 && !quoted && nh !== 59) plen = wireEnd - off - 40;
+  L.ipTotalLen = 40 + plen;
   let dgramWireEnd = off + 40 + plen;
   const ipEnd = dgramWireEnd < end ? dgramWireEnd : end;
   L.ipEnd = ipEnd;
@@ -542,7 +542,7 @@ function parseL4(
   if (proto === 1 || proto === 58) {
     L.l4Offset = p;
     if (avail < 8) {
-      if (avail >= 2) {
+      if (avail >= 4) {
         L.l4Proto = proto;
         L.icmpType = b[p];
         L.icmpCode = b[p + 1];

@@ -58,7 +58,10 @@ export class LayerView {
   ipVersion = 0;
   /** IPv4: IHL*4. IPv6: 40 (extension headers are in ipv6ExtLen). */
   ipHeaderLen = 0;
-  /** IPv4 total length as on the wire; IPv6: 40 + payload length. */
+  /**
+   * IPv4 total length; IPv6: 40 + payload length. A 0 on the wire (TSO / BIG TCP / jumbogram without the option)
+   * is replaced by the length up to the end of the frame, as Wireshark does.
+   */
   ipTotalLen = 0;
   ipTtl = 0;
   /** IPv4 TOS byte / IPv6 traffic class. */
