@@ -70,9 +70,16 @@ const ciliumEntities = [
 const entity = z.enum(ciliumEntities, { error: `expected a Cilium entity: ${ciliumEntities.join(', ')}` });
 
 /** Cilium writes ports as strings ("80"); YAML authors write both, so accept both and check the range. */
-const ciliumPortNumber = z.union([port, z.string().regex(/^(\d{1,5}|[a-z0-9-]{1,15})$/)], {
-  error: 'expected a port like "80" (number, numeric string or port name)',
-});
+const CILIUM_PORT_TEXT = 'expected a port like "80" (0-65535 as number or string, or a port name)';
+const ciliumPortNumber = z.union(
+  [
+    z.number().int({ error: CILIUM_PORT_TEXT }).min(0, { error: CILIUM_PORT_TEXT }).max(65535, { error: CILIUM_PORT_TEXT }),
+    z.string().refine((t) => (/^\d{1,5}$/.test(t) ? Number(t) <= 65535 : /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(t)), {
+      error: CILIUM_PORT_TEXT,
+    }),
+  ],
+  { error: CILIUM_PORT_TEXT },
+);
 
 const ciliumPortRule = z.looseObject({
   ports: z
