@@ -4,7 +4,7 @@
  */
 export const PARSE_ERROR_TABLE = [
   [0, 'OK', 'no error'],
-  [1, 'PACKET_TOO_SHORT', 'frame shorter than its link-layer header'],
+  [1, 'PACKET_TOO_SHORT', 'frame has no captured bytes'],
   [2, 'ETH_TRUNCATED', 'Ethernet header truncated (needs 14 bytes)'],
   [3, 'VLAN_TRUNCATED', '802.1Q/802.1ad tag truncated'],
   [4, 'TOO_MANY_VLAN_TAGS', 'more stacked VLAN tags than dpemu keeps (4)'],

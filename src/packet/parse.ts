@@ -69,7 +69,7 @@ export function parsePacket(
   v.layerCount = 0;
   let avail = buf.length - start;
   if (avail < 0) avail = 0;
-  const capEnd = start + (caplen < avail ? caplen : avail);
+  const capEnd = start + (caplen < avail ? caplen : avail); // never read past the buffer, whatever caplen says
   let wireEnd = start + (wireLen > caplen ? wireLen : caplen);
   let entry = entryForLinkType(linkType);
   const layers = v.layers;
@@ -77,6 +77,10 @@ export function parsePacket(
   v.layerCount = 1;
   if (entry === ENTRY_NONE) {
     fail(v, E.UNSUPPORTED_LINKTYPE, start, 0);
+    return v.error;
+  }
+  if (capEnd === start) {
+    fail(v, E.PACKET_TOO_SHORT, start, 0);
     return v.error;
   }
   let off = start;

@@ -120,7 +120,32 @@ describe('golden wire bytes', () => {
       ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], ['2001:0db8::0001', '2001:db8::1'], ['0:0:0:0:0:0:0:0', '::'],
       ['::1', '::1'], ['fe80:0:0:0:0:0:0:0', 'fe80::'], ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
       ['::ffff:10.1.2.3', '::ffff:10.1.2.3'],
+      // The rest checked against tshark 4.0's ipv6.src for frames built with these addresses.
+      ['::10.1.2.3', '::10.1.2.3'], ['::0.0.1.2', '::102'], ['1:0:0:1:0:0:0:1', '1:0:0:1::1'], ['0:0:1::', '0:0:1::'],
+      ['::ffff:0:1.2.3.4', '::ffff:0:102:304'], ['64:ff9b::1.2.3.4', '64:ff9b::102:304'], ['::1:2:3:4:5:6', '::1:2:3:4:5:6'],
+      ['1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:0'],
     ]) expect(ipv6ToString(parseIpv6(a), 0)).toBe(b);
+  });
+
+  it('packetFields gives the tshark field set for a tagged TCP SYN-ACK', () => {
+    const f = buildFrame([
+      { type: 'eth', src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', vlans: [{ id: 100 }] },
+      { type: 'ipv4', src: '10.0.0.1', dst: '10.0.0.2', ttl: 63, id: 0x1234 },
+      { type: 'tcp', srcPort: 80, dstPort: 40000, seq: 4000000000, flags: 0x012 },
+    ]);
+    expect(packetFields(parse(f))).toEqual({
+      'frame.len': '58', 'frame.cap_len': '58', 'eth.dst': '02:00:00:00:00:02', 'eth.src': '02:00:00:00:00:01',
+      'eth.type': '0x8100', 'vlan.id': '100', 'vlan.etype': '0x0800', 'ip.src': '10.0.0.1', 'ip.dst': '10.0.0.2',
+      'ip.proto': '6', 'ip.ttl': '63', 'ip.id': '0x1234', 'ip.len': '40', 'tcp.srcport': '80', 'tcp.dstport': '40000',
+      'tcp.seq_raw': '4000000000', 'tcp.flags': '0x0012',
+    });
+    const cut = parse(f.subarray(0, 45), new PacketView()); // 7 bytes of TCP: ports only
+    expect(packetFields(cut)['dpemu.error']).toBe('TCP_TRUNCATED');
+    expect(packetFields(cut)['tcp.dstport']).toBe('40000');
+  });
+
+  it('an empty frame is PACKET_TOO_SHORT on every link type', () => {
+    for (const lt of [0, 1, 101, 113, 228, 229, 276]) expect(parse(new Uint8Array(0), new PacketView(), lt).error).toBe(ParseError.PACKET_TOO_SHORT);
   });
 });
 
