@@ -32,7 +32,15 @@ export type PathKey = string | number;
 export interface DocSource {
   file: string;
   doc: number;
+  /** Path of the object inside its document: [] normally, ['items', i] for an item of a `kind: List`. */
+  prefix: readonly PathKey[];
+  /** YAML line of a field path relative to the object. */
   locate(path: readonly PathKey[]): number | undefined;
+}
+
+/** A field path relative to an object, as shown to people (with the List item prefix when there is one). */
+export function fieldPath(src: DocSource, path: readonly PathKey[]): string {
+  return formatPath([...src.prefix, ...path]);
 }
 
 interface Obj<K extends string, V> {
@@ -183,7 +191,6 @@ function parseDocument(file: string, doc: number, d: Document.Parsed, lc: LineCo
     }
     return undefined;
   };
-  const src: DocSource = { file, doc, locate };
   const problem = (path: PathKey[], message: string): void => {
     out.problems.push({ file, doc, line: locate(path), path: formatPath(path), message });
   };
@@ -196,6 +203,28 @@ function parseDocument(file: string, doc: number, d: Document.Parsed, lc: LineCo
     problem([], `expected valid YAML: ${e instanceof Error ? e.message : String(e)}`);
     return;
   }
+  const rec = js as Record<string, unknown> | null;
+  if (rec && typeof rec === 'object' && rec.kind === 'List' && rec.apiVersion === 'v1' && Array.isArray(rec.items)) {
+    // `kubectl get -o yaml` output: every item is an object of its own, located under items[i].
+    rec.items.forEach((item: unknown, i: number) => parseObject(item, ['items', i], file, doc, locate, out));
+    return;
+  }
+  parseObject(js, [], file, doc, locate, out);
+}
+
+function parseObject(
+  js: unknown,
+  prefix: PathKey[],
+  file: string,
+  doc: number,
+  locateAbs: (path: readonly PathKey[]) => number | undefined,
+  out: ParsedFiles,
+): void {
+  const locate = (path: readonly PathKey[]): number | undefined => locateAbs([...prefix, ...path]);
+  const src: DocSource = { file, doc, prefix, locate };
+  const problem = (path: PathKey[], message: string): void => {
+    out.problems.push({ file, doc, line: locate(path), path: formatPath([...prefix, ...path]), message });
+  };
   if (js === null || typeof js !== 'object' || Array.isArray(js)) {
     problem([], `expected a mapping with apiVersion and kind, got ${describeValue(js)}`);
     return;
@@ -216,7 +245,8 @@ function parseDocument(file: string, doc: number, d: Document.Parsed, lc: LineCo
   if (!info || groupOf(info.apiVersion) !== groupOf(apiVersion)) {
     // Whole course files (Deployments, ConfigMaps, another project's "Cluster" CRD ...) must still load.
     const shown = typeof rawName === 'string' ? ` ${JSON.stringify(rawName)}` : '';
-    out.warnings.push(`${file}:doc ${doc}: skipped ${apiVersion} ${kind}${shown}: dpemu does not model this kind`);
+    const item = prefix.length ? ` ${formatPath(prefix)}` : '';
+    out.warnings.push(`${file}:doc ${doc}${item}: skipped ${apiVersion} ${kind}${shown}: dpemu does not model this kind`);
     return;
   }
   if (info.apiVersion !== apiVersion) {

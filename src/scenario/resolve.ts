@@ -3,7 +3,7 @@
  * Input order never matters: objects are sorted by kind-specific keys before anything is allocated.
  */
 import type { ScenarioProblem } from './errors.js';
-import { formatPath, problemText, type DocSource, type ParsedObject, type PathKey } from './documents.js';
+import { fieldPath, problemText, type DocSource, type ParsedObject, type PathKey } from './documents.js';
 import { cidrContains, cidrLast, formatCidr, formatIpv4, normalizeMac, parseCidr, parseIpv4 } from './ipv4.js';
 import {
   DEFAULT_AFFINITY_TIMEOUT,
@@ -69,7 +69,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
   const problems: ScenarioProblem[] = [];
   const warnings: string[] = [];
   const report = (src: DocSource, path: PathKey[], message: string): void => {
-    problems.push({ file: src.file, doc: src.doc, line: src.locate(path), path: formatPath(path), message });
+    problems.push({ file: src.file, doc: src.doc, line: src.locate(path), path: fieldPath(src, path), message });
   };
   const all = <K extends ParsedObject['kind']>(kind: K): Of<K>[] =>
     (objects.filter((o) => o.kind === kind) as Of<K>[]).slice().sort(byKey);
@@ -137,7 +137,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       if (!mine) continue;
       if (!theirs) d[field] = mine;
       else if (theirs.text !== mine.text) {
-        report(mine.src, mine.path, `expected ${theirs.text} as in ${where(theirs.src)} ${formatPath(theirs.path)}, got "${mine.text}"`);
+        report(mine.src, mine.path, `expected ${theirs.text} as in ${where(theirs.src)} ${fieldPath(theirs.src, theirs.path)}, got "${mine.text}"`);
       }
     }
   }
@@ -188,7 +188,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       file: cdoc?.src.file ?? firstFile,
       doc: cdoc?.src.doc ?? 0,
       line: cdoc?.src.locate(['spec', 'nodes']),
-      path: cdoc ? 'spec.nodes' : '',
+      path: cdoc ? fieldPath(cdoc.src, ['spec', 'nodes']) : '',
       message: 'expected at least one node (a Cluster with spec.nodes, or Node objects)',
     });
   }

@@ -180,3 +180,40 @@ spec:
     ]);
   });
 });
+
+describe('kubectl get -o yaml output (kind: List)', () => {
+  const list = (badIp: string) => `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: a, namespace: default}
+    spec: {nodeName: n1}
+    status: {podIP: ${badIp}}
+  - apiVersion: apps/v1
+    kind: ReplicaSet
+    metadata: {name: rs}
+`;
+  const nodes = 'apiVersion: dpemu.dev/v1\nkind: Cluster\nmetadata: {name: l}\nspec:\n  nodes: [{name: n1, ip: 10.0.0.1, podCIDR: 10.244.1.0/24}]\n';
+
+  it('loads every item as an object and skips unmodelled items with their position', () => {
+    const r = loadScenario([{ name: 'nodes.yaml', text: nodes }, { name: 'get.yaml', text: list('10.244.1.9') }]);
+    const c = ok(r);
+    expect(c.pods.map((p) => p.ip)).toEqual(['10.244.1.9']);
+    expect(r.warnings).toEqual(['get.yaml:doc 1 items[1]: skipped apps/v1 ReplicaSet "rs": dpemu does not model this kind']);
+  });
+
+  it('names items in problem paths', () => {
+    const r = loadScenario([{ name: 'nodes.yaml', text: nodes }, { name: 'get.yaml', text: list('10.9.9.9') }]);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual([
+      {
+        file: 'get.yaml', doc: 1, line: 8, path: 'items[0].status.podIP',
+        message: 'expected an address inside n1\'s pod CIDR 10.244.1.0/24, got "10.9.9.9"',
+      },
+    ]);
+    const bad = loadScenario([{ name: 'nodes.yaml', text: nodes }, { name: 'get.yaml', text: list('nope') }]);
+    expect(bad.ok ? [] : bad.problems.map((p) => `${p.line} ${p.path}`)).toEqual(['8 items[0].status.podIP']);
+  });
+});
