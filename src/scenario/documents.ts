@@ -140,7 +140,7 @@ function expectation(iss: z.core.$ZodIssue): string {
     case 'too_big':
       return iss.origin === 'array' ? `expected at most ${String(iss.maximum)} item(s)` : `expected at most ${String(iss.maximum)}`;
     default:
-      return `expected something else (${iss.message})`;
+      return `expected a valid value (${iss.message})`;
   }
 }
 
