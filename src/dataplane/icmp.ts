@@ -77,7 +77,7 @@ export function buildIcmpError(pool: PacketPool, orig: number, ctx: NodeContext,
   pool.tsSec[s] = pool.tsSec[orig];
   pool.tsNsec[s] = pool.tsNsec[orig];
   pool.frameNo[s] = pool.frameNo[orig];
-  pool.flags[s] = PacketFlag.GENERATED;
+  pool.flags[s] = PacketFlag.GENERATED | PacketFlag.LOCAL_OUT;
   pool.l3[s] = ip;
   pool.l4[s] = ic;
   return s;

@@ -2,6 +2,7 @@ import { PacketView } from '../packet/view.js';
 import type { Cluster, NodeModel } from '../scenario/model.js';
 import { DeviceKind, DeviceTable, macBytes } from './devices.js';
 import { IcmpRateLimiter } from './icmp.js';
+import { ReassemblyTable } from '../stages/ip4-defrag.js';
 import { RouteKind, RouteTable, maskOf, routeText } from './routes.js';
 
 /** Everything one cluster node's stages read: its devices, routes, neighbours, FDB and counters. */
@@ -25,6 +26,7 @@ export interface NodeContext {
   /** Proxy ARP answers for this gateway address on host veths (Calico's 169.254.1.1). */
   readonly gatewayIps: ReadonlySet<number>;
   readonly icmpLimiter: IcmpRateLimiter;
+  readonly reassembly: ReassemblyTable;
 }
 
 export function neighbourKey(dev: number, ip: number): number {
@@ -88,6 +90,7 @@ export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeC
       hashSeed: (cluster.seed ^ 0x5bd1e995) >>> 0,
       gatewayIps: gateways,
       icmpLimiter: new IcmpRateLimiter(),
+      reassembly: new ReassemblyTable(),
     };
   });
 }

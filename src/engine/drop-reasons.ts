@@ -45,6 +45,8 @@ const table = [
   { code: 230, name: 'RULE_DROP', text: 'Dropped by rule' },
   { code: 231, name: 'HOST_UNREACHABLE', text: 'No neighbour for next hop' },
   { code: 232, name: 'ARP_NOT_ANSWERED', text: 'ARP request not answered' },
+  { code: 233, name: 'FRAG_REASSEMBLY_TIMEOUT', text: 'Fragments expired before reassembly (ipfrag_time)' },
+  { code: 234, name: 'FRAG_REASSEMBLY_FAILED', text: 'Fragment overlaps or exceeds 65535 bytes' },
 ] as const satisfies readonly DropReasonInfo[];
 
 export type DropReasonName = (typeof table)[number]['name'];

@@ -15,6 +15,8 @@ export const PacketFlag = {
   IS_REPLY: 1 << 1,
   /** The L2 header was re-derived at ingress (frame captured on the receiving side). */
   L2_REWRITTEN: 1 << 2,
+  /** Sent by a node's own stack (locally generated or attached there): routed without forwarding. */
+  LOCAL_OUT: 1 << 3,
 } as const;
 
 /** Final verdict of a packet (pool.verdict), named as flow.proto's Verdict. */
@@ -66,6 +68,8 @@ export class PacketPool {
   /** Per-packet scratch words for stages (e.g. next-hop address, egress device). */
   readonly aux0: Int32Array;
   readonly aux1: Int32Array;
+  /** A word carried across stages (ip4: the reassembled datagram's largest fragment, IPCB frag_max_size). */
+  readonly aux2: Int32Array;
   private readonly backing: ArrayBuffer;
   private readonly freeList: Int32Array;
   private freeTop: number;
@@ -95,6 +99,7 @@ export class PacketPool {
     this.l4 = new Int32Array(size);
     this.aux0 = new Int32Array(size);
     this.aux1 = new Int32Array(size);
+    this.aux2 = new Int32Array(size);
     this.freeList = new Int32Array(size);
     for (let i = 0; i < size; i++) this.freeList[i] = size - 1 - i;
     this.freeTop = size;
@@ -124,6 +129,7 @@ export class PacketPool {
     this.l4[s] = -1;
     this.aux0[s] = 0;
     this.aux1[s] = 0;
+    this.aux2[s] = 0;
     return s;
   }
 
@@ -176,6 +182,7 @@ export class PacketPool {
     this.l4[c] = this.l4[slot] < 0 ? -1 : this.l4[slot] + shift;
     this.aux0[c] = this.aux0[slot];
     this.aux1[c] = this.aux1[slot];
+    this.aux2[c] = this.aux2[slot];
     return c;
   }
 

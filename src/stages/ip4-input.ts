@@ -12,7 +12,7 @@ import { S } from './names.js';
  */
 export const ip4Input = defineStage<NodeContext>({
   name: S.IP4_INPUT,
-  next: [S.IP4_LOOKUP],
+  next: [S.IP4_DEFRAG],
   drops: [Drop.INVALID_PACKET_DROPPED, Drop.IPV4_HEADER_CHECKSUM],
   describe: 'IPv4 receive checks (ip_rcv)',
   process(rt, slots, n, pool) {

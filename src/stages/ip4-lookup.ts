@@ -11,8 +11,9 @@ import { S } from './names.js';
 /**
  * FIB lookup (longest prefix match). The chosen egress device and next hop go into the packet
  * metadata (aux0, aux1). No route: the node answers ICMP network unreachable (3/0) from its own
- * address, as the kernel test bed does without a default route. Locally generated packets skip
- * forwarding (no TTL decrement).
+ * address, as the kernel test bed does without a default route (a node's own packets get no ICMP:
+ * the kernel fails the send instead). Packets from the node's own stack skip forwarding (no TTL
+ * decrement).
  */
 export const ip4Lookup = defineStage<NodeContext>({
   name: S.IP4_LOOKUP,
@@ -28,7 +29,7 @@ export const ip4Lookup = defineStage<NodeContext>({
       const r = routes.lookup(dst);
       if (r < 0) {
         if (rt.tracing) rt.trace(s, 'routing', 'drop FIB_LOOKUP_FAILED', `no route to ${ipv4ToString(dst)}: ICMP network unreachable sent`);
-        if (!(pool.flags[s] & PacketFlag.GENERATED)) sendIcmpError(rt, s, 3, 0, 0);
+        if (!(pool.flags[s] & PacketFlag.LOCAL_OUT)) sendIcmpError(rt, s, 3, 0, 0);
         rt.drop(s, Drop.FIB_LOOKUP_FAILED);
         continue;
       }
@@ -40,7 +41,7 @@ export const ip4Lookup = defineStage<NodeContext>({
       }
       pool.aux0[s] = route.dev;
       pool.aux1[s] = route.kind === RouteKind.VIA ? route.via : dst;
-      rt.next(s, pool.flags[s] & PacketFlag.GENERATED ? 2 : 1);
+      rt.next(s, pool.flags[s] & PacketFlag.LOCAL_OUT ? 2 : 1);
     }
   },
 });

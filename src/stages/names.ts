@@ -5,6 +5,7 @@ export const S = {
   ETHERNET_INPUT: 'ethernet-input',
   ARP_INPUT: 'arp-input',
   IP4_INPUT: 'ip4-input',
+  IP4_DEFRAG: 'ip4-defrag',
   IP4_LOOKUP: 'ip4-lookup',
   IP4_LOCAL: 'ip4-local',
   IP4_FORWARD: 'ip4-forward',

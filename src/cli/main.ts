@@ -1,0 +1,101 @@
+import { cac } from 'cac';
+import { existsSync } from 'node:fs';
+import { loadScenario } from '../scenario/index.js';
+import { defaultScenarioPath } from '../scenario/default-path.js';
+import type { Cluster } from '../scenario/model.js';
+import { DpemuError } from '../util/errors.js';
+import { processIo, type Io } from './io.js';
+import { inspectCommand } from './inspect.js';
+import { defaultCapturePath, replayCommand } from './replay-command.js';
+
+const VERSION = '0.1.0';
+
+/** Loads the scenario files (the bundled default when none is given); problems go to stderr. */
+export function loadClusterOrReport(files: string[], io: Io): Cluster | null {
+  const paths = files.length > 0 ? files : [defaultScenarioPath()];
+  const r = loadScenario(paths);
+  for (const w of r.warnings) io.err(`warning: ${w}\n`);
+  if (!r.ok) {
+    io.err(`${r.error.message}\n`);
+    return null;
+  }
+  return r.cluster;
+}
+
+function asList(v: unknown): string[] {
+  if (v === undefined || v === null || v === false) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+/** Runs the dpemu CLI; returns the exit code (0 ok, 1 runtime error, 2 bad input or usage). */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const cli = cac('dpemu');
+  let code = 0;
+  let ran = false;
+
+  cli
+    .command('inspect <file>', 'Summarize a pcap/pcapng capture and print one line per frame (tcpdump -n style)')
+    .option('--json', 'One JSON object per frame, keyed by Wireshark display-filter field names')
+    .option('--count <n>', 'Stop after N frames')
+    .action(async (file: string, o: { json?: boolean; count?: string | number }) => {
+      ran = true;
+      code = await inspectCommand(file, { json: Boolean(o.json), count: o.count === undefined ? undefined : Number(o.count) }, io);
+    });
+
+  cli
+    .command('replay [capture]', 'Replay a capture through the cluster data path (default: the bundled walk)')
+    .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
+    .option('--trace', 'Show every hop: stage, observation point, decision and the rule/route/map entry behind it')
+    .option('--json', 'One line per frame (per hop with --trace) in `hubble observe -o jsonpb` format')
+    .option('--stats', 'Per-stage counters (show runtime) and drops by reason (show errors)')
+    .option('--write-pcaps <dir>', 'Write one pcapng per node, one interface per device, verdicts as comments')
+    .option('--at <where>', 'Attach every frame at this pod (ns/name) or node instead of by its sender')
+    .action(async (capture: string | undefined, o: Record<string, unknown>) => {
+      ran = true;
+      const cluster = loadClusterOrReport(asList(o.scenario), io);
+      if (!cluster) {
+        code = 2;
+        return;
+      }
+      const file = capture ?? defaultCapturePath();
+      if (!existsSync(file)) {
+        io.err(`dpemu: capture ${file} does not exist\n`);
+        code = 2;
+        return;
+      }
+      code = await replayCommand(file, cluster, {
+        trace: Boolean(o.trace),
+        json: Boolean(o.json),
+        stats: Boolean(o.stats),
+        writePcaps: typeof o.writePcaps === 'string' ? o.writePcaps : undefined,
+        at: typeof o.at === 'string' ? o.at : undefined,
+      }, io);
+    });
+
+  cli.help();
+  cli.version(VERSION);
+  try {
+    cli.parse(['node', 'dpemu', ...argv], { run: false });
+    if (cli.options.help || cli.options.version) return 0;
+    if (!cli.matchedCommand) {
+      if (argv.length > 0) {
+        io.err(`dpemu: unknown command "${argv[0]}"; see dpemu --help\n`);
+        return 2;
+      }
+      cli.outputHelp();
+      return 0;
+    }
+    await cli.runMatchedCommand();
+    return ran ? code : 0;
+  } catch (e) {
+    if (e instanceof DpemuError) {
+      io.err(`dpemu: ${e.message}\n`);
+      return e.code === 'SCENARIO_INVALID' || e.code.startsWith('BAD_') || e.code === 'FILE_NOT_FOUND' || e.code === 'UNKNOWN_FORMAT' ? 2 : 1;
+    }
+    if (e instanceof Error && e.name === 'CACError') {
+      io.err(`dpemu: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

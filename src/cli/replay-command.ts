@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import { Dataplane } from '../dataplane/dataplane.js';
+import { DeviceKind } from '../dataplane/devices.js';
+import { dropReasonInfo } from '../engine/drop-reasons.js';
+import { VERDICT_NAMES } from '../engine/pool.js';
+import type { EngineObserver } from '../engine/runtime.js';
+import { DeviceCapture } from '../observe/device-capture.js';
+import { HubbleWriter } from '../observe/hubble.js';
+import { summarize } from '../observe/packet-info.js';
+import { Recorder, type PacketResult } from '../observe/recorder.js';
+import { formatErrors, formatRuntime } from '../observe/stats.js';
+import { writeNodePcaps } from '../observe/write-pcaps.js';
+import { parseErrorName } from '../packet/errors.js';
+import { replay } from '../replay/replay.js';
+import { packageRoot } from '../scenario/default-path.js';
+import type { Cluster } from '../scenario/model.js';
+import type { Io } from './io.js';
+
+export interface ReplayCommandOptions {
+  readonly trace?: boolean;
+  readonly json?: boolean;
+  readonly stats?: boolean;
+  readonly writePcaps?: string;
+  readonly at?: string;
+}
+
+export function defaultCapturePath(): string {
+  return join(packageRoot(), 'pcaps', 'default', 'pod-a.pcap');
+}
+
+/** `dpemu replay`: one line per frame (or Hubble JSON), traces, stats and per-node pcapng outputs. */
+export async function replayCommand(capture: string, cluster: Cluster, o: ReplayCommandOptions, io: Io): Promise<number> {
+  const tracing = Boolean(o.trace);
+  const observers: EngineObserver[] = [];
+  const dp0Pool = 4096;
+  let recorder: Recorder | undefined;
+  let devCap: DeviceCapture | undefined;
+  const dataplane = new Dataplane(cluster, {
+    tracing,
+    observers,
+    poolSize: dp0Pool,
+  });
+  recorder = new Recorder(dataplane.pool, Boolean(o.json && o.trace));
+  observers.push(recorder);
+  if (o.writePcaps) {
+    devCap = new DeviceCapture(dataplane.pool, dataplane.devices.all);
+    observers.push(devCap);
+  }
+  const hubble = o.json ? new HubbleWriter(cluster, dataplane.devices) : undefined;
+  let base = -1;
+  let delivered = 0;
+  let dropped = 0;
+  let total = 0;
+  const label = (id: number): string => {
+    const d = dataplane.devices.get(id);
+    if (d.kind === DeviceKind.POD_ETH0) return d.pod!.name;
+    if (d.kind === DeviceKind.UNDERLAY) return `${cluster.nodes[d.node].name}:${d.name}`;
+    return d.name;
+  };
+  const verdictText = (r: PacketResult): string => {
+    if (r.verdict === 2) {
+      const d = dropReasonInfo(r.drop);
+      const extra = d.name === 'MALFORMED_FRAME' ? ` ${parseErrorName(r.parseError)}` : '';
+      return `DROPPED ${d.name}${extra} at ${cluster.nodes[r.node]?.name ?? '?'} ${r.stage}`;
+    }
+    if (r.verdict === 6) return 'TRACED (held for reassembly)';
+    return VERDICT_NAMES[r.verdict];
+  };
+  const onVector = (dp: Dataplane): void => {
+    const results = recorder!.take().sort((a, b) => a.frame - b.frame || Number(a.generated) - Number(b.generated));
+    const traces = dp.engine.traces.splice(0, dp.engine.traces.length);
+    for (const r of results) {
+      total++;
+      if (r.verdict === 2) dropped++;
+      else if (r.verdict === 1) delivered++;
+      if (base < 0) base = r.tsSec + r.tsNsec / 1e9;
+      if (hubble) {
+        if (o.trace) {
+          for (const h of r.hops) {
+            if (!h.info) continue;
+            io.out(hubble.line({ tsSec: r.tsSec, tsNsec: r.tsNsec, node: cluster.nodes[h.node].name, verdict: 6, drop: 0, parseError: 0, info: h.info, device: h.device, dir: h.dir, isReply: null, frame: r.frame }) + '\n');
+          }
+        }
+        const last = r.hops[r.hops.length - 1];
+        io.out(hubble.line({ tsSec: r.tsSec, tsNsec: r.tsNsec, node: cluster.nodes[r.node]?.name ?? '', verdict: r.verdict, drop: r.drop, parseError: r.parseError, info: r.info, device: last ? last.device : -1, dir: last ? last.dir : 0, isReply: null, frame: r.frame }) + '\n');
+        continue;
+      }
+      const t = (r.tsSec + r.tsNsec / 1e9 - base).toFixed(6);
+      const path: string[] = [];
+      for (const h of r.hops) {
+        const l = label(h.device);
+        if (path[path.length - 1] !== l) path.push(l);
+      }
+      const tag = r.generated ? `${String(r.frame).padStart(5)}+` : String(r.frame).padStart(6);
+      io.out(`${tag} ${t.padStart(10)}  ${summarize(r.info)}  [${path.join(' > ') || '-'}]  ${verdictText(r)}\n`);
+      if (tracing) {
+        for (const tr of traces.filter((x) => x.frame === r.frame && x.packet >= 0)) {
+          io.out(`         ${tr.node.padEnd(7)} ${tr.stage.padEnd(15)} ${tr.point.padEnd(28)} ${tr.decision}${tr.detail ? `: ${tr.detail}` : ''}\n`);
+        }
+        // Print each frame's trace once, with its first result line.
+        for (let i = traces.length - 1; i >= 0; i--) if (traces[i].frame === r.frame) traces.splice(i, 1);
+      }
+    }
+    if (io.errIsTty) io.err(`\r${total} packets`);
+  };
+  const summary = await replay({ capture, cluster, tracing, onVector }, dataplane);
+  if (io.errIsTty) io.err('\r');
+  if (o.stats) {
+    const rows = dataplane.engine.runtimeRows();
+    io.out(`\n${formatRuntime(rows, 'ts')}\n${formatErrors(rows)}\n`);
+  }
+  if (o.writePcaps && devCap) {
+    const files = await writeNodePcaps(o.writePcaps, cluster, dataplane.devices, devCap, 'dpemu');
+    io.err(`wrote ${files.join(', ')}\n`);
+  }
+  if (!hubble) io.out(`${summary.frames} frames replayed: ${total} packets ended, ${delivered} forwarded, ${dropped} dropped\n`);
+  return 0;
+}

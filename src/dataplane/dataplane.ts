@@ -1,0 +1,62 @@
+import { Engine } from '../engine/engine.js';
+import type { EngineObserver } from '../engine/runtime.js';
+import { PacketPool } from '../engine/pool.js';
+import type { Cluster } from '../scenario/model.js';
+import { podToPodStages, S } from '../stages/index.js';
+import { DeviceKind, DeviceTable, type Device } from './devices.js';
+import { buildNodeContexts, type NodeContext } from './node-context.js';
+
+export interface DataplaneOptions {
+  readonly tracing?: boolean;
+  readonly observers?: readonly EngineObserver[];
+  readonly vectorSize?: number;
+  readonly poolSize?: number;
+}
+
+/** A cluster's data path: devices, per-node contexts and the stage graph on the engine. */
+export class Dataplane {
+  readonly devices: DeviceTable;
+  readonly contexts: NodeContext[];
+  readonly engine: Engine<NodeContext>;
+
+  constructor(readonly cluster: Cluster, opts: DataplaneOptions = {}) {
+    this.devices = new DeviceTable(cluster);
+    this.contexts = buildNodeContexts(cluster, this.devices);
+    this.engine = new Engine<NodeContext>({
+      stages: podToPodStages(),
+      nodes: this.contexts.map((c) => ({ name: c.node.name, ctx: c })),
+      pool: new PacketPool(opts.poolSize ?? 4096),
+      vectorSize: opts.vectorSize ?? 256,
+      tracing: opts.tracing ?? false,
+      observers: opts.observers ?? [],
+    });
+  }
+
+  get pool(): PacketPool {
+    return this.engine.pool;
+  }
+
+  /**
+   * Resolves an attach point named by a person: `default/pod-a`, `pod-a` (unique name), a node
+   * name (its underlay NIC), `node-1 cali…`, or a device label as traces print it.
+   */
+  findDevice(name: string): Device | undefined {
+    const all = this.devices.all;
+    const exact = all.find((d) => d.label === name || d.label === `${name} eth0`);
+    if (exact) return exact;
+    const node = this.cluster.nodes.find((n) => n.name === name);
+    if (node) return this.devices.get(this.devices.nicOf[node.index]);
+    const pods = all.filter((d) => d.kind === DeviceKind.POD_ETH0 && d.pod && (d.pod.name === name || `${d.pod.namespace}/${d.pod.name}` === name));
+    return pods.length === 1 ? pods[0] : undefined;
+  }
+
+  /** Queues a loaded slot at the graph's entry; `device` -1 lets frame-input attach it by its sender. */
+  inject(slot: number, device: number): void {
+    this.pool.device[slot] = device;
+    this.engine.enqueue(slot, S.FRAME_INPUT, device >= 0 ? this.devices.get(device).node : 0);
+  }
+
+  run(): void {
+    this.engine.run();
+  }
+}
