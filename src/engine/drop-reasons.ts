@@ -66,3 +66,20 @@ export function dropReasonInfo(code: number): DropReasonInfo {
 
 /** Largest code, so counters can be flat arrays indexed by code. */
 export const MAX_DROP_CODE = Math.max(...table.map((r) => r.code));
+
+/** docs/drop-reasons.md is generated from this table (`npm run gen`); a test fails if they drift. */
+export function renderDropReasonsMarkdown(): string {
+  const rows = DROP_REASONS.map((r) => `| ${r.code} | \`${r.name}\` | ${r.text} |`);
+  return [
+    '# Drop reasons',
+    '',
+    'Generated from `src/engine/drop-reasons.ts` by `npm run gen`; do not edit by hand.',
+    'Codes below 220 are Cilium\'s (flow.proto `DropReason`), so Hubble shows them by name;',
+    'dpemu-only reasons start at 220 and appear in Hubble JSON as numbers.',
+    '',
+    '| code | name | text |',
+    '|---:|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
