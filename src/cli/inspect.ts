@@ -1,13 +1,97 @@
+/**
+ * `dpemu inspect <file> [--json] [--count N]`: a capinfos-like summary, then one line per frame (tcpdump -n style)
+ * or one JSON object per frame. Two streaming passes (summary, then frames) so memory stays bounded on huge files
+ * and the summary can come first.
+ */
+import { stat } from 'node:fs/promises';
+import { CaptureFileError } from '../capture/errors.js';
+import { openCapture, type CaptureStream } from '../capture/stream-reader.js';
+import { parsePacket } from '../packet/parse.js';
+import { PacketView } from '../packet/view.js';
+import { frameJson } from './inspect-json.js';
+import { frameLine } from './inspect-line.js';
+import { formatSummary, fractionDigits, SummaryAccumulator } from './inspect-summary.js';
 import type { Io } from './io.js';
 
 export interface InspectOptions {
   readonly json: boolean;
+  /** Stop after this many frames (the summary still covers the whole file). */
   readonly count?: number;
 }
 
-/** `dpemu inspect` (being written): summary and one line per frame. */
+/** Opens the capture; a problem here (missing file, not a capture) is bad input: message and exit 2. */
+async function open(file: string, io: Io): Promise<CaptureStream | number> {
+  try {
+    return await openCapture(file);
+  } catch (e) {
+    if (e instanceof CaptureFileError) {
+      io.err(`dpemu inspect: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+async function summarize(file: string, io: Io): Promise<{ text: string; error: CaptureFileError | undefined } | number> {
+  const s = await open(file, io);
+  if (typeof s === 'number') return s;
+  const acc = new SummaryAccumulator();
+  let error: CaptureFileError | undefined;
+  try {
+    for await (const b of s) {
+      for (let i = 0; i < b.count; i++) acc.add(b.tsSec[i], b.tsNsec[i], b.caplen[i], b.wireLen[i], b.interfaceId[i], b.linkType[i]);
+    }
+  } catch (e) {
+    if (!(e instanceof CaptureFileError)) throw e;
+    error = e;
+  }
+  const fileSize = (await stat(file)).size;
+  const text = formatSummary({ file, fileSize, header: s.header, interfaces: s.interfaces, acc, error });
+  return { text, error };
+}
+
 export async function inspectCommand(file: string, o: InspectOptions, io: Io): Promise<number> {
-  void o;
-  io.err(`dpemu inspect ${file}: not available yet\n`);
-  return 1;
+  const limit = o.count ?? Infinity;
+  if (o.count !== undefined && (!Number.isInteger(o.count) || o.count < 0)) {
+    io.err(`dpemu inspect: --count must be a non-negative integer, got ${String(o.count)}\n`);
+    return 2;
+  }
+  const summary = await summarize(file, io);
+  if (typeof summary === 'number') return summary;
+  if (o.json) io.err(summary.text);
+  else io.out(summary.text);
+
+  const s = await open(file, io);
+  if (typeof s === 'number') return s;
+  const digits = s.interfaces.map(fractionDigits);
+  const pcapng = s.format === 'pcapng';
+  const view = new PacketView();
+  let n = 0;
+  try {
+    outer: for await (const b of s) {
+      for (let i = 0; i < b.count; i++) {
+        if (n >= limit) break outer;
+        n++;
+        parsePacket(view, b.buf, b.offset[i], b.caplen[i], b.wireLen[i], b.linkType[i]);
+        const ifc = b.interfaceId[i];
+        if (o.json) {
+          io.out(frameJson({ number: n, sec: b.tsSec[i], nsec: b.tsNsec[i], interfaceId: pcapng ? ifc : undefined, comment: b.comments[i] }, view) + '\n');
+        } else {
+          io.out(frameLine(n, b.tsSec[i], b.tsNsec[i], digits[ifc] ?? 6, view) + '\n');
+        }
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof CaptureFileError)) throw e;
+    io.err(`dpemu inspect: ${e.message}\n`);
+    return 1;
+  } finally {
+    await s.close();
+  }
+  if (summary.error !== undefined) {
+    // --count stopped before the damage; the file is still corrupt, so say so and fail.
+    io.err(`dpemu inspect: ${summary.error.message}\n`);
+    return 1;
+  }
+  return 0;
 }
