@@ -36,6 +36,9 @@ export const ip4Input = defineStage<NodeContext>({
         rt.drop(s, Drop.IPV4_HEADER_CHECKSUM);
         continue;
       }
+      // ip_rcv_core clears IPCB: a frag_max_size (aux2) from defrag on another node must not
+      // follow the packet through the tunnel.
+      pool.aux2[s] = 0;
       pool.l4[s] = (rd16(b, l3 + 6) & 0x1fff) === 0 ? l3 + ihl : -1;
       if (l3 + total < end) {
         pool.len[s] = l3 + total - st;

@@ -36,9 +36,15 @@ export const ip4Output = defineStage<NodeContext>({
         continue;
       }
       const next = dev.kind === DeviceKind.HOST_VETH ? 0 : dev.kind === DeviceKind.VXLAN ? 1 : 2;
-      if (rd16(b, l3 + 2) > dev.mtu) {
-        const made = fragment(pool, s, dev.mtu);
-        if (rt.tracing) rt.trace(s, dev.label, 'fragment', `${made.length + 1} fragments of at most ${dev.mtu} bytes for ${dev.name} (ip_do_fragment)`);
+      // A datagram defrag reassembled is re-fragmented no larger than its largest original
+      // fragment: ip_do_fragment uses min(mtu, IPCB frag_max_size), and __ip_finish_output sends
+      // any skb with frag_max_size set to ip_fragment. So node-3 hands backend-b 1444 + 84, as
+      // the tunnel carried them, not 1500 + 28 for the veth's MTU (kernel capture backend-b.eth0).
+      const fragMax = pool.aux2[s];
+      const mtu = fragMax > 0 && fragMax < dev.mtu ? fragMax : dev.mtu;
+      if (rd16(b, l3 + 2) > mtu) {
+        const made = fragment(pool, s, mtu);
+        if (rt.tracing) rt.trace(s, dev.label, 'fragment', `${made.length + 1} fragments of at most ${mtu} bytes for ${dev.name} (ip_do_fragment${mtu < dev.mtu ? `, frag_max_size ${fragMax} < mtu ${dev.mtu}` : ''})`);
         for (const f of made) {
           rewrite(pool, f, mac, dev.mac);
           pool.device[f] = dev.id;
