@@ -19,15 +19,39 @@ const SPORT_RANGE = 61000 - 32768;
 
 /**
  * The UDP source port Linux gives a VXLAN packet: udp_flow_src_port() maps the skb's flow hash
- * into [32768, 60999] as ((u64)hash * range >> 32) + min. The kernel's hash is the socket's random
- * txhash (TCP, connected UDP) or a flow-dissector jhash with a per-boot random seed, so only the
- * range and per-direction stability can be compared with a capture; dpemu hashes the inner
- * 5-tuple (direction-sensitive) with the scenario seed.
+ * into [32768, 60999] as ((u64)hash * range >> 32) + min. Which hash, as on the kernel test bed
+ * (pcaps/README.md, "VXLAN outer UDP source port"):
+ * - TCP: the socket's random txhash, carried by the skb across the veth: one port per connection
+ *   and direction, different each way. dpemu hashes the 5-tuple in its direction.
+ * - anything else (unconnected UDP, ICMP): the flow dissector's hash, which is symmetric
+ *   (__flow_hash_consistentify orders addresses and ports): DNS query and reply share a port, so
+ *   do echo request and reply; the ICMP echo id is not part of it (same port with a new id).
+ * - fragments: the dissector stops at the IPv4 header of any fragment (no
+ *   FLOW_DISSECTOR_F_PARSE_1ST_FRAG), so every fragment of a datagram gets the same port
+ *   (kernel capture: both re-fragmented pieces 59656).
+ * The kernel's seed is random per boot, so only the range and which packets share a port can be
+ * compared with a capture; dpemu's seed is the scenario's.
  */
 export function vxlanSourcePort(b: Uint8Array, l3: number, l4: number, seed: number): number {
   const proto = b[l3 + 9];
-  const ports = l4 >= 0 && (proto === IPPROTO_TCP || proto === IPPROTO_UDP) ? rd32(b, l4) : l4 >= 0 && proto === 1 ? rd16(b, l4 + 4) : 0;
-  const h = hash3(rd32(b, l3 + 12), rd32(b, l3 + 16), (ports ^ proto) >>> 0, seed);
+  const src = rd32(b, l3 + 12);
+  const dst = rd32(b, l3 + 16);
+  const fragment = (rd16(b, l3 + 6) & 0x3fff) !== 0;
+  let h: number;
+  if (!fragment && proto === IPPROTO_TCP && l4 >= 0) {
+    h = hash3(src, dst, (rd32(b, l4) ^ proto) >>> 0, seed);
+  } else {
+    let p1 = 0;
+    let p2 = 0;
+    if (!fragment && proto === IPPROTO_UDP && l4 >= 0) {
+      p1 = rd16(b, l4);
+      p2 = rd16(b, l4 + 2);
+    }
+    const lo = src < dst || (src === dst && p1 <= p2);
+    const ports = lo ? ((p1 << 16) | p2) : ((p2 << 16) | p1);
+    // Marked so a symmetric hash never equals the TCP one for the same words.
+    h = hash3(lo ? src : dst, lo ? dst : src, (ports ^ proto ^ 0x80000000) >>> 0, seed);
+  }
   return SPORT_MIN + Math.floor((h * SPORT_RANGE) / 4294967296);
 }
 
