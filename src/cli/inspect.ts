@@ -25,7 +25,8 @@ async function open(file: string, io: Io): Promise<CaptureStream | number> {
     return await openCapture(file);
   } catch (e) {
     if (e instanceof CaptureFileError) {
-      io.err(`dpemu inspect: ${e.message}\n`);
+      const what = e.code === 'FILE_NOT_FOUND' ? 'no such file: ' : e.code === 'UNKNOWN_FORMAT' ? 'unknown format (not pcap or pcapng): ' : '';
+      io.err(`dpemu inspect: ${what}${e.message}\n`);
       return 2;
     }
     throw e;

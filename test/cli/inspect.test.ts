@@ -1,0 +1,217 @@
+/** `dpemu inspect` end to end through main(): JSON fields against tshark, counts against capinfos, errors and exit codes. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Io } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+
+const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'corpus');
+const corpus = (f: string): string => join(CORPUS, f);
+
+interface Run { code: number; out: string; err: string }
+
+async function run(args: string[]): Promise<Run> {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, errIsTty: false };
+  const code = await main(args, io);
+  return { code, out, err };
+}
+
+function requireTool(tool: string, args: string[]): void {
+  const r = spawnSync(tool, args, { encoding: 'utf8' });
+  if (r.error !== undefined || r.status !== 0) {
+    throw new Error(`${tool} is required by these tests (it is the ground truth); install it, e.g. \`apt-get install tshark\` (capinfos comes with it)`);
+  }
+}
+
+/** Fields compared with `tshark -T fields` (values joined by "," when a field occurs more than once, as tshark does). */
+const FIELDS = [
+  'frame.number', 'frame.time_epoch', 'frame.interface_id', 'frame.len', 'frame.cap_len',
+  'eth.src', 'eth.dst', 'eth.type', 'vlan.id', 'ip.src', 'ip.dst', 'ip.proto', 'ip.ttl', 'ip.id', 'ip.len',
+  'ipv6.src', 'ipv6.dst', 'ipv6.nxt', 'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'tcp.seq_raw',
+  'udp.srcport', 'udp.dstport', 'udp.length', 'vxlan.vni', 'geneve.vni', 'arp.opcode', 'arp.src.proto_ipv4',
+  'icmp.type', 'icmp.code', 'icmpv6.type',
+] as const;
+
+/** tshark's rows for FIELDS, decoding 8472 as VXLAN too (dpemu's default port set). */
+function tsharkRows(file: string, count?: number): string[][] {
+  const args = ['-r', file, '-n', '-d', 'udp.port==8472,vxlan', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+  if (count !== undefined) args.push('-c', String(count));
+  for (const f of FIELDS) args.push('-e', f);
+  const r = spawnSync('tshark', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return r.stdout.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
+}
+
+function capinfosCount(file: string): number {
+  const text = execFileSync('capinfos', ['-c', '-M', file], { encoding: 'utf8' });
+  const m = /Number of packets:\s+(\d+)/.exec(text);
+  if (!m) throw new Error(`capinfos printed no packet count for ${file}:\n${text}`);
+  return Number(m[1]);
+}
+
+const frameLines = (out: string): string[] => out.split('\n').filter((l) => /^ {0,3}\d+ \d\d:\d\d:\d\d\.\d{6}/.test(l));
+
+beforeAll(() => {
+  requireTool('tshark', ['-v']);
+  requireTool('capinfos', ['-h']);
+});
+
+const COMPARED_FILES = [
+  'zeek__communityid_tcp.pcap', // tcp session
+  'tcpdump__vxlan.pcap', // VXLAN 4789
+  'zeek__tunnels_vxlan-encapsulated-http.pcap',
+  'tcpdump__geneve.pcap',
+  'zeek__pcapng-multi-interface.pcapng', // pcapng, two interfaces
+  'pcapngtg__le_basic_test004.pcapng',
+  'zeek__linux_dlt_sll2.pcap', // SLL2
+  'zeek__communityid_ipv6.pcap',
+  'zeek__arp-who-has.pcap',
+  'zeek__http-vlan-0.pcap',
+  'tcpdump__ipv4_invalid_total_length.pcap', // malformed
+  'zeek__tcp_truncated-header.pcap', // cut by the snaplen
+  'tcpdump__ipv6-bad-version.pcap',
+];
+
+describe('dpemu inspect --json against tshark -T fields', () => {
+  it.each(COMPARED_FILES)('%s', async (name) => {
+    const file = corpus(name);
+    const r = await run(['inspect', file, '--json']);
+    expect(r.code, r.err).toBe(0);
+    // The summary is on stderr, so stdout is pure JSON Lines.
+    expect(r.err).toMatch(/Number of packets:/);
+    const objs = r.out.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, string | string[]>);
+    const rows = tsharkRows(file);
+    expect(objs.length).toBe(rows.length);
+    const mismatches: string[] = [];
+    objs.forEach((o, i) => {
+      FIELDS.forEach((f, c) => {
+        const v = o[f];
+        const mine = v === undefined ? '' : Array.isArray(v) ? v.join(',') : v;
+        const theirs = rows[i][c] ?? '';
+        if (mine !== theirs) mismatches.push(`frame ${i + 1} ${f}: dpemu "${mine}" tshark "${theirs}"`);
+      });
+    });
+    expect(mismatches).toEqual([]);
+  });
+
+  it('shows a parse error as dpemu.error with its name', async () => {
+    const r = await run(['inspect', corpus('tcpdump__ipv4_invalid_hdr_length.pcap'), '--json']);
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.out.split('\n')[0]) as Record<string, unknown>;
+    expect(o['dpemu.error']).toBe('BAD_IHL');
+  });
+
+  it('writes a field that occurs in several layers as an array, outermost first', async () => {
+    const r = await run(['inspect', corpus('tcpdump__vxlan.pcap'), '--json', '--count', '1']);
+    const o = JSON.parse(r.out.trim()) as Record<string, unknown>;
+    const t = tsharkRows(corpus('tcpdump__vxlan.pcap'), 1)[0];
+    expect(o['ip.src']).toEqual(t[FIELDS.indexOf('ip.src')].split(','));
+    expect(Array.isArray(o['ip.src'])).toBe(true);
+  });
+});
+
+describe('dpemu inspect text output', () => {
+  it.each(['zeek__communityid_tcp.pcap', 'zeek__pcapng-multi-interface.pcapng', 'zeek__linux_dlt_sll2.pcap', 'tcpdump__vxlan.pcap', 'zeek__icmp_5-pings.pcap'])(
+    'summary packet count and frame lines match capinfos for %s', async (name) => {
+      const file = corpus(name);
+      const r = await run(['inspect', file]);
+      expect(r.code, r.err).toBe(0);
+      const n = capinfosCount(file);
+      const m = /Number of packets:\s+(\d+)/.exec(r.out);
+      expect(m?.[1]).toBe(String(n));
+      expect(r.out.indexOf('Number of packets')).toBeLessThan(r.out.indexOf('\n   1 '));
+      expect(frameLines(r.out)).toHaveLength(n);
+    },
+  );
+
+  it('prints tcpdump -n style lines, with the inner flow of VXLAN frames', async () => {
+    const r = await run(['inspect', corpus('tcpdump__vxlan.pcap'), '--count', '2']);
+    const lines = frameLines(r.out);
+    expect(lines[0]).toBe('   1 20:21:44.837063 IP 192.168.203.1.45149 > 192.168.202.1.4789: VXLAN, vni 100: '
+      + 'IP 192.168.203.3 > 192.168.203.5: ICMP echo request, id 1292, seq 1, length 64');
+    expect(lines[1]).toMatch(/VXLAN, vni 100: ARP, Request who-has 192\.168\.203\.3 tell 192\.168\.203\.5, length 28$/);
+  });
+
+  it('prints TCP flags, seq, win and payload length', async () => {
+    const r = await run(['inspect', corpus('zeek__tcp_syn-then-rst.pcap')]);
+    expect(frameLines(r.out)[0]).toBe('   1 23:00:59.118652 IP 1.1.1.1.13131 > 1.1.1.2.31313: Flags [S], seq 0, win 8192, length 0');
+  });
+
+  it('appends the parse error with its byte offset', async () => {
+    const r = await run(['inspect', corpus('tcpdump__ipv4_invalid_hdr_length.pcap')]);
+    expect(frameLines(r.out)[0]).toMatch(/ \[dpemu: BAD_IHL at byte 14\]$/);
+  });
+
+  it('--count limits the frames printed', async () => {
+    const file = corpus('zeek__communityid_tcp.pcap');
+    expect(frameLines((await run(['inspect', file, '--count', '3'])).out)).toHaveLength(3);
+    const j = await run(['inspect', file, '--json', '--count', '2']);
+    expect(j.out.trim().split('\n')).toHaveLength(2);
+    expect((await run(['inspect', file, '--count', 'x'])).code).toBe(2);
+  });
+});
+
+describe('dpemu inspect errors', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dpemu-inspect-'));
+
+  it('missing file: exit 2 and a clear message', async () => {
+    const missing = join(dir, 'no-such.pcap');
+    const r = await run(['inspect', missing]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no such file');
+    expect(r.err).toContain(missing);
+    expect(r.out).toBe('');
+  });
+
+  it('a file that is not a capture: exit 2 "unknown format"', async () => {
+    const f = join(dir, 'notes.txt');
+    writeFileSync(f, 'hello, this is not a capture\n');
+    const r = await run(['inspect', f]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('unknown format');
+    expect(r.err).toContain(f);
+  });
+
+  it('a truncated file: every good frame first, then the error with file, block type and offset; exit 1', async () => {
+    const src = corpus('tcpdump__vxlan.pcap');
+    const bytes = readFileSync(src);
+    const f = join(dir, 'cut.pcap');
+    writeFileSync(f, bytes.subarray(0, 700));
+    // tshark reads the good frames of the cut file; their record sizes give where the damaged record starts.
+    const good = spawnSync('tshark', ['-r', f, '-T', 'fields', '-e', 'frame.cap_len'], { encoding: 'utf8' })
+      .stdout.split('\n').filter((l) => l.length > 0).map(Number);
+    expect(good.length).toBeGreaterThan(0);
+    const offset = 24 + good.reduce((a, c) => a + 16 + c, 0);
+    const r = await run(['inspect', f]);
+    expect(r.code).toBe(1);
+    expect(frameLines(r.out)).toHaveLength(good.length);
+    expect(r.err).toContain(f);
+    expect(r.err).toContain('pcap record');
+    expect(r.err).toContain(`byte offset ${offset}`);
+    const j = await run(['inspect', f, '--json']);
+    expect(j.code).toBe(1);
+    expect(j.out.trim().split('\n')).toHaveLength(good.length);
+    expect(j.err).toContain(`byte offset ${offset}`);
+  });
+});
+
+describe('dpemu CLI', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('--help exits 0 and lists inspect', async () => {
+    let printed = '';
+    vi.spyOn(console, 'info').mockImplementation((...a: unknown[]) => { printed += a.join(' ') + '\n'; });
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    expect(printed + r.out).toContain('inspect');
+  });
+
+  it('an unknown command exits 2', async () => {
+    const r = await run(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('unknown command');
+  });
+});
