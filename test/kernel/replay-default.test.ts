@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/io.js';
+import { defaultScenarioPath, loadScenarioFile, packageRoot } from '../../src/scenario/index.js';
+import type { Cluster } from '../../src/scenario/index.js';
+import { KERNEL_DIR } from './kernel-captures.js';
+
+/**
+ * `dpemu replay --trace` of the bundled capture (pcaps/default/pod-a.pcap: every frame pod-a sent
+ * and received on the kernel test bed) runs clean: the only drop is the documented DF ping that
+ * node-1 answers with ICMP frag-needed, and the trace shows each hop of pod-a -> backend-a across
+ * the VXLAN underlay.
+ */
+
+let out = '';
+let err = '';
+let code = -1;
+let cluster: Cluster;
+
+/** The trace, split per frame: the header line (`  N  time  summary  [path]  VERDICT`) and its hop lines. */
+function frames(text: string): { header: string; hops: string[] }[] {
+  const res: { header: string; hops: string[] }[] = [];
+  for (const line of text.split('\n')) {
+    if (/^\s{0,6}\d+\+?\s+\d+\.\d{6}\s/.test(line)) res.push({ header: line, hops: [] });
+    else if (line.trim() && res.length && /^\s{8,}node-\d/.test(line)) res[res.length - 1].hops.push(line.trim().replace(/\s+/g, ' '));
+  }
+  return res;
+}
+
+beforeAll(async () => {
+  const r = loadScenarioFile(defaultScenarioPath());
+  if (!r.ok) throw r.error;
+  cluster = r.cluster;
+  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), errIsTty: false };
+  code = await main(['replay', '--trace'], io);
+});
+
+describe('dpemu replay --trace of pcaps/default/pod-a.pcap', () => {
+  it('the bundled capture is the kernel\'s pod-a eth0 capture', () => {
+    expect(Buffer.compare(readFileSync(join(packageRoot(), 'pcaps/default/pod-a.pcap')), readFileSync(join(KERNEL_DIR, 'pod-a.eth0.pcap')))).toBe(0);
+  });
+
+  it('exits 0 with every frame replayed and one drop: FRAG_NEEDED for the 1500-byte DF echo', () => {
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toMatch(/^20 frames replayed: \d+ packets ended, \d+ forwarded, 1 dropped$/m);
+    const drops = frames(out).map((f) => /DROPPED (\S+)/.exec(f.header)?.[1]).filter((d) => d !== undefined);
+    expect(drops).toEqual(['FRAG_NEEDED']);
+    const df = frames(out).find((f) => f.header.includes('DROPPED'))!;
+    expect(df.header).toMatch(/^\s+19\s.*10\.244\.1\.5 -> 10\.244\.3\.9 ICMPv4 echo request .*DROPPED FRAG_NEEDED at node-1 ip4-forward/);
+    // node-1's own frag-needed (mtu 1450, from its underlay address) reaches pod-a.
+    expect(out).toMatch(/^\s+19\+\s.*10\.0\.1\.5 -> 10\.244\.1\.5 ICMPv4 frag needed .*FORWARDED/m);
+  });
+
+  it('every pod-a -> 10.244.2.8 frame shows each hop: pod eth0, host veth, routing, flannel.1, node eth0 on node-1 and node-2', () => {
+    const podA = cluster.pods.find((p) => p.name === 'pod-a')!;
+    const backendA = cluster.pods.find((p) => p.name === 'backend-a')!;
+    const [n1, n2] = [cluster.nodes.find((n) => n.name === podA.nodeName)!, cluster.nodes.find((n) => n.name === backendA.nodeName)!];
+    const vx = cluster.tunnel.deviceName;
+    const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const want = [
+      `${n1.name} frame-input default/pod-a eth0 sent: attached`,
+      `${n1.name} veth-xmit default/pod-a eth0 veth -> ${n1.name} ${podA.hostVeth}`,
+      `${n1.name} ip4-lookup routing forward: ${n2.podCidr.addr}/${n2.podCidr.prefix} via ${n2.vtepIp} dev ${vx} onlink`,
+      `${n1.name} ip4-forward routing ttl: TTL 64 -> 63`,
+      `${n1.name} ip4-output ${n1.name} ${vx} xmit ${vx}: neigh ${n2.vtepIp} lladdr ${n2.vtepMac} dev ${vx}`,
+      `${n1.name} vxlan4-encap ${n1.name} ${vx} encap: vxlan id ${cluster.tunnel.vni} ${n1.ip}:`,
+      `${n1.name} underlay-xmit ${n1.name} eth0 wire -> ${n2.name} eth0: ${n1.mac} > ${n2.mac}`,
+      `${n2.name} ip4-lookup routing local: local ${n2.ip} dev eth0`,
+      `${n2.name} vxlan4-decap ${n2.name} ${vx} decap: vxlan id ${cluster.tunnel.vni} from ${n1.ip}:`,
+      `${n2.name} ip4-lookup routing forward: ${backendA.ip} dev ${backendA.hostVeth} scope link`,
+      `${n2.name} ip4-forward routing ttl: TTL 63 -> 62`,
+      `${n2.name} ip4-output ${n2.name} ${backendA.hostVeth} xmit ${backendA.hostVeth}: neigh ${backendA.ip} lladdr ${backendA.mac}`,
+      `${n2.name} veth-xmit default/backend-a eth0 delivered: ${backendA.hostVeth} -> pod default/backend-a eth0`,
+    ];
+    const walks = frames(out).filter((f) => f.header.includes(`${podA.ip}:52345 -> ${backendA.ip}:8080`));
+    // SYN, ACK, request, ACK, FIN, last ACK.
+    expect(walks.length).toBe(6);
+    for (const w of walks) {
+      expect(w.header).toMatch(new RegExp(esc(`[pod-a > ${podA.hostVeth} > ${vx} > ${n1.name}:eth0 > ${n2.name}:eth0 > ${vx} > ${backendA.hostVeth} > backend-a]  FORWARDED`)));
+      expect(w.hops.length).toBe(want.length);
+      want.forEach((prefix, i) => expect(w.hops[i].startsWith(prefix), `hop ${i + 1}: ${w.hops[i]}\n  want ${prefix}`).toBe(true));
+      const port = /encap: vxlan id \d+ [\d.]+:(\d+) -> ([\d.]+):(\d+)/.exec(w.hops[5])!;
+      expect(Number(port[1])).toBeGreaterThanOrEqual(32768);
+      expect(Number(port[1])).toBeLessThanOrEqual(60999);
+      expect([port[2], Number(port[3])]).toEqual([n2.ip, cluster.tunnel.port]);
+    }
+    // One connection, one direction: one outer source port.
+    expect(new Set(walks.map((w) => /encap: vxlan id \d+ [\d.]+:(\d+)/.exec(w.hops[5])![1])).size).toBe(1);
+  });
+});
