@@ -1,0 +1,812 @@
+/**
+ * One node's nf_conntrack table in typed-array memory.
+ *
+ * Memory layout ("maps are the contract"; mirrored in docs/conntrack.md). Struct of arrays, `max` entries:
+ *
+ *   Per tuple node n = entry * 2 + dir (dir 0 ORIGINAL, 1 REPLY; the kernel's tuplehash[dir]), 16 bytes each:
+ *     tSrc    Uint32Array  IPv4 source, host order
+ *     tDst    Uint32Array  IPv4 destination, host order
+ *     tSport  Uint16Array  TCP/UDP source port; ICMP id; 0 otherwise
+ *     tDport  Uint16Array  TCP/UDP destination port; ICMP (type << 8 | code); 0 otherwise
+ *     tNext   Int32Array   next node in the hash chain, -1 ends it
+ *   Per entry:
+ *     proto     Uint8Array    IP protocol number
+ *     slot      Uint8Array    0 free, 1 allocated (unconfirmed), 2 hashed (confirmed)
+ *     tcpState  Uint8Array    enum tcp_conntrack (TCP only)
+ *     lastIndex Uint8Array    ip_ct_tcp.last_index
+ *     lastDir   Uint8Array    ip_ct_tcp.last_dir
+ *     retrans   Uint8Array    ip_ct_tcp.retrans (saturates at 255)
+ *     lastFlags Uint8Array    ip_ct_tcp.last_flags
+ *     tcpFlags  Uint8Array[2] ip_ct_tcp.seen[dir].flags
+ *     zone      Uint16Array   conntrack zone id
+ *     use       Uint16Array   reference count printed as use=
+ *     lastWin   Uint16Array   ip_ct_tcp.last_win
+ *     mark      Uint32Array   ct mark
+ *     status    Uint32Array   enum ip_conntrack_status bits
+ *     tdEnd     Uint32Array[2] ip_ct_tcp.seen[dir].td_end
+ *     lastSeq, lastAck, lastEnd Uint32Array  ip_ct_tcp.last_seq / last_ack / last_end
+ *     deadline  Float64Array  expiry in packet time (seconds); for unconfirmed entries too
+ *     streamTs  Float64Array  UDP: ct->proto.udp.stream_ts (packet time)
+ *     freeStack Int32Array    free slot ids (a stack)
+ *   Hash index: buckets Int32Array(nextPow2(max)) of chain heads (node ids), -1 empty.
+ *
+ *   Bytes per entry: 2 * 16 + 9 * 1 + 3 * 2 + 7 * 4 + 2 * 8 + 4 = 95, plus 4..8 bytes of bucket heads (<= 103).
+ *
+ * Lookups, updates and confirms allocate nothing; only format() and iteration helpers build strings/arrays.
+ */
+import type { ConntrackTimeouts } from '../scenario/model.js';
+import { DpemuError } from '../util/errors.js';
+import * as C from './constants.js';
+import { tcpConntrackIndex, tcpFlagsValid, tcpTransition } from './tcp-state.js';
+
+/** Kernel constant: early_drop() looks at this many buckets from the new tuple's bucket. */
+export const NF_CT_EVICTION_RANGE = 8;
+/** nf_conntrack_tcp_timeout_max_retrans default (not in the scenario model). */
+export const DEFAULT_TCP_MAX_RETRANS_TIMEOUT = 300;
+
+/** What `conntrack -S` prints per CPU, summed (plus the live count). */
+export class ConntrackStats {
+  found = 0;
+  invalid = 0;
+  insert = 0;
+  insert_failed = 0;
+  drop = 0;
+  early_drop = 0;
+  error = 0;
+  search_restart = 0;
+  clash_resolve = 0;
+  chaintoolong = 0;
+  /** Not in -S: entries removed because they expired. */
+  expired = 0;
+}
+
+export class ConntrackError extends DpemuError {}
+
+const SLOT_FREE = 0;
+const SLOT_UNCONFIRMED = 1;
+const SLOT_HASHED = 2;
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** ICMP types that may start a conntrack entry (valid_new[] of nf_conntrack_proto_icmp.c). */
+function icmpValidNew(type: number): boolean {
+  return type === C.ICMP_ECHO || type === C.ICMP_TIMESTAMP || type === C.ICMP_INFO_REQUEST || type === C.ICMP_ADDRESS;
+}
+
+/** invmap[] of nf_conntrack_proto_icmp.c: request <-> reply; -1 when not invertible. */
+export function icmpInvertType(type: number): number {
+  switch (type) {
+    case C.ICMP_ECHO: return C.ICMP_ECHOREPLY;
+    case C.ICMP_ECHOREPLY: return C.ICMP_ECHO;
+    case C.ICMP_TIMESTAMP: return C.ICMP_TIMESTAMPREPLY;
+    case C.ICMP_TIMESTAMPREPLY: return C.ICMP_TIMESTAMP;
+    case C.ICMP_INFO_REQUEST: return C.ICMP_INFO_REPLY;
+    case C.ICMP_INFO_REPLY: return C.ICMP_INFO_REQUEST;
+    case C.ICMP_ADDRESS: return C.ICMP_ADDRESSREPLY;
+    case C.ICMP_ADDRESSREPLY: return C.ICMP_ADDRESS;
+    default: return -1;
+  }
+}
+
+/** ICMP errors that carry a quoted header and so relate to an existing entry (icmp_is_err()). */
+export function icmpIsError(type: number): boolean {
+  return type === C.ICMP_DEST_UNREACH || type === C.ICMP_SOURCE_QUENCH || type === C.ICMP_REDIRECT ||
+    type === C.ICMP_TIME_EXCEEDED || type === C.ICMP_PARAMETERPROB;
+}
+
+/** The `dport` slot value for ICMP tuples. */
+export function icmpPort(type: number, code: number): number {
+  return ((type & 0xff) << 8) | (code & 0xff);
+}
+
+export interface ConntrackOptions {
+  /** Hash seed (the kernel's nf_conntrack_hash_rnd); default 0 for reproducible runs. */
+  seed?: number;
+  /** nf_conntrack_tcp_loose (default 1: pick up mid-stream connections). */
+  tcpLoose?: boolean;
+  /** nf_conntrack_tcp_timeout_max_retrans (default 300). */
+  tcpMaxRetransTimeout?: number;
+  /** Slots gc() scans per call when no budget is given. */
+  gcBudget?: number;
+}
+
+export class ConntrackTable {
+  readonly max: number;
+  readonly bucketCount: number;
+  readonly stats = new ConntrackStats();
+  /** Live entries (allocated, confirmed or not), the kernel's nf_conntrack_count. */
+  count = 0;
+  /** ctinfo (IP_CT_*) of the last successful lookup()/lookupRelated(). */
+  lastCtinfo = C.IP_CT_NEW;
+
+  readonly tSrc: Uint32Array;
+  readonly tDst: Uint32Array;
+  readonly tSport: Uint16Array;
+  readonly tDport: Uint16Array;
+  readonly tNext: Int32Array;
+  readonly proto: Uint8Array;
+  readonly slot: Uint8Array;
+  readonly tcpState: Uint8Array;
+  readonly lastIndex: Uint8Array;
+  readonly lastDir: Uint8Array;
+  readonly retrans: Uint8Array;
+  readonly lastFlags: Uint8Array;
+  readonly tcpFlags: Uint8Array;
+  readonly zone: Uint16Array;
+  readonly use: Uint16Array;
+  readonly lastWin: Uint16Array;
+  readonly mark: Uint32Array;
+  readonly status: Uint32Array;
+  readonly tdEnd: Uint32Array;
+  readonly lastSeq: Uint32Array;
+  readonly lastAck: Uint32Array;
+  readonly lastEnd: Uint32Array;
+  readonly deadline: Float64Array;
+  readonly streamTs: Float64Array;
+  private readonly freeStack: Int32Array;
+  private freeTop: number;
+  private readonly buckets: Int32Array;
+  private readonly mask: number;
+  private readonly seed: number;
+  private readonly tcpLoose: boolean;
+  private readonly gcBudget: number;
+  private gcCursor = 0;
+  /** Timeouts in seconds indexed by TCP state, then RETRANS (12) and UNACK (13). */
+  private readonly tcpTimeouts: Float64Array;
+  private readonly udpTimeout: number;
+  private readonly udpStreamTimeout: number;
+  private readonly icmpTimeout: number;
+  private readonly genericTimeout: number;
+
+  constructor(max: number, timeouts: ConntrackTimeouts, options: ConntrackOptions = {}) {
+    if (!Number.isInteger(max) || max < 1 || max > 0x3fffffff) {
+      throw new ConntrackError('CT_BAD_MAX', `nf_conntrack_max must be an integer in 1..${0x3fffffff}, got ${max}`);
+    }
+    this.max = max;
+    this.bucketCount = nextPow2(max);
+    this.mask = this.bucketCount - 1;
+    this.seed = (options.seed ?? 0) >>> 0;
+    this.tcpLoose = options.tcpLoose ?? true;
+    this.gcBudget = options.gcBudget ?? 64;
+    const nodes = max * 2;
+    this.tSrc = new Uint32Array(nodes);
+    this.tDst = new Uint32Array(nodes);
+    this.tSport = new Uint16Array(nodes);
+    this.tDport = new Uint16Array(nodes);
+    this.tNext = new Int32Array(nodes).fill(-1);
+    this.proto = new Uint8Array(max);
+    this.slot = new Uint8Array(max);
+    this.tcpState = new Uint8Array(max);
+    this.lastIndex = new Uint8Array(max);
+    this.lastDir = new Uint8Array(max);
+    this.retrans = new Uint8Array(max);
+    this.lastFlags = new Uint8Array(max);
+    this.tcpFlags = new Uint8Array(nodes);
+    this.zone = new Uint16Array(max);
+    this.use = new Uint16Array(max);
+    this.lastWin = new Uint16Array(max);
+    this.mark = new Uint32Array(max);
+    this.status = new Uint32Array(max);
+    this.tdEnd = new Uint32Array(nodes);
+    this.lastSeq = new Uint32Array(max);
+    this.lastAck = new Uint32Array(max);
+    this.lastEnd = new Uint32Array(max);
+    this.deadline = new Float64Array(max);
+    this.streamTs = new Float64Array(max);
+    this.freeStack = new Int32Array(max);
+    for (let i = 0; i < max; i++) this.freeStack[i] = max - 1 - i; // pop gives 0, 1, 2, ...
+    this.freeTop = max;
+    this.buckets = new Int32Array(this.bucketCount).fill(-1);
+    const t = timeouts;
+    const tt = new Float64Array(C.TCP_CONNTRACK_TIMEOUT_MAX);
+    tt[C.TCP_CONNTRACK_NONE] = t.tcpSynSent;
+    tt[C.TCP_CONNTRACK_SYN_SENT] = t.tcpSynSent;
+    tt[C.TCP_CONNTRACK_SYN_RECV] = t.tcpSynRecv;
+    tt[C.TCP_CONNTRACK_ESTABLISHED] = t.tcpEstablished;
+    tt[C.TCP_CONNTRACK_FIN_WAIT] = t.tcpFinWait;
+    tt[C.TCP_CONNTRACK_CLOSE_WAIT] = t.tcpCloseWait;
+    tt[C.TCP_CONNTRACK_LAST_ACK] = t.tcpLastAck;
+    tt[C.TCP_CONNTRACK_TIME_WAIT] = t.tcpTimeWait;
+    tt[C.TCP_CONNTRACK_CLOSE] = t.tcpClose;
+    tt[C.TCP_CONNTRACK_SYN_SENT2] = t.tcpSynSent; // kernel: 2 MINS, same sysctl default as syn_sent
+    tt[C.TCP_CONNTRACK_RETRANS] = options.tcpMaxRetransTimeout ?? DEFAULT_TCP_MAX_RETRANS_TIMEOUT;
+    tt[C.TCP_CONNTRACK_UNACK] = t.tcpUnacknowledged;
+    this.tcpTimeouts = tt;
+    this.udpTimeout = t.udp;
+    this.udpStreamTimeout = t.udpStream;
+    this.icmpTimeout = t.icmp;
+    this.genericTimeout = t.generic;
+  }
+
+  /** Bytes of typed-array memory per entry (bucket heads amortized over max). */
+  bytesPerEntry(): number {
+    const arrays = [
+      this.tSrc, this.tDst, this.tSport, this.tDport, this.tNext, this.proto, this.slot, this.tcpState, this.lastIndex,
+      this.lastDir, this.retrans, this.lastFlags, this.tcpFlags, this.zone, this.use, this.lastWin, this.mark,
+      this.status, this.tdEnd, this.lastSeq, this.lastAck, this.lastEnd, this.deadline, this.streamTs, this.freeStack,
+      this.buckets,
+    ];
+    let total = 0;
+    for (const a of arrays) total += a.byteLength;
+    return total / this.max;
+  }
+
+  // ---- hashing -------------------------------------------------------------------------------------------
+
+  private hash(proto: number, zone: number, src: number, dst: number, sport: number, dport: number): number {
+    let h = this.seed ^ Math.imul(proto | (zone << 8), 0x9e3779b1);
+    h = Math.imul(h ^ (src >>> 0), 0x85ebca6b);
+    h = (h << 13) | (h >>> 19);
+    h = Math.imul(h ^ (dst >>> 0), 0xc2b2ae35);
+    h = (h << 13) | (h >>> 19);
+    h = Math.imul(h ^ ((sport << 16) | dport), 0x27d4eb2f);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    return (h >>> 0) & this.mask;
+  }
+
+  private nodeHash(n: number): number {
+    const e = n >> 1;
+    return this.hash(this.proto[e]!, this.zone[e]!, this.tSrc[n]!, this.tDst[n]!, this.tSport[n]!, this.tDport[n]!);
+  }
+
+  private link(n: number): void {
+    const b = this.nodeHash(n);
+    this.tNext[n] = this.buckets[b]!;
+    this.buckets[b] = n;
+  }
+
+  private unlink(n: number): void {
+    const b = this.nodeHash(n);
+    let cur = this.buckets[b]!;
+    if (cur === n) {
+      this.buckets[b] = this.tNext[n]!;
+    } else {
+      while (cur !== -1) {
+        const nx = this.tNext[cur]!;
+        if (nx === n) {
+          this.tNext[cur] = this.tNext[n]!;
+          break;
+        }
+        cur = nx;
+      }
+    }
+    this.tNext[n] = -1;
+  }
+
+  /** Node id of a hashed tuple, expired or not; -1 if absent. */
+  private find(proto: number, zone: number, src: number, dst: number, sport: number, dport: number): number {
+    src >>>= 0;
+    dst >>>= 0;
+    let n = this.buckets[this.hash(proto, zone, src, dst, sport, dport)]!;
+    while (n !== -1) {
+      const e = n >> 1;
+      if (this.tSrc[n] === src && this.tDst[n] === dst && this.tSport[n] === sport && this.tDport[n] === dport &&
+          this.proto[e] === proto && this.zone[e] === zone) return n;
+      n = this.tNext[n]!;
+    }
+    return -1;
+  }
+
+  // ---- lookup ------------------------------------------------------------------------------------------
+
+  /**
+   * nf_conntrack_find_get(): node id (entry * 2 + direction) of the confirmed entry holding this tuple, or -1.
+   * Expired entries count as absent and are reaped on the spot (as the kernel's nf_ct_gc_expired()).
+   * Sets lastCtinfo as resolve_normal_ct() would for a packet with this tuple.
+   */
+  lookup(proto: number, zone: number, src: number, dst: number, sport: number, dport: number, now: number): number {
+    const n = this.find(proto, zone, src, dst, sport, dport);
+    if (n === -1) return -1;
+    const e = n >> 1;
+    if (this.deadline[e]! - now <= 0) {
+      this.stats.expired++;
+      this.free(e);
+      return -1;
+    }
+    this.stats.found++;
+    this.lastCtinfo = this.ctinfo(n);
+    return n;
+  }
+
+  /** ctinfo of a packet in this node's direction: REPLY -> ESTABLISHED_REPLY; ORIGINAL -> ESTABLISHED once a reply was seen, else NEW. */
+  ctinfo(node: number): number {
+    const e = node >> 1;
+    if (node & 1) return C.IP_CT_ESTABLISHED_REPLY;
+    const st = this.status[e]!;
+    if (st & C.IPS_SEEN_REPLY) return C.IP_CT_ESTABLISHED;
+    if (st & C.IPS_EXPECTED) return C.IP_CT_RELATED;
+    return C.IP_CT_NEW;
+  }
+
+  /**
+   * ICMP error -> the entry it is RELATED to (nf_conntrack_inet_error()). Pass the quoted (inner) header as it
+   * appears in the error: the tuple is inverted and looked up, so an error travelling back to the original sender
+   * finds the entry in REPLY direction (lastCtinfo = RELATED_REPLY). For a quoted ICMP packet pass its id as
+   * sport and icmpPort(type, code) as dport. Returns the node id or -1; the entry's timeout is not refreshed.
+   */
+  lookupRelated(proto: number, zone: number, qSrc: number, qDst: number, qSport: number, qDport: number, now: number): number {
+    let isport = qDport;
+    let idport = qSport;
+    if (proto === C.IPPROTO_ICMP) {
+      const inv = icmpInvertType(qDport >> 8);
+      if (inv < 0) return -1;
+      isport = qSport; // id stays in place
+      idport = icmpPort(inv, qDport & 0xff);
+    } else if (proto !== C.IPPROTO_TCP && proto !== C.IPPROTO_UDP) {
+      isport = 0;
+      idport = 0;
+    }
+    const n = this.find(proto, zone, qDst, qSrc, isport, idport);
+    if (n === -1) return -1;
+    if (this.deadline[n >> 1]! - now <= 0) return -1;
+    this.lastCtinfo = n & 1 ? C.IP_CT_RELATED_REPLY : C.IP_CT_RELATED;
+    return n;
+  }
+
+  // ---- create / confirm / delete -----------------------------------------------------------------------
+
+  /**
+   * init_conntrack(): allocate an unconfirmed entry for a first packet. The reply tuple is the inverse of the
+   * original (ICMP: request type -> reply type). Not yet in the hash: NAT may still change the reply tuple, and
+   * confirm() inserts it. Returns the entry index, CT_INVALID (ICMP type that cannot start a connection;
+   * invalid counted) or CT_TABLE_FULL (early drop found nothing; drop counted).
+   */
+  create(proto: number, zone: number, src: number, dst: number, sport: number, dport: number, now: number): number {
+    let rsport = dport;
+    let rdport = sport;
+    if (proto === C.IPPROTO_ICMP) {
+      const type = dport >> 8;
+      const inv = icmpInvertType(type);
+      if (inv < 0 || !icmpValidNew(type)) {
+        this.stats.invalid++;
+        return C.CT_INVALID;
+      }
+      rsport = sport;
+      rdport = icmpPort(inv, dport & 0xff);
+    } else if (proto !== C.IPPROTO_TCP && proto !== C.IPPROTO_UDP) {
+      sport = dport = rsport = rdport = 0;
+    }
+    if (this.count >= this.max && !this.earlyDrop(this.hash(proto, zone, src >>> 0, dst >>> 0, sport, dport), now)) {
+      this.stats.drop++;
+      return C.CT_TABLE_FULL;
+    }
+    const e = this.freeStack[--this.freeTop]!;
+    this.count++;
+    const o = e * 2;
+    const r = o + 1;
+    this.tSrc[o] = src >>> 0;
+    this.tDst[o] = dst >>> 0;
+    this.tSport[o] = sport;
+    this.tDport[o] = dport;
+    this.tSrc[r] = dst >>> 0;
+    this.tDst[r] = src >>> 0;
+    this.tSport[r] = rsport;
+    this.tDport[r] = rdport;
+    this.tNext[o] = this.tNext[r] = -1;
+    this.proto[e] = proto;
+    this.slot[e] = SLOT_UNCONFIRMED;
+    this.zone[e] = zone;
+    this.mark[e] = 0;
+    this.status[e] = 0;
+    this.use[e] = 1;
+    this.tcpState[e] = C.TCP_CONNTRACK_NONE;
+    this.lastIndex[e] = C.TCP_NONE_SET;
+    this.lastDir[e] = 0;
+    this.retrans[e] = 0;
+    this.lastFlags[e] = 0;
+    this.lastWin[e] = 0;
+    this.tcpFlags[o] = this.tcpFlags[r] = 0;
+    this.tdEnd[o] = this.tdEnd[r] = 0;
+    this.lastSeq[e] = this.lastAck[e] = this.lastEnd[e] = 0;
+    this.deadline[e] = now + this.genericTimeout;
+    this.streamTs[e] = now + 2;
+    this.lastCtinfo = C.IP_CT_NEW;
+    return e;
+  }
+
+  /**
+   * __nf_conntrack_confirm(): hash both tuples. If either tuple is already in the table the entry is freed,
+   * insert_failed counted and CT_CLASH returned (the kernel drops the packet; UDP clash resolution is not modelled).
+   * Confirming a confirmed entry is a no-op returning the entry.
+   */
+  confirm(entry: number, now: number): number {
+    if (this.slot[entry] === SLOT_HASHED) return entry;
+    if (this.slot[entry] !== SLOT_UNCONFIRMED) return C.CT_NOT_FOUND;
+    const o = entry * 2;
+    const r = o + 1;
+    const p = this.proto[entry]!;
+    const z = this.zone[entry]!;
+    for (let n = o; n <= r; n++) {
+      const hit = this.find(p, z, this.tSrc[n]!, this.tDst[n]!, this.tSport[n]!, this.tDport[n]!);
+      if (hit !== -1) {
+        if (this.deadline[hit >> 1]! - now <= 0) {
+          this.stats.expired++;
+          this.free(hit >> 1);
+          continue;
+        }
+        this.stats.insert_failed++;
+        this.free(entry);
+        return C.CT_CLASH;
+      }
+    }
+    this.link(o);
+    this.link(r);
+    this.slot[entry] = SLOT_HASHED;
+    this.status[entry]! |= C.IPS_CONFIRMED;
+    this.stats.insert++;
+    return entry;
+  }
+
+  /** Remove an entry (conntrack -D, nf_ct_kill). */
+  delete(entry: number): boolean {
+    if (this.slot[entry] === SLOT_FREE) return false;
+    this.free(entry);
+    return true;
+  }
+
+  private free(e: number): void {
+    if (this.slot[e] === SLOT_HASHED) {
+      this.unlink(e * 2);
+      this.unlink(e * 2 + 1);
+    }
+    this.slot[e] = SLOT_FREE;
+    this.status[e] = C.IPS_DYING;
+    this.use[e] = 0;
+    this.freeStack[this.freeTop++] = e;
+    this.count--;
+  }
+
+  /**
+   * early_drop(): from the new tuple's bucket, walk up to NF_CT_EVICTION_RANGE buckets; in the first bucket
+   * that has candidates, delete every confirmed entry that is not ASSURED (or is an ASSURED TCP entry in a
+   * closing state, tcp_can_early_drop()); expired entries met on the way are reaped. Counts early_drop.
+   */
+  private earlyDrop(bucket: number, now: number): boolean {
+    for (let i = 0; i < NF_CT_EVICTION_RANGE && i < this.bucketCount; i++) {
+      const b = (bucket + i) & this.mask;
+      let drops = 0;
+      let reaped = 0;
+      let n = this.buckets[b]!;
+      while (n !== -1) {
+        const next = this.tNext[n]!;
+        const e = n >> 1;
+        if (this.deadline[e]! - now <= 0) {
+          this.stats.expired++;
+          this.free(e);
+          reaped++;
+        } else if (this.canEarlyDrop(e)) {
+          this.free(e);
+          drops++;
+        }
+        n = next;
+        // a freed entry's other node may have been `next`; restart the bucket walk when it was unlinked
+        if (n !== -1 && this.slot[n >> 1] === SLOT_FREE) n = this.buckets[b]!;
+      }
+      if (drops > 0) {
+        this.stats.early_drop += drops;
+        return true;
+      }
+      if (reaped > 0) return true;
+    }
+    return false;
+  }
+
+  private canEarlyDrop(e: number): boolean {
+    const st = this.status[e]!;
+    if (!(st & C.IPS_ASSURED)) return true;
+    if (this.proto[e] !== C.IPPROTO_TCP) return false;
+    const s = this.tcpState[e]!;
+    return s === C.TCP_CONNTRACK_FIN_WAIT || s === C.TCP_CONNTRACK_LAST_ACK || s === C.TCP_CONNTRACK_TIME_WAIT ||
+      s === C.TCP_CONNTRACK_CLOSE || s === C.TCP_CONNTRACK_CLOSE_WAIT;
+  }
+
+  /**
+   * Reap expired confirmed entries, scanning at most `budget` slots from a rotating cursor (bounded work per call,
+   * like the kernel's gc_worker). Returns how many entries were removed.
+   */
+  gc(now: number, budget: number = this.gcBudget): number {
+    let removed = 0;
+    const n = Math.min(budget, this.max);
+    for (let i = 0; i < n; i++) {
+      const e = this.gcCursor;
+      this.gcCursor = e + 1 === this.max ? 0 : e + 1;
+      if (this.slot[e] === SLOT_HASHED && this.deadline[e]! - now <= 0) {
+        this.stats.expired++;
+        this.free(e);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  // ---- NAT ---------------------------------------------------------------------------------------------
+
+  /**
+   * Replace the reply tuple (what NAT does: DNAT rewrites reply src/sport, SNAT reply dst/dport) and set the
+   * given status bits (e.g. IPS_DST_NAT | IPS_DST_NAT_DONE). Confirmed entries are re-indexed. Returns false
+   * if the new reply tuple already belongs to another entry (the kernel's get_unique_tuple would pick another).
+   */
+  setReplyTuple(entry: number, src: number, dst: number, sport: number, dport: number, statusBits: number): boolean {
+    const r = entry * 2 + 1;
+    const hashed = this.slot[entry] === SLOT_HASHED;
+    const hit = this.find(this.proto[entry]!, this.zone[entry]!, src, dst, sport, dport);
+    if (hit !== -1 && hit !== r) return false;
+    if (hashed) this.unlink(r);
+    this.tSrc[r] = src >>> 0;
+    this.tDst[r] = dst >>> 0;
+    this.tSport[r] = sport;
+    this.tDport[r] = dport;
+    if (hashed) this.link(r);
+    this.status[entry]! |= statusBits;
+    return true;
+  }
+
+  /** DNAT to addr:port: the reply comes from the backend. */
+  dnat(entry: number, addr: number, port: number): boolean {
+    const r = entry * 2 + 1;
+    return this.setReplyTuple(entry, addr, this.tDst[r]!, port, this.tDport[r]!, C.IPS_DST_NAT | C.IPS_DST_NAT_DONE);
+  }
+
+  /** SNAT (masquerade) to addr:port: the reply goes to the translated source. */
+  snat(entry: number, addr: number, port: number): boolean {
+    const r = entry * 2 + 1;
+    return this.setReplyTuple(entry, this.tSrc[r]!, addr, this.tSport[r]!, port, C.IPS_SRC_NAT | C.IPS_SRC_NAT_DONE);
+  }
+
+  // ---- per-packet state update -------------------------------------------------------------------------
+
+  /**
+   * The protocol handler (nf_conntrack_handle_packet()) for one packet in direction node & 1, then the
+   * SEEN_REPLY update of nf_conntrack_in(). TCP callers pass the flag byte, seq, ack, window and payload
+   * length; other protocols ignore them. Returns CT_ACCEPT / CT_IGNORED / CT_KILLED / CT_REPEAT (accept) or
+   * CT_INVALID (invalid counted; an unconfirmed entry is freed, as the kernel drops its reference).
+   */
+  update(node: number, now: number, tcpFlags = 0, seq = 0, ack = 0, win = 0, payloadLen = 0): number {
+    const e = node >> 1;
+    const dir = node & 1;
+    if (this.slot[e] === SLOT_FREE) return C.CT_NOT_FOUND;
+    let res: number;
+    switch (this.proto[e]) {
+      case C.IPPROTO_TCP: res = this.tcpPacket(e, dir, now, tcpFlags, seq >>> 0, ack >>> 0, win, payloadLen); break;
+      case C.IPPROTO_UDP: res = this.udpPacket(e, now); break;
+      case C.IPPROTO_ICMP: this.refresh(e, now, this.icmpTimeout); res = C.CT_ACCEPT; break;
+      default: this.refresh(e, now, this.genericTimeout); res = C.CT_ACCEPT;
+    }
+    if (res === C.CT_INVALID) {
+      this.stats.invalid++;
+      if (this.slot[e] === SLOT_UNCONFIRMED) this.free(e);
+      return res;
+    }
+    if (res === C.CT_ACCEPT || res === C.CT_IGNORED) {
+      if (dir === C.IP_CT_DIR_REPLY) this.status[e]! |= C.IPS_SEEN_REPLY;
+    }
+    return res;
+  }
+
+  private refresh(e: number, now: number, timeout: number): void {
+    if (this.status[e]! & C.IPS_FIXED_TIMEOUT) return;
+    this.deadline[e] = now + timeout;
+  }
+
+  private udpPacket(e: number, now: number): number {
+    const st = this.status[e]!;
+    if (!(st & C.IPS_CONFIRMED)) this.streamTs[e] = now + 2;
+    if (st & C.IPS_SEEN_REPLY) {
+      let extra = this.udpTimeout;
+      let stream = false;
+      if (now > this.streamTs[e]!) {
+        extra = this.udpStreamTimeout;
+        stream = (st & C.IPS_ASSURED) === 0;
+      }
+      this.refresh(e, now, extra);
+      if (st & C.IPS_NAT_CLASH) return C.CT_ACCEPT;
+      if (stream) this.status[e]! |= C.IPS_ASSURED;
+    } else {
+      this.refresh(e, now, this.udpTimeout);
+    }
+    return C.CT_ACCEPT;
+  }
+
+  private tcpPacket(e: number, dir: number, now: number, flags: number, seq: number, ack: number, win: number, len: number): number {
+    if (!tcpFlagsValid(flags)) return C.CT_INVALID; // tcp_error()
+    const index = tcpConntrackIndex(flags);
+    const end = (seq + len + (flags & C.TCP_FLAG_SYN ? 1 : 0) + (flags & C.TCP_FLAG_FIN ? 1 : 0)) >>> 0;
+    const o = e * 2;
+    if (this.slot[e] === SLOT_UNCONFIRMED) {
+      // tcp_new()
+      const ns = tcpTransition(0, index, C.TCP_CONNTRACK_NONE);
+      if (ns >= C.TCP_CONNTRACK_MAX) return C.CT_INVALID;
+      if (ns === C.TCP_CONNTRACK_SYN_SENT) {
+        this.tdEnd[o] = end;
+        this.tcpFlags[o] = C.CT_TCP_FLAG_SENDER_INIT;
+      } else if (!this.tcpLoose) {
+        return C.CT_INVALID;
+      } else {
+        this.tdEnd[o] = end;
+        this.tcpFlags[o] = C.CT_TCP_FLAG_SENDER_INIT | C.IP_CT_TCP_FLAG_SACK_PERM | C.IP_CT_TCP_FLAG_BE_LIBERAL;
+        this.tcpFlags[o + 1] = C.IP_CT_TCP_FLAG_SACK_PERM | C.IP_CT_TCP_FLAG_BE_LIBERAL;
+      }
+      this.lastIndex[e] = C.TCP_NONE_SET;
+    }
+
+    const oldState = this.tcpState[e]!;
+    let old = oldState;
+    let ns = tcpTransition(dir, index, old);
+
+    if (ns === C.TCP_CONNTRACK_SYN_SENT && old >= C.TCP_CONNTRACK_TIME_WAIT) {
+      if (((this.tcpFlags[o + dir]! | this.tcpFlags[o + 1 - dir]!) & C.IP_CT_TCP_FLAG_CLOSE_INIT) ||
+          (this.lastDir[e] === dir && this.lastIndex[e] === C.TCP_RST_SET)) {
+        // Reopen of a closed/aborted connection: delete and let the caller look up again.
+        this.free(e);
+        return C.CT_REPEAT;
+      }
+      ns = C.TCP_CONNTRACK_IGNORE; // the kernel falls through into the IGNORE case
+    }
+
+    switch (ns) {
+      case C.TCP_CONNTRACK_IGNORE:
+        if (index === C.TCP_SYNACK_SET && this.lastIndex[e] === C.TCP_SYN_SET && this.lastDir[e] !== dir &&
+            ack === this.lastEnd[e]) {
+          // The SYN/ACK answers a SYN we ignored: client and server are in sync, we resync from it.
+          old = C.TCP_CONNTRACK_SYN_SENT;
+          ns = C.TCP_CONNTRACK_SYN_RECV;
+          const ld = o + this.lastDir[e]!;
+          this.tdEnd[ld] = this.lastEnd[e]!;
+          this.tcpFlags[ld] = C.CT_TCP_FLAG_SENDER_INIT | (this.lastFlags[e]! & ~C.IP_CT_EXP_CHALLENGE_ACK & 0x3);
+          this.lastFlags[e] = this.lastFlags[e]! & ~C.IP_CT_EXP_CHALLENGE_ACK;
+          this.tcpFlags[o + dir] = this.tcpFlags[o + dir]! & C.IP_CT_TCP_FLAG_BE_LIBERAL; // nf_ct_tcp_state_reset()
+          this.tdEnd[o + dir] = 0;
+          break;
+        }
+        this.lastIndex[e] = index;
+        this.lastDir[e] = dir;
+        this.lastSeq[e] = seq;
+        this.lastEnd[e] = end;
+        this.lastWin[e] = win;
+        if (index === C.TCP_SYN_SET && dir === C.IP_CT_DIR_ORIGINAL) {
+          this.lastFlags[e] = old === C.TCP_CONNTRACK_LAST_ACK ? C.IP_CT_EXP_CHALLENGE_ACK : 0;
+        }
+        if (old === C.TCP_CONNTRACK_SYN_SENT && index === C.TCP_ACK_SET && dir === C.IP_CT_DIR_REPLY) this.lastAck[e] = ack;
+        return C.CT_IGNORED;
+      case C.TCP_CONNTRACK_MAX:
+        return C.CT_INVALID;
+      case C.TCP_CONNTRACK_TIME_WAIT:
+        if (old === C.TCP_CONNTRACK_LAST_ACK && index === C.TCP_ACK_SET && this.lastDir[e] !== dir &&
+            this.lastIndex[e] === C.TCP_SYN_SET && (this.lastFlags[e]! & C.IP_CT_EXP_CHALLENGE_ACK)) {
+          this.lastFlags[e] = this.lastFlags[e]! & ~C.IP_CT_EXP_CHALLENGE_ACK; // RFC 5961 challenge ACK
+          return C.CT_IGNORED;
+        }
+        break;
+      case C.TCP_CONNTRACK_SYN_SENT2:
+        this.lastFlags[e] = this.lastFlags[e]! | C.IP_CT_TCP_SIMULTANEOUS_OPEN;
+        break;
+      case C.TCP_CONNTRACK_SYN_RECV:
+        if (dir === C.IP_CT_DIR_REPLY && index === C.TCP_ACK_SET && (this.lastFlags[e]! & C.IP_CT_TCP_SIMULTANEOUS_OPEN)) {
+          ns = C.TCP_CONNTRACK_ESTABLISHED;
+        }
+        break;
+      default:
+        break;
+    }
+
+    this.inWindow(e, dir, flags, seq, ack, win, end);
+
+    // in_window:
+    this.lastIndex[e] = index;
+    this.lastDir[e] = dir;
+    this.tcpState[e] = ns;
+    if (old !== ns && ns === C.TCP_CONNTRACK_FIN_WAIT) this.tcpFlags[o + dir] = this.tcpFlags[o + dir]! | C.IP_CT_TCP_FLAG_CLOSE_INIT;
+
+    const t = this.tcpTimeouts;
+    let timeout: number;
+    if (this.retrans[e]! >= C.TCP_MAX_RETRANS && t[ns]! > t[C.TCP_CONNTRACK_RETRANS]!) timeout = t[C.TCP_CONNTRACK_RETRANS]!;
+    else if (index === C.TCP_RST_SET) timeout = t[C.TCP_CONNTRACK_CLOSE]!;
+    else if (((this.tcpFlags[o]! | this.tcpFlags[o + 1]!) & C.IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED) &&
+             t[ns]! > t[C.TCP_CONNTRACK_UNACK]!) timeout = t[C.TCP_CONNTRACK_UNACK]!;
+    else if (this.lastWin[e] === 0 && t[ns]! > t[C.TCP_CONNTRACK_RETRANS]!) timeout = t[C.TCP_CONNTRACK_RETRANS]!;
+    else timeout = t[ns]!;
+
+    const st = this.status[e]!;
+    if (!(st & C.IPS_SEEN_REPLY)) {
+      if (flags & C.TCP_FLAG_RST) {
+        // Only answer is a RST: no connection; the kernel kills the entry at once.
+        this.free(e);
+        return C.CT_KILLED;
+      }
+      if (index === C.TCP_SYN_SET && oldState === C.TCP_CONNTRACK_SYN_SENT) return C.CT_ACCEPT; // SYN retransmit: no refresh
+      if (ns === C.TCP_CONNTRACK_ESTABLISHED && timeout > t[C.TCP_CONNTRACK_UNACK]!) timeout = t[C.TCP_CONNTRACK_UNACK]!;
+    } else if (!(st & C.IPS_ASSURED) && (old === C.TCP_CONNTRACK_SYN_RECV || old === C.TCP_CONNTRACK_ESTABLISHED) &&
+               ns === C.TCP_CONNTRACK_ESTABLISHED) {
+      this.status[e] = st | C.IPS_ASSURED;
+    }
+    this.refresh(e, now, timeout);
+    return C.CT_ACCEPT;
+  }
+
+  /**
+   * Simplified tcp_in_window(): no sequence/ack bound checks (I-IV), so it never declares a packet INVALID.
+   * It keeps what the timeouts depend on: td_end per direction with the DATA_UNACKNOWLEDGED flag (set when a
+   * sender's end advances, cleared when the peer ACKs exactly td_end), and the retransmission counter (same
+   * dir/seq/ack/end/win as the previous accepted packet).
+   */
+  private inWindow(e: number, dir: number, flags: number, seq: number, ack: number, win: number, end: number): void {
+    const s = e * 2 + dir;
+    const r = e * 2 + 1 - dir;
+    if (!(this.tcpFlags[s]! & C.CT_TCP_FLAG_SENDER_INIT)) {
+      this.tdEnd[s] = end;
+      this.tcpFlags[s] = this.tcpFlags[s]! | C.CT_TCP_FLAG_SENDER_INIT;
+    } else if (((end - this.tdEnd[s]!) | 0) > 0) {
+      this.tdEnd[s] = end;
+      this.tcpFlags[s] = this.tcpFlags[s]! | C.IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+    }
+    if ((flags & C.TCP_FLAG_ACK) && (this.tcpFlags[r]! & C.CT_TCP_FLAG_SENDER_INIT) && ack === this.tdEnd[r]) {
+      this.tcpFlags[r] = this.tcpFlags[r]! & ~C.IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+    }
+    if (this.lastDir[e] === dir && this.lastSeq[e] === seq && this.lastAck[e] === ack && this.lastEnd[e] === end &&
+        this.lastWin[e] === win) {
+      if (this.retrans[e]! < 255) this.retrans[e] = this.retrans[e]! + 1;
+    } else {
+      this.lastSeq[e] = seq;
+      this.lastAck[e] = ack;
+      this.lastEnd[e] = end;
+      this.lastWin[e] = win;
+      this.retrans[e] = 0;
+    }
+  }
+
+  // ---- convenience: nf_conntrack_in ------------------------------------------------------------------------
+
+  /**
+   * nf_conntrack_in() for the PREROUTING/OUTPUT hook: look up, or create an unconfirmed entry, then run the
+   * protocol handler. Returns the node id (>= 0; lastCtinfo says NEW/ESTABLISHED/...) or CT_INVALID /
+   * CT_TABLE_FULL. A TCP reopen (CT_REPEAT) is retried once, as the kernel repeats the hook. When the handler
+   * killed the entry (RST as the only answer) the old node id is still returned, with the entry gone.
+   */
+  track(proto: number, zone: number, src: number, dst: number, sport: number, dport: number, now: number,
+        tcpFlags = 0, seq = 0, ack = 0, win = 0, payloadLen = 0): number {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let node = this.lookup(proto, zone, src, dst, sport, dport, now);
+      if (node === -1) {
+        const e = this.create(proto, zone, src, dst, sport, dport, now);
+        if (e < 0) return e;
+        node = e * 2;
+      }
+      const ctinfo = this.lastCtinfo;
+      const res = this.update(node, now, tcpFlags, seq, ack, win, payloadLen);
+      if (res === C.CT_REPEAT) continue;
+      if (res === C.CT_INVALID) return C.CT_INVALID;
+      this.lastCtinfo = ctinfo;
+      return node;
+    }
+    return C.CT_INVALID;
+  }
+
+  // ---- inspection ----------------------------------------------------------------------------------------
+
+  isLive(entry: number): boolean {
+    return this.slot[entry] !== SLOT_FREE;
+  }
+
+  isConfirmed(entry: number): boolean {
+    return this.slot[entry] === SLOT_HASHED;
+  }
+
+  /** Confirmed entries not yet expired at `now`, in slot order (not a hot path: allocates the result). */
+  entries(now: number): number[] {
+    const out: number[] = [];
+    for (let e = 0; e < this.max; e++) if (this.slot[e] === SLOT_HASHED && this.deadline[e]! - now > 0) out.push(e);
+    return out;
+  }
+
+  /** Whole seconds left, rounded down as ctnetlink_dump_timeout() does (jiffies / HZ); 0 once expired. */
+  remaining(entry: number, now: number): number {
+    const left = this.deadline[entry]! - now;
+    return left > 0 ? Math.floor(left + 1e-9) : 0;
+  }
+}
