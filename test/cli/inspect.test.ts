@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Io } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
+import { PcapWriter } from '../../src/capture/index.js';
+import { buildFrame, vxlanLayers } from '../../src/packet/build.js';
+import { TcpFlag } from '../../src/packet/view.js';
 
 const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'corpus');
 const corpus = (f: string): string => join(CORPUS, f);
@@ -151,6 +154,34 @@ describe('dpemu inspect text output', () => {
     const j = await run(['inspect', file, '--json', '--count', '2']);
     expect(j.out.trim().split('\n')).toHaveLength(2);
     expect((await run(['inspect', file, '--count', 'x'])).code).toBe(2);
+  });
+});
+
+describe('VXLAN on the Linux port 8472', () => {
+  it('decodes the inner flow (tshark needs -d udp.port==8472,vxlan to agree)', async () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'dpemu-inspect-')), 'vxlan8472.pcap');
+    const w = PcapWriter.toFile(f, { linkType: 1 });
+    const frame = buildFrame([
+      ...vxlanLayers({ src: '10.0.1.5', dst: '10.0.1.6', srcPort: 41234, dstPort: 8472, vni: 1 }),
+      { type: 'eth' },
+      { type: 'ipv4', src: '10.244.1.5', dst: '10.244.2.8' },
+      { type: 'tcp', srcPort: 52345, dstPort: 8080, seq: 123, flags: TcpFlag.SYN, window: 64240 },
+    ]);
+    w.writePacket(frame, 1700000000, 123456000);
+    await w.close();
+    const r = await run(['inspect', f]);
+    expect(r.code, r.err).toBe(0);
+    expect(frameLines(r.out)[0]).toBe('   1 22:13:20.123456 IP 10.0.1.5.41234 > 10.0.1.6.8472: VXLAN, vni 1: '
+      + 'IP 10.244.1.5.52345 > 10.244.2.8.8080: Flags [S], seq 123, win 64240, length 0');
+    const j = await run(['inspect', f, '--json']);
+    const o = JSON.parse(j.out.trim()) as Record<string, unknown>;
+    const t = tsharkRows(f)[0];
+    expect(o['frame.time_epoch']).toBe('1700000000.123456000');
+    for (const k of ['vxlan.vni', 'ip.src', 'tcp.dstport', 'tcp.flags'] as const) {
+      const v = o[k];
+      expect(Array.isArray(v) ? v.join(',') : v, k).toBe(t[FIELDS.indexOf(k)]);
+    }
+    expect(o['ip.src']).toEqual(['10.0.1.5', '10.244.1.5']);
   });
 });
 
