@@ -1,0 +1,195 @@
+/**
+ * Evaluates a RuleSet for one packet the way netfilter walks a table: rules in order, `-j` pushes a
+ * return point, `-g` does not, RETURN or the end of a user chain pops, the end of a built-in chain
+ * applies its policy. Match order (base matches, then modules as written) is the kernel's, which
+ * matters because `statistic` draws a random number only when it is reached.
+ */
+import type { Prng } from '../util/prng.js';
+import { KubeProxyError } from './errors.js';
+import type { RecentTable } from './recent.js';
+import type { Chain, Rule, RuleSet, TableName } from './rule.js';
+
+export type PacketProto = 'tcp' | 'udp' | 'sctp' | 'icmp' | 'other';
+
+/** What the rules look at. `mark` is skb->mark: MARK targets change it in place, as in the kernel. */
+export interface KpPacket {
+  src32: number;
+  dst32: number;
+  proto: PacketProto;
+  sport: number;
+  dport: number;
+  mark: number;
+  /** The source / destination is an address of this node (what `-m addrtype --src-type/--dst-type LOCAL` asks). */
+  srcIsLocal: boolean;
+  dstIsLocal: boolean;
+  /** CT_* bits from rule.ts, e.g. CT_NEW, or CT_ESTABLISHED | CT_DNAT. */
+  ctstate: number;
+}
+
+export interface WalkContext {
+  /** Draws for `-m statistic --mode random` (the scenario's seeded PRNG). */
+  rng: Prng;
+  /** The node's `-m recent` lists. */
+  recent: RecentTable;
+  /** Replay time in seconds, for `-m recent`. */
+  now: number;
+}
+
+export type NatAction =
+  | { kind: 'DNAT'; addr: string; addr32: number; port: number }
+  | { kind: 'SNAT'; addr: string; addr32: number; port?: number }
+  | { kind: 'MASQUERADE'; randomFully: boolean };
+
+export interface WalkResult {
+  verdict: 'ACCEPT' | 'DROP' | 'REJECT';
+  /** The rule whose target ended the walk; null when a built-in chain's policy did. */
+  by: Rule | null;
+  /** For REJECT: what the kernel sends back (kube-proxy's bare REJECT is icmp-port-unreachable, even for TCP). */
+  rejectWith: 'icmp-port-unreachable' | 'tcp-reset' | null;
+  /** nat table only: the translation the terminating rule asked for. */
+  nat: NatAction | null;
+  /** Every rule that matched, in order (jumps, MARKs and the terminating rule): the trace. */
+  matched: Rule[];
+}
+
+const MAX_DEPTH = 64;
+/** Return points; the walk is synchronous, so one shared stack serves every call. */
+const STACK: Array<{ chain: Chain; next: number }> = [];
+const indexCache = new WeakMap<RuleSet, Record<TableName, Map<string, Chain>>>();
+
+function chainIndex(rs: RuleSet): Record<TableName, Map<string, Chain>> {
+  let idx = indexCache.get(rs);
+  if (!idx) {
+    idx = { filter: new Map(rs.tables.filter.map((c) => [c.name, c])), nat: new Map(rs.tables.nat.map((c) => [c.name, c])) };
+    indexCache.set(rs, idx);
+  }
+  return idx;
+}
+
+export function findChain(rs: RuleSet, table: TableName, name: string): Chain | undefined {
+  return chainIndex(rs)[table].get(name);
+}
+
+/** Does `rule` match `pkt`? Side effects as in the kernel: `statistic` draws, `recent --set` records. */
+export function matchRule(rule: Rule, pkt: KpPacket, ctx: WalkContext): boolean {
+  if (rule.src && cidrHit(rule.src.addr32, rule.src.prefix, pkt.src32) === rule.src.negate) return false;
+  if (rule.dst && cidrHit(rule.dst.addr32, rule.dst.prefix, pkt.dst32) === rule.dst.negate) return false;
+  if (rule.protocol && rule.protocol !== pkt.proto) return false;
+  for (const m of rule.matches) {
+    switch (m.kind) {
+      case 'comment':
+        break;
+      case 'l4':
+        if (pkt.proto !== m.module) return false;
+        if (m.dport !== undefined && m.dport !== pkt.dport) return false;
+        if (m.sport !== undefined && m.sport !== pkt.sport) return false;
+        break;
+      case 'mark':
+        if ((((pkt.mark & m.mask) >>> 0) === (m.value >>> 0)) === m.negate) return false;
+        break;
+      case 'addrtype':
+        if (m.srcType && pkt.srcIsLocal === Boolean(m.negateSrc)) return false;
+        if (m.dstType && pkt.dstIsLocal === Boolean(m.negateDst)) return false;
+        break;
+      case 'statistic':
+        if (((ctx.rng.nextU32() & 0x7fffffff) >>> 0) >= m.fixed) return false;
+        break;
+      case 'recent':
+        if (m.mode === 'set') ctx.recent.set(m.name, pkt.src32, ctx.now);
+        else if (!ctx.recent.rcheck(m.name, pkt.src32, ctx.now, m.seconds, Boolean(m.reap))) return false;
+        break;
+      case 'conntrack':
+        if (((pkt.ctstate & m.ctstate) !== 0) === m.negate) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+function cidrHit(addr32: number, prefix: number, ip32: number): boolean {
+  if (prefix === 0) return true;
+  const mask = prefix === 32 ? 0xffffffff : (0xffffffff << (32 - prefix)) >>> 0;
+  return ((ip32 & mask) >>> 0) === ((addr32 & mask) >>> 0);
+}
+
+/** Walks `table`/`chain` (normally a built-in chain) for `pkt` and returns the verdict and the trace. */
+export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpPacket, ctx: WalkContext, out?: WalkResult): WalkResult {
+  const idx = chainIndex(rs)[table];
+  const start = idx.get(chain);
+  if (!start) throw new KubeProxyError('KP_UNKNOWN_CHAIN', `kube-proxy: no chain ${chain} in table ${table} of node ${rs.node}`);
+  // Pass `out` to reuse one result (and its matched array) across packets: no per-packet allocation.
+  const result: WalkResult = out ?? { verdict: 'ACCEPT', by: null, rejectWith: null, nat: null, matched: [] };
+  result.verdict = 'ACCEPT';
+  result.by = null;
+  result.rejectWith = null;
+  result.nat = null;
+  result.matched.length = 0;
+  const stack = STACK;
+  stack.length = 0;
+  let cur = start;
+  let i = 0;
+  for (;;) {
+    if (i >= cur.rules.length) {
+      const frame = stack.pop();
+      if (!frame) break; // end of the chain we started in: its policy (ACCEPT for every chain kube-proxy touches)
+      cur = frame.chain;
+      i = frame.next;
+      continue;
+    }
+    const rule = cur.rules[i++];
+    if (!matchRule(rule, pkt, ctx)) continue;
+    result.matched.push(rule);
+    const t = rule.target;
+    switch (t.kind) {
+      case 'jump':
+      case 'goto': {
+        const next = idx.get(t.chain);
+        if (!next) throw new KubeProxyError('KP_UNKNOWN_CHAIN', `kube-proxy: rule in ${rule.chain} jumps to missing chain ${t.chain}`);
+        if (t.kind === 'jump') stack.push({ chain: cur, next: i });
+        if (stack.length > MAX_DEPTH) throw new KubeProxyError('KP_CHAIN_LOOP', `kube-proxy: chains nest deeper than ${MAX_DEPTH} at ${t.chain} (a jump loop?)`);
+        cur = next;
+        i = 0;
+        break;
+      }
+      case 'RETURN': {
+        const frame = stack.pop();
+        if (!frame) return finish(result, start, null);
+        cur = frame.chain;
+        i = frame.next;
+        break;
+      }
+      case 'MARK':
+        pkt.mark = ((pkt.mark & ~t.args.mask) ^ t.args.value) >>> 0;
+        break;
+      case 'ACCEPT':
+      case 'DROP':
+        result.verdict = t.kind;
+        result.by = rule;
+        return result;
+      case 'REJECT':
+        result.verdict = 'REJECT';
+        result.by = rule;
+        result.rejectWith = t.args.rejectWith;
+        return result;
+      case 'DNAT':
+        result.by = rule;
+        result.nat = { kind: 'DNAT', addr: t.args.addr, addr32: t.args.addr32, port: t.args.port };
+        return result;
+      case 'SNAT':
+        result.by = rule;
+        result.nat = t.args.port === undefined ? { kind: 'SNAT', addr: t.args.addr, addr32: t.args.addr32 } : { kind: 'SNAT', ...t.args };
+        return result;
+      case 'MASQUERADE':
+        result.by = rule;
+        result.nat = { kind: 'MASQUERADE', randomFully: t.args.randomFully };
+        return result;
+    }
+  }
+  return finish(result, start, null);
+}
+
+function finish(result: WalkResult, start: Chain, by: Rule | null): WalkResult {
+  result.verdict = start.policy === 'DROP' ? 'DROP' : 'ACCEPT';
+  result.by = by;
+  return result;
+}
