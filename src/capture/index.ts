@@ -11,3 +11,4 @@ export type { PcapngInterfaceOptions, PcapngWriterOptions } from './pcapng-write
 export { BufferSink, FileSink } from './sink.js';
 export type { ByteSink } from './sink.js';
 export { maxSnaplenForLinkType } from './pcap-decoder.js';
+export { CaptureFileReader } from './sync-file-reader.js';
