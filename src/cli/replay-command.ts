@@ -25,7 +25,7 @@ export interface ReplayCommandOptions {
 }
 
 export function defaultCapturePath(): string {
-  return join(packageRoot(), 'pcaps', 'default', 'pod-a.pcap');
+  return join(packageRoot(), 'pcaps', 'default', 'walk.pcapng');
 }
 
 /** `dpemu replay`: one line per frame (or Hubble JSON), traces, stats and per-node pcapng outputs. */

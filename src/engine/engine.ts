@@ -86,7 +86,7 @@ export class Engine<C> {
     const spawn = (slot: number, stage: string, node: number): void => this.enqueue(slot, stage, node);
     this.runtimes = opts.stages.map((s) =>
       opts.nodes.map((n, ni) => {
-        const rt = new StageRuntime<C>(s.name, ni, n.name, n.ctx, new StageCounters(), this.pool, sink, this.observers, spawn);
+        const rt = new StageRuntime<C>(s.name, ni, n.name, this.nodeNames, n.ctx, new StageCounters(), this.pool, sink, this.observers, spawn);
         rt.tracing = this.tracingOn;
         return rt;
       }),

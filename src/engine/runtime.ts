@@ -28,6 +28,7 @@ export class StageRuntime<C> {
     readonly stage: string,
     readonly nodeIndex: number,
     readonly nodeName: string,
+    private readonly nodeNames: readonly string[],
     readonly ctx: C,
     readonly counters: StageCounters,
     readonly pool: PacketPool,
@@ -69,7 +70,8 @@ export class StageRuntime<C> {
     this.sink.push({
       frame: this.pool.frameNo[slot],
       packet: slot,
-      node: this.nodeName,
+      // The packet's node: frame-input runs before a frame is attached and moves it to its sender's node.
+      node: this.nodeNames[this.pool.node[slot]] ?? this.nodeName,
       stage: this.stage,
       point,
       decision,

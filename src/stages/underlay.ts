@@ -33,10 +33,10 @@ export const underlayXmit = defineStage<NodeContext>({
         continue;
       }
       const dst = devices.get(to);
+      if (rt.tracing) rt.trace(s, nic.label, `wire -> ${dst.label}`, `${nic.macText} > ${dst.macText}`);
       pool.node[s] = dst.node;
       pool.device[s] = dst.id;
       rt.observe(s, dst.id, 0);
-      if (rt.tracing) rt.trace(s, nic.label, `wire -> ${dst.label}`, `${nic.macText} > ${dst.macText}`);
       rt.next(s, 0);
     }
   },

@@ -5,11 +5,12 @@ import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/io.js';
 import { defaultScenarioPath, loadScenarioFile, packageRoot } from '../../src/scenario/index.js';
 import type { Cluster } from '../../src/scenario/index.js';
+import { buildWalkCapture } from '../../src/tools/walk-capture.js';
 import { KERNEL_DIR } from './kernel-captures.js';
 
 /**
- * `dpemu replay --trace` of the bundled capture (pcaps/default/pod-a.pcap: every frame pod-a sent
- * and received on the kernel test bed) runs clean: the only drop is the documented DF ping that
+ * `dpemu replay --trace` of the bundled capture (pcaps/default/walk.pcapng: every frame the pods
+ * sent on the kernel test bed, one interface per pod) runs clean: the only drop is the documented DF ping that
  * node-1 answers with ICMP frag-needed, and the trace shows each hop of pod-a -> backend-a across
  * the VXLAN underlay.
  */
@@ -37,15 +38,16 @@ beforeAll(async () => {
   code = await main(['replay', '--trace'], io);
 });
 
-describe('dpemu replay --trace of pcaps/default/pod-a.pcap', () => {
-  it('the bundled capture is the kernel\'s pod-a eth0 capture', () => {
+describe('dpemu replay --trace of pcaps/default/walk.pcapng', () => {
+  it('the bundled capture is the pods\' sent frames of the kernel captures (src/tools/make-walk.ts)', () => {
+    expect(Buffer.compare(readFileSync(join(packageRoot(), 'pcaps/default/walk.pcapng')), buildWalkCapture(KERNEL_DIR))).toBe(0);
     expect(Buffer.compare(readFileSync(join(packageRoot(), 'pcaps/default/pod-a.pcap')), readFileSync(join(KERNEL_DIR, 'pod-a.eth0.pcap')))).toBe(0);
   });
 
   it('exits 0 with every frame replayed and one drop: FRAG_NEEDED for the 1500-byte DF echo', () => {
     expect(err).toBe('');
     expect(code).toBe(0);
-    expect(out).toMatch(/^20 frames replayed: \d+ packets ended, \d+ forwarded, 1 dropped$/m);
+    expect(out).toMatch(/^19 frames replayed: \d+ packets ended, \d+ forwarded, 1 dropped$/m);
     const drops = frames(out).map((f) => /DROPPED (\S+)/.exec(f.header)?.[1]).filter((d) => d !== undefined);
     expect(drops).toEqual(['FRAG_NEEDED']);
     const df = frames(out).find((f) => f.header.includes('DROPPED'))!;
