@@ -21,6 +21,13 @@ const ENTRY_NULL = 7;
 const ENTRY_LOOP = 8;
 const ENTRY_NFLOG = 9;
 
+// Imported enum values copied into module constants: the per-frame path then reads no imported binding (some
+// loaders, e.g. vite-node, turn every imported-binding read into a getter call).
+const KIND_OUTER: number = LayerKind.OUTER;
+const KIND_ICMP_QUOTED: number = LayerKind.ICMP_QUOTED;
+const L3_IPV4: number = L3Kind.IPV4;
+const L3_IPV6: number = L3Kind.IPV6;
+
 // The next layer found while parsing the current one (module scratch: parsing is synchronous, no allocation).
 let nextEntry = ENTRY_NONE;
 let nextKind = 0;
@@ -73,7 +80,7 @@ export function parsePacket(
   let wireEnd = start + (wireLen > caplen ? wireLen : caplen);
   let entry = entryForLinkType(linkType);
   const layers = v.layers;
-  layers[0].reset(LayerKind.OUTER);
+  layers[0].reset(KIND_OUTER);
   v.layerCount = 1;
   if (entry === ENTRY_NONE) {
     fail(v, E.UNSUPPORTED_LINKTYPE, start, 0);
@@ -227,7 +234,7 @@ function parseLayer(
       L.etherType = etherType;
       break;
   }
-  const quoted = L.kind === LayerKind.ICMP_QUOTED;
+  const quoted = L.kind === KIND_ICMP_QUOTED;
   if (etherType === 0x0800) parseIpv4(v, L, li, off, end, wireEnd, quoted);
   else if (etherType === 0x86dd) parseIpv6(v, L, li, off, end, wireEnd, quoted);
   else if (etherType === 0x0806 || etherType === 0x8035) parseArp(v, L, li, off, end); // ARP, RARP
@@ -271,7 +278,7 @@ function parseIpv4(
   // Total length 0 is TSO/BIG TCP (Linux sets 0 above 64 KiB; Wireshark takes the frame length): use the frame.
   if (total === 0 && !quoted) total = wireEnd - off;
   if (total < ihl) return fail(v, E.BAD_IPV4_TOTAL_LENGTH, off + 2, li);
-  L.l3Kind = L3Kind.IPV4;
+  L.l3Kind = L3_IPV4;
   L.ipVersion = 4;
   L.ipHeaderLen = ihl;
   L.ipTotalLen = total;
@@ -339,7 +346,7 @@ function parseIpv6(
   L.l3Offset = off;
   if (end - off < 40) return fail(v, E.IPV6_TRUNCATED, off, li);
   if (b[off] >> 4 !== 6) return fail(v, E.BAD_IP_VERSION, off, li);
-  L.l3Kind = L3Kind.IPV6;
+  L.l3Kind = L3_IPV6;
   L.ipVersion = 6;
   L.ipHeaderLen = 40;
   L.ipTos = ((b[off] & 15) << 4) | (b[off + 1] >> 4);
