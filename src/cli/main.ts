@@ -5,6 +5,7 @@ import { defaultScenarioPath } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import { processIo, type Io } from './io.js';
+import { rulesCommand } from '../kubeproxy/rules-command.js';
 import { inspectCommand } from './inspect.js';
 import { defaultCapturePath, replayCommand } from './replay-command.js';
 
@@ -50,8 +51,16 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--stats', 'Per-stage counters (show runtime) and drops by reason (show errors)')
     .option('--write-pcaps <dir>', 'Write one pcapng per node, one interface per device, verdicts as comments')
     .option('--at <where>', 'Attach every frame at this pod (ns/name) or node instead of by its sender')
+    .option('--dump <what>', 'After the replay print state: ct (each node\'s conntrack table, conntrack -L format)')
     .action(async (capture: string | undefined, o: Record<string, unknown>) => {
       ran = true;
+      const dump = asList(o.dump);
+      const badDump = dump.find((d) => d !== 'ct');
+      if (badDump !== undefined) {
+        io.err(`dpemu replay: --dump takes ct, got ${badDump}\n`);
+        code = 2;
+        return;
+      }
       const cluster = loadClusterOrReport(asList(o.scenario), io);
       if (!cluster) {
         code = 2;
@@ -69,7 +78,42 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         stats: Boolean(o.stats),
         writePcaps: typeof o.writePcaps === 'string' ? o.writePcaps : undefined,
         at: typeof o.at === 'string' ? o.at : undefined,
+        dumpCt: dump.includes('ct'),
       }, io);
+    });
+
+  cli
+    .command('ct [capture]', 'Replay quietly, then print each node\'s conntrack table as `conntrack -L` does')
+    .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
+    .action(async (capture: string | undefined, o: Record<string, unknown>) => {
+      ran = true;
+      const cluster = loadClusterOrReport(asList(o.scenario), io);
+      if (!cluster) {
+        code = 2;
+        return;
+      }
+      const file = capture ?? defaultCapturePath();
+      if (!existsSync(file)) {
+        io.err(`dpemu: capture ${file} does not exist\n`);
+        code = 2;
+        return;
+      }
+      code = await replayCommand(file, cluster, { quiet: true, dumpCt: true }, io);
+    });
+
+  cli
+    .command('rules', 'Print the iptables rules kube-proxy writes on a node, in iptables-save form')
+    .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
+    .option('--node <name>', 'Node name, or all (default: the first node)')
+    .option('--table <table>', 'Only this table: filter or nat')
+    .action((o: Record<string, unknown>) => {
+      ran = true;
+      const cluster = loadClusterOrReport(asList(o.scenario), io);
+      if (!cluster) {
+        code = 2;
+        return;
+      }
+      code = rulesCommand(cluster, { node: typeof o.node === 'string' ? o.node : undefined, table: o.table as 'filter' | 'nat' | undefined }, io);
     });
 
   cli.help();

@@ -11,6 +11,7 @@ import { Recorder, type PacketResult } from '../observe/recorder.js';
 import { formatErrors, formatRuntime } from '../observe/stats.js';
 import { writeNodePcaps } from '../observe/write-pcaps.js';
 import { parseErrorName } from '../packet/errors.js';
+import { formatConntrackList } from '../conntrack/format.js';
 import { replay } from '../replay/replay.js';
 import { packageRoot } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
@@ -22,6 +23,10 @@ export interface ReplayCommandOptions {
   readonly stats?: boolean;
   readonly writePcaps?: string;
   readonly at?: string;
+  /** Print each node's conntrack table after the replay (`conntrack -L` lines). */
+  readonly dumpCt?: boolean;
+  /** No per-packet lines (for `dpemu ct`). */
+  readonly quiet?: boolean;
 }
 
 export function defaultCapturePath(): string {
@@ -67,6 +72,11 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
     return VERDICT_NAMES[r.verdict];
   };
   const onVector = (dp: Dataplane): void => {
+    if (o.quiet) {
+      recorder!.take();
+      dp.engine.traces.length = 0;
+      return;
+    }
     const results = recorder!.take().sort((a, b) => a.frame - b.frame || Number(a.generated) - Number(b.generated));
     const traces = dp.engine.traces.splice(0, dp.engine.traces.length);
     for (const r of results) {
@@ -103,7 +113,7 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
     }
     if (io.errIsTty) io.err(`\r${total} packets`);
   };
-  const summary = await replay({ capture, cluster, tracing, onVector }, dataplane);
+  const summary = await replay({ capture, cluster, tracing, at: o.at, onVector }, dataplane);
   if (io.errIsTty) io.err('\r');
   if (o.stats) {
     const rows = dataplane.engine.runtimeRows();
@@ -113,6 +123,15 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
     const files = await writeNodePcaps(o.writePcaps, cluster, dataplane.devices, devCap, 'dpemu');
     io.err(`wrote ${files.join(', ')}\n`);
   }
-  if (!hubble) io.out(`${summary.frames} frames replayed: ${total} packets ended, ${delivered} forwarded, ${dropped} dropped\n`);
+  if (o.dumpCt) {
+    // Remaining timeouts are as of the last packet's time, as `conntrack -L` run right after the capture.
+    for (const ctx of dataplane.contexts) {
+      const lines = formatConntrackList(ctx.conntrack, summary.lastTs);
+      io.out(`${o.quiet ? '' : '\n'}# node ${ctx.node.name}: conntrack -L (${lines.length} flow entries)\n`);
+      for (const l of lines) io.out(`${l}\n`);
+      if (o.quiet) io.out('\n');
+    }
+  }
+  if (!hubble && !o.quiet) io.out(`${summary.frames} frames replayed: ${total} packets ended, ${delivered} forwarded, ${dropped} dropped\n`);
   return 0;
 }

@@ -43,6 +43,8 @@ import { tcpConntrackIndex, tcpFlagsValid, tcpTransition } from './tcp-state.js'
 export const NF_CT_EVICTION_RANGE = 8;
 /** nf_conntrack_tcp_timeout_max_retrans default (not in the scenario model). */
 export const DEFAULT_TCP_MAX_RETRANS_TIMEOUT = 300;
+/** Most unconfirmed entries remembered for reuse (a vector's worth of new flows and more). */
+const UNCONFIRMED_MAX = 1024;
 
 /** What `conntrack -S` prints per CPU, summed (plus the live count). */
 export class ConntrackStats {
@@ -149,6 +151,14 @@ export class ConntrackTable {
   readonly streamTs: Float64Array;
   private readonly freeStack: Int32Array;
   private freeTop: number;
+  /**
+   * Entries created and not yet confirmed. The kernel runs one packet through every hook before the
+   * next, so a second packet of a new flow always finds the first one's confirmed entry; dpemu runs
+   * a vector per stage, so a packet may meet its flow's entry still unconfirmed (fragments of one
+   * datagram, say): track() reuses it instead of creating a clashing twin.
+   */
+  private readonly unconfirmed = new Int32Array(UNCONFIRMED_MAX);
+  private unconfirmedCount = 0;
   private readonly buckets: Int32Array;
   private readonly mask: number;
   private readonly seed: number;
@@ -293,6 +303,15 @@ export class ConntrackTable {
     return -1;
   }
 
+  /**
+   * nf_nat_used_tuple(): is this tuple held by a live entry other than `except` (either direction)?
+   * NAT asks before it picks a source port, so two connections never share a reply tuple.
+   */
+  tupleInUse(proto: number, zone: number, src: number, dst: number, sport: number, dport: number, except: number): boolean {
+    const n = this.find(proto, zone, src, dst, sport, dport);
+    return n !== -1 && n >> 1 !== except;
+  }
+
   // ---- lookup ------------------------------------------------------------------------------------------
 
   /**
@@ -407,6 +426,7 @@ export class ConntrackTable {
     this.deadline[e] = now + this.genericTimeout;
     this.streamTs[e] = now + 2;
     this.lastCtinfo = C.IP_CT_NEW;
+    if (this.unconfirmedCount < UNCONFIRMED_MAX) this.unconfirmed[this.unconfirmedCount++] = e;
     return e;
   }
 
@@ -435,6 +455,7 @@ export class ConntrackTable {
         return C.CT_CLASH;
       }
     }
+    this.forgetUnconfirmed(entry);
     this.link(o);
     this.link(r);
     this.slot[entry] = SLOT_HASHED;
@@ -454,6 +475,8 @@ export class ConntrackTable {
     if (this.slot[e] === SLOT_HASHED) {
       this.unlink(e * 2);
       this.unlink(e * 2 + 1);
+    } else if (this.slot[e] === SLOT_UNCONFIRMED) {
+      this.forgetUnconfirmed(e);
     }
     this.slot[e] = SLOT_FREE;
     this.status[e] = C.IPS_DYING;
@@ -467,6 +490,26 @@ export class ConntrackTable {
    * that has candidates, delete every confirmed entry that is not ASSURED (or is an ASSURED TCP entry in a
    * closing state, tcp_can_early_drop()); expired entries met on the way are reaped. Counts early_drop.
    */
+  private forgetUnconfirmed(e: number): void {
+    for (let i = 0; i < this.unconfirmedCount; i++) {
+      if (this.unconfirmed[i] === e) {
+        this.unconfirmed[i] = this.unconfirmed[--this.unconfirmedCount]!;
+        return;
+      }
+    }
+  }
+
+  /** An unconfirmed entry whose original tuple is this one, or -1. */
+  private findUnconfirmed(proto: number, zone: number, src: number, dst: number, sport: number, dport: number): number {
+    for (let i = 0; i < this.unconfirmedCount; i++) {
+      const e = this.unconfirmed[i]!;
+      const o = e * 2;
+      if (this.tSrc[o] === src >>> 0 && this.tDst[o] === dst >>> 0 && this.tSport[o] === sport && this.tDport[o] === dport &&
+          this.proto[e] === proto && this.zone[e] === zone) return e;
+    }
+    return -1;
+  }
+
   private earlyDrop(bucket: number, now: number): boolean {
     for (let i = 0; i < NF_CT_EVICTION_RANGE && i < this.bucketCount; i++) {
       const b = (bucket + i) & this.mask;
@@ -772,6 +815,13 @@ export class ConntrackTable {
         tcpFlags = 0, seq = 0, ack = 0, win = 0, payloadLen = 0): number {
     for (let attempt = 0; attempt < 2; attempt++) {
       let node = this.lookup(proto, zone, src, dst, sport, dport, now);
+      if (node === -1) {
+        const u = this.findUnconfirmed(proto, zone, src, dst, proto === C.IPPROTO_TCP || proto === C.IPPROTO_UDP || proto === C.IPPROTO_ICMP ? sport : 0, proto === C.IPPROTO_TCP || proto === C.IPPROTO_UDP || proto === C.IPPROTO_ICMP ? dport : 0);
+        if (u !== -1) {
+          node = u * 2;
+          this.lastCtinfo = C.IP_CT_NEW;
+        }
+      }
       if (node === -1) {
         const e = this.create(proto, zone, src, dst, sport, dport, now);
         if (e < 0) return e;

@@ -2,7 +2,7 @@ import { Engine } from '../engine/engine.js';
 import type { EngineObserver } from '../engine/runtime.js';
 import { PacketPool } from '../engine/pool.js';
 import type { Cluster } from '../scenario/model.js';
-import { podToPodStages, S } from '../stages/index.js';
+import { nodeStages, S } from '../stages/index.js';
 import { DeviceKind, DeviceTable, type Device } from './devices.js';
 import { buildNodeContexts, type NodeContext } from './node-context.js';
 
@@ -23,7 +23,7 @@ export class Dataplane {
     this.devices = new DeviceTable(cluster);
     this.contexts = buildNodeContexts(cluster, this.devices);
     this.engine = new Engine<NodeContext>({
-      stages: podToPodStages(),
+      stages: nodeStages(),
       nodes: this.contexts.map((c) => ({ name: c.node.name, ctx: c })),
       pool: new PacketPool(opts.poolSize ?? 4096),
       vectorSize: opts.vectorSize ?? 256,

@@ -3,6 +3,12 @@ import type { Cluster, NodeModel } from '../scenario/model.js';
 import { DeviceKind, DeviceTable, macBytes } from './devices.js';
 import { IcmpRateLimiter } from './icmp.js';
 import { ReassemblyTable } from '../stages/ip4-defrag.js';
+import { ConntrackTable } from '../conntrack/table.js';
+import { renderNodeRules } from '../kubeproxy/node-rules.js';
+import { RecentTable } from '../kubeproxy/recent.js';
+import type { RuleSet } from '../kubeproxy/rule.js';
+import type { WalkContext } from '../kubeproxy/walk.js';
+import { Prng } from '../util/prng.js';
 import { RouteKind, RouteTable, maskOf, routeText } from './routes.js';
 
 /** Everything one cluster node's stages read: its devices, routes, neighbours, FDB and counters. */
@@ -27,6 +33,16 @@ export interface NodeContext {
   readonly gatewayIps: ReadonlySet<number>;
   readonly icmpLimiter: IcmpRateLimiter;
   readonly reassembly: ReassemblyTable;
+  /** The node's nf_conntrack table (every node tracks: kube-proxy's rules need it). */
+  readonly conntrack: ConntrackTable;
+  /** kube-proxy's iptables rules for this node (filter and nat), null when it does not manage the node in iptables mode. */
+  readonly rules: RuleSet | null;
+  /** The node's seeded PRNG (statistic matches, NAT port search). */
+  readonly rng: Prng;
+  /** Rule-walk context reused for every packet (`now` set per call). */
+  readonly walkCtx: WalkContext;
+  /** Addresses of this node (`-m addrtype --dst-type LOCAL`). */
+  readonly localAddrs: ReadonlySet<number>;
 }
 
 export function neighbourKey(dev: number, ip: number): number {
@@ -75,6 +91,8 @@ export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeC
       routes.add({ prefix: d.pod.ip32, len: 32, kind: RouteKind.LINK, dev: d.id, via: 0, text: `${d.pod.ip} dev ${d.name} scope link` });
       neighbours.set(neighbourKey(d.id, d.pod.ip32), macBytes(d.pod.mac));
     }
+    const rng = new Prng((cluster.seed * 1000003 + node.index) >>> 0);
+    const rules = cluster.kubeProxy.manages && cluster.kubeProxy.mode === 'iptables' ? renderNodeRules(cluster, node.name) : null;
     return {
       cluster,
       node,
@@ -91,6 +109,11 @@ export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeC
       gatewayIps: gateways,
       icmpLimiter: new IcmpRateLimiter(),
       reassembly: new ReassemblyTable(),
+      conntrack: new ConntrackTable(cluster.conntrack.max, cluster.conntrack.timeouts, { seed: cluster.seed + node.index }),
+      rules,
+      rng,
+      walkCtx: { rng, recent: new RecentTable(), now: 0 },
+      localAddrs: new Set(vx >= 0 ? [node.ip32 >>> 0, node.vtepIp32 >>> 0] : [node.ip32 >>> 0]),
     };
   });
 }

@@ -65,6 +65,10 @@ export class PacketPool {
   /** Absolute offsets in bufs[slot] of the L3 and L4 headers (-1: none), set by the parsing stage. */
   readonly l3: Int32Array;
   readonly l4: Int32Array;
+  /** Connection-tracking reference set by a tracking stage (conntrack: entry * 2 + direction), -1 none. */
+  readonly ct: Int32Array;
+  /** State of the packet in its connection (conntrack ctinfo; 255 = not tracked / invalid). */
+  readonly ctinfo: Uint8Array;
   /** Per-packet scratch words for stages (e.g. next-hop address, egress device). */
   readonly aux0: Int32Array;
   readonly aux1: Int32Array;
@@ -97,6 +101,8 @@ export class PacketPool {
     this.frameNo = new Int32Array(size);
     this.l3 = new Int32Array(size);
     this.l4 = new Int32Array(size);
+    this.ct = new Int32Array(size);
+    this.ctinfo = new Uint8Array(size);
     this.aux0 = new Int32Array(size);
     this.aux1 = new Int32Array(size);
     this.aux2 = new Int32Array(size);
@@ -127,6 +133,8 @@ export class PacketPool {
     this.frameNo[s] = 0;
     this.l3[s] = -1;
     this.l4[s] = -1;
+    this.ct[s] = -1;
+    this.ctinfo[s] = 255;
     this.aux0[s] = 0;
     this.aux1[s] = 0;
     this.aux2[s] = 0;
@@ -180,6 +188,8 @@ export class PacketPool {
     const shift = this.headroom - st;
     this.l3[c] = this.l3[slot] < 0 ? -1 : this.l3[slot] + shift;
     this.l4[c] = this.l4[slot] < 0 ? -1 : this.l4[slot] + shift;
+    this.ct[c] = this.ct[slot];
+    this.ctinfo[c] = this.ctinfo[slot];
     this.aux0[c] = this.aux0[slot];
     this.aux1[c] = this.aux1[slot];
     this.aux2[c] = this.aux2[slot];

@@ -9,13 +9,14 @@ import { ip4Input } from './ip4-input.js';
 import { ip4Local } from './ip4-local.js';
 import { ip4Lookup } from './ip4-lookup.js';
 import { ip4Output } from './ip4-output.js';
+import { nf4Forward, nf4LocalIn, nf4Output, nf4Postrouting, nf4Prerouting } from './netfilter.js';
 import { underlayXmit } from './underlay.js';
 import { vethXmit } from './veth.js';
 import { vxlan4Decap, vxlan4Encap } from './vxlan.js';
 
 export { S } from './names.js';
 
-/** The pod-to-pod graph, in dispatch order (a packet's usual walk, top to bottom). */
-export function podToPodStages(): StageDef<NodeContext>[] {
-  return [frameInput, vethXmit, ethernetInput, arpInput, ip4Input, ip4Defrag, ip4Lookup, ip4Local, vxlan4Decap, ip4Forward, ip4Output, vxlan4Encap, underlayXmit];
+/** The node graph (pod attach, netfilter hooks with conntrack and kube-proxy's rules, VXLAN), in dispatch order (a packet's usual walk, top to bottom). */
+export function nodeStages(): StageDef<NodeContext>[] {
+  return [frameInput, vethXmit, ethernetInput, arpInput, ip4Input, ip4Defrag, nf4Prerouting, ip4Lookup, nf4LocalIn, ip4Local, vxlan4Decap, ip4Forward, nf4Forward, vxlan4Encap, nf4Output, nf4Postrouting, ip4Output, underlayXmit];
 }

@@ -13,7 +13,7 @@ import { S } from './names.js';
  */
 export const ip4Forward = defineStage<NodeContext>({
   name: S.IP4_FORWARD,
-  next: [S.IP4_OUTPUT],
+  next: [S.NF4_FORWARD],
   drops: [Drop.TTL_EXCEEDED, Drop.FRAG_NEEDED],
   describe: 'forwarding: TTL, DF/MTU (ip_forward)',
   process(rt, slots, n, pool) {

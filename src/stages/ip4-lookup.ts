@@ -17,7 +17,7 @@ import { S } from './names.js';
  */
 export const ip4Lookup = defineStage<NodeContext>({
   name: S.IP4_LOOKUP,
-  next: [S.IP4_LOCAL, S.IP4_FORWARD, S.IP4_OUTPUT],
+  next: [S.NF4_INPUT, S.IP4_FORWARD, S.NF4_OUTPUT],
   drops: [Drop.FIB_LOOKUP_FAILED],
   describe: 'route lookup (LPM)',
   process(rt, slots, n, pool) {

@@ -64,7 +64,7 @@ export function vxlanSourcePort(b: Uint8Array, l3: number, l4: number, seed: num
  */
 export const vxlan4Encap = defineStage<NodeContext>({
   name: S.VXLAN4_ENCAP,
-  next: [S.UNDERLAY_XMIT],
+  next: [S.NF4_OUTPUT],
   drops: [Drop.NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT, Drop.HOST_UNREACHABLE],
   describe: 'VXLAN encapsulation (vxlan_xmit)',
   process(rt, slots, n, pool) {
