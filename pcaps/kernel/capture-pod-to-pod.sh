@@ -257,9 +257,69 @@ scenario_pod_to_pod_traffic() {
   sleep 1
 }
 
+# ---- scenario: service (kube-proxy iptables rules, Service VIP, NodePort, REJECT) ------------
+# Scenario file pcaps/kernel/service/scenario.yaml pins the backend choice (see its comments).
+# Each node's rules come from dpemu itself (`dpemu rules --node N`, iptables-save form) and are
+# loaded with iptables-restore: the kernel judges both the syntax and the behaviour.
+SVC_SCENARIO="$REPO/pcaps/kernel/service/scenario.yaml"
+scenario_service_setup() {
+  local n ns out="$OUT_BASE/service"
+  command -v node >/dev/null || die "missing node (Node.js 20) to run dpemu rules"
+  [[ -f $REPO/dist/cli/main.js || -f $REPO/bin/dpemu.js ]] || die "build dpemu first (npm run build)"
+  for n in "${NODES[@]}"; do
+    ns=$(node_ns "$n")
+    node "$REPO/bin/dpemu.js" rules --scenario "$SVC_SCENARIO" --node "$n" >"$out/$n.rules" 2>"$WORK/rules-$n.err" \
+      || die "dpemu rules --node $n: $(cat "$WORK/rules-$n.err")"
+    nx "$ns" iptables-restore <"$out/$n.rules" || die "$n: iptables-restore rejected dpemu's rules"
+    # What kube-proxy sets besides the rules (pkg/proxy/iptables, conntrack.go): established 86400 s,
+    # close_wait 3600 s; route_localnet=1 for localhost NodePorts (iptables mode default).
+    nx "$ns" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=86400 \
+      net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600 net.ipv4.conf.all.route_localnet=1
+  done
+}
+
+scenario_service_traffic() {
+  local a b1 b2 dns n2
+  a=$(pod_ip pod-a); b1=$(pod_ip backend-a); b2=$(pod_ip backend-b); dns=$(pod_ip coredns-0); n2=${NODE_IP[node-2]}
+  server_start backend-a tcp-server-a tcp-server "$b1" 8080
+  server_start backend-b tcp-server-b tcp-server "$b2" 8080
+  server_start coredns-0 dns-server udp-dns-server "$dns" 53
+  sleep 0.5
+
+  step "1 TCP pod-a:52345 -> Service 10.96.5.20:80 (DNAT on node-1 to backend-a $b1:8080; request, response, close)"
+  run_logged in_pod pod-a "$PYTHON" "$TRAFFIC" tcp-client "$a" 52345 10.96.5.20 80
+  sleep 1
+  step "2 UDP pod-a:40000 -> kube-dns 10.96.0.10:53 (DNAT to coredns-0 $dns:53; query + reply)"
+  run_logged in_pod pod-a "$PYTHON" "$TRAFFIC" udp-dns-client "$a" 40000 10.96.0.10 53
+  sleep 1
+  step "3 TCP node-2 stack $n2:42000 -> NodePort ${NODE_IP[node-1]}:30080 (node-1: DNAT to backend-b $b2:8080 + MASQUERADE)"
+  run_logged nx "$(node_ns node-2)" "$PYTHON" "$TRAFFIC" tcp-client "$n2" 42000 "${NODE_IP[node-1]}" 30080
+  sleep 1
+  # No endpoints. The cluster IP: the node has no route for 10.96.4.4 (no default route on the test
+  # bed), so routing answers ICMP net unreachable before filter FORWARD's REJECT could run.
+  step "4 TCP pod-a:52346 -> Service with no endpoints 10.96.4.4:80 (no route on node-1: ICMP net unreachable)"
+  run_logged in_pod pod-a "$PYTHON" "$TRAFFIC" tcp-connect "$a" 52346 10.96.4.4 80
+  sleep 1
+  # The same Service's NodePort is a local address: INPUT -> KUBE-EXTERNAL-SERVICES REJECT.
+  step "5 TCP node-2 stack $n2:42001 -> NodePort ${NODE_IP[node-1]}:30404 without endpoints (REJECT: ICMP port unreachable)"
+  run_logged nx "$(node_ns node-2)" "$PYTHON" "$TRAFFIC" tcp-connect "$n2" 42001 "${NODE_IP[node-1]}" 30404
+  sleep 1
+}
+
+scenario_service_snapshot() { # extra state: counters show which rules the traffic hit
+  local out=$1 n ns
+  for n in "${NODES[@]}"; do
+    ns=$(node_ns "$n")
+    { nx "$ns" conntrack -L -o extended 2>&1 || true; } >"$out/$n.conntrack-extended.txt"
+    nx "$ns" iptables-save -c >"$out/$n.iptables-save-c.txt"
+  done
+}
+
 # ---- state snapshots, manifest, verification ------------------------------------------------
 snapshot_state() { # snapshot_state <outdir>
   local out=$1 n ns
+  # wall clock of the conntrack dumps: remaining timeouts count down from here
+  date +%s.%N >"$out/conntrack-time.txt"
   for n in "${NODES[@]}"; do
     ns=$(node_ns "$n")
     { nx "$ns" conntrack -L 2>&1 || true; } >"$out/$n.conntrack.txt"
@@ -366,6 +426,7 @@ run_scenario() { # run_scenario <name>
   capture_start "$out"
   "scenario_${fn}_traffic"
   snapshot_state "$out"
+  if declare -F "scenario_${fn}_snapshot" >/dev/null; then "scenario_${fn}_snapshot" "$out"; fi
   capture_stop
   # background jobs of a non-interactive shell inherit SIGINT ignored: stop servers with TERM
   ((${#BG_PIDS[@]})) && kill_pids TERM "${BG_PIDS[@]}"

@@ -91,6 +91,20 @@ def tcp_client(src_ip, sport, dst_ip, dport):
     log("closed")
 
 
+def tcp_connect(src_ip, sport, dst_ip, dport):
+    """Connect only and report the outcome (a REJECTed Service: ECONNREFUSED from ICMP port unreachable)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((src_ip, int(sport)))
+    s.settimeout(3)
+    try:
+        s.connect((dst_ip, int(dport)))
+        log("connected")
+    except OSError as e:
+        log("connect failed", errno.errorcode.get(e.errno, e.errno), e.strerror)
+    s.close()
+
+
 def udp_dns_server(ip, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((ip, int(port)))
@@ -146,6 +160,7 @@ def big_udp(src_ip, sport, dst_ip, dport, size, mode):
 CMDS = {
     "tcp-server": tcp_server,
     "tcp-client": tcp_client,
+    "tcp-connect": tcp_connect,
     "udp-dns-server": udp_dns_server,
     "udp-dns-client": udp_dns_client,
     "udp-sink": udp_sink,
