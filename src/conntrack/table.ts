@@ -43,8 +43,11 @@ import { tcpConntrackIndex, tcpFlagsValid, tcpTransition } from './tcp-state.js'
 export const NF_CT_EVICTION_RANGE = 8;
 /** nf_conntrack_tcp_timeout_max_retrans default (not in the scenario model). */
 export const DEFAULT_TCP_MAX_RETRANS_TIMEOUT = 300;
-/** Most unconfirmed entries remembered for reuse (a vector's worth of new flows and more). */
-const UNCONFIRMED_MAX = 1024;
+/**
+ * Buckets of the index of unconfirmed entries by original tuple (chained through tNext of the
+ * ORIGINAL node, which is not in the main hash until confirm).
+ */
+const UNCONFIRMED_BUCKETS = 4096;
 
 /** What `conntrack -S` prints per CPU, summed (plus the live count). */
 export class ConntrackStats {
@@ -157,8 +160,7 @@ export class ConntrackTable {
    * a vector per stage, so a packet may meet its flow's entry still unconfirmed (fragments of one
    * datagram, say): track() reuses it instead of creating a clashing twin.
    */
-  private readonly unconfirmed = new Int32Array(UNCONFIRMED_MAX);
-  private unconfirmedCount = 0;
+  private readonly unconfirmedHeads = new Int32Array(UNCONFIRMED_BUCKETS).fill(-1);
   private readonly buckets: Int32Array;
   private readonly mask: number;
   private readonly seed: number;
@@ -426,7 +428,7 @@ export class ConntrackTable {
     this.deadline[e] = now + this.genericTimeout;
     this.streamTs[e] = now + 2;
     this.lastCtinfo = C.IP_CT_NEW;
-    if (this.unconfirmedCount < UNCONFIRMED_MAX) this.unconfirmed[this.unconfirmedCount++] = e;
+    this.rememberUnconfirmed(e);
     return e;
   }
 
@@ -490,22 +492,47 @@ export class ConntrackTable {
    * that has candidates, delete every confirmed entry that is not ASSURED (or is an ASSURED TCP entry in a
    * closing state, tcp_can_early_drop()); expired entries met on the way are reaped. Counts early_drop.
    */
+  private unconfirmedBucket(e: number): number {
+    const o = e * 2;
+    return this.hash(this.proto[e]!, this.zone[e]!, this.tSrc[o]!, this.tDst[o]!, this.tSport[o]!, this.tDport[o]!) & (UNCONFIRMED_BUCKETS - 1);
+  }
+
+  private rememberUnconfirmed(e: number): void {
+    const b = this.unconfirmedBucket(e);
+    this.tNext[e * 2] = this.unconfirmedHeads[b]!;
+    this.unconfirmedHeads[b] = e * 2;
+  }
+
   private forgetUnconfirmed(e: number): void {
-    for (let i = 0; i < this.unconfirmedCount; i++) {
-      if (this.unconfirmed[i] === e) {
-        this.unconfirmed[i] = this.unconfirmed[--this.unconfirmedCount]!;
+    const b = this.unconfirmedBucket(e);
+    const o = e * 2;
+    let n = this.unconfirmedHeads[b]!;
+    if (n === o) {
+      this.unconfirmedHeads[b] = this.tNext[o]!;
+      this.tNext[o] = -1;
+      return;
+    }
+    while (n !== -1) {
+      const next = this.tNext[n]!;
+      if (next === o) {
+        this.tNext[n] = this.tNext[o]!;
+        this.tNext[o] = -1;
         return;
       }
+      n = next;
     }
   }
 
   /** An unconfirmed entry whose original tuple is this one, or -1. */
   private findUnconfirmed(proto: number, zone: number, src: number, dst: number, sport: number, dport: number): number {
-    for (let i = 0; i < this.unconfirmedCount; i++) {
-      const e = this.unconfirmed[i]!;
-      const o = e * 2;
-      if (this.tSrc[o] === src >>> 0 && this.tDst[o] === dst >>> 0 && this.tSport[o] === sport && this.tDport[o] === dport &&
+    src >>>= 0;
+    dst >>>= 0;
+    let n = this.unconfirmedHeads[this.hash(proto, zone, src, dst, sport, dport) & (UNCONFIRMED_BUCKETS - 1)]!;
+    while (n !== -1) {
+      const e = n >> 1;
+      if (this.tSrc[n] === src && this.tDst[n] === dst && this.tSport[n] === sport && this.tDport[n] === dport &&
           this.proto[e] === proto && this.zone[e] === zone) return e;
+      n = this.tNext[n]!;
     }
     return -1;
   }

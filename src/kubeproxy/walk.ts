@@ -54,7 +54,9 @@ export interface WalkResult {
 
 const MAX_DEPTH = 64;
 /** Return points; the walk is synchronous, so one shared stack serves every call. */
-const STACK: Array<{ chain: Chain; next: number }> = [];
+/** Return points as two parallel stacks (no object per jump). */
+const STACK_CHAIN: Chain[] = [];
+const STACK_NEXT = new Int32Array(MAX_DEPTH + 1);
 const indexCache = new WeakMap<RuleSet, Record<TableName, Map<string, Chain>>>();
 
 function chainIndex(rs: RuleSet): Record<TableName, Map<string, Chain>> {
@@ -81,7 +83,7 @@ export function matchRule(rule: Rule, pkt: KpPacket, ctx: WalkContext): boolean 
         break;
       case 'l4':
         if (pkt.proto !== m.module) return false;
-        if (m.dport !== undefined && m.dport !== pkt.dport) return false;
+        if (m.dport !== undefined && (m.dportEnd === undefined ? m.dport !== pkt.dport : pkt.dport < m.dport || pkt.dport > m.dportEnd)) return false;
         if (m.sport !== undefined && m.sport !== pkt.sport) return false;
         break;
       case 'mark':
@@ -124,16 +126,16 @@ export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpP
   result.rejectWith = null;
   result.nat = null;
   result.matched.length = 0;
-  const stack = STACK;
-  stack.length = 0;
+  const chains = STACK_CHAIN;
+  let depth = 0;
   let cur = start;
   let i = 0;
   for (;;) {
     if (i >= cur.rules.length) {
-      const frame = stack.pop();
-      if (!frame) break; // end of the chain we started in: its policy (ACCEPT for every chain kube-proxy touches)
-      cur = frame.chain;
-      i = frame.next;
+      if (depth === 0) break; // end of the chain we started in: its policy (ACCEPT for every chain kube-proxy touches)
+      depth--;
+      cur = chains[depth];
+      i = STACK_NEXT[depth];
       continue;
     }
     const rule = cur.rules[i++];
@@ -145,17 +147,22 @@ export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpP
       case 'goto': {
         const next = idx.get(t.chain);
         if (!next) throw new KubeProxyError('KP_UNKNOWN_CHAIN', `kube-proxy: rule in ${rule.chain} jumps to missing chain ${t.chain}`);
-        if (t.kind === 'jump') stack.push({ chain: cur, next: i });
-        if (stack.length > MAX_DEPTH) throw new KubeProxyError('KP_CHAIN_LOOP', `kube-proxy: chains nest deeper than ${MAX_DEPTH} at ${t.chain} (a jump loop?)`);
+        if (t.kind === 'jump') {
+          if (depth >= MAX_DEPTH) throw new KubeProxyError('KP_CHAIN_LOOP', `kube-proxy: chains nest deeper than ${MAX_DEPTH} at ${t.chain} (a jump loop?)`);
+          chains[depth] = cur;
+          STACK_NEXT[depth] = i;
+          depth++;
+        }
+        if (depth > MAX_DEPTH) throw new KubeProxyError('KP_CHAIN_LOOP', `kube-proxy: chains nest deeper than ${MAX_DEPTH} at ${t.chain} (a jump loop?)`);
         cur = next;
         i = 0;
         break;
       }
       case 'RETURN': {
-        const frame = stack.pop();
-        if (!frame) return finish(result, start, null);
-        cur = frame.chain;
-        i = frame.next;
+        if (depth === 0) return finish(result, start, null);
+        depth--;
+        cur = chains[depth];
+        i = STACK_NEXT[depth];
         break;
       }
       case 'MARK':

@@ -16,12 +16,17 @@ export const walkOut: WalkResult = { verdict: 'ACCEPT', by: null, rejectWith: nu
 
 export const CTINFO_UNTRACKED = 255;
 
-/** Ports of a tuple as conntrack keys them: TCP/UDP ports, ICMP (id, type<<8|code), else 0. */
-function tuplePorts(b: Uint8Array, proto: number, l4: number): [number, number] {
-  if (l4 < 0) return [0, 0];
-  if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) return [rd16(b, l4), rd16(b, l4 + 2)];
-  if (proto === IPPROTO_ICMP) return [rd16(b, l4 + 4), icmpPort(b[l4], b[l4 + 1])];
-  return [0, 0];
+/** Source/destination "port" of a tuple as conntrack keys it: TCP/UDP ports, ICMP id and (type<<8|code), else 0. */
+function tupleSport(b: Uint8Array, proto: number, l4: number): number {
+  if (l4 < 0) return 0;
+  if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) return rd16(b, l4);
+  return proto === IPPROTO_ICMP ? rd16(b, l4 + 4) : 0;
+}
+
+function tupleDport(b: Uint8Array, proto: number, l4: number): number {
+  if (l4 < 0) return 0;
+  if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) return rd16(b, l4 + 2);
+  return proto === IPPROTO_ICMP ? icmpPort(b[l4], b[l4 + 1]) : 0;
 }
 
 /**
@@ -46,8 +51,8 @@ export function conntrackIn(rt: StageRuntime<NodeContext>, pool: PacketPool, s: 
     if (q + 20 <= pool.start[s] + pool.len[s]) {
       const qp = b[q + 9];
       const ql4 = q + (b[q] & 0x0f) * 4;
-      const [qs, qd] = ql4 + 8 <= pool.start[s] + pool.len[s] ? tuplePorts(b, qp, ql4) : [0, 0];
-      const n = ct.lookupRelated(qp, 0, rd32(b, q + 12), rd32(b, q + 16), qs, qd, rt.now);
+      const whole = ql4 + 8 <= pool.start[s] + pool.len[s];
+      const n = ct.lookupRelated(qp, 0, rd32(b, q + 12), rd32(b, q + 16), whole ? tupleSport(b, qp, ql4) : 0, whole ? tupleDport(b, qp, ql4) : 0, rt.now);
       if (n >= 0) {
         pool.ct[s] = n;
         pool.ctinfo[s] = ct.lastCtinfo;
@@ -56,7 +61,8 @@ export function conntrackIn(rt: StageRuntime<NodeContext>, pool: PacketPool, s: 
       }
     }
   }
-  const [sport, dport] = tuplePorts(b, proto, l4);
+  const sport = tupleSport(b, proto, l4);
+  const dport = tupleDport(b, proto, l4);
   let tcpFlags = 0;
   let seq = 0;
   let ack = 0;

@@ -1,0 +1,68 @@
+// Seeded synthetic scenarios and frames for benches: the default three nodes, pod-a on node-1,
+// and `services` ClusterIP Services, each with two endpoints (EndpointSlices) on node-2 and node-3.
+import { buildFrame } from '../../src/packet/build.js';
+import { loadScenarioText } from '../../src/scenario/index.js';
+import type { Cluster } from '../../src/scenario/model.js';
+import { Prng } from '../../src/util/prng.js';
+
+export function ip4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** Service i has ClusterIP 10.96.0.0 + 16 + i, port 80, endpoints 10.244.2.x:8080 and 10.244.3.x:8080. */
+export function serviceVip(i: number): number {
+  return (0x0a600000 + 16 + i) >>> 0;
+}
+
+export function syntheticCluster(services: number, mode: 'iptables' | 'ipvs' | 'ebpf' = 'iptables'): Cluster {
+  const docs: string[] = [
+    `apiVersion: dpemu.dev/v1
+kind: Cluster
+metadata: {name: bench-${services}}
+spec:
+  seed: 7
+  conntrack: {max: 2097152}
+  kubeProxy: {mode: ${mode}}
+  nodes:
+  - {name: node-1, ip: 10.0.1.5, podCIDR: 10.244.1.0/24}
+  - {name: node-2, ip: 10.0.1.6, podCIDR: 10.244.2.0/24}
+  - {name: node-3, ip: 10.0.1.7, podCIDR: 10.244.3.0/24}`,
+    `apiVersion: v1
+kind: Pod
+metadata: {name: pod-a, namespace: default, labels: {app: client}}
+spec: {nodeName: node-1}
+status: {podIP: 10.244.1.5}`,
+  ];
+  for (let i = 0; i < services; i++) {
+    docs.push(`apiVersion: v1
+kind: Service
+metadata: {name: svc-${i}, namespace: default}
+spec: {clusterIP: ${ip4(serviceVip(i))}, ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]}`);
+    docs.push(`apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: svc-${i}-1, namespace: default, labels: {kubernetes.io/service-name: svc-${i}}}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints:
+- {addresses: [10.244.2.${10 + (i % 200)}], nodeName: node-2}
+- {addresses: [10.244.3.${10 + (i % 200)}], nodeName: node-3}`);
+  }
+  const r = loadScenarioText(docs.join('\n---\n'), `synthetic-${services}.yaml`);
+  if (!r.ok) throw r.error;
+  return r.cluster;
+}
+
+/** `count` TCP SYNs from pod-a (distinct source ports) to random Services' VIPs, seeded. */
+export function synFrames(count: number, services: number, seed = 11): Uint8Array[] {
+  const rng = new Prng(seed);
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const svc = rng.nextU32() % services;
+    frames.push(buildFrame([
+      { type: 'eth', src: '0a:58:0a:f4:01:05', dst: 'ee:ee:ee:ee:ee:ee' },
+      { type: 'ipv4', src: '10.244.1.5', dst: ip4(serviceVip(svc)), ttl: 64, df: true },
+      { type: 'tcp', srcPort: 1024 + (i % 60000), dstPort: 80, flags: 0x02, seq: i * 7919 },
+    ]));
+  }
+  return frames;
+}
