@@ -101,7 +101,10 @@ export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeC
       routes,
       neighbours,
       fdb,
-      view: new PacketView({ vxlanPorts: [cluster.tunnel.port] }),
+      // Not strict about VXLAN flags: a frame with bad flags is a well-formed UDP datagram on the
+      // wire; vxlan4-decap applies vxlan_rcv's check and counts INVALID_VXLAN_FLAGS (with strict
+      // parsing frame-input dropped it as MALFORMED_FRAME before it reached the node).
+      view: new PacketView({ vxlanPorts: [cluster.tunnel.port], vxlanStrictFlags: false }),
       nic,
       vxlanDev: vx,
       ipId: (cluster.seed * 2654435761 + node.index * 40503) & 0xffff,
