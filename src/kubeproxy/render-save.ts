@@ -34,7 +34,7 @@ export function formatMatch(m: Match): string {
     case 'l4': {
       let s = `-m ${m.module}`;
       if (m.sport !== undefined) s += ` --sport ${m.sport}`;
-      if (m.dport !== undefined) s += ` --dport ${m.dport}`;
+      if (m.dport !== undefined) s += ` --dport ${m.dport}${m.dportEnd !== undefined ? `:${m.dportEnd}` : ''}`;
       return s;
     }
     case 'mark':

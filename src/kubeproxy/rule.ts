@@ -40,7 +40,8 @@ export const CT_STATE_NAMES: ReadonlyArray<readonly [number, string]> = [
 export type Match =
   | { kind: 'comment'; comment: string }
   /** `-m tcp|udp|sctp [--dport N]`: the protocol module; `-p` is the Rule's protocol field. */
-  | { kind: 'l4'; module: RuleProtocol; dport?: number; sport?: number }
+  /** `dportEnd` (optional, used by the policy model) makes `--dport dport:dportEnd` a range, inclusive. */
+  | { kind: 'l4'; module: RuleProtocol; dport?: number; dportEnd?: number; sport?: number }
   | { kind: 'mark'; value: number; mask: number; negate: boolean }
   | { kind: 'addrtype'; srcType?: 'LOCAL'; dstType?: 'LOCAL'; negateSrc?: boolean; negateDst?: boolean }
   /**
