@@ -1,0 +1,15 @@
+export * from './real-server.js';
+export { SCHEDULER_NAMES, makeScheduler, connOverhead, shHashKey, dhHashKey, mhHash, hash32, SH_TAB_SIZE, DH_TAB_SIZE, MH_TAB_SIZE } from './schedulers.js';
+export type { Scheduler, SchedulerName } from './schedulers.js';
+export { hsiphashU32 } from './hsiphash.js';
+export { ConnTable, ConnState, CONN_STATE_NAMES, DEFAULT_IPVS_TIMEOUTS, TCP_STATES, TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK, tcpEvent, tcpTimeout } from './conn-table.js';
+export type { IpvsTimeouts } from './conn-table.js';
+export { Ipvs, IpvsResult, IPVS_HIT, IPVS_NO_SERVICE, IPVS_NO_DEST, IPVS_TABLE_FULL, IPVS_NO_CONN, IPPROTO_TCP, IPPROTO_UDP } from './ipvs.js';
+export type { IpvsOptions } from './ipvs.js';
+export { buildNodeIpvsServices } from './build.js';
+export type { IpvsBuildOptions } from './build.js';
+export { formatIpvsadm, formatIpvsadmConns, cmpServices, cmpDests, IPVS_VERSION } from './format.js';
+export { ipvsIpsets, IpvsMasquerade } from './masquerade.js';
+export type { IpvsIpsets, MasqueradeConfig } from './masquerade.js';
+export { ipvsRulesCommand } from './rules-command.js';
+export type { IpvsRulesOptions } from './rules-command.js';
