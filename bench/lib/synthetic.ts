@@ -14,7 +14,11 @@ export function serviceVip(i: number): number {
   return (0x0a600000 + 16 + i) >>> 0;
 }
 
-export function syntheticCluster(services: number, mode: 'iptables' | 'ipvs' | 'ebpf' = 'iptables'): Cluster {
+/**
+ * `backendPods` adds a Pod for every endpoint address (on node-2/node-3), so traffic DNATed to an
+ * endpoint crosses VXLAN and is delivered to a pod's veth instead of dropped at the remote node.
+ */
+export function syntheticCluster(services: number, mode: 'iptables' | 'ipvs' | 'ebpf' = 'iptables', backendPods = false): Cluster {
   const docs: string[] = [
     `apiVersion: dpemu.dev/v1
 kind: Cluster
@@ -33,6 +37,17 @@ metadata: {name: pod-a, namespace: default, labels: {app: client}}
 spec: {nodeName: node-1}
 status: {podIP: 10.244.1.5}`,
   ];
+  if (backendPods) {
+    for (let k = 0; k < Math.min(services, 200); k++) {
+      for (const n of [2, 3]) {
+        docs.push(`apiVersion: v1
+kind: Pod
+metadata: {name: be-${n}-${k}, namespace: default, labels: {app: backend}}
+spec: {nodeName: node-${n}}
+status: {podIP: 10.244.${n}.${10 + k}}`);
+      }
+    }
+  }
   for (let i = 0; i < services; i++) {
     docs.push(`apiVersion: v1
 kind: Service
@@ -63,6 +78,31 @@ export function synFrames(count: number, services: number, seed = 11): Uint8Arra
       { type: 'ipv4', src: '10.244.1.5', dst: ip4(serviceVip(svc)), ttl: 64, df: true },
       { type: 'tcp', srcPort: 1024 + (i % 60000), dstPort: 80, flags: 0x02, seq: i * 7919 },
     ]));
+  }
+  return frames;
+}
+
+/**
+ * `flows` TCP connections from pod-a to Services' VIPs (seeded choice of Service), `perFlow` segments each,
+ * interleaved round-robin so consecutive vectors mix flows. Every segment is ACK|PSH with `payload` bytes:
+ * the first one of a flow is picked up mid-stream (nf_conntrack_tcp_loose=1, ESTABLISHED) and takes the
+ * nat walk; the rest hit conntrack and reuse its DNAT. One-way traffic: no replies are generated.
+ */
+export function flowFrames(flows: number, perFlow: number, services: number, payload = 64, seed = 23): Uint8Array[] {
+  const rng = new Prng(seed);
+  const svc = Array.from({ length: flows }, () => rng.nextU32() % services);
+  const data = new Uint8Array(payload);
+  for (let i = 0; i < payload; i++) data[i] = rng.nextU32() & 0xff;
+  const frames: Uint8Array[] = [];
+  for (let p = 0; p < perFlow; p++) {
+    for (let f = 0; f < flows; f++) {
+      const seq = (f * 7919 + 1 + p * payload) >>> 0;
+      frames.push(buildFrame([
+        { type: 'eth', src: '0a:58:0a:f4:01:05', dst: 'ee:ee:ee:ee:ee:ee' },
+        { type: 'ipv4', src: '10.244.1.5', dst: ip4(serviceVip(svc[f])), ttl: 64, df: true },
+        { type: 'tcp', srcPort: 20000 + f, dstPort: 80, flags: 0x18, seq, ack: 1 },
+      ], data));
+    }
   }
   return frames;
 }

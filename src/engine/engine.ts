@@ -24,7 +24,12 @@ export interface EngineOptions<C> {
   readonly vectorSize?: number;
   readonly tracing?: boolean;
   readonly observers?: readonly EngineObserver[];
+  /** Per-call sample hook (benchmarks): see `Engine.onCall`. */
+  readonly onCall?: CallSampler | null;
 }
+
+/** Called after every `process` call with the stage runtime (stage and node names), the vector size and the call's ns. */
+export type CallSampler = (rt: { readonly stage: string; readonly nodeName: string }, packets: number, ns: number) => void;
 
 /** One row of `show runtime`: a stage on a node. */
 export interface RuntimeRow {
@@ -62,6 +67,8 @@ export class Engine<C> {
   private readonly vector: Int32Array;
   private pending = 0;
   private tracingOn: boolean;
+  /** Per-call sample hook; null (the default) costs one comparison per vector, nothing per packet. */
+  onCall: CallSampler | null;
 
   constructor(opts: EngineOptions<C>) {
     this.pool = opts.pool ?? new PacketPool();
@@ -70,6 +77,7 @@ export class Engine<C> {
     this.nodeNames = opts.nodes.map((n) => n.name);
     this.observers = opts.observers ?? [];
     this.tracingOn = opts.tracing ?? false;
+    this.onCall = opts.onCall ?? null;
     this.vector = new Int32Array(this.vectorSize);
     opts.stages.forEach((s, i) => {
       if (this.byName.has(s.name)) throw new EngineConfigError(`stage "${s.name}" is registered twice`);
@@ -162,7 +170,9 @@ export class Engine<C> {
       const t0 = performance.now();
       this.stages[sid].process(rt, this.vector, n, pool);
       const c = rt.counters;
-      c.ns += (performance.now() - t0) * 1e6;
+      const ns = (performance.now() - t0) * 1e6;
+      c.ns += ns;
+      if (this.onCall !== null) this.onCall(rt, n, ns);
       c.calls++;
       c.packets += n;
       const nextIds = this.nextIds[sid];
