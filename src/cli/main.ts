@@ -23,6 +23,18 @@ export function loadClusterOrReport(files: string[], io: Io): Cluster | null {
   return r.cluster;
 }
 
+/** The scenario and capture a replaying command works on; problems reported, null when unusable. */
+function replayInput(capture: string | undefined, o: Record<string, unknown>, io: Io): { cluster: Cluster; file: string } | null {
+  const cluster = loadClusterOrReport(asList(o.scenario), io);
+  if (!cluster) return null;
+  const file = capture ?? defaultCapturePath();
+  if (!existsSync(file)) {
+    io.err(`dpemu: capture ${file} does not exist\n`);
+    return null;
+  }
+  return { cluster, file };
+}
+
 function asList(v: unknown): string[] {
   if (v === undefined || v === null || v === false) return [];
   return (Array.isArray(v) ? v : [v]).map(String);
@@ -61,18 +73,12 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
-      const cluster = loadClusterOrReport(asList(o.scenario), io);
-      if (!cluster) {
+      const input = replayInput(capture, o, io);
+      if (!input) {
         code = 2;
         return;
       }
-      const file = capture ?? defaultCapturePath();
-      if (!existsSync(file)) {
-        io.err(`dpemu: capture ${file} does not exist\n`);
-        code = 2;
-        return;
-      }
-      code = await replayCommand(file, cluster, {
+      code = await replayCommand(input.file, input.cluster, {
         trace: Boolean(o.trace),
         json: Boolean(o.json),
         stats: Boolean(o.stats),
@@ -87,18 +93,12 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
     .action(async (capture: string | undefined, o: Record<string, unknown>) => {
       ran = true;
-      const cluster = loadClusterOrReport(asList(o.scenario), io);
-      if (!cluster) {
+      const input = replayInput(capture, o, io);
+      if (!input) {
         code = 2;
         return;
       }
-      const file = capture ?? defaultCapturePath();
-      if (!existsSync(file)) {
-        io.err(`dpemu: capture ${file} does not exist\n`);
-        code = 2;
-        return;
-      }
-      code = await replayCommand(file, cluster, { quiet: true, dumpCt: true }, io);
+      code = await replayCommand(input.file, input.cluster, { quiet: true, dumpCt: true }, io);
     });
 
   cli

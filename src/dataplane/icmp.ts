@@ -72,12 +72,7 @@ export function buildIcmpError(pool: PacketPool, orig: number, ctx: NodeContext,
   wr32(b, ic + 4, info);
   b.set(ob.subarray(l3, l3 + quoted), ic + 8);
   wr16(b, ic + 2, finishChecksum(onesSum(b, ic, 8 + quoted)));
-  pool.len[s] = ETH_HLEN + total;
-  pool.wireLen[s] = pool.len[s];
-  pool.tsSec[s] = pool.tsSec[orig];
-  pool.tsNsec[s] = pool.tsNsec[orig];
-  pool.frameNo[s] = pool.frameNo[orig];
-  pool.flags[s] = PacketFlag.GENERATED | PacketFlag.LOCAL_OUT;
+  pool.finishGenerated(s, orig, ETH_HLEN + total, PacketFlag.GENERATED | PacketFlag.LOCAL_OUT);
   pool.l3[s] = ip;
   pool.l4[s] = ic;
   return s;

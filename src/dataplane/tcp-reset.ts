@@ -43,12 +43,7 @@ export function buildTcpReset(pool: PacketPool, orig: number): number {
   }
   b[t + 12] = 5 << 4;
   wr16(b, t + 16, finishChecksum(onesSum(b, t, 20, pseudoSum4(b, ip + 12, ip + 16, IPPROTO_TCP, 20))));
-  pool.len[s] = ETH_HLEN + 40;
-  pool.wireLen[s] = pool.len[s];
-  pool.tsSec[s] = pool.tsSec[orig];
-  pool.tsNsec[s] = pool.tsNsec[orig];
-  pool.frameNo[s] = pool.frameNo[orig];
-  pool.flags[s] = PacketFlag.GENERATED | PacketFlag.LOCAL_OUT;
+  pool.finishGenerated(s, orig, ETH_HLEN + 40, PacketFlag.GENERATED | PacketFlag.LOCAL_OUT);
   pool.l3[s] = ip;
   pool.l4[s] = t;
   return s;

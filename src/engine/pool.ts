@@ -196,6 +196,19 @@ export class PacketPool {
     return c;
   }
 
+  /**
+   * Finishes a packet a stage built in slot `s` because of packet `cause` (an ICMP error, an ARP
+   * reply, a RST): its length, the cause's time and frame number, and its flags.
+   */
+  finishGenerated(s: number, cause: number, len: number, flags: number): void {
+    this.len[s] = len;
+    this.wireLen[s] = len;
+    this.tsSec[s] = this.tsSec[cause];
+    this.tsNsec[s] = this.tsNsec[cause];
+    this.frameNo[s] = this.frameNo[cause];
+    this.flags[s] = flags;
+  }
+
   /** Frame bytes of a slot, as a view (valid until the slot is freed). */
   frame(slot: number): Uint8Array {
     const st = this.start[slot];

@@ -81,12 +81,7 @@ export const arpInput = defineStage<NodeContext>({
       rb.set(dev.mac, ra + 8);
       rb.set(b.subarray(a + 24, a + 28), ra + 14); // sender ip = the address asked for
       rb.set(b.subarray(a + 8, a + 18), ra + 18); // target = requester mac + ip
-      pool.len[r] = ETH_HLEN + ARP_LEN;
-      pool.wireLen[r] = pool.len[r];
-      pool.tsSec[r] = pool.tsSec[s];
-      pool.tsNsec[r] = pool.tsNsec[s];
-      pool.frameNo[r] = pool.frameNo[s];
-      pool.flags[r] = PacketFlag.GENERATED;
+      pool.finishGenerated(r, s, ETH_HLEN + ARP_LEN, PacketFlag.GENERATED);
       pool.device[r] = dev.id;
       pool.l3[r] = ra;
       if (rt.tracing) rt.trace(s, dev.label, 'ARP reply', `${ipv4ToString(tpa)} is-at ${dev.macText}: ${why}`);
