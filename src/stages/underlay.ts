@@ -1,4 +1,4 @@
-import { Verdict } from '../engine/pool.js';
+import { PacketFlag, Verdict } from '../engine/pool.js';
 import { defineStage } from '../engine/stage.js';
 import { DeviceKind, sameMac } from '../dataplane/devices.js';
 import type { NodeContext } from '../dataplane/node-context.js';
@@ -36,6 +36,10 @@ export const underlayXmit = defineStage<NodeContext>({
       if (rt.tracing) rt.trace(s, nic.label, `wire -> ${dst.label}`, `${nic.macText} > ${dst.macText}`);
       pool.node[s] = dst.node;
       pool.device[s] = dst.id;
+      // On the next node the frame is received, not the node's own packet: a frame a node's stack
+      // sent (LOCAL_OUT, e.g. a NodePort client on node-2, or an ICMP error) is forwarded there
+      // through PREROUTING/FORWARD with a TTL decrement, as the kernel does (pcaps/kernel/service).
+      pool.flags[s] &= ~PacketFlag.LOCAL_OUT;
       rt.observe(s, dst.id, 0);
       rt.next(s, 0);
     }
