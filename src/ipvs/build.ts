@@ -46,7 +46,8 @@ export function buildNodeIpvsServices(c: Cluster, nodeName: string, opts: IpvsBu
         persistentTimeout: affinity,
         netmask32: 0xffffffff,
         schedFallback: false,
-        schedPort: false,
+        // proxier.go: `if proxier.ipvsScheduler == "mh" { serv.Flags |= FlagSourceHash }` (0x10 = IP_VS_SVC_F_SCHED2, mh-port)
+        schedPort: scheduler === 'mh',
         dests: eps.map((e) => makeRealServer(e.ip, e.ip32, e.port)).reverse(),
         kind,
         servicePortName: p.name,

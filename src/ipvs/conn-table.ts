@@ -182,7 +182,7 @@ export function tcpTimeout(state: number, t: IpvsTimeouts): number {
   return TCP_TIMEOUTS[state];
 }
 
-// ip_vs_proto_tcp.c tcp_states[] (the non-"secure" table), rows syn/fin/ack/rst, columns by current state
+// ip_vs_proto_tcp.c tcp_states[] (torvalds/linux; the non-secure_tcp table, INPUT and OUTPUT; dpemu always sees both directions so INPUT-ONLY is unused), rows syn/fin/ack/rst, columns by current state
 // in the kernel's order sNO sES sSS sSR sFW sTW sCL sCW sLA sLI sSA (mapped to ConnState values).
 const sNO = 0, sES = 1, sSS = 2, sSR = 3, sFW = 4, sTW = 5, sCL = 6, sCW = 7, sLA = 8, sLI = 9, sSA = 10;
 /** [dir*4 + event][state]: dir 0 = INPUT (client to server), 1 = OUTPUT (server reply). */
@@ -190,7 +190,7 @@ export const TCP_STATES: readonly (readonly number[])[] = [
   /* INPUT */
   /*syn*/ [sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR],
   /*fin*/ [sCL, sCW, sSS, sTW, sTW, sTW, sCL, sCW, sLA, sLI, sTW],
-  /*ack*/ [sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES],
+  /*ack*/ [sCL, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES],
   /*rst*/ [sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sSR],
   /* OUTPUT */
   /*syn*/ [sSS, sES, sSS, sSR, sSS, sSS, sSS, sSS, sSS, sLI, sSR],

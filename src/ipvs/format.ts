@@ -22,6 +22,15 @@ export function cmpDests(a: RealServer, b: RealServer): number {
   return cmpU32(a.ip32, b.ip32) || a.port - b.port;
 }
 
+/** IP_VS_SVC_F_SCHED1/2 as ipvsadm names them: sh-/mh- fallback and port, flag-N for other schedulers. */
+export function schedFlagNames(s: IpvsService): string[] {
+  const prefix = s.scheduler === 'sh' || s.scheduler === 'mh' ? s.scheduler : null;
+  const out: string[] = [];
+  if (s.schedFallback) out.push(prefix ? `${prefix}-fallback` : 'flag-1');
+  if (s.schedPort) out.push(prefix ? `${prefix}-port` : 'flag-2');
+  return out;
+}
+
 const padEnd = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
 export function formatIpvsadm(services: readonly IpvsService[], opts: { size?: number } = {}): string {
@@ -29,8 +38,10 @@ export function formatIpvsadm(services: readonly IpvsService[], opts: { size?: n
   out += 'Prot LocalAddress:Port Scheduler Flags\n';
   out += '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
   for (const s of [...services].sort(cmpServices)) {
-    const name = `${s.protocol}  ${s.vip}:${s.port}`.slice(0, 33);
+    const name = `${padEnd(s.protocol, 4)} ${s.vip}:${s.port}`.slice(0, 33); // "%-4s %s", cut at 33
     out += `${name} ${s.scheduler}`;
+    const flags = schedFlagNames(s);
+    if (flags.length > 0) out += ` (${flags.join(',')})`;
     if (s.persistentTimeout > 0) {
       out += ` persistent ${s.persistentTimeout}`;
       if (s.netmask32 >>> 0 !== 0xffffffff) out += ` mask ${formatIpv4(s.netmask32 >>> 0)}`;

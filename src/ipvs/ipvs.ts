@@ -5,7 +5,7 @@
 import type { IpvsService } from './real-server.js';
 import { makeScheduler, type Scheduler } from './schedulers.js';
 import {
-  ConnState, ConnTable, DEFAULT_IPVS_TIMEOUTS, F_INACTIVE, F_TEMPLATE, TCP_STATES, tcpEvent, tcpTimeout,
+  ConnState, ConnTable, DEFAULT_IPVS_TIMEOUTS, F_INACTIVE, F_TEMPLATE, TCP_RST, TCP_STATES, TCP_SYN, tcpEvent, tcpTimeout,
   type IpvsTimeouts,
 } from './conn-table.js';
 
@@ -25,6 +25,11 @@ export const IPVS_NO_DEST = 2;
 export const IPVS_TABLE_FULL = 3;
 /** lookupReply: not a reply of a known IPVS connection. */
 export const IPVS_NO_CONN = 4;
+/**
+ * A TCP packet without SYN (or with RST) and no connection: tcp_conn_schedule() only schedules on SYN
+ * (sloppy_tcp off), so IPVS lets it pass; for a VIP bound on kube-ipvs0 the node's stack answers it.
+ */
+export const IPVS_PASS_NOT_SYN = 5;
 
 export class IpvsResult {
   verdict = IPVS_NO_SERVICE;
@@ -125,6 +130,7 @@ export class Ipvs {
       const si = this.findService(proto, dst, dport);
       out.svcIndex = si;
       if (si < 0) return (out.verdict = IPVS_NO_SERVICE);
+      if (proto === IPPROTO_TCP && ((tcpFlags & TCP_SYN) === 0 || (tcpFlags & TCP_RST) !== 0)) return (out.verdict = IPVS_PASS_NOT_SYN);
       const svc = this.services[si];
       let di = -1;
       let tmpl = -1;
