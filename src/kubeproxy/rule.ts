@@ -7,7 +7,8 @@
  */
 
 export type TableName = 'filter' | 'nat';
-export type RuleProtocol = 'tcp' | 'udp' | 'sctp';
+/** 'icmp' is only written by the policy model (`-p icmp` with no module). */
+export type RuleProtocol = 'tcp' | 'udp' | 'sctp' | 'icmp';
 
 export interface CidrMatch {
   /** Network address as dotted text (already masked). */
