@@ -7,6 +7,7 @@
 #
 #     sudo bash pcaps/kernel/capture-pod-to-pod.sh            # scenario pod-to-pod
 #     sudo bash pcaps/kernel/capture-pod-to-pod.sh pod-to-pod # same, explicit
+#     sudo bash pcaps/kernel/capture-pod-to-pod.sh service    # kube-proxy rules (dpemu rules + iptables-restore), Service VIP, NodePort, REJECT: pcaps/kernel/service/ (needs npm run build)
 #
 # Adding a scenario (e.g. kube-proxy Service VIP): write `scenario_<name>_setup` (optional,
 # e.g. iptables-restore in each node namespace) and `scenario_<name>_traffic`, then run
