@@ -62,11 +62,11 @@ export interface MasqueradeConfig {
  */
 export class IpvsMasquerade {
   private readonly nodePort = new Uint8Array(65536 * 2); // [udp?65536:0 + port]: 1 member, 2 member of LOCAL too
-  private readonly loopback = new Set<string>();
+  private readonly loopback = new Set<number>(); // (ip32 * 65536 + port) * 2 + udp: exact below 2^53, no string building
   constructor(private readonly services: readonly IpvsService[], private readonly cfg: MasqueradeConfig) {
     for (const s of services) {
       if (s.kind === 'NodePort') this.nodePort[(s.protocol === 'UDP' ? 65536 : 0) + s.port] = s.local ? 2 : 1;
-      for (const d of s.dests) this.loopback.add(`${s.protocol}|${d.ip32}|${d.port}`);
+      for (const d of s.dests) this.loopback.add(((d.ip32 >>> 0) * 65536 + d.port) * 2 + (s.protocol === 'UDP' ? 1 : 0));
     }
   }
 
@@ -98,6 +98,6 @@ export class IpvsMasquerade {
 
   /** KUBE-LOOP-BACK dst,dst,src: a pod reaching itself through a service (after DNAT: src == dst == endpoint). */
   hairpin(protocol: 'TCP' | 'UDP', src: number, dst: number, dport: number): boolean {
-    return src >>> 0 === dst >>> 0 && this.loopback.has(`${protocol}|${dst >>> 0}|${dport}`);
+    return src >>> 0 === dst >>> 0 && this.loopback.has(((dst >>> 0) * 65536 + dport) * 2 + (protocol === 'UDP' ? 1 : 0));
   }
 }
