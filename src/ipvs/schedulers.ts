@@ -204,13 +204,14 @@ class SourceHash implements Scheduler {
   }
   schedule(svc: IpvsService, saddr: number, sport: number): number {
     const port = svc.schedPort ? sport : 0;
-    const i = this.buckets[shHashKey(saddr, port, 0)];
+    const ihash = shHashKey(saddr, port, 0);
+    const i = this.buckets[ihash];
     if (i < 0) return -1;
     if (usable(svc.dests[i])) return i;
     if (!svc.schedFallback) return -1;
-    // ip_vs_sh_get_fallback: walk offsets, rehashing with each
+    // ip_vs_sh_get_fallback: roffset = (offset + ihash) % 256, rehashed with that offset
     for (let off = 0; off < SH_TAB_SIZE; off++) {
-      const j = this.buckets[shHashKey(saddr, port, off)];
+      const j = this.buckets[shHashKey(saddr, port, (off + ihash) % SH_TAB_SIZE)];
       if (j >= 0 && usable(svc.dests[j])) return j;
     }
     return -1;
