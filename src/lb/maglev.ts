@@ -91,19 +91,35 @@ export const MAGLEV_EMPTY = 0xffff_ffff;
  * Throws MaglevConfigError on duplicate hash strings (Cilium keys backends by address, so they cannot repeat).
  */
 export function maglevTable(backends: readonly MaglevBackend[], config: MaglevConfig = maglevConfig()): Uint32Array {
+  return maglevTableByName(
+    backends.map((b) => ({ name: maglevHashString(b), id: b.id, weight: b.weight ?? MAGLEV_DEFAULT_WEIGHT })),
+    config,
+  );
+}
+
+/** A backend as the table fill sees it: its hash string, id and weight. */
+export interface MaglevNamedBackend {
+  readonly name: string;
+  readonly id: number;
+  readonly weight: number;
+}
+
+/**
+ * The fill itself over already-named backends (Cilium's computeLookupTable after sorting by name).
+ * Exposed so tests can replay Cilium's own test cases, which name backends "one", "two", ...
+ */
+export function maglevTableByName(backends: readonly MaglevNamedBackend[], config: MaglevConfig = maglevConfig()): Uint32Array {
   const m = config.tableSize;
-  const list = backends
-    .filter((b) => (b.weight ?? MAGLEV_DEFAULT_WEIGHT) > 0)
-    .map((b) => ({ b, name: maglevHashString(b), weight: b.weight ?? MAGLEV_DEFAULT_WEIGHT }))
+  const list = backends.filter((b) => b.weight > 0).slice()
     .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   for (let i = 1; i < list.length; i++) {
     if (list[i].name === list[i - 1].name) {
       throw new MaglevConfigError('MAGLEV_DUPLICATE_BACKEND', `backend ${list[i].name} is listed twice; each address:port/proto once`);
     }
   }
-  const entry = new Uint32Array(m).fill(MAGLEV_EMPTY);
   const l = list.length;
   if (l === 0) return new Uint32Array(0);
+  const entry = new Uint32Array(m).fill(MAGLEV_EMPTY);
   const pos = new Float64Array(l);
   const skip = new Float64Array(l);
   for (let i = 0; i < l; i++) [pos[i], skip[i]] = maglevOffsetSkip(list[i].name, m, config.seedMurmur);
@@ -120,10 +136,10 @@ export function maglevTable(backends: readonly MaglevBackend[], config: MaglevCo
       while ((n + 1) * list[i].weight < Math.floor(weightCntr[i])) i = (i + 1) % l;
       weightCntr[i] += weightSum;
     }
-    // permutation[next[i]] is pos[i]; slots already taken are skipped along the permutation.
+    // pos[i] is permutation[next[i]]; slots already taken are skipped along the permutation.
     let c = pos[i];
     while (entry[c] !== MAGLEV_EMPTY) c = (c + skip[i]) % m;
-    entry[c] = list[i].b.id;
+    entry[c] = list[i].id;
     pos[i] = (c + skip[i]) % m;
   }
   return entry;
