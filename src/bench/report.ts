@@ -1,0 +1,115 @@
+/** Text and Markdown renderings of a BenchReport (pure). */
+import { BUDGETS, CPU_BUDGETS, budget, headroom } from './budgets.js';
+import type { Comparison } from './compare.js';
+import type { BenchReport } from './types.js';
+
+export function fmtNs(ns: number): string {
+  if (!Number.isFinite(ns)) return '-';
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e4) return `${(ns / 1e3).toFixed(1)} µs`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${ns.toFixed(ns >= 100 ? 0 : 1)} ns`;
+}
+
+function fmtRate(pps: number): string {
+  return pps >= 1e6 ? `${(pps / 1e6).toFixed(2)} M` : `${(pps / 1e3).toFixed(0)} k`;
+}
+
+export function textTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: readonly string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function mdTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  return [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+const STAGE_HEAD = ['stage', 'p50/packet', 'p99/packet', 'packets/s', 'pkts/call', 'budget', 'headroom', 'model', 'engine'];
+
+function stageRows(r: BenchReport): string[][] {
+  return r.stages.map((s) => {
+    const b = budget(s.budget);
+    return [s.key, fmtNs(s.p50Ns), fmtNs(s.p99Ns), fmtRate(s.packetsPerSec), s.packetsPerCall.toFixed(0),
+      b ? `${fmtNs(b.ns)} ${b.quantile}` : '-', b ? `${headroom(b, s.p50Ns, s.p99Ns).toExponential(1)}x` : '-', s.model, s.engine];
+  });
+}
+
+function scalingBlocks(r: BenchReport, table: (h: readonly string[], rows: readonly (readonly string[])[]) => string): string[] {
+  return r.scaling.map((s) => [
+    `${s.name}: ${s.metric}`,
+    table([s.param, 'ns'], s.points.map((p) => [p.n.toLocaleString('en-US'), fmtNs(p.ns)])),
+    `ratio largest/smallest: ${s.ratio.toFixed(2)}x in time for ${s.nRatio.toFixed(0)}x in size (${s.ratio > s.nRatio / 10 ? 'grows with n: O(n)-like' : 'about flat: O(1)-like'})`,
+  ].join('\n\n'));
+}
+
+function cpuRows(r: BenchReport): string[][] {
+  return r.cpuAtRate.map((c) => [c.model, `${(c.ratePps / 1e3).toFixed(0)} k/s`, `${c.cpuSecondsPer100k.toFixed(3)} s`, `${c.cpuPercent.toFixed(1)}%`,
+    `${(100 * c.achieved).toFixed(0)}%`, `${(c.cpuSecondsPer100k * (c.ratePps / 100_000) * 100).toFixed(0)}%`, CPU_BUDGETS[c.model] ? `${CPU_BUDGETS[c.model].percent}%` : '-']);
+}
+const CPU_HEAD = ['model', 'rate', 'CPU s / 100k pkts', 'CPU (one core)', 'rate kept', 'cores needed for the full rate', 'course'];
+
+function kernelLines(r: BenchReport): string[] {
+  if (!r.kernelPeer.ran) return [`kernel peer: ${r.kernelPeer.note}`];
+  return [`kernel peer (${r.kernelPeer.note}):`, ...r.kernelPeer.rows.map((k) => `  ${k.name}: ${fmtRate(k.pps)} packets/s (${fmtNs(k.nsPerPacket)}/packet)`)];
+}
+
+export function renderText(r: BenchReport): string {
+  return [
+    `dpemu bench (suite v${r.suiteVersion}, ${r.mode}, engine ${r.engine}) node ${r.node}, ${r.cores} x ${r.cpu}`,
+    `calibration loop ${r.calibrationNs.toFixed(3)} ns/iteration; peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+    '',
+    textTable(STAGE_HEAD, stageRows(r)),
+    '',
+    ...scalingBlocks(r, textTable).flatMap((b) => [b, '']),
+    'CPU at a fixed rate:',
+    textTable(CPU_HEAD, cpuRows(r)),
+    '',
+    ...kernelLines(r),
+    '',
+    ...r.gaps.map((g) => `not measured: ${g}`),
+  ].join('\n');
+}
+
+export function renderCompare(c: Comparison): string {
+  const rows = c.rows.map((x) => [x.key, `${x.ratio.toFixed(2)}x`, x.regressed ? 'SLOWER' : 'ok']);
+  return [
+    `compare (normalized by the calibration loop; threshold +${(c.threshold * 100).toFixed(0)}%):`,
+    textTable(['stage', 'now / baseline', ''], rows),
+    ...(c.onlyBaseline.length > 0 ? [`only in baseline: ${c.onlyBaseline.join(', ')}`] : []),
+    ...(c.onlyCurrent.length > 0 ? [`only in this run: ${c.onlyCurrent.join(', ')}`] : []),
+    c.regressions.length > 0 ? `${c.regressions.length} stage(s) slower beyond the threshold` : 'no stage slower beyond the threshold',
+  ].join('\n');
+}
+
+/** The generated block of docs/benchmarks.md. */
+export function renderMarkdown(r: BenchReport): string {
+  return [
+    `Run ${r.date}, suite v${r.suiteVersion} (${r.mode}), engine ${r.engine}, node ${r.node}, ${r.cores} x ${r.cpu}; calibration loop ${r.calibrationNs.toFixed(3)} ns/iteration; peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB.`,
+    '',
+    mdTable(STAGE_HEAD, stageRows(r)),
+    '',
+    '![per-stage latency vs budget](bench/latency.svg)',
+    '',
+    '### Scaling',
+    '',
+    ...scalingBlocks(r, mdTable).flatMap((b) => [b, '']),
+    '![scaling curves](bench/scaling.svg)',
+    '',
+    '### CPU at a fixed rate',
+    '',
+    mdTable(CPU_HEAD, cpuRows(r)),
+    '',
+    '### Kernel peer',
+    '',
+    ...kernelLines(r),
+    '',
+    '### Not measured in this run',
+    '',
+    ...r.gaps.map((g) => `- ${g}`),
+    '',
+    '### Budgets (src/bench/budgets.ts)',
+    '',
+    mdTable(['id', 'budget', 'course text'], BUDGETS.map((b) => [b.id, `${fmtNs(b.ns)} ${b.quantile}`, b.source])),
+  ].join('\n');
+}

@@ -1,0 +1,105 @@
+/**
+ * The machine-readable result of one suite run (`npm run bench -- --json out.json`), also the baseline
+ * format `--compare` reads. Bump SUITE_VERSION whenever a row's meaning or the traffic changes:
+ * a baseline of another version is refused, not compared.
+ */
+export const SUITE_VERSION = 1;
+export const REPORT_TOOL = 'dpemu-bench';
+
+export type BenchMode = 'default' | 'quick';
+
+/** One stage (or micro operation) figure, in ns per packet (or per operation). */
+export interface StageResult {
+  /** Stable key used by --compare: `<suite>/<stage>[@node]`. */
+  readonly key: string;
+  readonly suite: string;
+  readonly stage: string;
+  /** Engine that ran it ('ts': the TypeScript stages; the native fast path is not built yet). */
+  readonly engine: string;
+  /** kube-proxy model ('iptables', 'ipvs', 'ebpf') or '-' when the stage does not depend on one. */
+  readonly model: string;
+  readonly p50Ns: number;
+  readonly p99Ns: number;
+  readonly meanNs: number;
+  readonly packetsPerSec: number;
+  /** Packets per `process` call (vector size actually seen); 1 for micro operations. */
+  readonly packetsPerCall: number;
+  /** Number of samples behind p50/p99 (vectors, or benny samples). */
+  readonly samples: number;
+  /** Budget id from budgets.ts this row is held against, if any. */
+  readonly budget?: string;
+}
+
+export interface ScalingPoint {
+  readonly n: number;
+  readonly ns: number;
+}
+
+export interface ScalingResult {
+  readonly name: string;
+  /** What n counts (e.g. 'Services'). */
+  readonly param: string;
+  /** What ns measures. */
+  readonly metric: string;
+  readonly points: readonly ScalingPoint[];
+  /** ns(largest n) / ns(smallest n), beside n(largest) / n(smallest): O(n) gives about the same ratio, O(1) about 1. */
+  readonly ratio: number;
+  readonly nRatio: number;
+}
+
+export interface CpuAtRate {
+  readonly model: string;
+  readonly ratePps: number;
+  readonly packets: number;
+  readonly wallSeconds: number;
+  readonly cpuSeconds: number;
+  /** CPU seconds the emulator spends per 100,000 packets. */
+  readonly cpuSecondsPer100k: number;
+  /** Share of one core at the rate (cpuSeconds / wallSeconds). */
+  readonly cpuPercent: number;
+  /** Packets actually pushed / packets intended (< 1 when the emulator cannot keep the rate). */
+  readonly achieved: number;
+}
+
+export interface KernelPeerResult {
+  readonly ran: boolean;
+  /** Why it did not run, or what it measured. */
+  readonly note: string;
+  readonly rows: readonly { readonly name: string; readonly pps: number; readonly nsPerPacket: number }[];
+}
+
+export interface BennyCase {
+  readonly name: string;
+  readonly ops: number;
+  readonly margin: number;
+  readonly samples: number;
+}
+
+export interface BennySuite {
+  readonly name: string;
+  readonly results: readonly BennyCase[];
+}
+
+export interface BenchReport {
+  readonly tool: typeof REPORT_TOOL;
+  readonly suiteVersion: number;
+  readonly mode: BenchMode;
+  readonly engine: string;
+  readonly date: string;
+  readonly node: string;
+  readonly cpu: string;
+  readonly cores: number;
+  /** ns per iteration of the calibration loop, measured in this run: the unit --compare divides by. */
+  readonly calibrationNs: number;
+  readonly peakRssBytes: number;
+  readonly stages: readonly StageResult[];
+  readonly scaling: readonly ScalingResult[];
+  readonly cpuAtRate: readonly CpuAtRate[];
+  readonly kernelPeer: KernelPeerResult;
+  /** benny's own summaries of the micro suites (ops/s per case). */
+  readonly benny: readonly BennySuite[];
+  /** What the issue asks for that this run could not measure, and why. */
+  readonly gaps: readonly string[];
+  /** How the data was generated (seeds, sizes). */
+  readonly data: readonly string[];
+}
