@@ -1,59 +1,124 @@
+import type { Cluster } from '../scenario/model.js';
+
 /**
- * Per-flow order across a vector. Stages run a whole vector before the next stage does, so two
- * frames of one connection in one vector could be seen out of order downstream (a SYN-ACK at the
- * server's node before the SYN got there). The replay cuts a vector before a frame whose flow
- * (symmetric IPv4 5-tuple hash, or "not IPv4") is already in it, as the kernel keeps per-flow order.
+ * Causal order across a vector. Stages run a whole vector before the next stage does, so a
+ * response in the same vector as its request could reach a stage first (a SYN-ACK at the
+ * server's node before the SYN got there). A response cannot leave before its request arrived,
+ * so the replay cuts a vector before a frame that answers one already in it: its source endpoint
+ * is some frame's destination, or its destination some frame's source. Packets of one direction
+ * stay batched (each stage handles them in order).
+ *
+ * NAT hides the relation (the reply comes from the backend, the request went to the VIP), so an
+ * endpoint that backs a Service also stands for the Service's frontends (ClusterIP:port, every
+ * node's NodePort, LoadBalancer IPs). Endpoints are (IPv4, port), port 0 for non-TCP/UDP and
+ * fragments; a frame that is not IPv4 conflicts with any other such frame.
  */
 export class FlowCut {
-  private readonly stamp: Uint32Array;
+  private readonly srcStamp: Uint32Array;
+  private readonly dstStamp: Uint32Array;
   private readonly mask: number;
+  private readonly aliases = new Map<number, number[]>();
   private gen = 1;
 
-  constructor(bits = 12) {
-    this.stamp = new Uint32Array(1 << bits);
+  constructor(cluster?: Cluster, bits = 12) {
+    this.srcStamp = new Uint32Array(1 << bits);
+    this.dstStamp = new Uint32Array(1 << bits);
     this.mask = (1 << bits) - 1;
+    if (cluster) this.learnServices(cluster);
+  }
+
+  private learnServices(c: Cluster): void {
+    for (const svc of c.services) {
+      for (const port of svc.ports) {
+        const fronts: number[] = [];
+        if (svc.clusterIp32 !== null) fronts.push(key(svc.clusterIp32, port.port));
+        if (port.nodePort) for (const n of c.nodes) fronts.push(key(n.ip32, port.nodePort));
+        for (const ip of svc.loadBalancerIps) fronts.push(key(ipv4(ip), port.port));
+        for (const eps of c.endpointSlices) {
+          if (eps.namespace !== svc.namespace || eps.service !== svc.name) continue;
+          const ep = eps.ports.find((p) => p.name === port.name) ?? (eps.ports.length === 1 ? eps.ports[0] : undefined);
+          if (!ep) continue;
+          for (const a of eps.endpoints) {
+            const k = key(a.ip32, ep.port);
+            const list = this.aliases.get(k) ?? [];
+            for (const f of fronts) if (!list.includes(f)) list.push(f);
+            this.aliases.set(k, list);
+          }
+        }
+      }
+    }
   }
 
   /** Starts a new vector. */
   reset(): void {
     this.gen++;
     if (this.gen === 0xffffffff) {
-      this.stamp.fill(0);
+      this.srcStamp.fill(0);
+      this.dstStamp.fill(0);
       this.gen = 1;
     }
   }
 
-  /** True when the frame's flow is already in the current vector; otherwise records it. */
-  seen(b: Uint8Array, off: number, len: number): boolean {
-    const h = flowHash(b, off, len) & this.mask;
-    if (this.stamp[h] === this.gen) return true;
-    this.stamp[h] = this.gen;
+  /**
+   * True when the frame answers one already in the vector (the caller flushes, resets and calls
+   * again); otherwise records the frame's endpoints and returns false.
+   */
+  conflicts(b: Uint8Array, off: number, len: number): boolean {
+    let src = 0;
+    let dst = 0;
+    if (len >= 34 && b[off + 12] === 0x08 && b[off + 13] === 0x00) {
+      const ip = off + 14;
+      const s32 = ((b[ip + 12] << 24) | (b[ip + 13] << 16) | (b[ip + 14] << 8) | b[ip + 15]) >>> 0;
+      const d32 = ((b[ip + 16] << 24) | (b[ip + 17] << 16) | (b[ip + 18] << 8) | b[ip + 19]) >>> 0;
+      const proto = b[ip + 9];
+      const l4 = ip + (b[ip] & 0x0f) * 4;
+      const whole = (((b[ip + 6] << 8) | b[ip + 7]) & 0x3fff) === 0;
+      const ports = whole && (proto === 6 || proto === 17) && l4 + 4 <= off + len;
+      src = key(s32, ports ? (b[l4] << 8) | b[l4 + 1] : 0);
+      dst = key(d32, ports ? (b[l4 + 2] << 8) | b[l4 + 3] : 0);
+      // Port-less packets (ICMP, fragments) of a host relate to every flow of that host.
+      if (!ports) {
+        if (this.hitAny(this.dstStamp, s32) || this.hitAny(this.srcStamp, d32)) return true;
+      }
+    }
+    if (this.hit(this.dstStamp, src) || this.hit(this.srcStamp, dst)) return true;
+    this.mark(this.srcStamp, src);
+    this.mark(this.dstStamp, dst);
     return false;
+  }
+
+  private slot(k: number): number {
+    let h = Math.imul((k % 4294967296) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.floor(k / 4294967296);
+    h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35);
+    return (h ^ (h >>> 13)) & this.mask;
+  }
+
+  private hit(table: Uint32Array, k: number): boolean {
+    if (table[this.slot(k)] === this.gen) return true;
+    const al = this.aliases.get(k);
+    if (al) for (const a of al) if (table[this.slot(a)] === this.gen) return true;
+    return false;
+  }
+
+  /** Any endpoint of this address (its port-0 key, recorded for every frame of the host). */
+  private hitAny(table: Uint32Array, ip32: number): boolean {
+    return table[this.slot(key(ip32, 0))] === this.gen;
+  }
+
+  private mark(table: Uint32Array, k: number): void {
+    table[this.slot(k)] = this.gen;
+    const ip0 = key(Math.floor(k / 65536), 0);
+    table[this.slot(ip0)] = this.gen;
+    const al = this.aliases.get(k);
+    if (al) for (const a of al) table[this.slot(a)] = this.gen;
   }
 }
 
-function flowHash(b: Uint8Array, o: number, len: number): number {
-  if (len < 34 || b[o + 12] !== 0x08 || b[o + 13] !== 0x00) return 0;
-  const ip = o + 14;
-  const src = ((b[ip + 12] << 24) | (b[ip + 13] << 16) | (b[ip + 14] << 8) | b[ip + 15]) >>> 0;
-  const dst = ((b[ip + 16] << 24) | (b[ip + 17] << 16) | (b[ip + 18] << 8) | b[ip + 19]) >>> 0;
-  const proto = b[ip + 9];
-  const l4 = ip + (b[ip] & 0x0f) * 4;
-  let p1 = 0;
-  let p2 = 0;
-  // Fragments hash by addresses only: every fragment of a datagram lands in one flow.
-  const fragWord = ((b[ip + 6] << 8) | b[ip + 7]) & 0x3fff;
-  if (fragWord === 0 && (proto === 6 || proto === 17) && l4 + 4 <= o + len) {
-    p1 = (b[l4] << 8) | b[l4 + 1];
-    p2 = (b[l4 + 2] << 8) | b[l4 + 3];
-  }
-  const a = src < dst ? src : dst;
-  const c = src < dst ? dst : src;
-  const lo = p1 < p2 ? p1 : p2;
-  const hi = p1 < p2 ? p2 : p1;
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ c ^ (h >>> 15), 0xc2b2ae35);
-  h = Math.imul(h ^ ((lo << 16) | hi) ^ (h >>> 13), 0x27d4eb2f);
-  h ^= proto;
-  return (h ^ (h >>> 16)) >>> 0;
+function key(ip32: number, port: number): number {
+  return (ip32 >>> 0) * 65536 + port;
+}
+
+function ipv4(text: string): number {
+  const p = text.split('.').map(Number);
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
 }

@@ -50,7 +50,7 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
   const ifaceDevice = interfaceDevices(stream.interfaces, dataplane);
   const pool = dataplane.pool;
   const vectorSize = dataplane.engine.vectorSize;
-  const cut = new FlowCut();
+  const cut = new FlowCut(opts.cluster);
   const view = new PacketView();
   const scratch = new Uint8Array(pool.slotBytes);
   let frameNo = 0;
@@ -84,9 +84,9 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
             off = 0;
           }
         }
-        if (inVector >= vectorSize || cut.seen(bytes, off, caplen)) {
+        if (inVector >= vectorSize || cut.conflicts(bytes, off, caplen)) {
           await flush();
-          cut.seen(bytes, off, caplen);
+          cut.conflicts(bytes, off, caplen);
         }
         const slot = pool.load(bytes, off, caplen, wireLen, batch.tsSec[i], batch.tsNsec[i]);
         pool.frameNo[slot] = frameNo;
