@@ -75,6 +75,31 @@ describe.each(ENGINES)('IPv4 stages ($name engine)', (engine) => {
     });
   });
 
+  describe('ICMP error rate limit (icmpv4_xrlim_allow)', () => {
+    it('fragmentation needed (3/4) is never rate limited: "Don\'t limit PMTU discovery"', () => {
+      const h = harness();
+      for (let i = 0; i < 8; i++) h.send(podFrame(h, 'pod-a', h.pod('backend-b').ip, [{ type: 'icmp4', icmpType: 8, id: 9, seq: i }], new Uint8Array(1472), { df: true }), { t: 0 });
+      const out = h.run();
+      expect(h.drops('node-1').FRAG_NEEDED).toBe(8);
+      const got = framesAt(out, h, 'default/pod-a eth0', 0).map((f) => parse(f.bytes).layers[0]);
+      expect(got.map((L) => `${L.icmpType}/${L.icmpCode}`)).toEqual(Array(8).fill('3/4'));
+    });
+
+    it('a packet that gets no error (itself an ICMP error, RFC 1122 3.2.2) spends no token', () => {
+      const h = harness();
+      // Six ICMP port-unreachable errors to an unroutable address: icmp_send answers none and
+      // returns before icmpv4_xrlim_allow, so the bucket stays full.
+      const quoted = buildFrame([{ type: 'ipv4', src: '8.8.8.8', dst: h.pod('pod-a').ip }, ...udp(53, 2000)]);
+      for (let i = 0; i < 6; i++) h.send(podFrame(h, 'pod-a', '8.8.8.8', [{ type: 'icmp4', icmpType: 3, code: 3 }], quoted, { id: 100 + i }), { t: 0 });
+      let out = h.run();
+      expect(h.drops('node-1').FIB_LOOKUP_FAILED).toBe(6);
+      expect(framesAt(out, h, 'default/pod-a eth0', 0)).toHaveLength(0);
+      for (let i = 0; i < 6; i++) h.send(podFrame(h, 'pod-a', '8.8.8.8', udp(2000 + i, 53)), { t: 0 });
+      out = h.run();
+      expect(framesAt(out, h, 'default/pod-a eth0', 0)).toHaveLength(6);
+    });
+  });
+
   describe('ip4-forward', () => {
     it('TTL 1: TTL_EXCEEDED and ICMP time exceeded (11/0) to the source', () => {
       const h = harness();
