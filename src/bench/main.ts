@@ -38,6 +38,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       if (v === undefined || v.startsWith('--')) throw new BenchError('BENCH_BAD_OPTION', `${a} needs a value`);
       return v;
     };
+    if (a === '--') continue; // npm and vite-node pass it through
     if (a === '--quick') quick = true;
     else if (a === '--no-kernel') kernel = false;
     else if (a === '--json') json = val();

@@ -51,7 +51,11 @@ const CPU_HEAD = ['model', 'rate', 'CPU s / 100k pkts', 'CPU (one core)', 'rate 
 
 function kernelLines(r: BenchReport): string[] {
   if (!r.kernelPeer.ran) return [`kernel peer: ${r.kernelPeer.note}`];
-  return [`kernel peer (${r.kernelPeer.note}):`, ...r.kernelPeer.rows.map((k) => `  ${k.name}: ${fmtRate(k.pps)} packets/s (${fmtNs(k.nsPerPacket)}/packet)`)];
+  const whole = r.stages.find((s) => s.key === 'pipeline/whole');
+  const chain = r.stages.find((s) => s.key.startsWith('scaling/iptables-service-chain@'));
+  return [`kernel peer (${r.kernelPeer.note}):`, ...r.kernelPeer.rows.map((k) => `  ${k.name}: ${fmtRate(k.pps)} packets/s (${fmtNs(k.nsPerPacket)}/packet)`),
+    ...(whole ? [`  beside dpemu, established flows, whole pipeline (3 nodes, VXLAN): ${fmtRate(whole.packetsPerSec)} packets/s (${fmtNs(whole.meanNs)}/packet)`] : []),
+    ...(chain ? [`  beside dpemu, new connection through ${chain.stage}: ${fmtNs(chain.meanNs)}/packet (nf4-prerouting only)`] : [])];
 }
 
 export function renderText(r: BenchReport): string {

@@ -5,9 +5,11 @@ import { defaultScenarioPath } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import { processIo, type Io } from './io.js';
+import { ipvsRulesCommand } from '../ipvs/rules-command.js';
 import { rulesCommand } from '../kubeproxy/rules-command.js';
 import { inspectCommand } from './inspect.js';
 import { defaultCapturePath, replayCommand } from './replay-command.js';
+import { benchCommand } from '../bench/cli.js';
 
 const VERSION = '0.1.0';
 
@@ -106,6 +108,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
     .option('--node <name>', 'Node name, or all (default: the first node)')
     .option('--table <table>', 'Only this table: filter or nat')
+    .option('--mode <mode>', 'iptables (iptables-save form) or ipvs (ipvsadm -Ln form); default: the scenario\'s kube-proxy mode')
     .action((o: Record<string, unknown>) => {
       ran = true;
       const cluster = loadClusterOrReport(asList(o.scenario), io);
@@ -113,7 +116,26 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
-      code = rulesCommand(cluster, { node: typeof o.node === 'string' ? o.node : undefined, table: o.table as 'filter' | 'nat' | undefined }, io);
+      const node = typeof o.node === 'string' ? o.node : undefined;
+      const mode = typeof o.mode === 'string' ? o.mode : cluster.kubeProxy.mode;
+      if (mode === 'ipvs') code = ipvsRulesCommand(cluster, { node }, io);
+      else if (mode === 'iptables') code = rulesCommand({ ...cluster, kubeProxy: { ...cluster.kubeProxy, mode: 'iptables' } }, { node, table: o.table as 'filter' | 'nat' | undefined }, io);
+      else {
+        io.err(`dpemu rules: --mode must be iptables or ipvs, got ${mode} (eBPF mode has maps instead: dpemu maps)\n`);
+        code = 2;
+      }
+    });
+
+  cli
+    .command('bench', 'Run the benchmark suite (per-stage ns/packet vs the course budgets, scaling, CPU at 100K packets/s)')
+    .option('--quick', 'Smaller sizes, for a smoke run')
+    .option('--json <file>', 'Write machine-readable results (benny summaries plus dpemu\'s)')
+    .option('--compare <file>', 'Compare with a saved --json run; exit 1 when a stage is slower beyond the threshold')
+    .option('--threshold <x>', 'Regression threshold as a fraction (default 0.5 = 50% slower, after calibration)')
+    .option('--no-kernel', 'Skip the kernel peer (network namespaces; only runs as root)')
+    .action(async (o: Record<string, unknown>) => {
+      ran = true;
+      code = await benchCommand(o, io);
     });
 
   cli.help();
