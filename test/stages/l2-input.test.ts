@@ -75,6 +75,24 @@ describe.each(ENGINES)('L2 input stages ($name engine)', (engine) => {
       expect(out.results.every((r) => r.verdict === 1)).toBe(true);
     });
 
+    it('a node\'s broadcast ARP attached by its sender floods the underlay segment: node-1 answers, node-3 does not', () => {
+      const h = harness();
+      const [n1, n2] = [h.node('node-1'), h.node('node-2')];
+      const out = h.one(arpRequest(n2.mac, n2.ip, n1.ip));
+      expect(framesAt(out, h, 'node-2 eth0', 1).map((f) => mac(f.bytes, 0))).toEqual(['ff:ff:ff:ff:ff:ff']);
+      expect(framesAt(out, h, 'node-1 eth0', 0).map((f) => mac(f.bytes, 0))).toEqual(['ff:ff:ff:ff:ff:ff']);
+      expect(framesAt(out, h, 'node-3 eth0', 0).map((f) => mac(f.bytes, 0))).toEqual(['ff:ff:ff:ff:ff:ff']);
+      const reply = framesAt(out, h, 'node-1 eth0', 1);
+      expect(reply).toHaveLength(1);
+      expect(parse(reply[0].bytes).layers[0].arpOp).toBe(2);
+      // node-2 receives the reply (consumed: static neighbours); node-3 leaves the request unanswered.
+      expect(out.results.map((r) => [r.node, r.verdict, dropName(r), r.stage]).sort()).toEqual([
+        [0, 1, '', 'arp-input'],
+        [1, 1, '', 'arp-input'],
+        [2, 2, 'ARP_NOT_ANSWERED', 'arp-input'],
+      ]);
+    });
+
     it('the node NIC does not answer for another node\'s address', () => {
       const h = harness();
       const n2 = h.node('node-2');
