@@ -5,6 +5,7 @@ import { defaultScenarioPath } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import { processIo, type Io } from './io.js';
+import { ipvsRulesCommand } from '../ipvs/rules-command.js';
 import { rulesCommand } from '../kubeproxy/rules-command.js';
 import { inspectCommand } from './inspect.js';
 import { defaultCapturePath, replayCommand } from './replay-command.js';
@@ -107,6 +108,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
     .option('--node <name>', 'Node name, or all (default: the first node)')
     .option('--table <table>', 'Only this table: filter or nat')
+    .option('--mode <mode>', 'iptables (iptables-save form) or ipvs (ipvsadm -Ln form); default: the scenario\'s kube-proxy mode')
     .action((o: Record<string, unknown>) => {
       ran = true;
       const cluster = loadClusterOrReport(asList(o.scenario), io);
@@ -114,7 +116,14 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
-      code = rulesCommand(cluster, { node: typeof o.node === 'string' ? o.node : undefined, table: o.table as 'filter' | 'nat' | undefined }, io);
+      const node = typeof o.node === 'string' ? o.node : undefined;
+      const mode = typeof o.mode === 'string' ? o.mode : cluster.kubeProxy.mode;
+      if (mode === 'ipvs') code = ipvsRulesCommand(cluster, { node }, io);
+      else if (mode === 'iptables') code = rulesCommand({ ...cluster, kubeProxy: { ...cluster.kubeProxy, mode: 'iptables' } }, { node, table: o.table as 'filter' | 'nat' | undefined }, io);
+      else {
+        io.err(`dpemu rules: --mode must be iptables or ipvs, got ${mode} (eBPF mode has maps instead: dpemu maps)\n`);
+        code = 2;
+      }
     });
 
   cli

@@ -4,7 +4,10 @@ import { DeviceKind, DeviceTable, macBytes } from './devices.js';
 import { IcmpRateLimiter } from './icmp.js';
 import { ReassemblyTable } from '../stages/ip4-defrag.js';
 import { ConntrackTable } from '../conntrack/table.js';
-import { renderNodeRules } from '../kubeproxy/node-rules.js';
+import { deriveClusterCidr, renderNodeRules } from '../kubeproxy/node-rules.js';
+import { buildNodeIpvsServices } from '../ipvs/build.js';
+import { Ipvs } from '../ipvs/ipvs.js';
+import { IpvsMasquerade } from '../ipvs/masquerade.js';
 import { RecentTable } from '../kubeproxy/recent.js';
 import type { RuleSet } from '../kubeproxy/rule.js';
 import type { WalkContext } from '../kubeproxy/walk.js';
@@ -43,6 +46,9 @@ export interface NodeContext {
   readonly walkCtx: WalkContext;
   /** Addresses of this node (`-m addrtype --dst-type LOCAL`). */
   readonly localAddrs: ReadonlySet<number>;
+  /** kube-proxy IPVS mode: the node's virtual servers and connection table, null otherwise. */
+  readonly ipvs: Ipvs | null;
+  readonly ipvsMasq: IpvsMasquerade | null;
 }
 
 export function neighbourKey(dev: number, ip: number): number {
@@ -92,7 +98,13 @@ export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeC
       neighbours.set(neighbourKey(d.id, d.pod.ip32), macBytes(d.pod.mac));
     }
     const rng = new Prng((cluster.seed * 1000003 + node.index) >>> 0);
-    const rules = cluster.kubeProxy.manages && cluster.kubeProxy.mode === 'iptables' ? renderNodeRules(cluster, node.name) : null;
+    const kp = cluster.kubeProxy;
+    const rules = kp.manages && kp.mode === 'iptables' ? renderNodeRules(cluster, node.name)
+      : kp.manages && kp.mode === 'ipvs' ? ipvsModeRules(cluster, node.name) : null;
+    const ipvsServices = kp.manages && kp.mode === 'ipvs' ? buildNodeIpvsServices(cluster, node.name) : null;
+    const ipvs = ipvsServices ? new Ipvs(ipvsServices) : null;
+    const cidr = ipvsServices ? deriveClusterCidr(cluster) : null;
+    const ipvsMasq = ipvsServices ? new IpvsMasquerade(ipvsServices, { clusterCidr: cidr ? cidrOf(cidr) : null, masqueradeAll: false }) : null;
     return {
       cluster,
       node,
@@ -116,7 +128,31 @@ export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeC
       rules,
       rng,
       walkCtx: { rng, recent: new RecentTable(), now: 0 },
-      localAddrs: new Set(vx >= 0 ? [node.ip32 >>> 0, node.vtepIp32 >>> 0] : [node.ip32 >>> 0]),
+      localAddrs: new Set([...(vx >= 0 ? [node.ip32 >>> 0, node.vtepIp32 >>> 0] : [node.ip32 >>> 0]), ...(ipvsServices ?? []).filter((v) => v.kind !== 'NodePort').map((v) => v.vip32 >>> 0)]),
+      ipvs,
+      ipvsMasq,
     };
   });
+}
+
+/**
+ * What kube-proxy leaves in iptables in IPVS mode, as far as dpemu's pipeline needs it: the same
+ * filter table (KUBE-FORWARD drops ctstate INVALID, accepts marked and established traffic) and
+ * the masquerade half of the nat table (KUBE-MARK-MASQ, KUBE-POSTROUTING). Service translation is
+ * IPVS's (ipvs4-in), so the nat PREROUTING/OUTPUT service chains are left out; the masquerade mark
+ * comes from the IPVS-mode ipset rules (src/ipvs/masquerade.ts).
+ */
+function ipvsModeRules(cluster: Cluster, nodeName: string): RuleSet {
+  const rs = renderNodeRules(cluster, nodeName);
+  const keep = new Set(['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING', 'KUBE-MARK-MASQ', 'KUBE-POSTROUTING']);
+  const nat = rs.tables.nat
+    .filter((c) => keep.has(c.name))
+    .map((c) => (c.name === 'PREROUTING' || c.name === 'OUTPUT' ? { ...c, rules: [] } : c));
+  return { node: rs.node, tables: { filter: rs.tables.filter, nat } };
+}
+
+function cidrOf(text: string): { addr32: number; prefix: number } {
+  const [a, p] = text.split('/');
+  const o = a.split('.').map(Number);
+  return { addr32: ((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]) >>> 0, prefix: Number(p) };
 }

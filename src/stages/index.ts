@@ -5,6 +5,7 @@ import { ethernetInput } from './ethernet-input.js';
 import { frameInput } from './frame-input.js';
 import { ip4Defrag } from './ip4-defrag.js';
 import { ip4Forward } from './ip4-forward.js';
+import { ipvs4In } from './ipvs4.js';
 import { ip4Input } from './ip4-input.js';
 import { ip4Local } from './ip4-local.js';
 import { ip4Lookup } from './ip4-lookup.js';
@@ -18,5 +19,5 @@ export { S } from './names.js';
 
 /** The node graph (pod attach, netfilter hooks with conntrack and kube-proxy's rules, VXLAN), in dispatch order (a packet's usual walk, top to bottom). */
 export function nodeStages(): StageDef<NodeContext>[] {
-  return [frameInput, vethXmit, ethernetInput, arpInput, ip4Input, ip4Defrag, nf4Prerouting, ip4Lookup, nf4LocalIn, ip4Local, vxlan4Decap, ip4Forward, nf4Forward, vxlan4Encap, nf4Output, nf4Postrouting, ip4Output, underlayXmit];
+  return [frameInput, vethXmit, ethernetInput, arpInput, ip4Input, ip4Defrag, ipvs4In, nf4Prerouting, ip4Lookup, nf4LocalIn, ip4Local, vxlan4Decap, ip4Forward, nf4Forward, vxlan4Encap, nf4Output, nf4Postrouting, ip4Output, underlayXmit];
 }

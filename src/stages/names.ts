@@ -6,6 +6,7 @@ export const S = {
   ARP_INPUT: 'arp-input',
   IP4_INPUT: 'ip4-input',
   IP4_DEFRAG: 'ip4-defrag',
+  IPVS4_IN: 'ipvs4-in',
   NF4_PREROUTING: 'nf4-prerouting',
   IP4_LOOKUP: 'ip4-lookup',
   NF4_INPUT: 'nf4-input',

@@ -15,6 +15,7 @@ import { ipv4ToString } from '../packet/format.js';
 import { IPPROTO_TCP, IPPROTO_UDP, rd32 } from '../dataplane/wire.js';
 import { buildTcpReset } from '../dataplane/tcp-reset.js';
 import { sendIcmpError } from './icmp-send.js';
+import { IPVS_MASQ, IPVS_PENDING } from './ipvs4.js';
 import { S } from './names.js';
 import { applyNat, conntrackIn, fillKp, walkOut } from './netfilter-common.js';
 
@@ -126,12 +127,30 @@ export const nf4Prerouting = defineStage<NodeContext>({
         rt.drop(s, drop);
         continue;
       }
-      if (pool.ctinfo[s] === CT.IP_CT_NEW) natNew(rt, pool, s, walk(rt, pool, s, 'nat', 'PREROUTING'), true);
+      if (pool.aux1[s] & IPVS_PENDING) ipvsDnat(rt, pool, s);
+      else if (pool.ctinfo[s] === CT.IP_CT_NEW) natNew(rt, pool, s, walk(rt, pool, s, 'nat', 'PREROUTING'), true);
       else applyNat(rt, pool, s, true);
       rt.next(s, 0);
     }
   },
 });
+
+/**
+ * IPVS scheduled a new connection (ipvs4-in): with net.ipv4.vs.conntrack=1 the conntrack entry
+ * takes the real server as its DNAT (ip_vs_update_conntrack), so later packets and replies are
+ * translated from the entry; KUBE-MARK-MASQ as kube-proxy's IPVS-mode rules decide.
+ */
+function ipvsDnat(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number): void {
+  const addr = pool.aux0[s] >>> 0;
+  const port = pool.aux1[s] & 0xffff;
+  if (pool.aux1[s] & IPVS_MASQ) pool.mark[s] = (pool.mark[s] | 0x4000) >>> 0;
+  pool.aux1[s] = 0;
+  const n = pool.ct[s];
+  if (n >= 0 && rt.ctx.conntrack.dnat(n >> 1, addr, port)) {
+    natRewrite(pool, s, 1, addr, port);
+    if (rt.tracing) rt.trace(s, 'conntrack', 'DNAT (IPVS)', `to ${ipv4ToString(addr)}:${port}${pool.mark[s] & 0x4000 ? '; marked 0x4000 for masquerade' : ''}`);
+  }
+}
 
 /** OUTPUT (the node's own packets): conntrack, nat OUTPUT, filter OUTPUT; reroute after DNAT. */
 export const nf4Output = defineStage<NodeContext>({
