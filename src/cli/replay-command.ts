@@ -88,7 +88,8 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
         if (o.trace) {
           for (const h of r.hops) {
             if (!h.info) continue;
-            io.out(hubble.line({ tsSec: r.tsSec, tsNsec: r.tsNsec, node: cluster.nodes[h.node].name, verdict: 6, drop: 0, parseError: 0, info: h.info, device: h.device, dir: h.dir, isReply: null, frame: r.frame }) + '\n');
+            // Hubble reports trace events (a packet seen at an observation point) as FORWARDED.
+            io.out(hubble.line({ tsSec: r.tsSec, tsNsec: r.tsNsec, node: cluster.nodes[h.node].name, verdict: 1, drop: 0, parseError: 0, info: h.info, device: h.device, dir: h.dir, isReply: null, frame: r.frame }) + '\n');
           }
         }
         const last = r.hops[r.hops.length - 1];
