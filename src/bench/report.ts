@@ -39,7 +39,7 @@ function scalingBlocks(r: BenchReport, table: (h: readonly string[], rows: reado
   return r.scaling.map((s) => [
     `${s.name}: ${s.metric}`,
     table([s.param, 'ns'], s.points.map((p) => [p.n.toLocaleString('en-US'), fmtNs(p.ns)])),
-    `ratio largest/smallest: ${s.ratio.toFixed(2)}x in time for ${s.nRatio.toFixed(0)}x in size (${s.ratio > s.nRatio / 10 ? 'grows with n: O(n)-like' : 'about flat: O(1)-like'})`,
+    `ratio largest/smallest: ${s.ratio.toFixed(2)}x in time for ${s.nRatio.toFixed(0)}x in size; growth exponent log(ratio)/log(size ratio) = ${(Math.log(s.ratio) / Math.log(s.nRatio)).toFixed(2)} (1: O(n), 0: O(1))`,
   ].join('\n\n'));
 }
 
