@@ -56,6 +56,22 @@ function sendTcpReset(rt: StageRuntime<NodeContext>, s: number): void {
   if (r >= 0) rt.emit(r, S.IP4_LOOKUP);
 }
 
+/**
+ * nf_nat_inet_fn: the nat table is walked for a connection only until its binding for this
+ * manipulation is set up (nf_nat_initialized: the *_NAT_DONE bit), i.e. on its first packet,
+ * even if later packets still arrive as NEW (no reply yet). Marks the binding done (a walk that
+ * asks for nothing sets a null binding).
+ */
+function natUninitialized(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, doneBit: number): boolean {
+  const n = pool.ct[s];
+  if (n < 0 || pool.ctinfo[s] !== CT.IP_CT_NEW) return false;
+  const ct = rt.ctx.conntrack;
+  const e = n >> 1;
+  if (ct.status[e] & doneBit) return false;
+  ct.status[e] |= doneBit;
+  return true;
+}
+
 /** nat-table DNAT for a new connection: the reply tuple changes, then the packet is rewritten. */
 function natNew(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, r: WalkResult | null, dstHook: boolean): void {
   const n = pool.ct[s];
@@ -128,7 +144,7 @@ export const nf4Prerouting = defineStage<NodeContext>({
         continue;
       }
       if (pool.aux1[s] & IPVS_PENDING) ipvsDnat(rt, pool, s);
-      else if (pool.ctinfo[s] === CT.IP_CT_NEW) natNew(rt, pool, s, walk(rt, pool, s, 'nat', 'PREROUTING'), true);
+      else if (natUninitialized(rt, pool, s, CT.IPS_DST_NAT_DONE)) natNew(rt, pool, s, walk(rt, pool, s, 'nat', 'PREROUTING'), true);
       else applyNat(rt, pool, s, true);
       rt.next(s, 0);
     }
@@ -167,7 +183,7 @@ export const nf4Output = defineStage<NodeContext>({
         continue;
       }
       const before = rd32(pool.bufs[s], pool.l3[s] + 16);
-      if (pool.ctinfo[s] === CT.IP_CT_NEW) natNew(rt, pool, s, walk(rt, pool, s, 'nat', 'OUTPUT'), true);
+      if (natUninitialized(rt, pool, s, CT.IPS_DST_NAT_DONE)) natNew(rt, pool, s, walk(rt, pool, s, 'nat', 'OUTPUT'), true);
       else applyNat(rt, pool, s, true);
       const after = rd32(pool.bufs[s], pool.l3[s] + 16);
       if (after !== before) {
@@ -228,7 +244,7 @@ export const nf4Postrouting = defineStage<NodeContext>({
   process(rt, slots, n, pool) {
     for (let i = 0; i < n; i++) {
       const s = slots[i];
-      if (pool.ctinfo[s] === CT.IP_CT_NEW && pool.ct[s] >= 0 && !rt.ctx.conntrack.isConfirmed(pool.ct[s] >> 1)) {
+      if (natUninitialized(rt, pool, s, CT.IPS_SRC_NAT_DONE)) {
         natNew(rt, pool, s, walk(rt, pool, s, 'nat', 'POSTROUTING'), false);
       } else {
         applyNat(rt, pool, s, false);
