@@ -12,6 +12,7 @@ import { RecentTable } from '../kubeproxy/recent.js';
 import type { RuleSet } from '../kubeproxy/rule.js';
 import type { WalkContext } from '../kubeproxy/walk.js';
 import { Prng } from '../util/prng.js';
+import { EbpfNodeState } from '../ebpf/state.js';
 import { RouteKind, RouteTable, maskOf, routeText } from './routes.js';
 
 /** Everything one cluster node's stages read: its devices, routes, neighbours, FDB and counters. */
@@ -49,6 +50,8 @@ export interface NodeContext {
   /** kube-proxy IPVS mode: the node's virtual servers and connection table, null otherwise. */
   readonly ipvs: Ipvs | null;
   readonly ipvsMasq: IpvsMasquerade | null;
+  /** kube-proxy mode ebpf (Cilium kube-proxy replacement): the node's LB/ipcache/CT maps and socket LB state, null otherwise. */
+  readonly ebpf: EbpfNodeState | null;
 }
 
 export function neighbourKey(dev: number, ip: number): number {
@@ -131,6 +134,7 @@ export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeC
       localAddrs: new Set([...(vx >= 0 ? [node.ip32 >>> 0, node.vtepIp32 >>> 0] : [node.ip32 >>> 0]), ...(ipvsServices ?? []).filter((v) => v.kind !== 'NodePort').map((v) => v.vip32 >>> 0)]),
       ipvs,
       ipvsMasq,
+      ebpf: kp.mode === 'ebpf' ? new EbpfNodeState(cluster, node) : null,
     };
   });
 }

@@ -24,7 +24,7 @@ import { S } from './names.js';
  */
 export const frameInput = defineStage<NodeContext>({
   name: S.FRAME_INPUT,
-  next: [S.VETH_XMIT, S.ETHERNET_INPUT, S.UNDERLAY_XMIT, S.IP4_LOOKUP],
+  next: [S.SOCK4_CONNECT, S.ETHERNET_INPUT, S.UNDERLAY_XMIT, S.IP4_LOOKUP],
   drops: [Drop.MALFORMED_FRAME, Drop.UNKNOWN_SENDER],
   describe: 'parse the frame and attach it where its sender lives',
   process(rt, slots, n, pool) {

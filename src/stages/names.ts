@@ -1,6 +1,7 @@
 /** Stage names (family-verb, as VPP and Cilium name theirs). */
 export const S = {
   FRAME_INPUT: 'frame-input',
+  SOCK4_CONNECT: 'sock4-connect',
   VETH_XMIT: 'veth-xmit',
   ETHERNET_INPUT: 'ethernet-input',
   ARP_INPUT: 'arp-input',

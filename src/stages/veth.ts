@@ -3,6 +3,7 @@ import { defineStage } from '../engine/stage.js';
 import { DeviceKind } from '../dataplane/devices.js';
 import type { NodeContext } from '../dataplane/node-context.js';
 import { S } from './names.js';
+import { sock4RecvTrace } from './sock4.js';
 
 /**
  * A veth pair: what one end transmits the other end receives, unchanged. From a pod's eth0 the
@@ -26,6 +27,7 @@ export const vethXmit = defineStage<NodeContext>({
         rt.next(s, 0);
       } else {
         if (rt.tracing) rt.trace(s, to.label, 'delivered', `${from.name} -> pod ${to.pod?.namespace}/${to.pod?.name} eth0 ${to.macText}`);
+        if (rt.tracing && rt.ctx.ebpf) sock4RecvTrace(rt, s, pool);
         rt.done(s, Verdict.FORWARDED);
       }
     }
