@@ -10,6 +10,7 @@ import { rulesCommand } from '../kubeproxy/rules-command.js';
 import { inspectCommand } from './inspect.js';
 import { defaultCapturePath, replayCommand } from './replay-command.js';
 import { benchCommand } from '../bench/cli.js';
+import { mapsCommand } from './maps-command.js';
 
 const VERSION = '0.1.0';
 
@@ -101,6 +102,20 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return;
       }
       code = await replayCommand(input.file, input.cluster, { quiet: true, dumpCt: true }, io);
+    });
+
+  cli
+    .command('maps [capture]', 'Replay quietly in eBPF mode, then print each node\'s maps as the Cilium agent does (bpf lb list, ct list global, policy get, ipcache list)')
+    .option('--scenario <file>', 'Scenario YAML (repeatable); needs kubeProxy.mode ebpf, e.g. pcaps/scenarios/ebpf.yaml')
+    .option('--node <name>', 'Only this node')
+    .action(async (capture: string | undefined, o: Record<string, unknown>) => {
+      ran = true;
+      const input = replayInput(capture, o, io);
+      if (!input) {
+        code = 2;
+        return;
+      }
+      code = await mapsCommand(input.file, input.cluster, { node: typeof o.node === 'string' ? o.node : undefined }, io);
     });
 
   cli
