@@ -45,6 +45,7 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
     observers,
     poolSize: dp0Pool,
   });
+  for (const d of dataplane.contexts[0]?.policy?.diagnostics ?? []) io.err(`${d.severity === 'error' ? 'error' : 'warning'}: ${d.message}\n`);
   recorder = new Recorder(dataplane.pool, Boolean(o.json && o.trace));
   observers.push(recorder);
   if (o.writePcaps) {

@@ -29,6 +29,7 @@ export class Dataplane {
       vectorSize: opts.vectorSize ?? 256,
       tracing: opts.tracing ?? false,
       observers: opts.observers ?? [],
+      onDrop: (pool, slot) => releaseUnconfirmed(this, pool, slot),
     });
   }
 
@@ -59,4 +60,16 @@ export class Dataplane {
   run(): void {
     this.engine.run();
   }
+}
+
+/**
+ * A packet dropped after conntrack created its entry but before the entry was confirmed takes the
+ * entry with it, as the kernel frees an unconfirmed conntrack with its skb: otherwise a denied or
+ * undeliverable first packet would hold a table slot forever.
+ */
+function releaseUnconfirmed(dp: Dataplane, pool: PacketPool, slot: number): void {
+  const n = pool.ct[slot];
+  if (n < 0) return;
+  const ctx = dp.contexts[pool.node[slot]];
+  if (ctx && !ctx.conntrack.isConfirmed(n >> 1)) ctx.conntrack.delete(n >> 1);
 }

@@ -13,6 +13,8 @@ import type { RuleSet } from '../kubeproxy/rule.js';
 import type { WalkContext } from '../kubeproxy/walk.js';
 import { Prng } from '../util/prng.js';
 import { EbpfNodeState } from '../ebpf/state.js';
+import { PolicyEngine } from '../policy/engine.js';
+import type { ProxiedFlow } from '../stages/policy4.js';
 import { RouteKind, RouteTable, maskOf, routeText } from './routes.js';
 
 /** Everything one cluster node's stages read: its devices, routes, neighbours, FDB and counters. */
@@ -50,6 +52,10 @@ export interface NodeContext {
   /** kube-proxy IPVS mode: the node's virtual servers and connection table, null otherwise. */
   readonly ipvs: Ipvs | null;
   readonly ipvsMasq: IpvsMasquerade | null;
+  /** Network policy (one engine for the cluster, shared by the nodes), null when the scenario has none. */
+  readonly policy: PolicyEngine | null;
+  /** Flows REDIRECTed to the L7 proxy whose first request is still to be seen: (ct entry, direction). */
+  readonly proxied: Map<number, ProxiedFlow>;
   /** kube-proxy mode ebpf (Cilium kube-proxy replacement): the node's LB/ipcache/CT maps and socket LB state, null otherwise. */
   readonly ebpf: EbpfNodeState | null;
 }
@@ -73,6 +79,10 @@ export function macKey(buf: Uint8Array, off: number): number {
  */
 export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeContext[] {
   const gateways = new Set(cluster.pods.map((p) => p.gatewayIp32 >>> 0));
+  // eBPF mode enforces with per-endpoint policy maps (Cilium); otherwise with iptables chains (Calico-style).
+  const policy = cluster.networkPolicies.length + cluster.ciliumNetworkPolicies.length > 0
+    ? new PolicyEngine(cluster, { mode: cluster.kubeProxy.mode === 'ebpf' ? 'ebpf' : 'iptables' })
+    : null;
   return cluster.nodes.map((node) => {
     const routes = new RouteTable();
     const neighbours = new Map<number, Uint8Array>();
@@ -134,6 +144,8 @@ export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeC
       localAddrs: new Set([...(vx >= 0 ? [node.ip32 >>> 0, node.vtepIp32 >>> 0] : [node.ip32 >>> 0]), ...(ipvsServices ?? []).filter((v) => v.kind !== 'NodePort').map((v) => v.vip32 >>> 0)]),
       ipvs,
       ipvsMasq,
+      policy,
+      proxied: new Map(),
       ebpf: kp.mode === 'ebpf' ? new EbpfNodeState(cluster, node) : null,
     };
   });

@@ -26,6 +26,11 @@ export interface EngineOptions<C> {
   readonly observers?: readonly EngineObserver[];
   /** Per-call sample hook (benchmarks): see `Engine.onCall`. */
   readonly onCall?: CallSampler | null;
+  /**
+   * Called for a dropped packet before its buffer is freed, for state the data path attached to it
+   * (a conntrack entry the packet created and never confirmed dies with it, as in the kernel).
+   */
+  readonly onDrop?: (pool: PacketPool, slot: number) => void;
 }
 
 /** Called after every `process` call with the stage runtime (stage and node names), the vector size and the call's ns. */
@@ -67,6 +72,7 @@ export class Engine<C> {
   private readonly vector: Int32Array;
   private pending = 0;
   private tracingOn: boolean;
+  private readonly onDrop: ((pool: PacketPool, slot: number) => void) | null;
   /** Per-call sample hook; null (the default) costs one comparison per vector, nothing per packet. */
   onCall: CallSampler | null;
 
@@ -78,6 +84,7 @@ export class Engine<C> {
     this.observers = opts.observers ?? [];
     this.tracingOn = opts.tracing ?? false;
     this.onCall = opts.onCall ?? null;
+    this.onDrop = opts.onDrop ?? null;
     this.vector = new Int32Array(this.vectorSize);
     opts.stages.forEach((s, i) => {
       if (this.byName.has(s.name)) throw new EngineConfigError(`stage "${s.name}" is registered twice`);
@@ -183,6 +190,7 @@ export class Engine<C> {
           this.push(nextIds[nx] * nodes + pool.node[slot], slot);
         } else if (nx === NEXT_DROP || nx === NEXT_DONE) {
           for (let o = 0; o < this.observers.length; o++) this.observers[o].final?.(pool, slot, this.stages[sid].name);
+          if (nx === NEXT_DROP && this.onDrop) this.onDrop(pool, slot);
           pool.free(slot);
         } else {
           throw new EngineConfigError(`stage "${this.stages[sid].name}" gave packet ${pool.frameNo[slot]} no next stage, drop or verdict`);

@@ -11,6 +11,7 @@ import { ip4Local } from './ip4-local.js';
 import { ip4Lookup } from './ip4-lookup.js';
 import { ip4Output } from './ip4-output.js';
 import { nf4Forward, nf4LocalIn, nf4Output, nf4Postrouting, nf4Prerouting } from './netfilter.js';
+import { policy4Egress, policy4Ingress } from './policy4.js';
 import { underlayXmit } from './underlay.js';
 import { vethXmit } from './veth.js';
 import { sock4Connect } from './sock4.js';
@@ -20,5 +21,5 @@ export { S } from './names.js';
 
 /** The node graph (pod attach, netfilter hooks with conntrack and kube-proxy's rules, VXLAN), in dispatch order (a packet's usual walk, top to bottom). */
 export function nodeStages(): StageDef<NodeContext>[] {
-  return [frameInput, sock4Connect, vethXmit, ethernetInput, arpInput, ip4Input, ip4Defrag, ipvs4In, nf4Prerouting, ip4Lookup, nf4LocalIn, ip4Local, vxlan4Decap, ip4Forward, nf4Forward, vxlan4Encap, nf4Output, nf4Postrouting, ip4Output, underlayXmit];
+  return [frameInput, sock4Connect, vethXmit, ethernetInput, arpInput, ip4Input, ip4Defrag, ipvs4In, nf4Prerouting, policy4Egress, ip4Lookup, nf4LocalIn, ip4Local, vxlan4Decap, ip4Forward, nf4Forward, vxlan4Encap, nf4Output, nf4Postrouting, ip4Output, policy4Ingress, underlayXmit];
 }

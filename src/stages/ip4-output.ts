@@ -14,7 +14,7 @@ import { S } from './names.js';
  * header copied), then the Ethernet header is rewritten from the static neighbour of the next hop
  * and the packet goes to its egress device.
  */
-const NEXT_NAMES = [S.VETH_XMIT, S.VXLAN4_ENCAP, S.UNDERLAY_XMIT];
+const NEXT_NAMES = [S.POLICY4_INGRESS, S.VXLAN4_ENCAP, S.UNDERLAY_XMIT];
 
 export const ip4Output = defineStage<NodeContext>({
   name: S.IP4_OUTPUT,

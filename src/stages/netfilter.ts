@@ -132,7 +132,7 @@ function pickSourcePort(rt: StageRuntime<NodeContext>, e: number, addr: number, 
 /** PREROUTING: conntrack, then NAT (kube-proxy's nat PREROUTING for a new flow, the entry for the rest). */
 export const nf4Prerouting = defineStage<NodeContext>({
   name: S.NF4_PREROUTING,
-  next: [S.IP4_LOOKUP],
+  next: [S.POLICY4_EGRESS],
   drops: [Drop.CT_TABLE_FULL],
   describe: 'netfilter PREROUTING: conntrack, DNAT',
   process(rt, slots, n, pool) {

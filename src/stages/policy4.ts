@@ -1,0 +1,129 @@
+import * as CT from '../conntrack/constants.js';
+import { Drop } from '../engine/drop-reasons.js';
+import type { PacketPool } from '../engine/pool.js';
+import type { StageRuntime } from '../engine/runtime.js';
+import { defineStage } from '../engine/stage.js';
+import { DeviceKind } from '../dataplane/devices.js';
+import type { NodeContext } from '../dataplane/node-context.js';
+import { buildTcpReply } from '../dataplane/tcp-reply.js';
+import { buildHttp403, matchHttp } from '../policy/l7.js';
+import type { FlowProto } from '../policy/engine.js';
+import type { PodModel } from '../scenario/model.js';
+import { ipv4ToString } from '../packet/format.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, rd16, rd32 } from '../dataplane/wire.js';
+import { S } from './names.js';
+
+/** A flow the L7 proxy must see: its first request is matched against the HTTP rules. */
+export interface ProxiedFlow {
+  readonly pod: PodModel;
+  readonly dir: 'ingress' | 'egress';
+  readonly peer: number;
+  readonly dport: number;
+}
+
+function protoOf(p: number): FlowProto | null {
+  return p === IPPROTO_TCP ? 'tcp' : p === IPPROTO_UDP ? 'udp' : p === IPPROTO_ICMP ? 'icmp' : p === 132 ? 'sctp' : null;
+}
+
+/**
+ * Network policy for one direction of one pod, decided on a flow's first packet and cached
+ * through conntrack: later packets and replies pass as established, as both real models do
+ * (Calico's chains accept ctstate ESTABLISHED first; Cilium's bpf_lxc skips policy on a CT hit).
+ * The model is the scenario's: eBPF (per-endpoint policy map lookup, constant cost) in kube-proxy
+ * ebpf mode, Calico-style iptables chains walked rule by rule otherwise.
+ * REDIRECT (an L7 rule) sends the flow through the proxy: its first request is matched, and a
+ * denied one is answered with Envoy's 403 and dropped.
+ */
+function enforce(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, pod: PodModel, dir: 'ingress' | 'egress'): boolean {
+  const policy = rt.ctx.policy!;
+  const b = pool.bufs[s];
+  const l3 = pool.l3[s];
+  const l4 = pool.l4[s];
+  const proto = protoOf(b[l3 + 9]);
+  const n = pool.ct[s];
+  const peer = rd32(b, l3 + (dir === 'egress' ? 16 : 12));
+  if (n >= 0 && pool.ctinfo[s] !== CT.IP_CT_NEW) {
+    // Established: the first packet's verdict holds; an L7 flow's first request still goes to the proxy.
+    const proxied = rt.ctx.proxied.get(proxyKey(n >> 1, dir));
+    if (proxied && !(n & 1) && l4 >= 0 && b[l3 + 9] === IPPROTO_TCP) return proxyRequest(rt, pool, s, n >> 1, proxied);
+    return true;
+  }
+  if (!proto || l4 < 0) return true;
+  const dport = proto === 'icmp' ? 0 : rd16(b, l4 + 2);
+  const v = policy.decide(pod, dir, peer, proto, dport);
+  const what = `${dir} of ${pod.namespace}/${pod.name}: ${proto} ${dir === 'egress' ? `to ${ipv4ToString(peer)}` : `from ${ipv4ToString(peer)}`}${proto === 'icmp' ? '' : ` port ${dport}`}`;
+  if (v.verdict === 'DENY') {
+    const reason = v.dropReason === 'POLICY_DENY' ? Drop.POLICY_DENY : Drop.POLICY_DENIED;
+    if (rt.tracing) rt.trace(s, `policy (${policy.opts.mode})`, `drop ${v.dropReason ?? 'POLICY_DENIED'}`, what);
+    rt.drop(s, reason);
+    return false;
+  }
+  if (rt.tracing) rt.trace(s, `policy (${policy.opts.mode})`, v.verdict === 'AUDIT' ? 'AUDIT (would drop; audit mode passes it)' : v.verdict === 'REDIRECT' ? `REDIRECT to proxy port ${v.proxyPort}` : 'ALLOW', what);
+  if (v.verdict === 'REDIRECT' && n >= 0) rt.ctx.proxied.set(proxyKey(n >> 1, dir), { pod, dir, peer, dport });
+  return true;
+}
+
+function proxyKey(entry: number, dir: 'ingress' | 'egress'): number {
+  return entry * 2 + (dir === 'egress' ? 1 : 0);
+}
+
+/** The proxy sees the first data segment of a REDIRECTed flow: allow it through, or answer 403 and drop. */
+function proxyRequest(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, entry: number, f: ProxiedFlow): boolean {
+  const b = pool.bufs[s];
+  const l3 = pool.l3[s];
+  const l4 = pool.l4[s];
+  const off = l4 + (b[l4 + 12] >> 4) * 4;
+  const end = l3 + rd16(b, l3 + 2);
+  if (end <= off) return true;
+  rt.ctx.proxied.delete(proxyKey(entry, f.dir));
+  const payload = b.subarray(off, Math.min(end, pool.start[s] + pool.len[s]));
+  const rules = rt.ctx.policy!.httpRules(f.pod, f.dir, f.peer, f.dport);
+  const line = new TextDecoder().decode(payload.subarray(0, Math.max(0, payload.indexOf(13)))) || '(no request line)';
+  if (matchHttp(rules, payload) === 'allow') {
+    if (rt.tracing) rt.trace(s, 'proxy (envoy)', 'L7 ALLOW', `${line}: matches a rules.http entry of ${f.pod.namespace}/${f.pod.name}`);
+    return true;
+  }
+  if (rt.tracing) rt.trace(s, 'proxy (envoy)', 'L7 DENY: 403 Forbidden sent', `${line}: no rules.http entry of ${f.pod.namespace}/${f.pod.name} allows it`);
+  const r = buildTcpReply(pool, s, buildHttp403(rt.now * 1000));
+  if (r >= 0) rt.emit(r, S.IP4_LOOKUP);
+  rt.drop(s, Drop.POLICY_DENIED);
+  return false;
+}
+
+/** Egress policy of the sending pod, on its node, as the packet leaves the pod (from-container). */
+export const policy4Egress = defineStage<NodeContext>({
+  name: S.POLICY4_EGRESS,
+  next: [S.IP4_LOOKUP],
+  drops: [Drop.POLICY_DENIED, Drop.POLICY_DENY],
+  describe: 'network policy: egress of the sending pod',
+  process(rt, slots, n, pool) {
+    const devices = rt.ctx.devices;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i];
+      if (rt.ctx.policy && pool.device[s] >= 0) {
+        const d = devices.get(pool.device[s]);
+        if (d.kind === DeviceKind.HOST_VETH && d.pod && !enforce(rt, pool, s, d.pod, 'egress')) continue;
+      }
+      rt.next(s, 0);
+    }
+  },
+});
+
+/** Ingress policy of the receiving pod, on its node, as the packet is delivered (to-container). */
+export const policy4Ingress = defineStage<NodeContext>({
+  name: S.POLICY4_INGRESS,
+  next: [S.VETH_XMIT],
+  drops: [Drop.POLICY_DENIED, Drop.POLICY_DENY],
+  describe: 'network policy: ingress of the receiving pod',
+  process(rt, slots, n, pool) {
+    const devices = rt.ctx.devices;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i];
+      if (rt.ctx.policy) {
+        const d = devices.get(pool.device[s]);
+        if (d.pod && !enforce(rt, pool, s, d.pod, 'ingress')) continue;
+      }
+      rt.next(s, 0);
+    }
+  },
+});
