@@ -146,7 +146,7 @@ export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeC
       ipvsMasq,
       policy,
       proxied: new Map(),
-      ebpf: kp.mode === 'ebpf' ? new EbpfNodeState(cluster, node) : null,
+      ebpf: kp.mode === 'ebpf' ? new EbpfNodeState(cluster, node, { lbAlgorithm: kp.lbAlgorithm, maglevTableSize: kp.maglevTableSize }) : null,
     };
   });
 }

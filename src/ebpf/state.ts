@@ -103,6 +103,11 @@ export interface CtRecordOptions {
   readonly revNat?: number;
   readonly srcSecId?: number;
   readonly ifindex?: number;
+  /**
+   * Count the packet as rx (to the endpoint: the to-container lookup, CT_INGRESS) or tx (from it:
+   * CT_EGRESS), as ct_update_stats does; default: rx for a reply.
+   */
+  readonly rx?: boolean;
 }
 
 /** Cilium's CT lifetimes (bpf/lib/conntrack.h, seconds). */
@@ -438,7 +443,7 @@ export class EbpfNodeState {
     const b = this.ct.bytes;
     const bytes = o.bytes ?? 0;
     const tcpFlags = o.tcpFlags ?? 0;
-    if (reply) {
+    if (o.rx ?? reply) {
       ctEntryV1.set.rx_packets(b, off, ctEntryV1.get.rx_packets(b, off) + 1);
       ctEntryV1.set.rx_bytes(b, off, ctEntryV1.get.rx_bytes(b, off) + bytes);
       ctEntryV1.set.rx_flags_seen(b, off, ctEntryV1.get.rx_flags_seen(b, off) | tcpFlags);

@@ -153,7 +153,11 @@ export interface Cluster {
   seed: number;
   serviceCidr: CidrModel;
   tunnel: { mode: TunnelMode; vni: number; port: number; udpCsum: boolean; deviceName: string; mtu: number };
-  kubeProxy: { mode: KubeProxyMode; manages: boolean };
+  /**
+   * kube-proxy mode, whether it manages the nodes, and (eBPF mode) the service load-balancing
+   * algorithm as Cilium's bpf-lb-algorithm: random (default) or maglev with its table size.
+   */
+  kubeProxy: { mode: KubeProxyMode; manages: boolean; lbAlgorithm: 'random' | 'maglev'; maglevTableSize: number };
   conntrack: { max: number; timeouts: ConntrackTimeouts };
   nodes: NodeModel[];
   namespaces: NamespaceModel[];

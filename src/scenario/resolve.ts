@@ -206,6 +206,8 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
   const kubeProxy: Cluster['kubeProxy'] = {
     mode: spec?.kubeProxy?.mode ?? 'iptables',
     manages: spec?.kubeProxy?.manages ?? true,
+    lbAlgorithm: spec?.kubeProxy?.lbAlgorithm ?? 'random',
+    maglevTableSize: spec?.kubeProxy?.maglevTableSize ?? 16381,
   };
   const timeouts: ConntrackTimeouts = {
     ...KERNEL_CT_TIMEOUTS,

@@ -3,6 +3,7 @@
  * it would otherwise silently fall back to a default); Kubernetes objects are loose so course files with images,
  * resources, probes ... load unchanged.
  */
+import { MAGLEV_TABLE_SIZES } from '../lb/maglev.js';
 import { z } from 'zod';
 import { cidr, intIn, ipv4, labels, mac, metadata, name, port, portName, portOrName, protocol } from './fields.js';
 import { ALWAYS_ON_OBJECTS, ciliumNetworkPolicySpec, networkPolicySpec } from './policy-schema.js';
@@ -58,6 +59,12 @@ export const clusterSchema = z.looseObject({
       .strictObject({
         mode: z.enum(['iptables', 'ipvs', 'ebpf'], { error: 'expected iptables, ipvs or ebpf' }).optional(),
         manages: z.boolean({ error: 'expected true or false' }).optional(),
+        lbAlgorithm: z.enum(['random', 'maglev'], { error: 'expected random or maglev (Cilium bpf-lb-algorithm)' }).optional(),
+        maglevTableSize: z
+          .number({ error: `expected a prime from Cilium's list: ${MAGLEV_TABLE_SIZES.join(', ')}` })
+          .int()
+          .refine((v) => (MAGLEV_TABLE_SIZES as readonly number[]).includes(v), { error: `expected a prime from Cilium's list: ${MAGLEV_TABLE_SIZES.join(', ')}` })
+          .optional(),
       })
       .optional(),
     conntrack: z

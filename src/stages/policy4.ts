@@ -8,7 +8,7 @@ import type { NodeContext } from '../dataplane/node-context.js';
 import { buildTcpReply } from '../dataplane/tcp-reply.js';
 import { buildHttp403, matchHttp } from '../policy/l7.js';
 import type { FlowProto } from '../policy/engine.js';
-import type { PodModel } from '../scenario/model.js';
+import { podByIp, type PodModel } from '../scenario/model.js';
 import { ipv4ToString } from '../packet/format.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, rd16, rd32 } from '../dataplane/wire.js';
 import { S } from './names.js';
@@ -35,7 +35,7 @@ function protoOf(p: number): FlowProto | null {
  * denied one is answered with Envoy's 403 and dropped.
  */
 function enforce(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, pod: PodModel, dir: 'ingress' | 'egress'): boolean {
-  const policy = rt.ctx.policy!;
+  const policy = rt.ctx.policy;
   const b = pool.bufs[s];
   const l3 = pool.l3[s];
   const l4 = pool.l4[s];
@@ -45,10 +45,14 @@ function enforce(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, pod
   if (n >= 0 && pool.ctinfo[s] !== CT.IP_CT_NEW) {
     // Established: the first packet's verdict holds; an L7 flow's first request still goes to the proxy.
     const proxied = rt.ctx.proxied.get(proxyKey(n >> 1, dir));
-    if (proxied && !(n & 1) && l4 >= 0 && b[l3 + 9] === IPPROTO_TCP) return proxyRequest(rt, pool, s, n >> 1, proxied);
+    if (proxied && !(n & 1) && l4 >= 0 && b[l3 + 9] === IPPROTO_TCP && !proxyRequest(rt, pool, s, n >> 1, proxied)) return false;
+    recordBpfCt(rt, pool, s, pod, dir);
     return true;
   }
-  if (!proto || l4 < 0) return true;
+  if (!policy || !proto || l4 < 0) {
+    recordBpfCt(rt, pool, s, pod, dir);
+    return true;
+  }
   const dport = proto === 'icmp' ? 0 : rd16(b, l4 + 2);
   const v = policy.decide(pod, dir, peer, proto, dport);
   const what = `${dir} of ${pod.namespace}/${pod.name}: ${proto} ${dir === 'egress' ? `to ${ipv4ToString(peer)}` : `from ${ipv4ToString(peer)}`}${proto === 'icmp' ? '' : ` port ${dport}`}`;
@@ -60,7 +64,37 @@ function enforce(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, pod
   }
   if (rt.tracing) rt.trace(s, `policy (${policy.opts.mode})`, v.verdict === 'AUDIT' ? 'AUDIT (would drop; audit mode passes it)' : v.verdict === 'REDIRECT' ? `REDIRECT to proxy port ${v.proxyPort}` : 'ALLOW', what);
   if (v.verdict === 'REDIRECT' && n >= 0) rt.ctx.proxied.set(proxyKey(n >> 1, dir), { pod, dir, peer, dport });
+  recordBpfCt(rt, pool, s, pod, dir);
   return true;
+}
+
+/**
+ * eBPF mode: bpf_lxc's conntrack entry in ct4_global (from-container = OUT at the sender's
+ * endpoint, to-container = IN at the receiver's), with Cilium's lifetimes and counters, so
+ * `dpemu maps` lists it as `cilium bpf ct list global` would.
+ */
+function recordBpfCt(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, pod: PodModel, dir: 'ingress' | 'egress'): void {
+  const ebpf = rt.ctx.ebpf;
+  // An ICMP error RELATED to a flow is accounted to that flow in Cilium, not given an entry of its own.
+  if (!ebpf || pool.ctinfo[s] === CT.IP_CT_RELATED || pool.ctinfo[s] === CT.IP_CT_RELATED_REPLY) return;
+  const b = pool.bufs[s];
+  const l3 = pool.l3[s];
+  const l4 = pool.l4[s];
+  const proto = b[l3 + 9];
+  const ports = l4 >= 0 && (proto === IPPROTO_TCP || proto === IPPROTO_UDP);
+  const reply = pool.ct[s] >= 0 && (pool.ct[s] & 1) === 1;
+  // SourceSecurityID: the identity of the flow's originator (the client), as Cilium records it.
+  const client = reply ? rd32(b, l3 + 16) : rd32(b, l3 + 12);
+  const srcPod = podByIp(rt.ctx.cluster, client);
+  // The endpoint's entry is OUT when it started the flow (its egress in the original direction, or
+  // a reply arriving at it) and IN when it accepted the flow, as bpf_lxc keys ct4_global.
+  ebpf.ctRecord((dir === 'egress') !== reply ? 'out' : 'in', proto, rd32(b, l3 + 12), ports ? rd16(b, l4) : 0, rd32(b, l3 + 16), ports ? rd16(b, l4 + 2) : 0, reply, rt.now, {
+    bytes: rd16(b, l3 + 2),
+    tcpFlags: proto === IPPROTO_TCP && l4 >= 0 ? b[l4 + 13] : 0,
+    srcSecId: srcPod ? ebpf.identities.forPod(srcPod) : 0,
+    ifindex: pool.device[s] + 1,
+    rx: dir === 'ingress',
+  });
 }
 
 function proxyKey(entry: number, dir: 'ingress' | 'egress'): number {
@@ -100,7 +134,7 @@ export const policy4Egress = defineStage<NodeContext>({
     const devices = rt.ctx.devices;
     for (let i = 0; i < n; i++) {
       const s = slots[i];
-      if (rt.ctx.policy && pool.device[s] >= 0) {
+      if ((rt.ctx.policy || rt.ctx.ebpf) && pool.device[s] >= 0) {
         const d = devices.get(pool.device[s]);
         if (d.kind === DeviceKind.HOST_VETH && d.pod && !enforce(rt, pool, s, d.pod, 'egress')) continue;
       }
@@ -119,7 +153,7 @@ export const policy4Ingress = defineStage<NodeContext>({
     const devices = rt.ctx.devices;
     for (let i = 0; i < n; i++) {
       const s = slots[i];
-      if (rt.ctx.policy) {
+      if (rt.ctx.policy || rt.ctx.ebpf) {
         const d = devices.get(pool.device[s]);
         if (d.pod && !enforce(rt, pool, s, d.pod, 'ingress')) continue;
       }
