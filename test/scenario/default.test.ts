@@ -30,7 +30,7 @@ describe('default scenario (pcaps/default/scenario.yaml)', () => {
     expect(c.name).toBe('reference-walk');
     expect(c.seed).toBe(1);
     expect(c.tunnel).toEqual({ mode: 'vxlan', vni: 1, port: 8472, udpCsum: true, deviceName: 'flannel.1', mtu: 1450 });
-    expect(c.kubeProxy).toEqual({ mode: 'iptables', manages: true });
+    expect(c.kubeProxy).toEqual({ mode: 'iptables', manages: true, lbAlgorithm: 'random', maglevTableSize: 16381 });
     expect(c.conntrack.max).toBe(262144);
     // kernel defaults, with kube-proxy's two overrides because kube-proxy manages the nodes
     expect(c.conntrack.timeouts).toEqual({

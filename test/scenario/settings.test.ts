@@ -16,7 +16,7 @@ spec:
     - {name: a, ip: 192.168.1.10, podCIDR: 10.1.0.0/24, mtu: 9000, mac: "AA:BB:CC:00:00:01"}
     - {name: b, ip: 192.168.1.11, podCIDR: 10.1.1.0/24, mtu: 9000}
   tunnel: {mode: native, vni: 4096, port: 4789, udpCsum: false, deviceName: vxlan0}
-  kubeProxy: {mode: ipvs, manages: false}
+  kubeProxy: {mode: ipvs, manages: false, lbAlgorithm: maglev, maglevTableSize: 65521}
   conntrack:
     max: 1024
     timeouts: {udp: 5, tcpCloseWait: 7}
@@ -25,7 +25,7 @@ spec:
     expect(c.name).toBe('custom');
     expect(c.seed).toBe(42);
     expect(c.tunnel).toEqual({ mode: 'native', vni: 4096, port: 4789, udpCsum: false, deviceName: 'vxlan0', mtu: 8950 });
-    expect(c.kubeProxy).toEqual({ mode: 'ipvs', manages: false });
+    expect(c.kubeProxy).toEqual({ mode: 'ipvs', manages: false, lbAlgorithm: 'maglev', maglevTableSize: 65521 });
     expect(c.conntrack.max).toBe(1024);
     expect(c.conntrack.timeouts.tcpEstablished).toBe(432000);
     expect(c.conntrack.timeouts.tcpCloseWait).toBe(7);
@@ -115,5 +115,22 @@ describe('bad input is data', () => {
       }),
       { numRuns: 300, seed: 7 },
     );
+  });
+});
+
+describe('Maglev table size', () => {
+  it('is one of Cilium\'s primes; another number is a scenario error naming the field', () => {
+    const r = loadScenarioText(`apiVersion: dpemu.dev/v1
+kind: Cluster
+metadata: {name: m}
+spec:
+  kubeProxy: {mode: ebpf, lbAlgorithm: maglev, maglevTableSize: 1000}
+  nodes:
+  - {name: node-1, ip: 10.0.1.5, podCIDR: 10.244.1.0/24}
+`, 'maglev.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((p) => p.path)).toEqual(['spec.kubeProxy.maglevTableSize']);
+    expect(r.problems[0].message).toMatch(/16381/);
   });
 });
