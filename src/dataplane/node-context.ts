@@ -80,8 +80,8 @@ export function macKey(buf: Uint8Array, off: number): number {
 export function buildNodeContexts(cluster: Cluster, devices: DeviceTable): NodeContext[] {
   const gateways = new Set(cluster.pods.map((p) => p.gatewayIp32 >>> 0));
   // eBPF mode enforces with per-endpoint policy maps (Cilium); otherwise with iptables chains (Calico-style).
-  const policy = cluster.networkPolicies.length + cluster.ciliumNetworkPolicies.length > 0
-    ? new PolicyEngine(cluster, { mode: cluster.kubeProxy.mode === 'ebpf' ? 'ebpf' : 'iptables' })
+  const policy = cluster.networkPolicies.length + cluster.ciliumNetworkPolicies.length > 0 || cluster.policy.enforcement === 'always'
+    ? new PolicyEngine(cluster, { mode: cluster.kubeProxy.mode === 'ebpf' ? 'ebpf' : 'iptables', enforcement: cluster.policy.enforcement, audit: cluster.policy.audit })
     : null;
   return cluster.nodes.map((node) => {
     const routes = new RouteTable();

@@ -158,6 +158,12 @@ export interface Cluster {
    * algorithm as Cilium's bpf-lb-algorithm: random (default) or maglev with its table size.
    */
   kubeProxy: { mode: KubeProxyMode; manages: boolean; lbAlgorithm: 'random' | 'maglev'; maglevTableSize: number };
+  /**
+   * Network policy enforcement as Cilium's settings: policy-enforcement-mode default (enforce on
+   * pods a policy selects), always (deny what no policy allows, everywhere), never; audit mode
+   * reports what would be dropped (verdict AUDIT) and lets it pass.
+   */
+  policy: { enforcement: 'default' | 'always' | 'never'; audit: boolean };
   conntrack: { max: number; timeouts: ConntrackTimeouts };
   nodes: NodeModel[];
   namespaces: NamespaceModel[];

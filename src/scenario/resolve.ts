@@ -546,6 +546,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       serviceCidr: { addr: serviceCidr.addr, addr32: serviceCidr.addr32, prefix: serviceCidr.prefix },
       tunnel,
       kubeProxy,
+      policy: { enforcement: spec?.policy?.enforcement ?? 'default', audit: spec?.policy?.audit ?? false },
       conntrack: { max: spec?.conntrack?.max ?? DEFAULT_CONNTRACK_MAX, timeouts },
       nodes,
       namespaces,

@@ -67,6 +67,12 @@ export const clusterSchema = z.looseObject({
           .optional(),
       })
       .optional(),
+    policy: z
+      .strictObject({
+        enforcement: z.enum(['default', 'always', 'never'], { error: 'expected default, always or never (Cilium policy-enforcement-mode)' }).optional(),
+        audit: z.boolean({ error: 'expected true or false (Cilium policy-audit-mode)' }).optional(),
+      })
+      .optional(),
     conntrack: z
       .strictObject({
         max: intIn(1, 2147483647, 'a table size').optional(),

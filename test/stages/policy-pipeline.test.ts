@@ -114,3 +114,27 @@ describe('L7 rules (CiliumNetworkPolicy rules.http): the first request goes thro
     });
   }
 });
+
+describe('policy enforcement and audit modes (spec.policy)', () => {
+  const withPolicy = (fx: string, mode: 'iptables' | 'ebpf', policy: string): string =>
+    scenario(fx, mode).replace(/kind: Cluster\n([\s\S]*?)spec:\n/, (m) => `${m}  policy: ${policy}\n`);
+
+  for (const mode of ['iptables', 'ebpf'] as const) {
+    it(`${mode}: audit passes what would be dropped, with an AUDIT trace`, () => {
+      const h = new Harness({ scenario: withPolicy('three-tier', mode, '{audit: true}') });
+      expect(h.cluster.policy).toEqual({ enforcement: 'default', audit: true });
+      const out = h.one(podFrame(h, 'shop/frontend-0', h.pod('shop/db-0').ip, l4('tcp', 5432, 47000)));
+      expect(out.results[0].verdict).toBe(1);
+      expect(out.traces.some((t) => t.decision.startsWith('AUDIT'))).toBe(true);
+    });
+
+    it(`${mode}: enforcement never lets everything pass; always denies pods no policy selects`, () => {
+      const never = new Harness({ scenario: withPolicy('three-tier', mode, '{enforcement: never}') });
+      expect(never.one(podFrame(never, 'shop/frontend-0', never.pod('shop/db-0').ip, l4('tcp', 5432, 47001))).results[0].verdict).toBe(1);
+      const always = new Harness({ scenario: withPolicy('three-tier', mode, '{enforcement: always}') });
+      const r = always.one(podFrame(always, 'default/pod-a', always.pod('default/backend-a').ip, l4('tcp', 8080, 47002))).results[0];
+      expect(r.verdict).toBe(2);
+      expect(dropReasonInfo(r.drop).name).toBe('POLICY_DENIED');
+    });
+  }
+});
