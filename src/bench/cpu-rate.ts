@@ -1,5 +1,5 @@
 /**
- * CPU cost at a fixed rate: the whole pipeline (established flows, iptables model) paced at `ratePps`,
+ * CPU cost at a fixed rate: the whole pipeline (established flows, iptables or eBPF kube-proxy model) paced at `ratePps`,
  * in 1 ms ticks; between ticks the process sleeps (Atomics.wait), so CPU time is the emulator's work only.
  * Reported as CPU seconds per 100,000 packets and as the share of one core, beside the course's 80% / 15%.
  */
@@ -9,7 +9,7 @@ import type { CpuAtRate } from './types.js';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-export function cpuAtRate(model: 'iptables', services: number, ratePps: number, seconds: number): CpuAtRate {
+export function cpuAtRate(model: 'iptables' | 'ebpf', services: number, ratePps: number, seconds: number): CpuAtRate {
   const dp = new Dataplane(syntheticCluster(services, model, true), { poolSize: 8192 });
   const pod = dp.findDevice('default/pod-a');
   if (!pod) throw new Error('synthetic cluster has no default/pod-a');

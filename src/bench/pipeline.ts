@@ -16,6 +16,7 @@ const VECTOR = 256;
 
 /** Stages whose figure is held against a course budget (stage@node -> budget id). */
 const STAGE_BUDGETS: Readonly<Record<string, string>> = {
+  'sock4-connect@node-1': 'socket-lb',
   'vxlan4-encap@node-1': 'vxlan',
   'vxlan4-decap@node-2': 'vxlan',
 };
@@ -26,7 +27,7 @@ export interface PipelineOptions {
   readonly perFlow: number;
 }
 
-interface Acc {
+export interface Acc {
   readonly samples: Samples;
   calls: number;
   packets: number;
@@ -50,7 +51,7 @@ function inject(dp: Dataplane, frames: readonly Uint8Array[], from: number, to: 
   }
 }
 
-function rows(suite: string, model: string, accs: Map<string, Acc>, keep: (key: string) => boolean, budgets: Readonly<Record<string, string>>): StageResult[] {
+export function rowsFrom(suite: string, model: string, accs: Map<string, Acc>, keep: (key: string) => boolean, budgets: Readonly<Record<string, string>>): StageResult[] {
   const out: StageResult[] = [];
   for (const [key, a] of accs) {
     if (!keep(key) || a.packets === 0) continue;
@@ -66,7 +67,7 @@ function rows(suite: string, model: string, accs: Map<string, Acc>, keep: (key: 
   return out;
 }
 
-function sampler(accs: Map<string, Acc>): (rt: { stage: string; nodeName: string }, n: number, ns: number) => void {
+export function sampler(accs: Map<string, Acc>): (rt: { stage: string; nodeName: string }, n: number, ns: number) => void {
   return (rt, n, ns) => {
     const key = `${rt.stage}@${rt.nodeName}`;
     let a = accs.get(key);
@@ -79,8 +80,8 @@ function sampler(accs: Map<string, Acc>): (rt: { stage: string; nodeName: string
 }
 
 /** Established flows through the whole path: one row per stage on node-1 and node-2, plus the whole pipeline. */
-export function runEstablished(o: PipelineOptions): StageResult[] {
-  const dp = new Dataplane(syntheticCluster(o.services, 'iptables', true), { poolSize: 8192, vectorSize: VECTOR });
+export function runEstablished(o: PipelineOptions, model: 'iptables' | 'ebpf' = 'iptables'): StageResult[] {
+  const dp = new Dataplane(syntheticCluster(o.services, model, true), { poolSize: 8192, vectorSize: VECTOR });
   const pod = dp.findDevice('default/pod-a');
   if (!pod) throw new Error('synthetic cluster has no default/pod-a');
   const frames = flowFrames(o.flows, o.perFlow, o.services);
@@ -96,10 +97,11 @@ export function runEstablished(o: PipelineOptions): StageResult[] {
   });
   dp.engine.onCall = null;
   const measured = frames.length - warm;
-  const out = rows('pipeline', 'iptables', accs, (k) => k.endsWith('@node-1') || k.endsWith('@node-2'), STAGE_BUDGETS);
+  const suite = model === 'iptables' ? 'pipeline' : `pipeline-${model}`;
+  const out = rowsFrom(suite, model, accs, (k) => k.endsWith('@node-1') || k.endsWith('@node-2'), STAGE_BUDGETS);
   const v = whole.values();
   out.push({
-    key: 'pipeline/whole', suite: 'pipeline', stage: 'whole pipeline (node-1 -> VXLAN -> node-2/3)', engine: ENGINE, model: 'iptables',
+    key: `${suite}/whole`, suite, stage: 'whole pipeline (node-1 -> VXLAN -> node-2/3)', engine: ENGINE, model,
     p50Ns: quantile(v, 0.5), p99Ns: quantile(v, 0.99), meanNs: wholeNs / measured, packetsPerSec: (measured * 1e9) / wholeNs,
     packetsPerCall: VECTOR, samples: whole.length,
   });
@@ -121,7 +123,7 @@ export function runNewConnections(services: number, packets: number): StageResul
   dp.engine.onCall = sampler(accs);
   inject(dp, frames, warm, packets, pod.id);
   dp.engine.onCall = null;
-  return rows(`new-conn-${services}svc`, 'iptables', accs, (k) => k === 'nf4-prerouting@node-1', { 'nf4-prerouting@node-1': 'service-lb' });
+  return rowsFrom(`new-conn-${services}svc`, 'iptables', accs, (k) => k === 'nf4-prerouting@node-1', { 'nf4-prerouting@node-1': 'service-lb' });
 }
 
 /** p50/p99 of nf4-prerouting on node-1 for SYNs to `services` Services (for the scaling series). */

@@ -49,6 +49,19 @@ function cpuRows(r: BenchReport): string[][] {
 }
 const CPU_HEAD = ['model', 'rate', 'CPU s / 100k pkts', 'CPU (one core)', 'rate kept', 'cores needed for the full rate', 'course'];
 
+function policyLines(r: BenchReport, table: (h: readonly string[], rows: readonly (readonly string[])[]) => string): string[] {
+  const pm = r.policyModels ?? [];
+  if (pm.length === 0) return [];
+  const rows = pm.map((x) => [x.n.toLocaleString('en-US'), fmtNs(x.ebpfNs), fmtNs(x.iptablesNs), `${x.ratio.toFixed(1)}x`]);
+  return ['policy verdict per new flow, both models (decide() p50); course: about 100x at 10,000 rules', table(['rules', 'eBPF map', 'iptables chain', 'iptables / eBPF'], rows)];
+}
+
+function maglevLines(r: BenchReport, table: (h: readonly string[], rows: readonly (readonly string[])[]) => string): string[] {
+  const mb = r.maglevBuilds ?? [];
+  if (mb.length === 0) return [];
+  return ['Maglev table build (median)', table(['M', 'backends', 'build', 'runs'], mb.map((b) => [String(b.m), String(b.backends), `${b.ms.toFixed(2)} ms`, String(b.runs)]))];
+}
+
 function kernelLines(r: BenchReport): string[] {
   if (!r.kernelPeer.ran) return [`kernel peer: ${r.kernelPeer.note}`];
   const whole = r.stages.find((s) => s.key === 'pipeline/whole');
@@ -66,6 +79,8 @@ export function renderText(r: BenchReport): string {
     textTable(STAGE_HEAD, stageRows(r)),
     '',
     ...scalingBlocks(r, textTable).flatMap((b) => [b, '']),
+    ...policyLines(r, textTable).flatMap((b) => [b, '']),
+    ...maglevLines(r, textTable).flatMap((b) => [b, '']),
     'CPU at a fixed rate:',
     textTable(CPU_HEAD, cpuRows(r)),
     '',
@@ -100,6 +115,8 @@ export function renderMarkdown(r: BenchReport): string {
     ...scalingBlocks(r, mdTable).flatMap((b) => [b, '']),
     '![scaling curves](bench/scaling.svg)',
     '',
+    ...policyLines(r, mdTable).flatMap((b) => [b, '']),
+    ...maglevLines(r, mdTable).flatMap((b) => [b, '']),
     '### CPU at a fixed rate',
     '',
     mdTable(CPU_HEAD, cpuRows(r)),

@@ -100,6 +100,10 @@ export interface BenchReport {
   readonly benny: readonly BennySuite[];
   /** What the issue asks for that this run could not measure, and why. */
   readonly gaps: readonly string[];
+  /** Policy verdict p50 per new flow in both models by rule count, and iptables / eBPF (absent in older reports). */
+  readonly policyModels?: readonly { readonly n: number; readonly ebpfNs: number; readonly iptablesNs: number; readonly ratio: number }[];
+  /** Maglev table build time (median ms) per table size M (absent in older reports). */
+  readonly maglevBuilds?: readonly { readonly m: number; readonly backends: number; readonly ms: number; readonly runs: number }[];
   /** How the data was generated (seeds, sizes). */
   readonly data: readonly string[];
 }
