@@ -3,6 +3,8 @@ import type { EngineObserver } from '../engine/runtime.js';
 import { PacketPool } from '../engine/pool.js';
 import type { Cluster } from '../scenario/model.js';
 import { nodeStages, S } from '../stages/index.js';
+import { requireNative, type EngineName } from '../native/loader.js';
+import { withNativeStages } from '../native/stages.js';
 import { DeviceKind, DeviceTable, type Device } from './devices.js';
 import { buildNodeContexts, type NodeContext } from './node-context.js';
 
@@ -11,6 +13,8 @@ export interface DataplaneOptions {
   readonly observers?: readonly EngineObserver[];
   readonly vectorSize?: number;
   readonly poolSize?: number;
+  /** `native`: the overlay fast-path stages run in the C++ addon (throws NativeEngineUnavailable when it is not built). Default ts. */
+  readonly engine?: EngineName;
 }
 
 /** A cluster's data path: devices, per-node contexts and the stage graph on the engine. */
@@ -18,14 +22,18 @@ export class Dataplane {
   readonly devices: DeviceTable;
   readonly contexts: NodeContext[];
   readonly engine: Engine<NodeContext>;
+  readonly engineName: EngineName;
 
   constructor(readonly cluster: Cluster, opts: DataplaneOptions = {}) {
     this.devices = new DeviceTable(cluster);
     this.contexts = buildNodeContexts(cluster, this.devices);
+    this.engineName = opts.engine ?? 'ts';
+    const pool = new PacketPool(opts.poolSize ?? 4096);
+    const stages = this.engineName === 'native' ? withNativeStages(nodeStages(), requireNative(), pool, this.contexts) : nodeStages();
     this.engine = new Engine<NodeContext>({
-      stages: nodeStages(),
+      stages,
       nodes: this.contexts.map((c) => ({ name: c.node.name, ctx: c })),
-      pool: new PacketPool(opts.poolSize ?? 4096),
+      pool,
       vectorSize: opts.vectorSize ?? 256,
       tracing: opts.tracing ?? false,
       observers: opts.observers ?? [],

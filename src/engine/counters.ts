@@ -6,6 +6,8 @@ export class StageCounters {
   packets = 0;
   /** Nanoseconds spent in `process`, summed over calls. */
   ns = 0;
+  /** Packets the native fast path handled (the rest of `packets` ran the TypeScript stage). */
+  nativePackets = 0;
   readonly drops = new Float64Array(MAX_DROP_CODE + 1);
 
   get dropTotal(): number {
@@ -18,6 +20,7 @@ export class StageCounters {
     this.calls = 0;
     this.packets = 0;
     this.ns = 0;
+    this.nativePackets = 0;
     this.drops.fill(0);
   }
 }

@@ -44,6 +44,10 @@ export interface RuntimeRow {
   readonly packets: number;
   readonly ns: number;
   readonly drops: readonly { code: number; count: number }[];
+  /** Which engine ran the stage's packets: `ts`, `native`, or `native+ts` when some were handed back. */
+  readonly engine: 'ts' | 'native' | 'native+ts';
+  /** Packets the native fast path handled. */
+  readonly nativePackets: number;
 }
 
 /**
@@ -208,7 +212,8 @@ export class Engine<C> {
         if (c.calls === 0) continue;
         const drops: { code: number; count: number }[] = [];
         for (let code = 0; code < c.drops.length; code++) if (c.drops[code] > 0) drops.push({ code, count: c.drops[code] });
-        rows.push({ node: this.nodeNames[node], stage: this.stages[sid].name, calls: c.calls, packets: c.packets, ns: c.ns, drops });
+        const engine = c.nativePackets === 0 ? 'ts' : c.nativePackets === c.packets ? 'native' : 'native+ts';
+        rows.push({ node: this.nodeNames[node], stage: this.stages[sid].name, calls: c.calls, packets: c.packets, ns: c.ns, drops, engine, nativePackets: c.nativePackets });
       }
     }
     return rows;

@@ -74,6 +74,10 @@ export class PacketPool {
   readonly aux1: Int32Array;
   /** A word carried across stages (ip4: the reassembled datagram's largest fragment, IPCB frag_max_size). */
   readonly aux2: Int32Array;
+  /** 1 when the slot's frame lives in a private buffer (ensureRoom), not in `bytes`: the native fast path leaves such slots to TypeScript. */
+  readonly ownBuf: Uint8Array;
+  /** Every slot's bytes, slot s at s * slotBytes: the one backing buffer the native addon maps. */
+  readonly bytes: Uint8Array;
   private readonly backing: ArrayBuffer;
   private readonly freeList: Int32Array;
   private freeTop: number;
@@ -83,6 +87,8 @@ export class PacketPool {
     this.headroom = headroom;
     this.slotBytes = slotBytes;
     this.backing = new ArrayBuffer(size * slotBytes);
+    this.bytes = new Uint8Array(this.backing);
+    this.ownBuf = new Uint8Array(size);
     this.bufs = new Array<Uint8Array>(size);
     for (let i = 0; i < size; i++) this.bufs[i] = new Uint8Array(this.backing, i * slotBytes, slotBytes);
     this.start = new Int32Array(size);
@@ -144,6 +150,7 @@ export class PacketPool {
   free(slot: number): void {
     if (this.bufs[slot].buffer !== this.backing) {
       this.bufs[slot] = new Uint8Array(this.backing, slot * this.slotBytes, this.slotBytes);
+      this.ownBuf[slot] = 0;
     }
     this.freeList[this.freeTop++] = slot;
   }
@@ -166,6 +173,7 @@ export class PacketPool {
     const grown = new Uint8Array(this.headroom * 2 + bytes);
     grown.set(this.bufs[slot].subarray(0, Math.min(this.bufs[slot].length, grown.length)));
     this.bufs[slot] = grown;
+    this.ownBuf[slot] = 1;
   }
 
   /** Copies a packet (bytes and metadata) into a new slot, e.g. for a fragment or a mirror. */

@@ -9,9 +9,11 @@ function table(head: string[], rows: string[][], right: boolean[]): string {
 
 /**
  * `show runtime`, per node: calls, packets (VPP's "vectors"), packets per call, and ns per packet
- * measured around each stage's process() call; the engine column says which engine ran the stage.
+ * measured around each stage's process() call; the engine column says which engine ran the stage
+ * (per row: `native`, `ts`, or `native+ts` when the fast path handed some packets to TypeScript).
+ * `engine` only labels rows that do not say (older callers).
  */
-export function formatRuntime(rows: readonly RuntimeRow[], engine: string): string {
+export function formatRuntime(rows: readonly RuntimeRow[], engine = 'ts'): string {
   const out: string[] = [];
   for (const node of [...new Set(rows.map((r) => r.node))]) {
     const mine = rows.filter((r) => r.node === node);
@@ -21,7 +23,7 @@ export function formatRuntime(rows: readonly RuntimeRow[], engine: string): stri
         ['Stage', 'Engine', 'Calls', 'Packets', 'Packets/Call', 'ns/Packet', 'Drops'],
         mine.map((r) => [
           r.stage,
-          engine,
+          r.engine ?? engine,
           String(r.calls),
           String(r.packets),
           (r.packets / r.calls).toFixed(2),

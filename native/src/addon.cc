@@ -1,0 +1,209 @@
+// N-API entry points (node-addon-api, C++ exceptions disabled: errors are thrown as JS errors and
+// the function returns). Setup calls wrap the pool and node tables once; the per-vector calls take
+// the vector's slots and count plus the stage's drop counters and a hand-back mark array.
+#include <napi.h>
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "drop_reasons.h"
+#include "layouts.h"
+#include "stages.h"
+
+namespace dpemu {
+namespace {
+
+struct PoolHandle {
+  PoolView view;
+  std::vector<Napi::ObjectReference> keep;  // the typed arrays behind the pointers
+};
+
+struct NodeHandle {
+  NodeView view;
+  std::vector<Napi::ObjectReference> keep;
+};
+
+bool fail(Napi::Env env, const char* msg) {
+  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return false;
+}
+
+template <typename T>
+bool typed(Napi::Env env, Napi::Value v, napi_typedarray_type type, T** out, size_t* len, std::vector<Napi::ObjectReference>* keep, const char* what) {
+  if (!v.IsTypedArray()) return fail(env, what);
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != type) return fail(env, what);
+  *out = reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  if (len) *len = ta.ElementLength();
+  if (keep) keep->push_back(Napi::Persistent(ta.As<Napi::Object>()));
+  return true;
+}
+
+// attachPool({ bytes: Uint8Array (whole backing), slotBytes, size, start, len, wireLen, device, next, drop, verdict, l3, l4, aux0, aux1, aux2, ownBuf })
+Napi::Value AttachPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachPool(pool arrays)"); return env.Undefined(); }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto h = std::make_unique<PoolHandle>();
+  PoolView& p = h->view;
+  auto& k = h->keep;
+  size_t n = 0;
+  bool ok = typed(env, o.Get("bytes"), napi_uint8_array, &p.bytes, &n, &k, "bytes must be a Uint8Array");
+  p.slotBytes = o.Get("slotBytes").ToNumber().Int64Value();
+  p.size = o.Get("size").ToNumber().Int32Value();
+  if (ok && (p.slotBytes <= 0 || p.size <= 0 || int64_t(n) < p.slotBytes * p.size)) ok = fail(env, "bytes must hold size * slotBytes");
+  size_t m = 0;
+  auto meta = [&](const char* name, napi_typedarray_type t, auto** ptr) {
+    if (!ok) return;
+    ok = typed(env, o.Get(name), t, ptr, &m, &k, name) && (int64_t(m) >= p.size || fail(env, name));
+  };
+  meta("start", napi_int32_array, &p.start);
+  meta("len", napi_int32_array, &p.len);
+  meta("wireLen", napi_int32_array, &p.wireLen);
+  meta("device", napi_int32_array, &p.device);
+  meta("next", napi_int16_array, &p.next);
+  meta("drop", napi_uint16_array, &p.drop);
+  meta("verdict", napi_uint8_array, &p.verdict);
+  meta("l3", napi_int32_array, &p.l3);
+  meta("l4", napi_int32_array, &p.l4);
+  meta("aux0", napi_int32_array, &p.aux0);
+  meta("aux1", napi_int32_array, &p.aux1);
+  meta("aux2", napi_int32_array, &p.aux2);
+  meta("ownBuf", napi_uint8_array, &p.ownBuf);
+  if (!ok) return env.Undefined();
+  return Napi::External<PoolHandle>::New(env, h.release(), [](Napi::Env, PoolHandle* x) { delete x; });
+}
+
+// attachNode({ devices: Uint8Array of native_device_v1, fdb: Uint8Array of native_fdb_entry_v1, nic, vxlanDev, nodeIp, vni, port, udpCsum, hashSeed })
+Napi::Value AttachNode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachNode(node tables)"); return env.Undefined(); }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto h = std::make_unique<NodeHandle>();
+  NodeView& v = h->view;
+  uint8_t* dev = nullptr;
+  uint8_t* fdb = nullptr;
+  size_t devLen = 0, fdbLen = 0;
+  if (!typed(env, o.Get("devices"), napi_uint8_array, &dev, &devLen, &h->keep, "devices must be a Uint8Array")) return env.Undefined();
+  if (!typed(env, o.Get("fdb"), napi_uint8_array, &fdb, &fdbLen, &h->keep, "fdb must be a Uint8Array")) return env.Undefined();
+  if (devLen % sizeof(native_device_v1) != 0 || fdbLen % sizeof(native_fdb_entry_v1) != 0 ||
+      reinterpret_cast<uintptr_t>(dev) % alignof(native_device_v1) != 0 || reinterpret_cast<uintptr_t>(fdb) % alignof(native_fdb_entry_v1) != 0) {
+    fail(env, "device/fdb tables: wrong size or alignment");
+    return env.Undefined();
+  }
+  v.devices = reinterpret_cast<const native_device_v1*>(dev);
+  v.deviceCount = int32_t(devLen / sizeof(native_device_v1));
+  v.fdb = reinterpret_cast<const native_fdb_entry_v1*>(fdb);
+  v.fdbCount = int32_t(fdbLen / sizeof(native_fdb_entry_v1));
+  v.nic = o.Get("nic").ToNumber().Int32Value();
+  v.vxlanDev = o.Get("vxlanDev").ToNumber().Int32Value();
+  v.nodeIp = o.Get("nodeIp").ToNumber().Uint32Value();
+  v.vni = o.Get("vni").ToNumber().Uint32Value();
+  v.port = o.Get("port").ToNumber().Uint32Value();
+  v.udpCsum = o.Get("udpCsum").ToBoolean().Value();
+  v.hashSeed = o.Get("hashSeed").ToNumber().Uint32Value();
+  if (v.nic < 0 || v.nic >= v.deviceCount || v.vxlanDev >= v.deviceCount) { fail(env, "nic/vxlanDev out of the device table"); return env.Undefined(); }
+  return Napi::External<NodeHandle>::New(env, h.release(), [](Napi::Env, NodeHandle* x) { delete x; });
+}
+
+// Common per-vector arguments: (pool, node|null, slots: Int32Array, n, drops: Float64Array, handBack: Uint8Array, ...)
+bool callArgs(const Napi::CallbackInfo& info, PoolHandle** pool, NodeHandle** node, Call* c) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6 || !info[0].IsExternal()) return fail(env, "stage(pool, node, slots, n, drops, handBack)");
+  *pool = info[0].As<Napi::External<PoolHandle>>().Data();
+  *node = info[1].IsExternal() ? info[1].As<Napi::External<NodeHandle>>().Data() : nullptr;
+  int32_t* slots = nullptr;
+  double* drops = nullptr;
+  size_t slotsLen = 0, dropsLen = 0, handLen = 0;
+  if (!typed(env, info[2], napi_int32_array, &slots, &slotsLen, nullptr, "slots must be an Int32Array")) return false;
+  c->n = info[3].ToNumber().Int32Value();
+  if (!typed(env, info[4], napi_float64_array, &drops, &dropsLen, nullptr, "drops must be a Float64Array")) return false;
+  if (!typed(env, info[5], napi_uint8_array, &c->handBack, &handLen, nullptr, "handBack must be a Uint8Array")) return false;
+  if (c->n < 0 || size_t(c->n) > slotsLen || size_t(c->n) > handLen) return fail(env, "n exceeds the slot or hand-back array");
+  const PoolView& p = (*pool)->view;
+  for (int32_t i = 0; i < c->n; i++) if (slots[i] < 0 || slots[i] >= p.size) return fail(env, "slot out of the pool");
+  c->slots = slots;
+  c->drops = drops;
+  c->dropsLen = int32_t(dropsLen);
+  return true;
+}
+
+#define NODE_STAGE(Name, fn)                                                              \
+  Napi::Value Name(const Napi::CallbackInfo& info) {                                      \
+    PoolHandle* pool; NodeHandle* node; Call c;                                           \
+    if (!callArgs(info, &pool, &node, &c)) return info.Env().Undefined();                 \
+    if (node == nullptr) { fail(info.Env(), "node handle required"); return info.Env().Undefined(); } \
+    return Napi::Number::New(info.Env(), fn(pool->view, node->view, c));                  \
+  }
+
+NODE_STAGE(EthernetInput, ethernetInput)
+NODE_STAGE(Ip4Forward, ip4Forward)
+NODE_STAGE(Vxlan4Decap, vxlan4Decap)
+
+Napi::Value Ip4Input(const Napi::CallbackInfo& info) {
+  PoolHandle* pool; NodeHandle* node; Call c;
+  if (!callArgs(info, &pool, &node, &c)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ip4Input(pool->view, c));
+}
+
+// vxlan4Encap(pool, node, slots, n, drops, handBack, ipId: Int32Array(1) in/out, checkOnly)
+Napi::Value Vxlan4Encap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PoolHandle* pool; NodeHandle* node; Call c;
+  if (!callArgs(info, &pool, &node, &c)) return env.Undefined();
+  if (node == nullptr) { fail(env, "node handle required"); return env.Undefined(); }
+  int32_t* ipId = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[6], napi_int32_array, &ipId, &len, nullptr, "ipId must be an Int32Array") || len < 1) return env.Undefined();
+  if (info.Length() > 7 && info[7].ToBoolean().Value()) return Napi::Number::New(env, vxlan4EncapCheck(pool->view, c));
+  uint32_t id = uint32_t(ipId[0]) & 0xffff;
+  const int32_t r = vxlan4Encap(pool->view, node->view, c, &id);
+  ipId[0] = int32_t(id);
+  return Napi::Number::New(env, r);
+}
+
+// { structs: { name: { size, align, offsets: { field: offset } } }, dropReasons: { code: name } }
+Napi::Value Layouts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object structs = Napi::Object::New(env);
+#define S(T) { Napi::Object s = Napi::Object::New(env); s.Set("size", double(sizeof(T))); s.Set("align", double(alignof(T))); s.Set("offsets", Napi::Object::New(env)); structs.Set(#T, s); }
+  DPEMU_STRUCTS(S)
+#undef S
+#define X(T, F) structs.Get(#T).As<Napi::Object>().Get("offsets").As<Napi::Object>().Set(#F, double(offsetof(T, F)));
+  DPEMU_FIELDS(X)
+#undef X
+  Napi::Object drops = Napi::Object::New(env);
+#define X(code, name) drops.Set(uint32_t(code), #name);
+  DPEMU_DROP_REASONS(X)
+#undef X
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("structs", structs);
+  out.Set("dropReasons", drops);
+  out.Set("maxDropCode", double(kMaxDropCode));
+#if defined(__SANITIZE_ADDRESS__)
+  out.Set("sanitizers", "address,undefined");
+#else
+  out.Set("sanitizers", "none");
+#endif
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("attachPool", Napi::Function::New(env, AttachPool));
+  exports.Set("attachNode", Napi::Function::New(env, AttachNode));
+  exports.Set("ethernetInput", Napi::Function::New(env, EthernetInput));
+  exports.Set("ip4Input", Napi::Function::New(env, Ip4Input));
+  exports.Set("ip4Forward", Napi::Function::New(env, Ip4Forward));
+  exports.Set("vxlan4Encap", Napi::Function::New(env, Vxlan4Encap));
+  exports.Set("vxlan4Decap", Napi::Function::New(env, Vxlan4Decap));
+  exports.Set("layouts", Napi::Function::New(env, Layouts));
+  return exports;
+}
+
+}  // namespace
+}  // namespace dpemu
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return dpemu::Init(env, exports); }
+NODE_API_MODULE(dpemu_native, InitModule)

@@ -1,0 +1,156 @@
+/**
+ * Loads the native addon (native/build/Release/dpemu_native.node, built by node-gyp during
+ * `npm install`) and picks the engine: `--engine native|ts`, else DPEMU_ENGINE, else native when
+ * the addon loaded and TypeScript otherwise, with a one-line notice. Asking for native when the
+ * addon is missing is an error, never a silent fallback.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../scenario/default-path.js';
+import { DpemuError } from '../util/errors.js';
+
+export type EngineName = 'native' | 'ts';
+export const ENGINE_NAMES: readonly EngineName[] = ['native', 'ts'];
+
+export const BUILD_COMMAND = 'npm run build:native';
+
+/** `--engine native` (or DPEMU_ENGINE=native) and the addon could not be loaded. */
+export class NativeEngineUnavailable extends DpemuError {
+  constructor(readonly reason: string) {
+    super(
+      'NATIVE_ENGINE_UNAVAILABLE',
+      `the native engine was requested but the addon is not available: ${reason}. ` +
+        `Build it with \`${BUILD_COMMAND}\` (needs g++, make, python3 and the Node headers), or run with --engine ts / DPEMU_ENGINE=ts.`,
+    );
+  }
+}
+
+/** An engine name that is neither `native` nor `ts`. */
+export class EngineChoiceError extends DpemuError {
+  constructor(source: string, value: string) {
+    super('ENGINE_CHOICE', `${source} is "${value}": use native or ts`);
+  }
+}
+
+/** What the addon exports (native/src/addon.cc). Handles are opaque externals. */
+export interface NativeAddon {
+  readonly abiVersion: number;
+  attachPool(arrays: NativePoolArrays): NativeHandle;
+  attachNode(tables: NativeNodeTables): NativeHandle;
+  ethernetInput(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  ip4Input(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  ip4Forward(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  vxlan4Encap(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ipId: Int32Array, checkOnly: boolean): number;
+  vxlan4Decap(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  layouts(): NativeLayouts;
+}
+
+declare const handleBrand: unique symbol;
+export interface NativeHandle { readonly [handleBrand]: true }
+
+export interface NativePoolArrays {
+  readonly bytes: Uint8Array;
+  readonly slotBytes: number;
+  readonly size: number;
+  readonly start: Int32Array;
+  readonly len: Int32Array;
+  readonly wireLen: Int32Array;
+  readonly device: Int32Array;
+  readonly next: Int16Array;
+  readonly drop: Uint16Array;
+  readonly verdict: Uint8Array;
+  readonly l3: Int32Array;
+  readonly l4: Int32Array;
+  readonly aux0: Int32Array;
+  readonly aux1: Int32Array;
+  readonly aux2: Int32Array;
+  readonly ownBuf: Uint8Array;
+}
+
+export interface NativeNodeTables {
+  readonly devices: Uint8Array;
+  readonly fdb: Uint8Array;
+  readonly nic: number;
+  readonly vxlanDev: number;
+  readonly nodeIp: number;
+  readonly vni: number;
+  readonly port: number;
+  readonly udpCsum: boolean;
+  readonly hashSeed: number;
+}
+
+export interface NativeLayouts {
+  readonly structs: Record<string, { size: number; align: number; offsets: Record<string, number> }>;
+  readonly dropReasons: Record<string, string>;
+  readonly maxDropCode: number;
+  readonly sanitizers: string;
+}
+
+export type NativeLoad = { readonly ok: true; readonly addon: NativeAddon; readonly path: string } | { readonly ok: false; readonly reason: string; readonly path: string };
+
+/** Where the addon is: DPEMU_NATIVE_PATH (e.g. the ASan build) or native/build/Release. */
+export function nativeAddonPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DPEMU_NATIVE_PATH || join(packageRoot(), 'native', 'build', 'Release', 'dpemu_native.node');
+}
+
+let cached: NativeLoad | undefined;
+
+/** Loads the addon once; a failure is a value with the reason, never a throw. */
+export function loadNative(): NativeLoad {
+  if (cached) return cached;
+  const path = nativeAddonPath();
+  if (!existsSync(path)) {
+    cached = { ok: false, reason: `${path} does not exist (the addon was not built)`, path };
+    return cached;
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    cached = addon.abiVersion === 1
+      ? { ok: true, addon, path }
+      : { ok: false, reason: `${path} has ABI ${String(addon.abiVersion)}, dpemu needs 1 (rebuild it)`, path };
+  } catch (e) {
+    cached = { ok: false, reason: `${path} failed to load: ${(e as Error).message.split('\n')[0]}`, path };
+  }
+  return cached;
+}
+
+/** The loaded addon, or NativeEngineUnavailable with the reason and the build command. */
+export function requireNative(): NativeAddon {
+  const l = loadNative();
+  if (!l.ok) throw new NativeEngineUnavailable(l.reason);
+  return l.addon;
+}
+
+export interface SelectOptions {
+  /** Where the one-line notice goes when the default falls back to TypeScript (default: stderr). */
+  readonly notice?: (line: string) => void;
+  readonly load?: () => NativeLoad;
+}
+
+function parseEngine(source: string, value: string): EngineName {
+  const v = value.trim().toLowerCase();
+  if (v === 'native' || v === 'ts') return v;
+  throw new EngineChoiceError(source, value);
+}
+
+/**
+ * The engine to run: the flag wins, then DPEMU_ENGINE; `native` named explicitly and not loadable
+ * throws NativeEngineUnavailable. Unnamed: native when the addon loads, else ts with a notice.
+ */
+export function selectEngine(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, opts: SelectOptions = {}): EngineName {
+  const load = opts.load ?? loadNative;
+  const asked = flag !== undefined && flag !== '' ? parseEngine('--engine', flag)
+    : env.DPEMU_ENGINE ? parseEngine('DPEMU_ENGINE', env.DPEMU_ENGINE) : null;
+  if (asked === 'ts') return 'ts';
+  const l = load();
+  if (asked === 'native') {
+    if (!l.ok) throw new NativeEngineUnavailable(l.reason);
+    return 'native';
+  }
+  if (l.ok) return 'native';
+  (opts.notice ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+    `dpemu: native addon not loaded (${l.reason}); running the TypeScript engine (build it with \`${BUILD_COMMAND}\`)`,
+  );
+  return 'ts';
+}
