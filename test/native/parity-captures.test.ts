@@ -1,0 +1,97 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultScenarioPath, loadScenarioFile, packageRoot } from '../../src/scenario/index.js';
+import type { Cluster } from '../../src/scenario/index.js';
+import { podSentFrames, readManifest, writePcap } from '../kernel/kernel-captures.js';
+import { assertNativeBuilt, replayDigest } from './parity-helpers.js';
+
+/**
+ * Parity, captures: every capture in pcaps/ (with the scenario of its directory), the kernel
+ * pod-to-pod frames as the pods sent them, the bundled walk under the eBPF scenarios, and the
+ * capture corpus (malformed frames included), replayed with --engine ts and --engine native at
+ * several vector sizes: identical device frames, results and counters.
+ */
+assertNativeBuilt();
+const root = packageRoot();
+
+function cluster(path: string): Cluster {
+  const r = loadScenarioFile(path);
+  if (!r.ok) throw r.error;
+  return r.cluster;
+}
+
+function captures(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...captures(p));
+    else if (/\.(pcap|pcapng)$/.test(e)) out.push(p);
+  }
+  return out.sort();
+}
+
+const defaultCluster = cluster(defaultScenarioPath());
+const serviceCluster = cluster(join(root, 'pcaps/kernel/service/scenario.yaml'));
+const scenarioOf = (p: string): Cluster => (p.includes('/pcaps/kernel/service/') ? serviceCluster : defaultCluster);
+
+async function expectParity(capture: string, c: Cluster, vectorSize: number): Promise<number> {
+  const ts = await replayDigest(capture, c, 'ts', vectorSize);
+  const nat = await replayDigest(capture, c, 'native', vectorSize);
+  expect(nat.counters).toEqual(ts.counters);
+  expect(nat.results).toEqual(ts.results);
+  expect(nat.frames).toEqual(ts.frames);
+  return nat.nativePackets;
+}
+
+let tmp = '';
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('native parity: pcaps/', () => {
+  for (const p of captures(join(root, 'pcaps'))) {
+    it(`${relative(root, p)}`, async () => {
+      for (const v of [256, 1, 7]) await expectParity(p, scenarioOf(p), v);
+    });
+  }
+  it('the walk exercises the native stages (most packets of the overlay stages run natively)', async () => {
+    const d = await replayDigest(join(root, 'pcaps/default/walk.pcapng'), defaultCluster, 'native');
+    expect(d.nativePackets).toBeGreaterThan(100);
+  });
+});
+
+describe('native parity: kernel pod-to-pod, frames as the pods sent them', () => {
+  it('pods-sent.pcap', async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'dpemu-native-'));
+    const pcap = join(tmp, 'pods-sent.pcap');
+    await writePcap(pcap, podSentFrames(readManifest()));
+    for (const v of [256, 3]) expect(await expectParity(pcap, defaultCluster, v)).toBeGreaterThan(0);
+  });
+});
+
+describe('native parity: the walk under the pcaps/scenarios/*.yaml clusters', () => {
+  for (const s of readdirSync(join(root, 'pcaps/scenarios')).filter((f) => f.endsWith('.yaml'))) {
+    it(s, async () => {
+      await expectParity(join(root, 'pcaps/default/walk.pcapng'), cluster(join(root, 'pcaps/scenarios', s)), 256);
+    });
+  }
+});
+
+describe('native parity: the capture corpus (test/fixtures/corpus, malformed frames included)', () => {
+  const corpus = join(root, 'test/fixtures/corpus');
+  for (const f of readdirSync(corpus).filter((e) => /\.(pcap|pcapng)$/.test(e)).sort()) {
+    it(f, async () => {
+      // Unreadable captures fail the same way in both engines (the reader runs before any stage).
+      const run = (e: 'ts' | 'native') => replayDigest(join(corpus, f), defaultCluster, e).then((d) => ({ d, err: '' }), (err: Error) => ({ d: null, err: `${err.name}: ${err.message}` }));
+      const [a, b] = [await run('ts'), await run('native')];
+      expect(b.err).toBe(a.err);
+      if (a.d && b.d) {
+        expect(b.d.counters).toEqual(a.d.counters);
+        expect(b.d.results).toEqual(a.d.results);
+        expect(b.d.frames).toEqual(a.d.frames);
+      }
+    });
+  }
+});
