@@ -4,6 +4,7 @@ import { loadScenario } from '../scenario/index.js';
 import { defaultScenarioPath } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
+import { selectEngine } from '../native/loader.js';
 import { processIo, type Io } from './io.js';
 import { ipvsRulesCommand } from '../ipvs/rules-command.js';
 import { rulesCommand } from '../kubeproxy/rules-command.js';
@@ -67,6 +68,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--write-pcaps <dir>', 'Write one pcapng per node, one interface per device, verdicts as comments')
     .option('--at <where>', 'Attach every frame at this pod (ns/name) or node instead of by its sender')
     .option('--dump <what>', 'After the replay print state: ct (each node\'s conntrack table, conntrack -L format)')
+    .option('--engine <engine>', 'native (C++ fast path) or ts; default DPEMU_ENGINE, else native when the addon is built')
     .action(async (capture: string | undefined, o: Record<string, unknown>) => {
       ran = true;
       const dump = asList(o.dump);
@@ -81,7 +83,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
+      const engine = selectEngine(typeof o.engine === 'string' ? o.engine : undefined, process.env, { notice: (line) => io.err(`${line}\n`) });
       code = await replayCommand(input.file, input.cluster, {
+        engine,
         trace: Boolean(o.trace),
         json: Boolean(o.json),
         stats: Boolean(o.stats),

@@ -16,6 +16,7 @@ import { replay } from '../replay/replay.js';
 import { packageRoot } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
 import type { Io } from './io.js';
+import type { EngineName } from '../native/loader.js';
 
 export interface ReplayCommandOptions {
   readonly trace?: boolean;
@@ -27,6 +28,8 @@ export interface ReplayCommandOptions {
   readonly dumpCt?: boolean;
   /** No per-packet lines (for `dpemu ct`). */
   readonly quiet?: boolean;
+  /** Engine for the overlay fast-path stages (default ts; `dpemu replay` picks it with selectEngine). */
+  readonly engine?: EngineName;
 }
 
 export function defaultCapturePath(): string {
@@ -44,6 +47,7 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
     tracing,
     observers,
     poolSize: dp0Pool,
+    engine: o.engine ?? 'ts',
   });
   for (const d of dataplane.contexts[0]?.policy?.diagnostics ?? []) io.err(`${d.severity === 'error' ? 'error' : 'warning'}: ${d.message}\n`);
   recorder = new Recorder(dataplane.pool, Boolean(o.json && o.trace));
@@ -119,7 +123,7 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
   if (io.errIsTty) io.err('\r');
   if (o.stats) {
     const rows = dataplane.engine.runtimeRows();
-    io.out(`\n${formatRuntime(rows, 'ts')}\n${formatErrors(rows)}\n`);
+    io.out(`\n${formatRuntime(rows)}\n${formatErrors(rows)}\n`);
   }
   if (o.writePcaps && devCap) {
     const files = await writeNodePcaps(o.writePcaps, cluster, dataplane.devices, devCap, 'dpemu');
