@@ -55,14 +55,13 @@ function enforce(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, pod
   }
   const dport = proto === 'icmp' ? 0 : rd16(b, l4 + 2);
   const v = policy.decide(pod, dir, peer, proto, dport);
-  const what = `${dir} of ${pod.namespace}/${pod.name}: ${proto} ${dir === 'egress' ? `to ${ipv4ToString(peer)}` : `from ${ipv4ToString(peer)}`}${proto === 'icmp' ? '' : ` port ${dport}`}`;
   if (v.verdict === 'DENY') {
     const reason = v.dropReason === 'POLICY_DENY' ? Drop.POLICY_DENY : Drop.POLICY_DENIED;
-    if (rt.tracing) rt.trace(s, `policy (${policy.opts.mode})`, `drop ${v.dropReason ?? 'POLICY_DENIED'}`, what);
+    if (rt.tracing) rt.trace(s, `policy (${policy.opts.mode})`, `drop ${v.dropReason ?? 'POLICY_DENIED'}`, describeFlow(dir, pod, proto, peer, dport));
     rt.drop(s, reason);
     return false;
   }
-  if (rt.tracing) rt.trace(s, `policy (${policy.opts.mode})`, v.verdict === 'AUDIT' ? 'AUDIT (would drop; audit mode passes it)' : v.verdict === 'REDIRECT' ? `REDIRECT to proxy port ${v.proxyPort}` : 'ALLOW', what);
+  if (rt.tracing) rt.trace(s, `policy (${policy.opts.mode})`, v.verdict === 'AUDIT' ? 'AUDIT (would drop; audit mode passes it)' : v.verdict === 'REDIRECT' ? `REDIRECT to proxy port ${v.proxyPort}` : 'ALLOW', describeFlow(dir, pod, proto, peer, dport));
   if (v.verdict === 'REDIRECT' && n >= 0) rt.ctx.proxied.set(proxyKey(n >> 1, dir), { pod, dir, peer, dport });
   recordBpfCt(rt, pool, s, pod, dir);
   return true;
@@ -95,6 +94,11 @@ function recordBpfCt(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number,
     ifindex: pool.device[s] + 1,
     rx: dir === 'ingress',
   });
+}
+
+/** Trace text for a policy decision: built only when tracing, so the stage allocates nothing otherwise. */
+function describeFlow(dir: 'ingress' | 'egress', pod: PodModel, proto: FlowProto, peer: number, dport: number): string {
+  return `${dir} of ${pod.namespace}/${pod.name}: ${proto} ${dir === 'egress' ? `to ${ipv4ToString(peer)}` : `from ${ipv4ToString(peer)}`}${proto === 'icmp' ? '' : ` port ${dport}`}`;
 }
 
 function proxyKey(entry: number, dir: 'ingress' | 'egress'): number {
