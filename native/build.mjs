@@ -48,8 +48,16 @@ if (asan) {
   // node-gyp always builds into <cwd>/build: the ASan variant gets its own directory and gyp file.
   cwd = join(here, 'build-asan');
   mkdirSync(cwd, { recursive: true });
-  const gypText = readFileSync(join(here, 'binding.gyp'), 'utf8').replace(/"src\//g, '"../src/').replace('"asan%": 0', '"asan%": 1');
-  writeFileSync(join(cwd, 'binding.gyp'), gypText);
+  // binding.gyp is plain JSON: the same target with sanitizer flags instead of -O3, sources one level up.
+  const gyp = JSON.parse(readFileSync(join(here, 'binding.gyp'), 'utf8'));
+  const t = gyp.targets[0];
+  t.sources = t.sources.map((s) => `../${s}`);
+  const san = ['-g', '-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-fno-sanitize-recover=undefined'];
+  for (const k of ['cflags', 'cflags_cc']) t[k] = [...t[k].filter((f) => !/^-O/.test(f)), ...san];
+  t['cflags!'] = [...t['cflags!'], '-O3'];
+  t['cflags_cc!'] = [...t['cflags_cc!'], '-O3'];
+  t.ldflags = ['-fsanitize=address,undefined'];
+  writeFileSync(join(cwd, 'binding.gyp'), JSON.stringify(gyp, null, 2));
 }
 const r = spawnSync(process.execPath, [gyp, ...args], { cwd, stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
 if (r.status !== 0) warn(`node-gyp rebuild exited with ${r.status ?? r.signal}`);
