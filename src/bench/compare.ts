@@ -2,16 +2,18 @@
  * Regression check against a saved run. Raw ns are not comparable across runs (another machine, another
  * load), so each p50 is first divided by the calibration loop's ns measured in the same run; the compared
  * figure is the ratio of those normalized values: current / baseline. A stage regresses when that ratio is
- * above 1 + threshold. Baselines of another suite version, engine or mode are refused with what differs.
+ * above 1 + threshold. A row's identity is its key and its engine (the same stage in the ts and the native
+ * engine are two rows). Baselines of another suite version, engine set or mode are refused with what differs.
  */
 import { readFileSync } from 'node:fs';
 import { BenchError } from './errors.js';
-import { REPORT_TOOL, SUITE_VERSION, type BenchReport, type StageResult } from './types.js';
+import { REPORT_TOOL, SUITE_CHANGES, type BenchReport, type StageResult } from './types.js';
 
 /** Default threshold: 50% slower after normalization (see docs/benchmarks.md for the noise behind it). */
 export const DEFAULT_THRESHOLD = 0.5;
 
 export interface CompareRow {
+  /** rowId(): `<key> [<engine>]`. */
   readonly key: string;
   /** (current p50 / current calibration) / (baseline p50 / baseline calibration). */
   readonly ratio: number;
@@ -29,16 +31,24 @@ export interface Comparison {
 
 export interface RunIdentity {
   readonly suiteVersion: number;
-  readonly engine: string;
+  /** Engines the run measures (order does not matter). */
+  readonly engines: readonly string[];
   readonly mode: string;
 }
+
+/** A row's identity for --compare: the same key measured by another engine is another row. */
+export function rowId(s: Pick<StageResult, 'key' | 'engine'>): string {
+  return `${s.key} [${s.engine}]`;
+}
+
+const engineSet = (e: readonly string[]): string => [...e].sort().join('+');
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function isStage(v: unknown): v is StageResult {
-  return isObj(v) && typeof v.key === 'string' && typeof v.p50Ns === 'number' && Number.isFinite(v.p50Ns) && v.p50Ns > 0;
+  return isObj(v) && typeof v.key === 'string' && typeof v.engine === 'string' && typeof v.p50Ns === 'number' && Number.isFinite(v.p50Ns) && v.p50Ns > 0;
 }
 
 /** Checks a parsed baseline against the current run; throws BenchError saying what differs. */
@@ -47,16 +57,30 @@ export function validateBaseline(raw: unknown, current: RunIdentity, source = 'b
     throw new BenchError('BENCH_BASELINE_INCOMPATIBLE', `${source} is not a dpemu bench result (expected "tool": "${REPORT_TOOL}"); write one with npm run bench -- --json <file>`);
   }
   const diffs: string[] = [];
-  if (raw.suiteVersion !== current.suiteVersion) diffs.push(`suite version ${String(raw.suiteVersion)} (this run: ${current.suiteVersion})`);
-  if (raw.engine !== current.engine) diffs.push(`engine ${String(raw.engine)} (this run: ${current.engine})`);
+  const hints: string[] = [];
+  if (raw.suiteVersion !== current.suiteVersion) {
+    diffs.push(`suite version ${String(raw.suiteVersion)} (this run: ${current.suiteVersion})`);
+    const why = SUITE_CHANGES[current.suiteVersion];
+    if (why && typeof raw.suiteVersion === 'number' && raw.suiteVersion < current.suiteVersion) hints.push(why);
+  }
+  // v1 reports have only `engine` (always 'ts'); later ones list the set in `engines`.
+  const rawEngines = Array.isArray(raw.engines) ? raw.engines.map(String) : typeof raw.engine === 'string' ? raw.engine.split('+') : [];
+  if (engineSet(rawEngines) !== engineSet(current.engines)) {
+    diffs.push(`engines ${engineSet(rawEngines) || '(none)'} (this run: ${engineSet(current.engines)})`);
+    hints.push(current.engines.includes('native') && !rawEngines.includes('native')
+      ? 'the baseline was saved without the native addon: save a new baseline now that it loads'
+      : 'the native addon loads in one run and not the other (npm run build:native, or DPEMU_NATIVE_PATH): build it, or save a baseline with the engines this run has');
+  }
   if (raw.mode !== current.mode) diffs.push(`mode ${String(raw.mode)} (this run: ${current.mode})`);
-  if (diffs.length > 0) throw new BenchError('BENCH_BASELINE_INCOMPATIBLE', `${source} cannot be compared with this run: it has ${diffs.join(', ')}; save a new baseline with this suite`);
+  if (diffs.length > 0) {
+    throw new BenchError('BENCH_BASELINE_INCOMPATIBLE', `${source} cannot be compared with this run: it has ${diffs.join(', ')}${hints.length > 0 ? ` (${hints.join('; ')})` : ''}; save a new baseline with this suite (npm run bench -- --json <file>)`);
+  }
   const cal = raw.calibrationNs;
   if (typeof cal !== 'number' || !Number.isFinite(cal) || cal <= 0) {
     throw new BenchError('BENCH_BASELINE_UNREADABLE', `${source} has no valid calibrationNs (got ${JSON.stringify(cal)}), so its times cannot be normalized`);
   }
   if (!Array.isArray(raw.stages) || !raw.stages.every(isStage)) {
-    throw new BenchError('BENCH_BASELINE_UNREADABLE', `${source} has no valid "stages" list (each needs a key and a positive p50Ns)`);
+    throw new BenchError('BENCH_BASELINE_UNREADABLE', `${source} has no valid "stages" list (each needs a key, an engine and a positive p50Ns)`);
   }
   return raw as unknown as BenchReport;
 }
@@ -91,8 +115,8 @@ export function compareReports(
   threshold = DEFAULT_THRESHOLD,
 ): Comparison {
   if (!(threshold >= 0)) throw new BenchError('BENCH_BAD_OPTION', `threshold must be a number >= 0, got ${threshold}`);
-  const base = new Map(baseline.stages.map((s) => [s.key, s]));
-  const cur = new Map(current.stages.map((s) => [s.key, s]));
+  const base = new Map(baseline.stages.map((s) => [rowId(s), s]));
+  const cur = new Map(current.stages.map((s) => [rowId(s), s]));
   const rows: CompareRow[] = [];
   for (const [key, s] of cur) {
     const b = base.get(key);

@@ -84,6 +84,12 @@ export function maglevBench(sizes: readonly number[], backends: number, runs: nu
     }
     times.sort((a, b) => a - b);
     builds.push({ m, backends, ms: times[times.length >> 1], runs });
+    // Also a row (one operation = one whole table build), so build has p50/p99 and a --compare identity like every stage.
+    const buildNs = times.reduce((a, t) => a + t, 0) * 1e6;
+    stages.push({
+      key: `maglev/build M=${m}`, suite: 'maglev', stage: `Maglev table build, ${backends} backends`, engine: ENGINE, impl: ENGINE, model: 'ebpf',
+      p50Ns: quantile(times, 0.5) * 1e6, p99Ns: quantile(times, 0.99) * 1e6, meanNs: buildNs / runs, packetsPerSec: (runs * 1e9) / buildNs, packetsPerCall: 1, samples: runs,
+    });
     const s = new Samples();
     let total = 0;
     const seed = cfg.seedJhash0;

@@ -6,13 +6,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { budget } from './budgets.js';
+import { coverageRows } from './coverage.js';
 import { compareReports, DEFAULT_THRESHOLD, loadBaseline } from './compare.js';
 import { BenchError } from './errors.js';
 import { renderCompare, renderMarkdown, renderText } from './report.js';
 import { runSuite, type Progress } from './suite.js';
 import { latencySvg, scalingSvg } from './svg.js';
 import { SUITE_VERSION, type BenchReport } from './types.js';
-import { ENGINE } from './pipeline.js';
+import { availableEngines } from './pipeline.js';
 
 export interface BenchOptions {
   readonly quick: boolean;
@@ -57,7 +58,9 @@ const END = '<!-- bench:end -->';
 
 function writeDocs(dir: string, r: BenchReport): void {
   mkdirSync(join(dir, 'bench'), { recursive: true });
-  const bars = r.stages.map((s) => ({ label: s.key, p50: s.p50Ns, p99: s.p99Ns, budget: budget(s.budget)?.ns }));
+  // One bar per row of the issue's stage list (per engine): all ~200 rows would not be readable.
+  const bars = coverageRows(r.stages, r.engines).flatMap((c) => (c.row ? [c.row] : []))
+    .map((s) => ({ label: r.engines.length > 1 ? `${s.key} [${s.engine}]` : s.key, p50: s.p50Ns, p99: s.p99Ns, budget: budget(s.budget)?.ns }));
   writeFileSync(join(dir, 'bench', 'latency.svg'), latencySvg(bars, `dpemu per-stage ns/packet vs course budget (${r.mode}, ${r.engine})`) + '\n');
   writeFileSync(join(dir, 'bench', 'scaling.svg'), scalingSvg(r.scaling.map((s) => ({ label: s.name, points: s.points })), 'scaling: ns per operation vs table size') + '\n');
   const file = join(dir, 'benchmarks.md');
@@ -76,7 +79,7 @@ function writeDocs(dir: string, r: BenchReport): void {
 /** Runs everything the options ask for; returns the exit code (1: a regression beyond the threshold). */
 export async function benchMain(o: BenchOptions, io: BenchIo, progress: Progress): Promise<number> {
   // Validate the baseline before spending minutes on the run.
-  const baseline = o.compare ? loadBaseline(o.compare, { suiteVersion: SUITE_VERSION, engine: ENGINE, mode: o.quick ? 'quick' : 'default' }) : undefined;
+  const baseline = o.compare ? loadBaseline(o.compare, { suiteVersion: SUITE_VERSION, engines: availableEngines().engines, mode: o.quick ? 'quick' : 'default' }) : undefined;
   const report = await runSuite({ quick: o.quick, kernel: o.kernel }, progress);
   io.out(renderText(report) + '\n');
   if (o.json) {

@@ -7,19 +7,39 @@
  * is run and then discarded before anything is measured.
  */
 import { Dataplane } from '../dataplane/dataplane.js';
+import { loadNative, type EngineName } from '../native/loader.js';
+import { NATIVE_STAGES } from '../native/stages.js';
 import { Samples, quantile } from './stats.js';
 import { flowFrames, synFrames, syntheticCluster } from './synthetic.js';
 import type { StageResult } from './types.js';
 
-export const ENGINE = 'ts';
+/** Engine of rows measured on TypeScript code only (micro suites, policy decide(), socket LB, Maglev, scaling). */
+export const ENGINE: EngineName = 'ts';
+
+export type KubeProxyModel = 'iptables' | 'ipvs' | 'ebpf';
+
+/**
+ * The engines this process can run: ts always, native when the addon loads (public loader API only).
+ * `note` says why native is absent, for the report's gap list.
+ */
+export function availableEngines(): { engines: EngineName[]; note?: string } {
+  const l = loadNative();
+  return l.ok ? { engines: ['ts', 'native'] } : { engines: ['ts'], note: l.reason };
+}
+
+/** Which code ran a stage in a Dataplane of `engine`: the native engine replaces only NATIVE_STAGES. */
+export function stageImpl(engine: EngineName, stage: string): EngineName {
+  return engine === 'native' && NATIVE_STAGES.includes(stage) ? 'native' : 'ts';
+}
 const VECTOR = 256;
 
 /** Stages whose figure is held against a course budget (stage@node -> budget id). */
 const STAGE_BUDGETS: Readonly<Record<string, string>> = {
-  'sock4-connect@node-1': 'socket-lb',
   'vxlan4-encap@node-1': 'vxlan',
   'vxlan4-decap@node-2': 'vxlan',
 };
+/** sock4-connect does socket LB only in ebpf mode (elsewhere it passes packets through): only there is it held to that budget. */
+const EBPF_BUDGETS: Readonly<Record<string, string>> = { ...STAGE_BUDGETS, 'sock4-connect@node-1': 'socket-lb' };
 
 export interface PipelineOptions {
   readonly services: number;
@@ -51,14 +71,14 @@ function inject(dp: Dataplane, frames: readonly Uint8Array[], from: number, to: 
   }
 }
 
-export function rowsFrom(suite: string, model: string, accs: Map<string, Acc>, keep: (key: string) => boolean, budgets: Readonly<Record<string, string>>): StageResult[] {
+export function rowsFrom(suite: string, model: string, accs: Map<string, Acc>, keep: (key: string) => boolean, budgets: Readonly<Record<string, string>>, engine: EngineName = ENGINE): StageResult[] {
   const out: StageResult[] = [];
   for (const [key, a] of accs) {
     if (!keep(key) || a.packets === 0) continue;
     const v = a.samples.values();
     const [stage] = key.split('@');
     out.push({
-      key: `${suite}/${key}`, suite, stage: key, engine: ENGINE, model,
+      key: `${suite}/${key}`, suite, stage: key, engine, impl: stageImpl(engine, stage), model,
       p50Ns: quantile(v, 0.5), p99Ns: quantile(v, 0.99), meanNs: a.ns / a.packets,
       packetsPerSec: (a.packets * 1e9) / a.ns, packetsPerCall: a.packets / a.calls, samples: a.samples.length,
       budget: budgets[key] ?? budgets[stage],
@@ -80,8 +100,8 @@ export function sampler(accs: Map<string, Acc>): (rt: { stage: string; nodeName:
 }
 
 /** Established flows through the whole path: one row per stage on node-1 and node-2, plus the whole pipeline. */
-export function runEstablished(o: PipelineOptions, model: 'iptables' | 'ebpf' = 'iptables'): StageResult[] {
-  const dp = new Dataplane(syntheticCluster(o.services, model, true), { poolSize: 8192, vectorSize: VECTOR });
+export function runEstablished(o: PipelineOptions, model: KubeProxyModel = 'iptables', engine: EngineName = ENGINE): StageResult[] {
+  const dp = new Dataplane(syntheticCluster(o.services, model, true), { poolSize: 8192, vectorSize: VECTOR, engine });
   const pod = dp.findDevice('default/pod-a');
   if (!pod) throw new Error('synthetic cluster has no default/pod-a');
   const frames = flowFrames(o.flows, o.perFlow, o.services);
@@ -98,22 +118,31 @@ export function runEstablished(o: PipelineOptions, model: 'iptables' | 'ebpf' = 
   dp.engine.onCall = null;
   const measured = frames.length - warm;
   const suite = model === 'iptables' ? 'pipeline' : `pipeline-${model}`;
-  const out = rowsFrom(suite, model, accs, (k) => k.endsWith('@node-1') || k.endsWith('@node-2'), STAGE_BUDGETS);
+  const out = rowsFrom(suite, model, accs, (k) => k.endsWith('@node-1') || k.endsWith('@node-2'), model === 'ebpf' ? EBPF_BUDGETS : STAGE_BUDGETS, engine);
   const v = whole.values();
   out.push({
-    key: `${suite}/whole`, suite, stage: 'whole pipeline (node-1 -> VXLAN -> node-2/3)', engine: ENGINE, model,
+    key: `${suite}/whole`, suite, stage: 'whole pipeline (node-1 -> VXLAN -> node-2/3)', engine, impl: engine, model,
     p50Ns: quantile(v, 0.5), p99Ns: quantile(v, 0.99), meanNs: wholeNs / measured, packetsPerSec: (measured * 1e9) / wholeNs,
     packetsPerCall: VECTOR, samples: whole.length,
   });
   return out;
 }
 
+/** Per-connection service translation stages on the client's node (iptables: nat walk in nf4-prerouting; IPVS: ipvs4-in). */
+const SERVICE_STAGES = ['ipvs4-in@node-1', 'nf4-prerouting@node-1'];
+
+/** Suite name of the new-connection rows (the iptables name predates IPVS and is kept). */
+export function newConnSuite(model: 'iptables' | 'ipvs', services: number): string {
+  return model === 'iptables' ? `new-conn-${services}svc` : `new-conn-${model}-${services}svc`;
+}
+
 /**
- * New connections: every packet a SYN of a new flow, so nf4-prerouting on node-1 is the conntrack insert
- * plus the nat PREROUTING walk (KUBE-SERVICES -> KUBE-SVC -> KUBE-SEP): the iptables service chain.
+ * New connections: every packet a SYN of a new flow. On node-1, iptables mode: nf4-prerouting is the
+ * conntrack insert plus the nat PREROUTING walk (KUBE-SERVICES -> KUBE-SVC -> KUBE-SEP); IPVS mode:
+ * ipvs4-in looks the VIP up (hash) and schedules, nf4-prerouting creates the entry. Both rows per model.
  */
-export function runNewConnections(services: number, packets: number): StageResult[] {
-  const dp = new Dataplane(syntheticCluster(services, 'iptables', true), { poolSize: 8192, vectorSize: VECTOR });
+export function runNewConnections(services: number, packets: number, model: 'iptables' | 'ipvs' = 'iptables', engine: EngineName = ENGINE): StageResult[] {
+  const dp = new Dataplane(syntheticCluster(services, model, true), { poolSize: 8192, vectorSize: VECTOR, engine });
   const pod = dp.findDevice('default/pod-a');
   if (!pod) throw new Error('synthetic cluster has no default/pod-a');
   const frames = synFrames(packets, services);
@@ -123,11 +152,17 @@ export function runNewConnections(services: number, packets: number): StageResul
   dp.engine.onCall = sampler(accs);
   inject(dp, frames, warm, packets, pod.id);
   dp.engine.onCall = null;
-  return rowsFrom(`new-conn-${services}svc`, 'iptables', accs, (k) => k === 'nf4-prerouting@node-1', { 'nf4-prerouting@node-1': 'service-lb' });
+  const rows = rowsFrom(newConnSuite(model, services), model, accs, (k) => SERVICE_STAGES.includes(k), { 'nf4-prerouting@node-1': 'service-lb', 'ipvs4-in@node-1': 'service-lb' }, engine);
+  if (rows.length !== SERVICE_STAGES.length) throw new Error(`new-connection bench (${model}, ${services} Services): expected rows for ${SERVICE_STAGES.join(', ')}, got ${rows.map((r) => r.stage).join(', ')}`);
+  return rows;
 }
 
-/** p50/p99 of nf4-prerouting on node-1 for SYNs to `services` Services (for the scaling series). */
-export function serviceChainNs(services: number, packets: number): { p50: number; p99: number; mean: number } {
-  const r = runNewConnections(services, packets)[0];
-  return { p50: r.p50Ns, p99: r.p99Ns, mean: r.meanNs };
+/**
+ * Service translation per new connection on node-1: ipvs4-in + nf4-prerouting (sum of the two stages' p50,
+ * and of their p99 as an upper bound), so iptables and IPVS are held to the same stages, as bench/services.ts does.
+ */
+export function serviceChainNs(services: number, packets: number, model: 'iptables' | 'ipvs' = 'iptables'): { p50: number; p99: number; mean: number; rows: StageResult[] } {
+  const rows = runNewConnections(services, packets, model);
+  const sum = (f: (r: StageResult) => number): number => rows.reduce((a, r) => a + f(r), 0);
+  return { p50: sum((r) => r.p50Ns), p99: sum((r) => r.p99Ns), mean: sum((r) => r.meanNs), rows };
 }

@@ -1,6 +1,7 @@
 /** Text and Markdown renderings of a BenchReport (pure). */
 import { BUDGETS, CPU_BUDGETS, budget, headroom } from './budgets.js';
 import type { Comparison } from './compare.js';
+import { coverageRows } from './coverage.js';
 import type { BenchReport } from './types.js';
 
 export function fmtNs(ns: number): string {
@@ -12,7 +13,8 @@ export function fmtNs(ns: number): string {
 }
 
 function fmtRate(pps: number): string {
-  return pps >= 1e6 ? `${(pps / 1e6).toFixed(2)} M` : `${(pps / 1e3).toFixed(0)} k`;
+  if (pps >= 1e6) return `${(pps / 1e6).toFixed(2)} M`;
+  return pps >= 1e3 ? `${(pps / 1e3).toFixed(0)} k` : pps.toFixed(1); // e.g. Maglev builds/s
 }
 
 export function textTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -25,14 +27,50 @@ export function mdTable(head: readonly string[], rows: readonly (readonly string
   return [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-const STAGE_HEAD = ['stage', 'p50/packet', 'p99/packet', 'packets/s', 'pkts/call', 'budget', 'headroom', 'model', 'engine'];
+const STAGE_HEAD = ['stage', 'engine', 'code', 'p50/packet', 'p99/packet', 'packets/s', 'pkts/call', 'budget', 'headroom', 'model'];
 
 function stageRows(r: BenchReport): string[][] {
   return r.stages.map((s) => {
     const b = budget(s.budget);
-    return [s.key, fmtNs(s.p50Ns), fmtNs(s.p99Ns), fmtRate(s.packetsPerSec), s.packetsPerCall.toFixed(0),
-      b ? `${fmtNs(b.ns)} ${b.quantile}` : '-', b ? `${headroom(b, s.p50Ns, s.p99Ns).toExponential(1)}x` : '-', s.model, s.engine];
+    return [s.key, s.engine, s.impl ?? s.engine, fmtNs(s.p50Ns), fmtNs(s.p99Ns), fmtRate(s.packetsPerSec), s.packetsPerCall.toFixed(0),
+      b ? `${fmtNs(b.ns)} ${b.quantile}` : '-', b ? `${headroom(b, s.p50Ns, s.p99Ns).toExponential(1)}x` : '-', s.model];
   });
+}
+
+/** Engines of a report (v1 reports have only `engine`). */
+function enginesOf(r: BenchReport): readonly string[] {
+  return r.engines ?? r.engine.split('+');
+}
+
+/** The issue's stage list -> the rows that measure each stage, per engine. */
+function coverageLines(r: BenchReport, table: (h: readonly string[], rows: readonly (readonly string[])[]) => string): string[] {
+  const rows = coverageRows(r.stages, enginesOf(r)).map((c) => c.row
+    ? [c.stage, c.row.key, c.row.engine, c.row.impl ?? c.row.engine, fmtNs(c.row.p50Ns), fmtNs(c.row.p99Ns), fmtRate(c.row.packetsPerSec), c.row.packetsPerCall.toFixed(0)]
+    : [c.stage, 'not measured in this run', '-', '-', '-', '-', '-', '-']);
+  return ['issue stage list -> rows (per engine; the largest size where a row has several)', table(['issue stage', 'row', 'engine', 'code', 'p50', 'p99', 'packets/s', 'pkts/call'], rows)];
+}
+
+/** Every row held against a budget, engine per row (headroom = budget / measured at the budget's quantile). */
+function budgetLines(r: BenchReport, table: (h: readonly string[], rows: readonly (readonly string[])[]) => string): string[] {
+  const rows = r.stages.flatMap((s) => {
+    const b = budget(s.budget);
+    if (!b) return [];
+    const measured = b.quantile === 'p99' ? s.p99Ns : s.p50Ns;
+    return [[b.id, s.key, s.engine, s.impl ?? s.engine, `${fmtNs(measured)} ${b.quantile}`, `${fmtNs(b.ns)} ${b.quantile}`, `${headroom(b, s.p50Ns, s.p99Ns).toExponential(1)}x`]];
+  });
+  return ['budgets, per row and engine', table(['budget', 'row', 'engine', 'code', 'measured', 'budget', 'headroom'], rows)];
+}
+
+/** iptables beside IPVS, service translation per new connection by Service count. */
+function serviceLines(r: BenchReport, table: (h: readonly string[], rows: readonly (readonly string[])[]) => string): string[] {
+  const sm = r.serviceModels ?? [];
+  if (sm.length === 0) return [];
+  const first = sm[0], last = sm[sm.length - 1];
+  return [
+    'service translation per new connection, iptables beside IPVS (ipvs4-in + nf4-prerouting p50, node-1)',
+    table(['Services', 'iptables', 'IPVS', 'iptables / IPVS'], sm.map((x) => [x.n.toLocaleString('en-US'), fmtNs(x.iptablesNs), fmtNs(x.ipvsNs), `${x.ratio.toFixed(1)}x`])),
+    `largest/smallest (${last.n.toLocaleString('en-US')} / ${first.n.toLocaleString('en-US')} Services, ${(last.n / first.n).toFixed(0)}x the Services): iptables ${(last.iptablesNs / first.iptablesNs).toFixed(1)}x, IPVS ${(last.ipvsNs / first.ipvsNs).toFixed(1)}x`,
+  ];
 }
 
 function scalingBlocks(r: BenchReport, table: (h: readonly string[], rows: readonly (readonly string[])[]) => string): string[] {
@@ -64,7 +102,7 @@ function maglevLines(r: BenchReport, table: (h: readonly string[], rows: readonl
 
 function kernelLines(r: BenchReport): string[] {
   if (!r.kernelPeer.ran) return [`kernel peer: ${r.kernelPeer.note}`];
-  const whole = r.stages.find((s) => s.key === 'pipeline/whole');
+  const whole = r.stages.find((s) => s.key === 'pipeline/whole' && s.engine === 'ts');
   const chain = r.stages.find((s) => s.key.startsWith('scaling/iptables-service-chain@'));
   return [`kernel peer (${r.kernelPeer.note}):`, ...r.kernelPeer.rows.map((k) => `  ${k.name}: ${fmtRate(k.pps)} packets/s (${fmtNs(k.nsPerPacket)}/packet)`),
     ...(whole ? [`  beside dpemu, established flows, whole pipeline (3 nodes, VXLAN): ${fmtRate(whole.packetsPerSec)} packets/s (${fmtNs(whole.meanNs)}/packet)`] : []),
@@ -73,12 +111,15 @@ function kernelLines(r: BenchReport): string[] {
 
 export function renderText(r: BenchReport): string {
   return [
-    `dpemu bench (suite v${r.suiteVersion}, ${r.mode}, engine ${r.engine}) node ${r.node}, ${r.cores} x ${r.cpu}`,
+    `dpemu bench (suite v${r.suiteVersion}, ${r.mode}, engines ${enginesOf(r).join(', ')}) node ${r.node}, ${r.cores} x ${r.cpu}`,
     `calibration loop ${r.calibrationNs.toFixed(3)} ns/iteration; peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
     '',
     textTable(STAGE_HEAD, stageRows(r)),
     '',
+    ...coverageLines(r, textTable).flatMap((b) => [b, '']),
+    ...budgetLines(r, textTable).flatMap((b) => [b, '']),
     ...scalingBlocks(r, textTable).flatMap((b) => [b, '']),
+    ...serviceLines(r, textTable).flatMap((b) => [b, '']),
     ...policyLines(r, textTable).flatMap((b) => [b, '']),
     ...maglevLines(r, textTable).flatMap((b) => [b, '']),
     'CPU at a fixed rate:',
@@ -91,7 +132,7 @@ export function renderText(r: BenchReport): string {
 }
 
 export function renderCompare(c: Comparison): string {
-  const rows = c.rows.map((x) => [x.key, `${x.ratio.toFixed(2)}x`, x.regressed ? 'SLOWER' : 'ok']);
+  const rows = c.rows.map((x) => [x.key, `${x.ratio.toFixed(2)}x`, x.regressed ? 'SLOWER' : 'ok']); // key is rowId: `<key> [<engine>]`
   return [
     `compare (normalized by the calibration loop; threshold +${(c.threshold * 100).toFixed(0)}%):`,
     textTable(['stage', 'now / baseline', ''], rows),
@@ -104,7 +145,13 @@ export function renderCompare(c: Comparison): string {
 /** The generated block of docs/benchmarks.md. */
 export function renderMarkdown(r: BenchReport): string {
   return [
-    `Run ${r.date}, suite v${r.suiteVersion} (${r.mode}), engine ${r.engine}, node ${r.node}, ${r.cores} x ${r.cpu}; calibration loop ${r.calibrationNs.toFixed(3)} ns/iteration; peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB.`,
+    `Run ${r.date}, suite v${r.suiteVersion} (${r.mode}), engines ${enginesOf(r).join(', ')}, node ${r.node}, ${r.cores} x ${r.cpu}; calibration loop ${r.calibrationNs.toFixed(3)} ns/iteration; peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB.`,
+    '',
+    ...coverageLines(r, mdTable).flatMap((b) => [b, '']),
+    '### Budgets',
+    '',
+    ...budgetLines(r, mdTable).flatMap((b) => [b, '']),
+    '### All rows',
     '',
     mdTable(STAGE_HEAD, stageRows(r)),
     '',
@@ -113,6 +160,7 @@ export function renderMarkdown(r: BenchReport): string {
     '### Scaling',
     '',
     ...scalingBlocks(r, mdTable).flatMap((b) => [b, '']),
+    ...serviceLines(r, mdTable).flatMap((b) => [b, '']),
     '![scaling curves](bench/scaling.svg)',
     '',
     ...policyLines(r, mdTable).flatMap((b) => [b, '']),

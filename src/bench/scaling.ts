@@ -13,23 +13,52 @@ function series(name: string, param: string, metric: string, points: { n: number
   return { name, param, metric, points, ...scalingRatio(points) };
 }
 
-export interface ServiceScaling {
-  readonly result: ScalingResult;
-  /** p99 at the largest size (held against the 10,000-rule budget). */
-  readonly largest: { n: number; p50: number; p99: number; mean: number };
+export interface ServicePoint {
+  readonly n: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly mean: number;
 }
 
-/** iptables service chain: nf4-prerouting (conntrack insert + nat walk) per new connection, by Service count. */
+export interface ServiceScaling {
+  /** One series per kube-proxy model (iptables, ipvs). */
+  readonly results: readonly ScalingResult[];
+  /** iptables beside IPVS at every size. */
+  readonly models: readonly { n: number; iptablesNs: number; ipvsNs: number; ratio: number }[];
+  /** The largest size per model (the iptables p99 is held against the 10,000-rule budget). */
+  readonly largest: Readonly<Record<'iptables' | 'ipvs', ServicePoint>>;
+}
+
+/**
+ * Service translation per new connection by Service count, iptables and IPVS on the same SYNs:
+ * ipvs4-in + nf4-prerouting on node-1 (conntrack insert plus the nat walk, or the IPVS lookup and scheduler).
+ */
 export function servicesScaling(sizes: readonly number[], packets: number, progress: (msg: string) => void): ServiceScaling {
-  const points: { n: number; ns: number }[] = [];
-  let largest = { n: 0, p50: 0, p99: 0, mean: 0 };
+  const points = { iptables: [] as { n: number; ns: number }[], ipvs: [] as { n: number; ns: number }[] };
+  const largest: Record<'iptables' | 'ipvs', ServicePoint> = { iptables: { n: 0, p50: 0, p99: 0, mean: 0 }, ipvs: { n: 0, p50: 0, p99: 0, mean: 0 } };
+  const models: { n: number; iptablesNs: number; ipvsNs: number; ratio: number }[] = [];
   for (const n of sizes) {
-    progress(`Services ${n.toLocaleString('en-US')}`);
-    const r = serviceChainNs(n, packets);
-    points.push({ n, ns: r.p50 });
-    if (n >= largest.n) largest = { n, ...r };
+    const at: Partial<Record<'iptables' | 'ipvs', number>> = {};
+    for (const model of ['iptables', 'ipvs'] as const) {
+      progress(`Services ${n.toLocaleString('en-US')} (${model})`);
+      const r = serviceChainNs(n, packets, model);
+      points[model].push({ n, ns: r.p50 });
+      at[model] = r.p50;
+      if (n >= largest[model].n) largest[model] = { n, p50: r.p50, p99: r.p99, mean: r.mean };
+    }
+    models.push({ n, iptablesNs: at.iptables!, ipvsNs: at.ipvs!, ratio: at.iptables! / at.ipvs! });
   }
-  return { result: series('iptables service chain (new connection)', 'Services', 'nf4-prerouting p50 ns/packet, node-1', points), largest };
+  const metric = 'ipvs4-in + nf4-prerouting p50 ns/packet, node-1';
+  return {
+    results: [series('iptables service chain (new connection)', 'Services', metric, points.iptables), series('IPVS virtual service (new connection)', 'Services', metric, points.ipvs)],
+    models,
+    largest,
+  };
+}
+
+/** Service translation steps: one per size and model (for the progress count). */
+export function servicesScalingSteps(sizes: readonly number[]): number {
+  return 2 * sizes.length;
 }
 
 /** Conntrack lookup hit at growing table sizes (random existing flows, so cache misses grow with the table). */

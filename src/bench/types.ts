@@ -3,7 +3,12 @@
  * format `--compare` reads. Bump SUITE_VERSION whenever a row's meaning or the traffic changes:
  * a baseline of another version is refused, not compared.
  */
-export const SUITE_VERSION = 1;
+export const SUITE_VERSION = 2;
+
+/** Why baselines of older versions are refused (shown in the incompatible-baseline message). */
+export const SUITE_CHANGES: Readonly<Record<number, string>> = {
+  2: 'v2 made the engine part of every row\'s identity (pipeline rows per engine: ts, and native when the addon loads), added IPVS rows (pipeline-ipvs/*, new-conn-ipvs-*) and the veth/route coverage, and the service-chain scaling figure is now ipvs4-in + nf4-prerouting',
+};
 export const REPORT_TOOL = 'dpemu-bench';
 
 export type BenchMode = 'default' | 'quick';
@@ -14,8 +19,10 @@ export interface StageResult {
   readonly key: string;
   readonly suite: string;
   readonly stage: string;
-  /** Engine that ran it ('ts': the TypeScript stages; the native fast path is not built yet). */
+  /** Engine of the Dataplane (or code) that ran it: 'ts' or 'native'. Part of the row's identity with `key`. */
   readonly engine: string;
+  /** Code that ran this stage inside that engine: the native engine replaces only its NATIVE_STAGES (absent in v1 reports). */
+  readonly impl?: string;
   /** kube-proxy model ('iptables', 'ipvs', 'ebpf') or '-' when the stage does not depend on one. */
   readonly model: string;
   readonly p50Ns: number;
@@ -84,7 +91,10 @@ export interface BenchReport {
   readonly tool: typeof REPORT_TOOL;
   readonly suiteVersion: number;
   readonly mode: BenchMode;
+  /** The engine set joined with '+' (e.g. 'ts+native'). */
   readonly engine: string;
+  /** Engines this run measured; a baseline must have the same set. */
+  readonly engines: readonly string[];
   readonly date: string;
   readonly node: string;
   readonly cpu: string;
@@ -104,6 +114,8 @@ export interface BenchReport {
   readonly policyModels?: readonly { readonly n: number; readonly ebpfNs: number; readonly iptablesNs: number; readonly ratio: number }[];
   /** Maglev table build time (median ms) per table size M (absent in older reports). */
   readonly maglevBuilds?: readonly { readonly m: number; readonly backends: number; readonly ms: number; readonly runs: number }[];
+  /** Service translation per new connection, iptables beside IPVS by Service count (ipvs4-in + nf4-prerouting p50). */
+  readonly serviceModels?: readonly { readonly n: number; readonly iptablesNs: number; readonly ipvsNs: number; readonly ratio: number }[];
   /** How the data was generated (seeds, sizes). */
   readonly data: readonly string[];
 }

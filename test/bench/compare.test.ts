@@ -7,8 +7,8 @@ import { BenchError } from '../../src/bench/errors.js';
 import { REPORT_TOOL, SUITE_VERSION } from '../../src/bench/types.js';
 
 const stage = (key: string, p50Ns: number) => ({ key, suite: 's', stage: key, engine: 'ts', model: '-', p50Ns, p99Ns: p50Ns * 2, meanNs: p50Ns, packetsPerSec: 1e9 / p50Ns, packetsPerCall: 1, samples: 10 });
-const id = { suiteVersion: SUITE_VERSION, engine: 'ts', mode: 'default' };
-const report = (cal: number, stages: ReturnType<typeof stage>[]) => ({ tool: REPORT_TOOL, suiteVersion: SUITE_VERSION, engine: 'ts', mode: 'default', calibrationNs: cal, stages });
+const id = { suiteVersion: SUITE_VERSION, engines: ['ts'], mode: 'default' };
+const report = (cal: number, stages: ReturnType<typeof stage>[]) => ({ tool: REPORT_TOOL, suiteVersion: SUITE_VERSION, engine: 'ts', engines: ['ts'], mode: 'default', calibrationNs: cal, stages });
 
 function code(f: () => unknown): string {
   try {
@@ -31,15 +31,27 @@ describe('compareReports', () => {
 
   it('flags a stage slower beyond the threshold and only that one', () => {
     const c = compareReports(report(2, [stage('a', 151), stage('b', 149)]), report(2, [stage('a', 100), stage('b', 100)]), 0.5);
-    expect(c.regressions.map((r) => r.key)).toEqual(['a']);
-    expect(c.rows.find((r) => r.key === 'b')!.regressed).toBe(false);
+    expect(c.regressions.map((r) => r.key)).toEqual(['a [ts]']);
+    expect(c.rows.find((r) => r.key === 'b [ts]')!.regressed).toBe(false);
   });
 
   it('lists keys present on one side only and does not compare them', () => {
     const c = compareReports(report(1, [stage('a', 1), stage('new', 1)]), report(1, [stage('a', 1), stage('gone', 1)]));
-    expect(c.onlyBaseline).toEqual(['gone']);
-    expect(c.onlyCurrent).toEqual(['new']);
-    expect(c.rows.map((r) => r.key)).toEqual(['a']);
+    expect(c.onlyBaseline).toEqual(['gone [ts]']);
+    expect(c.onlyCurrent).toEqual(['new [ts]']);
+    expect(c.rows.map((r) => r.key)).toEqual(['a [ts]']);
+  });
+
+  it('treats the engine as part of a row\'s identity: the same key in ts and native are two rows', () => {
+    const native = (key: string, p50Ns: number) => ({ ...stage(key, p50Ns), engine: 'native' });
+    const base = report(1, [stage('pipeline/whole', 100), native('pipeline/whole', 10)]);
+    // native got 3x slower, ts did not: only the native row regresses, and neither is compared with the other.
+    const c = compareReports(report(1, [stage('pipeline/whole', 100), native('pipeline/whole', 30)]), base, 0.5);
+    expect(c.rows.map((r) => [r.key, r.ratio])).toEqual([['pipeline/whole [ts]', 1], ['pipeline/whole [native]', 3]]);
+    expect(c.regressions.map((r) => r.key)).toEqual(['pipeline/whole [native]']);
+    const onlyTs = compareReports(report(1, [stage('x', 1)]), report(1, [native('x', 1)]));
+    expect(onlyTs.rows).toEqual([]);
+    expect(onlyTs.onlyBaseline).toEqual(['x [native]']);
   });
 
   it('refuses a negative threshold', () => {
@@ -57,12 +69,34 @@ describe('baseline validation', () => {
   });
 
   it('says which of suite version, engine and mode differ', () => {
-    const msg = code(() => validateBaseline({ ...report(1, []), suiteVersion: SUITE_VERSION + 1, engine: 'native' }, id));
+    const msg = code(() => validateBaseline({ ...report(1, []), suiteVersion: SUITE_VERSION + 1, engine: 'native', engines: ['native'] }, id));
     expect(msg).toMatch(/^BENCH_BASELINE_INCOMPATIBLE/);
     expect(msg).toContain(`suite version ${SUITE_VERSION + 1} (this run: ${SUITE_VERSION})`);
-    expect(msg).toContain('engine native (this run: ts)');
+    expect(msg).toContain('engines native (this run: ts)');
     expect(msg).not.toContain('mode');
     expect(code(() => validateBaseline({ ...report(1, []), mode: 'quick' }, id))).toContain('mode quick (this run: default)');
+  });
+
+  it('refuses a baseline from another engine set, and says how to get a comparable one', () => {
+    const both = { ...id, engines: ['native', 'ts'] };
+    const withoutNative = code(() => validateBaseline(report(1, []), both));
+    expect(withoutNative).toMatch(/^BENCH_BASELINE_INCOMPATIBLE/);
+    expect(withoutNative).toContain('engines ts (this run: native+ts)');
+    expect(withoutNative).toContain('saved without the native addon');
+    const withNative = code(() => validateBaseline({ ...report(1, []), engine: 'ts+native', engines: ['ts', 'native'] }, id));
+    expect(withNative).toContain('engines native+ts (this run: ts)');
+    expect(withNative).toContain('npm run build:native');
+    // Order of the set does not matter.
+    expect(validateBaseline({ ...report(1, []), engines: ['ts', 'native'] }, { ...id, engines: ['native', 'ts'] }).engines).toEqual(['ts', 'native']);
+  });
+
+  it('refuses a v1 baseline (engine-less row identities) with what changed', () => {
+    const v1 = { tool: REPORT_TOOL, suiteVersion: 1, engine: 'ts', mode: 'default', calibrationNs: 1, stages: [] };
+    const msg = code(() => validateBaseline(v1, id));
+    expect(msg).toMatch(/^BENCH_BASELINE_INCOMPATIBLE/);
+    expect(msg).toContain(`suite version 1 (this run: ${SUITE_VERSION})`);
+    expect(msg).toContain('engine part of every row');
+    expect(msg).not.toContain('engines ts (');
   });
 
   it('refuses something that is not a bench result, or lacks calibration or stages', () => {
