@@ -13,7 +13,7 @@ import type { TableName } from '../kubeproxy/rule.js';
 import { walkChain, type WalkResult } from '../kubeproxy/walk.js';
 import { ipv4ToString } from '../packet/format.js';
 import { IPPROTO_TCP, IPPROTO_UDP, rd32 } from '../dataplane/wire.js';
-import { buildTcpReset } from '../dataplane/tcp-reset.js';
+import { buildTcpReset } from '../dataplane/tcp-answer.js';
 import { sendIcmpError } from './icmp-send.js';
 import { IPVS_MASQ, IPVS_PENDING } from './ipvs4.js';
 import { S } from './names.js';

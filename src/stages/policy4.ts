@@ -5,7 +5,7 @@ import type { StageRuntime } from '../engine/runtime.js';
 import { defineStage } from '../engine/stage.js';
 import { DeviceKind } from '../dataplane/devices.js';
 import type { NodeContext } from '../dataplane/node-context.js';
-import { buildTcpReply } from '../dataplane/tcp-reply.js';
+import { buildTcpReply } from '../dataplane/tcp-answer.js';
 import { buildHttp403, matchHttp } from '../policy/l7.js';
 import type { FlowProto } from '../policy/engine.js';
 import { podByIp, type PodModel } from '../scenario/model.js';
