@@ -14,7 +14,7 @@ import {
 import { ReservedIdentity } from '../identity/identities.js';
 import type { PolicyKey, PolicyValue } from '../policy/policy-map.js';
 import type { PodModel } from '../scenario/model.js';
-import { SVC_FLAG_AFFINITY, SVC_FLAG_INT_LOCAL_SCOPE, SVC_FLAG_LOADBALANCER, SVC_FLAG_NODEPORT, SVC_FLAG_ROUTABLE } from './layouts.js';
+import { SVC_FLAG_AFFINITY, SVC_FLAG_INT_LOCAL_SCOPE, SVC_FLAG_LOADBALANCER, SVC_FLAG_NODEPORT, SVC_FLAG_ROUTABLE, ipv4NatEntryV1 } from './layouts.js';
 import { type EbpfNodeState, ipText, protoName } from './state.js';
 
 function table(rows: string[][]): string[] {
@@ -72,13 +72,14 @@ const hex2 = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
 /** `cilium-dbg bpf ct list global` (the pre-1.16 field set with Rx/Tx counters, as the issue quotes it). */
 export function formatCtList(st: EbpfNodeState): string[] {
   const lines: string[] = [];
-  for (const { key, value } of st.ct.entries()) {
+  // Both maps, as `cilium bpf ct list global` dumps cilium_ct4_global and cilium_ct_any4_global together.
+  for (const { key, value } of [...st.ct.entries(), ...st.ctAny.entries()]) {
     const k = ipv4CtTupleV1.decode(key);
     const v = ctEntryV1.decode(value);
     const p = protoName(k.nexthdr);
     const head = k.flags & TUPLE_F_IN
       ? `${p} IN ${ipText(k.saddr)}:${k.sport} -> ${ipText(k.daddr)}:${k.dport}`
-      : `${p} OUT ${ipText(k.daddr)}:${k.dport} -> ${ipText(k.saddr)}:${k.sport}`;
+      : `${p} OUT ${ipText(k.daddr)}:${k.dport} -> ${ipText(k.saddr)}:${k.sport}${k.flags & 4 ? ' service' : ''}`;
     lines.push(`${head} expires=${v.lifetime} RxPackets=${v.rx_packets} RxBytes=${v.rx_bytes} RxFlagsSeen=${hex2(v.rx_flags_seen)} LastRxReport=${v.last_rx_report} ` +
       `TxPackets=${v.tx_packets} TxBytes=${v.tx_bytes} TxFlagsSeen=${hex2(v.tx_flags_seen)} LastTxReport=${v.last_tx_report} ` +
       `Flags=0x${v.flags.toString(16).padStart(4, '0')} ${ctFlagNames(v.flags)} RevNAT=${v.rev_nat_index} SourceSecurityID=${v.src_sec_id} IfIndex=${v.ifindex} `);
@@ -142,4 +143,16 @@ export function formatPolicyGet(st: EbpfNodeState, entries: Iterable<[PolicyKey,
 
 export function endpointTitle(st: EbpfNodeState, pod: PodModel): string {
   return `${pod.namespace}/${pod.name} (identity ${st.identities.forPod(pod)}, ${pod.ip})`;
+}
+
+/** `cilium-dbg bpf nat list` for snat_v4_external (egress entries XLATE_SRC, ingress entries XLATE_DST). */
+export function formatNatList(st: EbpfNodeState): string[] {
+  const lines: string[] = [];
+  for (const { key, value } of st.snat.entries()) {
+    const k = ipv4CtTupleV1.decode(key);
+    const v = ipv4NatEntryV1.decode(value);
+    const dir = k.flags & TUPLE_F_IN ? 'IN' : 'OUT';
+    lines.push(`${protoName(k.nexthdr)} ${dir} ${ipText(k.saddr)}:${k.sport} -> ${ipText(k.daddr)}:${k.dport} ${dir === 'IN' ? 'XLATE_DST' : 'XLATE_SRC'} ${ipText(v.addr)}:${v.port} Created=${v.created} NeedsCT=${v.needs_ct}`);
+  }
+  return lines.sort();
 }

@@ -49,3 +49,24 @@ export const SVC_FLAG_LOADBALANCER = 1 << 5;
 export const SVC_FLAG_ROUTABLE = 1 << 6;
 /** lb4_service.flags2. */
 export const SVC_FLAG_INT_LOCAL_SCOPE = 1 << 4;
+
+/**
+ * cilium_snat_v4_external (dpemu `snat_v4_external_v1`): key struct ipv4_ct_tuple (ipv4CtTupleV1), value
+ * struct ipv4_nat_entry: nat_entry {created, needs_ct, pad1, pad2} then the union {to_saddr, to_sport} (an
+ * egress entry, tuple flags TUPLE_F_OUT: the original source becomes addr:port) / {to_daddr, to_dport} (an
+ * ingress entry, TUPLE_F_IN: the reply's destination goes back to addr:port). `created` is in seconds of
+ * capture time (Cilium: bpf_mono_now()). Two entries per mapping, as snat_v4_new_mapping writes them.
+ */
+export const ipv4NatEntryV1 = defineStruct('ipv4_nat_entry_v1', [
+  ['created', 'u64'], ['needs_ct', 'u64'], ['pad1', 'u64'], ['pad2', 'u64'],
+  ['addr', 'u32be'], ['port', 'u16be'], ['pad3', 'pad2'],
+]);
+
+/** lb4_service.flags2: the service has an external and an internal scope (externalTrafficPolicy Local). */
+export const SVC_FLAG_TWO_SCOPES = 1 << 5;
+
+/** Cilium's NodePort SNAT port range (NODEPORT_PORT_MIN_NAT .. NODEPORT_PORT_MAX_NAT). */
+export const NODEPORT_PORT_MIN_NAT = 32768;
+export const NODEPORT_PORT_MAX_NAT = 65535;
+/** snat_v4_new_mapping's port-collision retries (SNAT_COLLISION_RETRIES). */
+export const SNAT_COLLISION_RETRIES = 128;

@@ -28,12 +28,12 @@ import {
 import { IdentityAllocator, ReservedIdentity } from '../identity/identities.js';
 import { maglevConfig, maglevFlowHash4, maglevTable, type MaglevConfig } from '../lb/maglev.js';
 import { serviceEndpoints } from '../kubeproxy/node-rules.js';
-import type { Cluster, NodeModel, ServiceModel, ServicePortModel } from '../scenario/model.js';
+import { EBPF_DEFAULTS, type Cluster, type EbpfConfig, type NodeModel, type ServiceModel, type ServicePortModel } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import { Prng } from '../util/prng.js';
 import {
-  SVC_FLAG_AFFINITY, SVC_FLAG_INT_LOCAL_SCOPE, SVC_FLAG_LOADBALANCER, SVC_FLAG_NODEPORT, SVC_FLAG_ROUTABLE,
-  lb4AffinityKeyV1, lb4ReverseSkKeyV1, lb4ReverseSkV1, lbAffinityValV1, sock4ConnKeyV1, sock4ConnV1,
+  SVC_FLAG_AFFINITY, SVC_FLAG_EXT_LOCAL_SCOPE, SVC_FLAG_INT_LOCAL_SCOPE, SVC_FLAG_LOADBALANCER, SVC_FLAG_NODEPORT, SVC_FLAG_ROUTABLE,
+  SVC_FLAG_TWO_SCOPES, ipv4NatEntryV1, lb4AffinityKeyV1, lb4ReverseSkKeyV1, lb4ReverseSkV1, lbAffinityValV1, sock4ConnKeyV1, sock4ConnV1,
 } from './layouts.js';
 
 export class EbpfStateError extends DpemuError {}
@@ -49,8 +49,12 @@ export interface EbpfOptions {
   readonly maglevHashSeed?: string;
   /** Max entries of the LRU maps dpemu allocates eagerly (reverse-sk, socket, affinity); default 65536. */
   readonly sockMapEntries?: number;
-  /** Max entries of ct4_global_v1; default 65536 (Cilium's 524288 would be 46 MB per node here). */
+  /** Max entries of ct4_global_v1 (TCP); default the cluster's `ebpf.ctGlobalTcpMax` (Cilium 524288). */
   readonly ctEntries?: number;
+  /** Max entries of ct_any4_global_v1 (non-TCP); default the cluster's `ebpf.ctGlobalAnyMax` (Cilium 262144). */
+  readonly ctAnyEntries?: number;
+  /** Max entries of snat_v4_external_v1; default the cluster's `ebpf.natGlobalMax` (Cilium 524288). */
+  readonly natEntries?: number;
 }
 
 export const IPPROTO_TCP = 6;
@@ -108,9 +112,11 @@ export interface CtRecordOptions {
    * CT_EGRESS), as ct_update_stats does; default: rx for a reply.
    */
   readonly rx?: boolean;
+  /** ct_entry flag bits (CT_F_*) to set on the entry, e.g. CT_F_NODE_PORT. */
+  readonly ctFlags?: number;
 }
 
-/** Cilium's CT lifetimes (bpf/lib/conntrack.h, seconds). */
+/** Cilium's default CT lifetimes (bpf/lib/conntrack.h, seconds); the node uses the cluster's `ebpf` settings. */
 export const CT_LIFETIME_TCP = 21600;
 export const CT_LIFETIME_NONTCP = 60;
 export const CT_SYN_TIMEOUT = 60;
@@ -129,7 +135,22 @@ export class EbpfNodeState {
   readonly backends: BpfMap;
   readonly revNat: BpfMap;
   readonly ipcache: BpfMap;
+  /** cilium_ct4_global: TCP entries. */
   readonly ct: BpfMap;
+  /** cilium_ct_any4_global: every other protocol (UDP, ICMP, SCTP), as Cilium splits them. */
+  readonly ctAny: BpfMap;
+  /** cilium_snat_v4_external: NodePort SNAT mappings (two entries each; see layouts.ts). */
+  readonly snat: BpfMap;
+  /** Lifetimes and sizes in force (the cluster's `ebpf` settings). */
+  readonly config: EbpfConfig;
+  /**
+   * rev_nat_index -> backend ids of the external scope, for NodePort/LoadBalancer frontends of
+   * externalTrafficPolicy Local services (node-local backends only); the lb4_services entry holds the
+   * internal scope (every backend), which the socket LB uses.
+   */
+  readonly extLocal = new Map<number, Uint32Array>();
+  /** rev_nat_index -> Maglev table over the external-scope (local) backends, externalTrafficPolicy Local. */
+  readonly maglevExtLocal = new Map<number, Uint32Array>();
   readonly reverseSk: BpfMap;
   readonly affinity: BpfMap;
   readonly sockConn: BpfMap;
@@ -158,7 +179,10 @@ export class EbpfNodeState {
     this.backends = createMap({ ...MAPS_V1.lb4_backends_v1, maxEntries: 4096 });
     this.revNat = createMap({ ...MAPS_V1.lb4_reverse_nat_v1, maxEntries: 4096 });
     this.ipcache = createMap({ ...MAPS_V1.ipcache_v1, maxEntries: Math.max(64, cluster.pods.length + cluster.nodes.length * 2 + 8) });
-    this.ct = createMap({ ...MAPS_V1.ct4_global_v1, maxEntries: opts.ctEntries ?? 65536 });
+    this.config = { ...EBPF_DEFAULTS, ...(cluster.ebpf ?? {}) };
+    this.ct = createMap({ ...MAPS_V1.ct4_global_v1, maxEntries: opts.ctEntries ?? this.config.ctGlobalTcpMax });
+    this.ctAny = createMap({ ...MAPS_V1.ct4_global_v1, name: 'ct_any4_global_v1', maxEntries: opts.ctAnyEntries ?? this.config.ctGlobalAnyMax });
+    this.snat = new LruHashMap({ name: 'snat_v4_external_v1', key: ipv4CtTupleV1, value: ipv4NatEntryV1, maxEntries: opts.natEntries ?? this.config.natGlobalMax });
     this.reverseSk = new LruHashMap({ name: 'lb4_reverse_sk_v1', key: lb4ReverseSkKeyV1, value: lb4ReverseSkV1, maxEntries: sockMax });
     this.affinity = new LruHashMap({ name: 'lb4_affinity_v1', key: lb4AffinityKeyV1, value: lbAffinityValV1, maxEntries: sockMax });
     this.sockConn = new LruHashMap({ name: 'sock4_conn_v1', key: sock4ConnKeyV1, value: sock4ConnV1, maxEntries: sockMax });
@@ -209,18 +233,28 @@ export class EbpfNodeState {
           // for the ClusterIP. externalTrafficPolicy does not apply to a pod's socket (Cilium's two scopes).
           const intLocal = kind === 'ClusterIP' && svc.internalTrafficPolicy === 'Local';
           const slots = intLocal ? localIds : ids;
+          // externalTrafficPolicy Local: traffic from outside the node (nodeport4) may only reach local backends.
+          const extLocal = kind !== 'ClusterIP' && svc.externalTrafficPolicy === 'Local';
           let flags = affinity ? SVC_FLAG_AFFINITY : 0;
+          if (extLocal) flags |= SVC_FLAG_EXT_LOCAL_SCOPE;
           if (kind === 'NodePort') flags |= SVC_FLAG_NODEPORT | SVC_FLAG_ROUTABLE;
           if (kind === 'LoadBalancer') flags |= SVC_FLAG_LOADBALANCER | SVC_FLAG_ROUTABLE;
           const key = { address, dport, proto, backend_slot: 0 };
           this.services.update(lb4KeyV1.encode(key), lb4ServiceV1.encode({
-            backend_id: affinity, count: slots.length, rev_nat_index: revNat, flags, flags2: intLocal ? SVC_FLAG_INT_LOCAL_SCOPE : 0,
+            backend_id: affinity, count: slots.length, rev_nat_index: revNat, flags, flags2: (intLocal ? SVC_FLAG_INT_LOCAL_SCOPE : 0) | (extLocal ? SVC_FLAG_TWO_SCOPES : 0),
           }));
           slots.forEach((id, i) => {
             this.services.update(lb4KeyV1.encode({ ...key, backend_slot: i + 1 }), lb4ServiceV1.encode({ backend_id: id, rev_nat_index: revNat }));
           });
           this.revNat.update(lb4RevNatKeyV1.encode({ rev_nat_index: revNat }), lb4ReverseNatV1.encode({ address, port: dport }));
           this.frontends.push({ revNat, service: svc, port, kind, address, dport, proto, backendIds: slots, affinityTimeout: affinity });
+          if (extLocal) this.extLocal.set(revNat, Uint32Array.from(localIds));
+          if (this.maglev && extLocal) {
+            this.maglevExtLocal.set(revNat, maglevTable(localIds.map((id) => {
+              const b = this.backendList[id - 1];
+              return { id, address: ipText(b.address), port: b.port, protocol: port.protocol };
+            }), this.maglev));
+          }
           if (this.maglev) {
             this.maglevTables.set(revNat, maglevTable(slots.map((id) => {
               const b = this.backendList[id - 1];
@@ -286,13 +320,39 @@ export class EbpfNodeState {
       out.via = 0;
       return SOCK_CONNECTED;
     }
+    const r = this.selectBackend(saddr, sport, vip, vport, proto, nowSec, false, out);
+    if (r !== SOCK_NEW) return r;
+    // The socket is now connected to the backend: remember it, and the reverse translation for replies.
+    this.vConn.fill(0);
+    sock4ConnV1.set.backend_addr(this.vConn, 0, out.backendAddr);
+    sock4ConnV1.set.backend_port(this.vConn, 0, out.backendPort);
+    sock4ConnV1.set.backend_id(this.vConn, 0, out.backendId);
+    sock4ConnV1.set.rev_nat_index(this.vConn, 0, out.revNat);
+    sock4ConnV1.set.slot(this.vConn, 0, out.slot);
+    this.sockConn.update(kc, this.vConn);
+    this.setSkKey(saddr, sport, out.backendAddr, out.backendPort, proto);
+    lb4ReverseSkV1.set.address(this.vSk, 0, vip);
+    lb4ReverseSkV1.set.port(this.vSk, 0, vport);
+    lb4ReverseSkV1.set.rev_nat_index(this.vSk, 0, out.revNat);
+    this.reverseSk.update(this.kSk, this.vSk);
+    return SOCK_NEW;
+  }
+
+  /**
+   * The LB decision for a new connection to frontend (vip, vport, proto), shared by the socket LB and
+   * nodeport4 (lb4_local): session affinity, then a random slot (seeded PRNG) or Maglev. `external`: the
+   * packet comes from outside the node, so an externalTrafficPolicy Local frontend offers only its local
+   * backends (the external scope). Returns SOCK_NEW, SOCK_NO_BACKEND or SOCK_NOT_SERVICE; fills `out`.
+   */
+  selectBackend(saddr: number, sport: number, vip: number, vport: number, proto: number, nowSec: number, external: boolean, out: SockLbResult): number {
     const svcOff = this.lookupFrontend(vip, vport, proto);
     if (svcOff < 0) return SOCK_NOT_SERVICE;
     const sb = this.services.bytes;
-    const count = lb4ServiceV1.get.count(sb, svcOff);
     const revNat = lb4ServiceV1.get.rev_nat_index(sb, svcOff);
     const flags = lb4ServiceV1.get.flags(sb, svcOff);
     const affTimeout = lb4ServiceV1.get.backend_id(sb, svcOff);
+    const local = external && (flags & SVC_FLAG_EXT_LOCAL_SCOPE) !== 0 ? this.extLocal.get(revNat) ?? null : null;
+    const count = local ? local.length : lb4ServiceV1.get.count(sb, svcOff);
     out.revNat = revNat;
     out.slot = 0;
     out.via = 0;
@@ -311,7 +371,7 @@ export class EbpfNodeState {
         const last = lbAffinityValV1.get.last_used(ab, a);
         const id = lbAffinityValV1.get.backend_id(ab, a);
         // lb4_affinity_backend_id: expired when last_used + timeout <= now; the backend must still serve the service.
-        if (last + affTimeout * 1000 > nowMs && this.slotOf(vip, vport, proto, count, id) > 0) {
+        if (last + affTimeout * 1000 > nowMs && (local ? local.includes(id) : this.slotOf(vip, vport, proto, count, id) > 0)) {
           backendId = id;
           out.via = 1;
         } else {
@@ -321,11 +381,13 @@ export class EbpfNodeState {
     }
     if (backendId === 0) {
       if (this.maglev) {
-        const t = this.maglevTables.get(revNat);
+        const t = local ? this.maglevExtLocal.get(revNat) : this.maglevTables.get(revNat);
         if (t && t.length) {
           backendId = t[maglevFlowHash4(saddr, sport, vport, proto, this.maglev.seedJhash0) % t.length];
           out.via = 2;
         }
+      } else if (local) {
+        backendId = local[this.rng.nextU32() % count];
       } else {
         const slot = (this.rng.nextU32() % count) + 1;
         const k = this.kSvc;
@@ -338,7 +400,7 @@ export class EbpfNodeState {
       }
     }
     if (backendId === 0) return SOCK_NO_BACKEND;
-    if (out.slot === 0) out.slot = this.slotOf(vip, vport, proto, count, backendId);
+    if (out.slot === 0) out.slot = local ? local.indexOf(backendId) + 1 : this.slotOf(vip, vport, proto, count, backendId);
     lb4BackendKeyV1.set.backend_id(this.kBe, 0, backendId);
     const bo = this.backends.lookup(this.kBe);
     if (bo < 0) return SOCK_NO_BACKEND;
@@ -356,20 +418,23 @@ export class EbpfNodeState {
       lbAffinityValV1.set.backend_id(this.vAff, 0, backendId);
       this.affinity.update(ka, this.vAff);
     }
-    // The socket is now connected to the backend: remember it, and the reverse translation for replies.
-    this.vConn.fill(0);
-    sock4ConnV1.set.backend_addr(this.vConn, 0, out.backendAddr);
-    sock4ConnV1.set.backend_port(this.vConn, 0, out.backendPort);
-    sock4ConnV1.set.backend_id(this.vConn, 0, backendId);
-    sock4ConnV1.set.rev_nat_index(this.vConn, 0, revNat);
-    sock4ConnV1.set.slot(this.vConn, 0, out.slot);
-    this.sockConn.update(kc, this.vConn);
-    this.setSkKey(saddr, sport, out.backendAddr, out.backendPort, proto);
-    lb4ReverseSkV1.set.address(this.vSk, 0, vip);
-    lb4ReverseSkV1.set.port(this.vSk, 0, vport);
-    lb4ReverseSkV1.set.rev_nat_index(this.vSk, 0, revNat);
-    this.reverseSk.update(this.kSk, this.vSk);
     return SOCK_NEW;
+  }
+
+  /** Address and port of a backend id into `out` (backendAddr/backendPort); false when it is gone. */
+  backendById(backendId: number, out: SockLbResult): boolean {
+    lb4BackendKeyV1.set.backend_id(this.kBe, 0, backendId);
+    const bo = this.backends.lookup(this.kBe);
+    if (bo < 0) return false;
+    out.backendId = backendId;
+    out.backendAddr = lb4BackendV1.get.address(this.backends.bytes, bo);
+    out.backendPort = lb4BackendV1.get.port(this.backends.bytes, bo);
+    return true;
+  }
+
+  /** The conntrack map for a protocol: TCP in ct4_global, everything else in ct_any4_global (Cilium's split). */
+  ctMap(proto: number): BpfMap {
+    return proto === IPPROTO_TCP ? this.ct : this.ctAny;
   }
 
   /** Backend slot (1..count) of a backend id in a frontend, 0 when it is not there. */
@@ -430,17 +495,19 @@ export class EbpfNodeState {
     }
     ipv4CtTupleV1.set.nexthdr(k, 0, proto);
     ipv4CtTupleV1.set.flags(k, 0, dir === 'out' ? TUPLE_F_OUT : TUPLE_F_IN);
-    let off = this.ct.lookup(k);
+    const map = this.ctMap(proto);
+    let off = map.lookup(k);
     const now = Math.floor(nowSec);
     if (off < 0) {
       this.vCt.fill(0);
       ctEntryV1.set.rev_nat_index(this.vCt, 0, o.revNat ?? 0);
       ctEntryV1.set.src_sec_id(this.vCt, 0, o.srcSecId ?? 0);
       ctEntryV1.set.ifindex(this.vCt, 0, o.ifindex ?? 0);
-      if (this.ct.update(k, this.vCt) !== 0) return -1;
-      off = this.ct.lookup(k);
+      // An LRU map makes room by evicting its least recently used entry (counted in its stats), as Cilium's do.
+      if (map.update(k, this.vCt) !== 0) return -1;
+      off = map.lookup(k);
     }
-    const b = this.ct.bytes;
+    const b = map.bytes;
     const bytes = o.bytes ?? 0;
     const tcpFlags = o.tcpFlags ?? 0;
     if (o.rx ?? reply) {
@@ -454,14 +521,19 @@ export class EbpfNodeState {
       ctEntryV1.set.tx_flags_seen(b, off, ctEntryV1.get.tx_flags_seen(b, off) | tcpFlags);
       ctEntryV1.set.last_tx_report(b, off, now);
     }
-    let flags = ctEntryV1.get.flags(b, off);
+    let flags = ctEntryV1.get.flags(b, off) | (o.ctFlags ?? 0);
     const syn = proto === IPPROTO_TCP && (tcpFlags & 0x02) !== 0 && (tcpFlags & 0x10) === 0;
     if (proto === IPPROTO_TCP && !syn) flags |= CT_F_SEEN_NON_SYN;
     ctEntryV1.set.flags(b, off, flags);
     const closing = proto === IPPROTO_TCP && (tcpFlags & 0x05) !== 0;
-    const life = proto !== IPPROTO_TCP ? CT_LIFETIME_NONTCP : closing ? CT_CLOSE_TIMEOUT : flags & CT_F_SEEN_NON_SYN ? CT_LIFETIME_TCP : CT_SYN_TIMEOUT;
-    ctEntryV1.set.lifetime(b, off, now + life);
+    ctEntryV1.set.lifetime(b, off, now + this.ctLifetime(proto, flags, closing));
     return off;
+  }
+
+  /** ct_update_timeout's choice: non-TCP, closing TCP, established TCP (seen a non-SYN), else SYN. */
+  ctLifetime(proto: number, flags: number, closing: boolean): number {
+    const c = this.config;
+    return proto !== IPPROTO_TCP ? c.ctTimeoutRegularAny : closing ? c.ctTimeoutRegularTcpFin : flags & CT_F_SEEN_NON_SYN ? c.ctTimeoutRegularTcp : c.ctTimeoutRegularTcpSyn;
   }
 
   frontendByRevNat(revNat: number): FrontendInfo | undefined {

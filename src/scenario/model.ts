@@ -148,6 +148,31 @@ export interface CiliumNetworkPolicyModel {
   specs: CiliumNetworkPolicySpec[];
 }
 
+/**
+ * Cilium's conntrack and NAT map settings (agent flags bpf-ct-global-tcp-max, bpf-ct-global-any-max,
+ * bpf-ct-timeout-regular-tcp, -tcp-syn, -tcp-fin, -any, bpf-nat-global-max); lifetimes in seconds.
+ */
+export interface EbpfConfig {
+  ctGlobalTcpMax: number;
+  ctGlobalAnyMax: number;
+  ctTimeoutRegularTcp: number;
+  ctTimeoutRegularTcpSyn: number;
+  ctTimeoutRegularTcpFin: number;
+  ctTimeoutRegularAny: number;
+  natGlobalMax: number;
+}
+
+/** Cilium's defaults for EbpfConfig (bpf/lib/conntrack.h lifetimes, pkg/option map sizes). */
+export const EBPF_DEFAULTS: Readonly<EbpfConfig> = {
+  ctGlobalTcpMax: 524288,
+  ctGlobalAnyMax: 262144,
+  ctTimeoutRegularTcp: 21600,
+  ctTimeoutRegularTcpSyn: 60,
+  ctTimeoutRegularTcpFin: 10,
+  ctTimeoutRegularAny: 60,
+  natGlobalMax: 524288,
+};
+
 export interface Cluster {
   name: string;
   seed: number;
@@ -164,6 +189,8 @@ export interface Cluster {
    * reports what would be dropped (verdict AUDIT) and lets it pass.
    */
   policy: { enforcement: 'default' | 'always' | 'never'; audit: boolean };
+  /** eBPF datapath settings (kube-proxy mode ebpf), Cilium's agent flags; see EbpfConfig. */
+  ebpf: EbpfConfig;
   conntrack: { max: number; timeouts: ConntrackTimeouts };
   nodes: NodeModel[];
   namespaces: NamespaceModel[];

@@ -21,6 +21,7 @@ import {
   VXLAN_OVERHEAD,
 } from './defaults.js';
 import { HOST_VETH_MAC, NODE_NIC_NAME, POD_GATEWAY_IP, hostVethName, nodeNicMac, podMac, vtepMac } from './addressing.js';
+import { EBPF_DEFAULTS } from './model.js';
 import type {
   CidrModel,
   Cluster,
@@ -547,6 +548,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       tunnel,
       kubeProxy,
       policy: { enforcement: spec?.policy?.enforcement ?? 'default', audit: spec?.policy?.audit ?? false },
+      ebpf: { ...EBPF_DEFAULTS, ...definedOnly(spec?.ebpf ?? {}) },
       conntrack: { max: spec?.conntrack?.max ?? DEFAULT_CONNTRACK_MAX, timeouts },
       nodes,
       namespaces,
@@ -611,4 +613,9 @@ export function deriveEndpoints(svc: ServiceModel, pods: readonly PodModel[], wa
     ports: g.ports,
     endpoints: g.pods.map((p) => ({ ip: p.ip, ip32: p.ip32, nodeName: p.nodeName, podName: p.name, ready: p.ready })),
   }));
+}
+
+/** The fields of a parsed settings object that were written (zod leaves absent optionals undefined). */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -67,6 +67,18 @@ export const clusterSchema = z.looseObject({
           .optional(),
       })
       .optional(),
+    // Cilium's bpf-ct-* agent flags (kube-proxy mode ebpf): conntrack map sizes and lifetimes in seconds.
+    ebpf: z
+      .strictObject({
+        ctGlobalTcpMax: intIn(1024, 16777216, 'a map size (bpf-ct-global-tcp-max)').optional(),
+        ctGlobalAnyMax: intIn(1024, 16777216, 'a map size (bpf-ct-global-any-max)').optional(),
+        ctTimeoutRegularTcp: intIn(1, 2147483647, 'seconds (bpf-ct-timeout-regular-tcp)').optional(),
+        ctTimeoutRegularTcpSyn: intIn(1, 2147483647, 'seconds (bpf-ct-timeout-regular-tcp-syn)').optional(),
+        ctTimeoutRegularTcpFin: intIn(1, 2147483647, 'seconds (bpf-ct-timeout-regular-tcp-fin)').optional(),
+        ctTimeoutRegularAny: intIn(1, 2147483647, 'seconds (bpf-ct-timeout-regular-any)').optional(),
+        natGlobalMax: intIn(1024, 16777216, 'a map size (bpf-nat-global-max)').optional(),
+      })
+      .optional(),
     policy: z
       .strictObject({
         enforcement: z.enum(['default', 'always', 'never'], { error: 'expected default, always or never (Cilium policy-enforcement-mode)' }).optional(),

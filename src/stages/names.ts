@@ -7,6 +7,7 @@ export const S = {
   ARP_INPUT: 'arp-input',
   IP4_INPUT: 'ip4-input',
   IP4_DEFRAG: 'ip4-defrag',
+  NODEPORT4: 'nodeport4',
   IPVS4_IN: 'ipvs4-in',
   NF4_PREROUTING: 'nf4-prerouting',
   POLICY4_EGRESS: 'policy4-egress',
