@@ -9,6 +9,7 @@
 
 #include "drop_reasons.h"
 #include "layouts.h"
+#include "conntrack.h"
 #include "stages.h"
 
 namespace dpemu {
@@ -71,6 +72,8 @@ Napi::Value AttachPool(const Napi::CallbackInfo& info) {
   meta("aux1", napi_int32_array, &p.aux1);
   meta("aux2", napi_int32_array, &p.aux2);
   meta("ownBuf", napi_uint8_array, &p.ownBuf);
+  meta("ct", napi_int32_array, &p.ct);
+  meta("ctinfo", napi_uint8_array, &p.ctinfo);
   if (!ok) return env.Undefined();
   return Napi::External<PoolHandle>::New(env, h.release(), [](Napi::Env, PoolHandle* x) { delete x; });
 }
@@ -105,6 +108,68 @@ Napi::Value AttachNode(const Napi::CallbackInfo& info) {
   v.hashSeed = o.Get("hashSeed").ToNumber().Uint32Value();
   if (v.nic < 0 || v.nic >= v.deviceCount || v.vxlanDev >= v.deviceCount) { fail(env, "nic/vxlanDev out of the device table"); return env.Undefined(); }
   return Napi::External<NodeHandle>::New(env, h.release(), [](Napi::Env, NodeHandle* x) { delete x; });
+}
+
+struct CtHandle {
+  CtView view;
+  std::vector<Napi::ObjectReference> keep;
+};
+
+// attachConntrack(ConntrackTable.nativeView()): the node's nf_conntrack arrays (src/conntrack/table.ts layout),
+// hash parameters, timeouts and the TCP transition / valid-flags tables as data.
+Napi::Value AttachConntrack(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachConntrack(table view)"); return env.Undefined(); }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto h = std::make_unique<CtHandle>();
+  CtView& v = h->view;
+  auto& k = h->keep;
+  v.max = o.Get("max").ToNumber().Int32Value();
+  v.mask = o.Get("mask").ToNumber().Uint32Value();
+  v.seed = o.Get("seed").ToNumber().Uint32Value();
+  const int64_t nodes = int64_t(v.max) * 2;
+  bool ok = v.max > 0;
+  size_t m = 0;
+  auto arr = [&](const char* name, napi_typedarray_type t, auto** ptr, int64_t need) {
+    if (!ok) return;
+    ok = typed(env, o.Get(name), t, ptr, &m, &k, name) && (int64_t(m) >= need || fail(env, name));
+  };
+  arr("tSrc", napi_uint32_array, &v.tSrc, nodes);
+  arr("tDst", napi_uint32_array, &v.tDst, nodes);
+  arr("tSport", napi_uint16_array, &v.tSport, nodes);
+  arr("tDport", napi_uint16_array, &v.tDport, nodes);
+  arr("tNext", napi_int32_array, &v.tNext, nodes);
+  arr("proto", napi_uint8_array, &v.proto, v.max);
+  arr("slot", napi_uint8_array, &v.slot, v.max);
+  arr("tcpState", napi_uint8_array, &v.tcpState, v.max);
+  arr("lastIndex", napi_uint8_array, &v.lastIndex, v.max);
+  arr("lastDir", napi_uint8_array, &v.lastDir, v.max);
+  arr("retrans", napi_uint8_array, &v.retrans, v.max);
+  arr("lastFlags", napi_uint8_array, &v.lastFlags, v.max);
+  arr("tcpFlags", napi_uint8_array, &v.tcpFlags, nodes);
+  arr("zone", napi_uint16_array, &v.zone, v.max);
+  arr("lastWin", napi_uint16_array, &v.lastWin, v.max);
+  arr("status", napi_uint32_array, &v.status, v.max);
+  arr("tdEnd", napi_uint32_array, &v.tdEnd, nodes);
+  arr("lastSeq", napi_uint32_array, &v.lastSeq, v.max);
+  arr("lastAck", napi_uint32_array, &v.lastAck, v.max);
+  arr("lastEnd", napi_uint32_array, &v.lastEnd, v.max);
+  arr("deadline", napi_float64_array, &v.deadline, v.max);
+  arr("streamTs", napi_float64_array, &v.streamTs, v.max);
+  arr("buckets", napi_int32_array, &v.buckets, int64_t(v.mask) + 1);
+  double* tt = nullptr;
+  uint8_t* tr = nullptr;
+  uint8_t* vf = nullptr;
+  arr("tcpTimeouts", napi_float64_array, &tt, 14);
+  arr("transitions", napi_uint8_array, &tr, 120);
+  arr("validFlags", napi_uint8_array, &vf, 256);
+  if (!ok) return env.Undefined();
+  for (int i = 0; i < 14; i++) v.tcpTimeouts[i] = tt[i];
+  for (int i = 0; i < 120; i++) v.transitions[i] = tr[i];
+  for (int i = 0; i < 256; i++) v.validFlags[i] = vf[i];
+  v.udpTimeout = o.Get("udpTimeout").ToNumber().DoubleValue();
+  v.udpStreamTimeout = o.Get("udpStreamTimeout").ToNumber().DoubleValue();
+  return Napi::External<CtHandle>::New(env, h.release(), [](Napi::Env, CtHandle* x) { delete x; });
 }
 
 // Common per-vector arguments: (pool, node|null, slots: Int32Array, n, drops: Float64Array, handBack: Uint8Array, ...)
@@ -163,6 +228,36 @@ Napi::Value Vxlan4Encap(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, r);
 }
 
+// nf4Prerouting(pool, ct, slots, n, drops, handBack, now, out, from) -> index of the first packet left
+// for TypeScript (n when none); out[0] (Float64Array) receives the `found` lookups to add to the stats.
+Napi::Value Nf4Prerouting(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PoolHandle* pool; NodeHandle* unused; Call c;
+  if (info.Length() < 9 || !info[1].IsExternal()) { fail(env, "nf4Prerouting(pool, ct, slots, n, drops, handBack, now, out, from)"); return env.Undefined(); }
+  CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
+  if (!callArgs(info, &pool, &unused, &c)) return env.Undefined();
+  double* out = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[7], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 1) return env.Undefined();
+  CtCall cc{info[6].ToNumber().DoubleValue(), 0};
+  const int32_t from = info[8].ToNumber().Int32Value();
+  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  const int32_t stop = nf4PreroutingEstablished(pool->view, ct->view, c, &cc, from);
+  out[0] = cc.found;
+  return Napi::Number::New(env, stop);
+}
+
+Napi::Value Nf4Postrouting(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PoolHandle* pool; NodeHandle* unused; Call c;
+  if (info.Length() < 7 || !info[1].IsExternal()) { fail(env, "nf4Postrouting(pool, ct, slots, n, drops, handBack, from)"); return env.Undefined(); }
+  CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
+  if (!callArgs(info, &pool, &unused, &c)) return env.Undefined();
+  const int32_t from = info[6].ToNumber().Int32Value();
+  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  return Napi::Number::New(env, nf4PostroutingEstablished(pool->view, ct->view, c, from));
+}
+
 // { structs: { name: { size, align, offsets: { field: offset } } }, dropReasons: { code: name } }
 Napi::Value Layouts(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -198,6 +293,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ip4Forward", Napi::Function::New(env, Ip4Forward));
   exports.Set("vxlan4Encap", Napi::Function::New(env, Vxlan4Encap));
   exports.Set("vxlan4Decap", Napi::Function::New(env, Vxlan4Decap));
+  exports.Set("attachConntrack", Napi::Function::New(env, AttachConntrack));
+  exports.Set("nf4Prerouting", Napi::Function::New(env, Nf4Prerouting));
+  exports.Set("nf4Postrouting", Napi::Function::New(env, Nf4Postrouting));
   exports.Set("layouts", Napi::Function::New(env, Layouts));
   return exports;
 }

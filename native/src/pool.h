@@ -27,6 +27,8 @@ struct PoolView {
   int32_t* aux1 = nullptr;
   int32_t* aux2 = nullptr;
   uint8_t* ownBuf = nullptr;  // 1: the slot's frame lives in a private buffer (TS only)
+  int32_t* ct = nullptr;      // conntrack node id (entry * 2 + dir), -1 untracked
+  uint8_t* ctinfo = nullptr;  // IP_CT_*, 255 untracked
   uint8_t* slot(int32_t s) const { return bytes + int64_t(s) * slotBytes; }
 };
 

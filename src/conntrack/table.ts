@@ -37,7 +37,7 @@
 import type { ConntrackTimeouts } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import * as C from './constants.js';
-import { tcpConntrackIndex, tcpFlagsValid, tcpTransition } from './tcp-state.js';
+import { TCP_CONNTRACKS, tcpConntrackIndex, tcpFlagsValid, tcpTransition } from './tcp-state.js';
 
 /** Kernel constant: early_drop() looks at this many buckets from the new tuple's bucket. */
 export const NF_CT_EVICTION_RANGE = 8;
@@ -117,6 +117,41 @@ export interface ConntrackOptions {
   tcpMaxRetransTimeout?: number;
   /** Slots gc() scans per call when no budget is given. */
   gcBudget?: number;
+}
+
+/** ConntrackTable.nativeView(): the arrays and parameters the native addon reads and writes. */
+export interface ConntrackNativeView {
+  readonly max: number;
+  readonly mask: number;
+  readonly seed: number;
+  readonly tSrc: Uint32Array;
+  readonly tDst: Uint32Array;
+  readonly tSport: Uint16Array;
+  readonly tDport: Uint16Array;
+  readonly tNext: Int32Array;
+  readonly proto: Uint8Array;
+  readonly slot: Uint8Array;
+  readonly tcpState: Uint8Array;
+  readonly lastIndex: Uint8Array;
+  readonly lastDir: Uint8Array;
+  readonly retrans: Uint8Array;
+  readonly lastFlags: Uint8Array;
+  readonly tcpFlags: Uint8Array;
+  readonly zone: Uint16Array;
+  readonly lastWin: Uint16Array;
+  readonly status: Uint32Array;
+  readonly tdEnd: Uint32Array;
+  readonly lastSeq: Uint32Array;
+  readonly lastAck: Uint32Array;
+  readonly lastEnd: Uint32Array;
+  readonly deadline: Float64Array;
+  readonly streamTs: Float64Array;
+  readonly buckets: Int32Array;
+  readonly tcpTimeouts: Float64Array;
+  readonly transitions: Uint8Array;
+  readonly validFlags: Uint8Array;
+  readonly udpTimeout: number;
+  readonly udpStreamTimeout: number;
 }
 
 export class ConntrackTable {
@@ -862,6 +897,26 @@ export class ConntrackTable {
       return node;
     }
     return C.CT_INVALID;
+  }
+
+  /**
+   * The table's memory and parameters for the native addon (src/native/stages.ts attachConntrack):
+   * the same typed arrays (no copies), the hash parameters and timeouts, and the TCP state machine
+   * as data. Read-only view for callers; the addon updates entries of existing connections in place.
+   */
+  nativeView(): ConntrackNativeView {
+    const validFlags = new Uint8Array(256);
+    for (let f = 0; f < 256; f++) validFlags[f] = tcpFlagsValid(f) ? 1 : 0;
+    return {
+      max: this.max, mask: this.mask, seed: this.seed,
+      tSrc: this.tSrc, tDst: this.tDst, tSport: this.tSport, tDport: this.tDport, tNext: this.tNext,
+      proto: this.proto, slot: this.slot, tcpState: this.tcpState, lastIndex: this.lastIndex, lastDir: this.lastDir,
+      retrans: this.retrans, lastFlags: this.lastFlags, tcpFlags: this.tcpFlags, zone: this.zone, lastWin: this.lastWin,
+      status: this.status, tdEnd: this.tdEnd, lastSeq: this.lastSeq, lastAck: this.lastAck, lastEnd: this.lastEnd,
+      deadline: this.deadline, streamTs: this.streamTs, buckets: this.buckets,
+      tcpTimeouts: this.tcpTimeouts, transitions: TCP_CONNTRACKS, validFlags,
+      udpTimeout: this.udpTimeout, udpStreamTimeout: this.udpStreamTimeout,
+    };
   }
 
   // ---- inspection ----------------------------------------------------------------------------------------

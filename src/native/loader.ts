@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { ConntrackNativeView } from '../conntrack/table.js';
 import { packageRoot } from '../scenario/default-path.js';
 import { DpemuError } from '../util/errors.js';
 
@@ -43,6 +44,13 @@ export interface NativeAddon {
   ip4Forward(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
   vxlan4Encap(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ipId: Int32Array, checkOnly: boolean): number;
   vxlan4Decap(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  attachConntrack(view: ConntrackNativeView): NativeHandle;
+  /**
+   * Packets of established connections from index `from`; returns the index of the first packet the
+   * TS stage must take (n when none). out[0] receives the lookups to add to ConntrackStats.found.
+   */
+  nf4Prerouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, now: number, out: Float64Array, from: number): number;
+  nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number): number;
   layouts(): NativeLayouts;
 }
 
@@ -66,6 +74,8 @@ export interface NativePoolArrays {
   readonly aux1: Int32Array;
   readonly aux2: Int32Array;
   readonly ownBuf: Uint8Array;
+  readonly ct: Int32Array;
+  readonly ctinfo: Uint8Array;
 }
 
 export interface NativeNodeTables {

@@ -18,7 +18,9 @@ import { nativeDeviceV1, nativeFdbEntryV1 } from './layouts.js';
 import type { NativeAddon, NativeHandle } from './loader.js';
 
 /** Stages that have a native implementation (VPP-style names, as the TS stages). */
-export const NATIVE_STAGES: readonly string[] = [S.ETHERNET_INPUT, S.IP4_INPUT, S.IP4_FORWARD, S.VXLAN4_ENCAP, S.VXLAN4_DECAP];
+export const NATIVE_STAGES: readonly string[] = [
+  S.ETHERNET_INPUT, S.IP4_INPUT, S.IP4_FORWARD, S.VXLAN4_ENCAP, S.VXLAN4_DECAP, S.NF4_PREROUTING, S.NF4_POSTROUTING,
+];
 
 /** The node's device table and FDB (joined with the underlay neighbours) in the native layouts. */
 export function nodeTables(ctx: NodeContext): { devices: Uint8Array; fdb: Uint8Array } {
@@ -59,8 +61,11 @@ export function withNativeStages(
   const poolH = addon.attachPool({
     bytes: pool.bytes, slotBytes: pool.slotBytes, size: pool.size, start: pool.start, len: pool.len, wireLen: pool.wireLen,
     device: pool.device, next: pool.next, drop: pool.drop, verdict: pool.verdict, l3: pool.l3, l4: pool.l4,
-    aux0: pool.aux0, aux1: pool.aux1, aux2: pool.aux2, ownBuf: pool.ownBuf,
+    aux0: pool.aux0, aux1: pool.aux1, aux2: pool.aux2, ownBuf: pool.ownBuf, ct: pool.ct, ctinfo: pool.ctinfo,
   });
+  // Each node's nf_conntrack table: the addon works on the same typed arrays (ConntrackTable.nativeView).
+  const ctH: NativeHandle[] = contexts.map((ctx) => addon.attachConntrack(ctx.conntrack.nativeView()));
+  const found = new Float64Array(1);
   const nodeH: NativeHandle[] = contexts.map((ctx) => {
     const t = nodeTables(ctx);
     const tun = ctx.cluster.tunnel;
@@ -81,13 +86,36 @@ export function withNativeStages(
     if (k > 0) ts(rt, scratch, k, pool);
   };
 
-  const simple = (ts: StageDef<NodeContext>, call: (node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array) => number): StageDef<NodeContext> => ({
+  const simple = (ts: StageDef<NodeContext>, call: (node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, rt: StageRuntime<NodeContext>) => number): StageDef<NodeContext> => ({
     ...ts,
     process(rt, slots, n) {
       if (rt.tracing) return ts.process(rt, slots, n, pool);
-      const left = call(nodeH[rt.nodeIndex], slots, n, rt.counters.drops);
+      const left = call(nodeH[rt.nodeIndex], slots, n, rt.counters.drops, rt);
       rt.counters.nativePackets += n - left;
       if (left > 0) rest(ts.process, rt, slots, n);
+    },
+  });
+
+  /**
+   * Stages over shared conntrack state: the addon runs the vector from `from` and stops at the first
+   * packet it leaves; the TS stage runs on that one packet and the addon resumes after it, so every
+   * entry sees its packets in vector order, as with the TS stage alone.
+   */
+  const ordered = (ts: StageDef<NodeContext>, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number) => number): StageDef<NodeContext> => ({
+    ...ts,
+    process(rt, slots, n) {
+      if (rt.tracing) return ts.process(rt, slots, n, pool);
+      let from = 0;
+      let native = 0;
+      while (from < n) {
+        const stop = call(rt, slots, n, from);
+        native += stop - from;
+        if (stop >= n) break;
+        scratch[0] = slots[stop];
+        ts.process(rt, scratch, 1, pool);
+        from = stop + 1;
+      }
+      rt.counters.nativePackets += native;
     },
   });
 
@@ -143,6 +171,14 @@ export function withNativeStages(
       case S.IP4_FORWARD: return simple(st, (node, sl, n, d) => addon.ip4Forward(poolH, node, sl, n, d, hand));
       case S.VXLAN4_ENCAP: return encap(st);
       case S.VXLAN4_DECAP: return decap(st);
+      // Established packets only: NEW/INVALID/RELATED, ICMP, expired entries, IPVS scheduling and
+      // TCP packets whose state update is not a plain ACCEPT go to the TS stage untouched.
+      case S.NF4_PREROUTING: return ordered(st, (rt, sl, n, from) => {
+        const stop = addon.nf4Prerouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, rt.now, found, from);
+        rt.ctx.conntrack.stats.found += found[0];
+        return stop;
+      });
+      case S.NF4_POSTROUTING: return ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from));
       default: return st;
     }
   });

@@ -42,6 +42,7 @@ async function expectParity(capture: string, c: Cluster, vectorSize: number): Pr
   expect(nat.counters).toEqual(ts.counters);
   expect(nat.results).toEqual(ts.results);
   expect(nat.frames).toEqual(ts.frames);
+  expect(nat.conntrack).toEqual(ts.conntrack);
   return nat.nativePackets;
 }
 
@@ -91,6 +92,7 @@ describe('native parity: the capture corpus (test/fixtures/corpus, malformed fra
         expect(b.d.counters).toEqual(a.d.counters);
         expect(b.d.results).toEqual(a.d.results);
         expect(b.d.frames).toEqual(a.d.frames);
+        expect(b.d.conntrack).toEqual(a.d.conntrack);
       }
     });
   }

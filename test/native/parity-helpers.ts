@@ -3,6 +3,8 @@
  * must match: every DeviceCapture frame (bytes, device, direction, times, comment), every packet
  * result (verdict, drop reason, parse error, stage, node, hops) and every counter but the time.
  */
+import { createHash } from 'node:crypto';
+import { formatConntrack } from '../../src/conntrack/format.js';
 import { Dataplane } from '../../src/dataplane/dataplane.js';
 import type { EngineObserver } from '../../src/engine/runtime.js';
 import { DeviceCapture } from '../../src/observe/device-capture.js';
@@ -26,6 +28,34 @@ export interface RunDigest {
   readonly counters: string[];
   readonly nativePackets: number;
   readonly packets: number;
+  /** `node stage nativePackets` per row: which packets the addon took (not compared across engines). */
+  readonly stageNative: string[];
+  /** Per node: `conntrack -L` at the end, -S counters, and a digest of every table array (byte-exact memory). */
+  readonly conntrack: string[];
+}
+
+/** Every array the addon may write, hashed, plus the printed table and stats: both engines must leave the same memory. */
+function conntrackDump(dp: Dataplane): string[] {
+  return dp.contexts.map((ctx) => {
+    const ct = ctx.conntrack;
+    const v = ct.nativeView();
+    // Entries are taken from a free stack in index order: hash up to the highest slot ever used
+    // (a freed slot keeps status DYING), per-node arrays at twice that, and the non-empty buckets.
+    let hw = v.max;
+    while (hw > 0 && v.slot[hw - 1] === 0 && v.status[hw - 1] === 0) hw--;
+    const h = createHash('sha256');
+    const perEntry = [v.proto, v.slot, v.tcpState, v.lastIndex, v.lastDir, v.retrans, v.lastFlags, v.zone, v.lastWin, v.status,
+      v.lastSeq, v.lastAck, v.lastEnd, v.deadline, v.streamTs];
+    const perNode = [v.tSrc, v.tDst, v.tSport, v.tDport, v.tNext, v.tcpFlags, v.tdEnd];
+    for (const a of perEntry) h.update(new Uint8Array(a.buffer, a.byteOffset, hw * a.BYTES_PER_ELEMENT));
+    for (const a of perNode) h.update(new Uint8Array(a.buffer, a.byteOffset, 2 * hw * a.BYTES_PER_ELEMENT));
+    const heads: number[] = [];
+    for (let b = 0; b < v.buckets.length; b++) if (v.buckets[b] !== -1) heads.push(b, v.buckets[b]);
+    h.update(new Uint8Array(Int32Array.from(heads).buffer));
+    const now = 0; // absolute deadlines: the memory digest covers them exactly anyway
+    const rows = ct.entries(now).map((e) => formatConntrack(ct, e, now));
+    return `${ctx.node.name} count ${ct.count} stats ${JSON.stringify(ct.stats)} mem ${h.digest('hex')}\n${rows.join('\n')}`;
+  });
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
@@ -47,6 +77,8 @@ export function digest(dp: Dataplane, rec: Recorder, cap: DeviceCapture): RunDig
     counters: rows.map((r) => `${r.node} ${r.stage} calls ${r.calls} packets ${r.packets} drops ${r.drops.map((d) => `${d.code}x${d.count}`).join(',')}`),
     nativePackets: rows.reduce((a, r) => a + r.nativePackets, 0),
     packets: rows.reduce((a, r) => a + r.packets, 0),
+    stageNative: rows.map((r) => `${r.node} ${r.stage} ${r.nativePackets}`),
+    conntrack: conntrackDump(dp),
   };
 }
 

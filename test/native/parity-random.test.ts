@@ -115,10 +115,11 @@ describe('native parity: random frames, damage and vector sizes', () => {
         expect(b.counters).toEqual(a.counters);
         expect(b.results).toEqual(a.results);
         expect(b.frames).toEqual(a.frames);
+        expect(b.conntrack).toEqual(a.conntrack);
         nativeTotal += b.nativePackets;
       }),
       { numRuns: 150 },
     );
     expect(nativeTotal).toBeGreaterThan(0);
-  });
+  }, 300_000); // 300 dataplanes (two 262144-entry conntrack tables each) plus digests: ~60 s on a loaded host
 });

@@ -1,0 +1,264 @@
+#include "conntrack.h"
+
+#include "wire.h"
+
+namespace dpemu {
+namespace {
+
+// src/conntrack/constants.ts
+constexpr uint32_t IPS_EXPECTED = 1u << 0, IPS_SEEN_REPLY = 1u << 1, IPS_ASSURED = 1u << 2, IPS_CONFIRMED = 1u << 3;
+constexpr uint32_t IPS_SRC_NAT = 1u << 4, IPS_DST_NAT = 1u << 5, IPS_FIXED_TIMEOUT = 1u << 10, IPS_NAT_CLASH = 1u << 12;
+constexpr uint32_t IPS_NAT_MASK = IPS_SRC_NAT | IPS_DST_NAT;
+constexpr uint8_t IP_CT_ESTABLISHED = 0, IP_CT_NEW = 2, IP_CT_ESTABLISHED_REPLY = 3;
+constexpr uint8_t sSS = 1, sSR = 2, sES = 3, sFW = 4, sLA = 6, sTW = 7, sCL = 8, sS2 = 9, sMAX = 10, sIG = 11;
+constexpr uint8_t kRetrans = 12, kUnack = 13;
+constexpr uint32_t SYN_SET = 0, SYNACK_SET = 1, FIN_SET = 2, ACK_SET = 3, RST_SET = 4, NONE_SET = 5;
+constexpr uint32_t F_FIN = 1, F_SYN = 2, F_RST = 4, F_ACK = 0x10;
+constexpr uint8_t CLOSE_INIT = 0x04, DATA_UNACK = 0x10, SENDER_INIT = 0x80, SIMOPEN = 0x04, CHALLENGE_ACK = 0x40;
+constexpr uint8_t TCP_MAX_RETRANS = 3;
+constexpr uint8_t SLOT_HASHED = 2;
+constexpr int32_t IPVS_PENDING = 0x40000000;  // src/stages/ipvs4.ts
+
+inline uint32_t rotl13(uint32_t h) { return (h << 13) | (h >> 19); }
+
+// ConntrackTable.hash (Math.imul = wrapping 32-bit multiply).
+inline uint32_t ctHash(const CtView& ct, uint32_t proto, uint32_t zone, uint32_t src, uint32_t dst, uint32_t sport, uint32_t dport) {
+  uint32_t h = ct.seed ^ ((proto | (zone << 8)) * 0x9e3779b1u);
+  h = rotl13((h ^ src) * 0x85ebca6bu);
+  h = rotl13((h ^ dst) * 0xc2b2ae35u);
+  h = (h ^ ((sport << 16) | dport)) * 0x27d4eb2fu;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  return h & ct.mask;
+}
+
+// ConntrackTable.find: node id of a hashed tuple, expired or not; -1 if absent.
+inline int32_t ctFind(const CtView& ct, uint32_t proto, uint32_t src, uint32_t dst, uint32_t sport, uint32_t dport) {
+  int32_t n = ct.buckets[ctHash(ct, proto, 0, src, dst, sport, dport)];
+  while (n != -1) {
+    const int32_t e = n >> 1;
+    if (ct.tSrc[n] == src && ct.tDst[n] == dst && ct.tSport[n] == sport && ct.tDport[n] == dport && ct.proto[e] == proto && ct.zone[e] == 0) return n;
+    n = ct.tNext[n];
+  }
+  return -1;
+}
+
+inline uint32_t csumUpdate32(uint32_t hc, uint32_t o, uint32_t n) {
+  return finishChecksum(uint64_t(~hc & 0xffff) + (~(o >> 16) & 0xffff) + (~o & 0xffff) + (n >> 16) + (n & 0xffff));
+}
+inline uint32_t udpCsumUpdate16(uint32_t hc, uint32_t o, uint32_t n) {
+  if (hc == 0) return 0;
+  const uint32_t r = csumUpdate16(hc, o, n);
+  return r == 0 ? 0xffff : r;
+}
+inline uint32_t udpCsumUpdate32(uint32_t hc, uint32_t o, uint32_t n) {
+  if (hc == 0) return 0;
+  const uint32_t r = csumUpdate32(hc, o, n);
+  return r == 0 ? 0xffff : r;
+}
+
+// src/dataplane/nat.ts natRewrite: address and port with RFC 1624 incremental checksums.
+void natRewrite(const PoolView& p, int32_t s, int which, uint32_t addr, uint32_t port) {
+  uint8_t* b = p.slot(s);
+  const int64_t l3 = p.l3[s];
+  const int64_t ao = l3 + (which ? 16 : 12);
+  const uint32_t oldAddr = rd32(b, ao);
+  if (oldAddr != addr) {
+    wr32(b, ao, addr);
+    wr16(b, l3 + 10, csumUpdate32(rd16(b, l3 + 10), oldAddr, addr));
+  }
+  const int64_t l4 = p.l4[s];
+  if (l4 < 0) return;
+  const uint32_t proto = b[l3 + 9];
+  if (proto == 6 || proto == 17) {
+    const int64_t po = l4 + (which ? 2 : 0);
+    const uint32_t oldPort = rd16(b, po);
+    const int64_t co = l4 + (proto == 6 ? 16 : 6);
+    const int64_t end = int64_t(p.start[s]) + p.len[s];
+    if (oldPort != port) wr16(b, po, port);
+    if (co + 2 > end) return;
+    uint32_t c = rd16(b, co);
+    if (proto == 6) {
+      if (oldAddr != addr) c = csumUpdate32(c, oldAddr, addr);
+      if (oldPort != port) c = csumUpdate16(c, oldPort, port);
+    } else {
+      if (oldAddr != addr) c = udpCsumUpdate32(c, oldAddr, addr);
+      if (oldPort != port) c = udpCsumUpdate16(c, oldPort, port);
+    }
+    wr16(b, co, c);
+  }
+  // ICMP is never handled natively (handed back before NAT).
+}
+
+inline void refresh(CtView& ct, int32_t e, double now, double timeout) {
+  if (ct.status[e] & IPS_FIXED_TIMEOUT) return;
+  ct.deadline[e] = now + timeout;
+}
+
+// ConntrackTable.udpPacket + update()'s SEEN_REPLY.
+void udpPacket(CtView& ct, int32_t e, int32_t dir, double now) {
+  const uint32_t st = ct.status[e];
+  if (!(st & IPS_CONFIRMED)) ct.streamTs[e] = now + 2;
+  if (st & IPS_SEEN_REPLY) {
+    double extra = ct.udpTimeout;
+    bool stream = false;
+    if (now > ct.streamTs[e]) {
+      extra = ct.udpStreamTimeout;
+      stream = (st & IPS_ASSURED) == 0;
+    }
+    refresh(ct, e, now, extra);
+    if (!(st & IPS_NAT_CLASH) && stream) ct.status[e] |= IPS_ASSURED;
+  } else {
+    refresh(ct, e, now, ct.udpTimeout);
+  }
+  if (dir == 1) ct.status[e] |= IPS_SEEN_REPLY;
+}
+
+inline uint32_t tcpIndex(uint32_t f) {
+  if (f & F_RST) return RST_SET;
+  if (f & F_SYN) return (f & F_ACK) ? SYNACK_SET : SYN_SET;
+  if (f & F_FIN) return FIN_SET;
+  if (f & F_ACK) return ACK_SET;
+  return NONE_SET;
+}
+
+// Would ConntrackTable.tcpPacket on this confirmed entry end in anything but a plain ACCEPT
+// (IGNORED, INVALID, a reopen, a kill, the challenge-ACK ignore)? Then the TS stage takes it.
+inline bool tcpNeedsTs(const CtView& ct, int32_t e, int32_t dir, uint32_t flags, uint32_t* indexOut, uint8_t* nsOut) {
+  if (!ct.validFlags[flags & 0xff]) return true;
+  const uint32_t index = tcpIndex(flags);
+  const uint8_t old = ct.tcpState[e];
+  if (old >= sMAX) return true;
+  const uint8_t ns = ct.transitions[dir * 60 + index * 10 + old];
+  if (ns == sIG || ns == sMAX) return true;
+  if (ns == sSS && old >= sTW) return true;
+  if (ns == sTW && old == sLA && index == ACK_SET && ct.lastDir[e] != dir && ct.lastIndex[e] == SYN_SET && (ct.lastFlags[e] & CHALLENGE_ACK)) return true;
+  if (!(ct.status[e] & IPS_SEEN_REPLY) && (flags & F_RST)) return true;
+  *indexOut = index;
+  *nsOut = ns;
+  return false;
+}
+
+// The rest of ConntrackTable.tcpPacket (after the checks above) + inWindow + update()'s SEEN_REPLY.
+void tcpPacket(CtView& ct, int32_t e, int32_t dir, double now, uint32_t flags, uint32_t seq, uint32_t ack, uint32_t win, uint32_t len, uint32_t index, uint8_t ns) {
+  const uint32_t end = seq + len + ((flags & F_SYN) ? 1 : 0) + ((flags & F_FIN) ? 1 : 0);
+  const int32_t o = e * 2;
+  const uint8_t old = ct.tcpState[e];
+  if (ns == sS2) ct.lastFlags[e] |= SIMOPEN;
+  else if (ns == sSR && dir == 1 && index == ACK_SET && (ct.lastFlags[e] & SIMOPEN)) ns = sES;
+  // inWindow
+  const int32_t sd = o + dir, rd = o + 1 - dir;
+  if (!(ct.tcpFlags[sd] & SENDER_INIT)) {
+    ct.tdEnd[sd] = end;
+    ct.tcpFlags[sd] |= SENDER_INIT;
+  } else if (int32_t(end - ct.tdEnd[sd]) > 0) {
+    ct.tdEnd[sd] = end;
+    ct.tcpFlags[sd] |= DATA_UNACK;
+  }
+  if ((flags & F_ACK) && (ct.tcpFlags[rd] & SENDER_INIT) && ack == ct.tdEnd[rd]) ct.tcpFlags[rd] &= uint8_t(~DATA_UNACK);
+  if (ct.lastDir[e] == dir && ct.lastSeq[e] == seq && ct.lastAck[e] == ack && ct.lastEnd[e] == end && ct.lastWin[e] == win) {
+    if (ct.retrans[e] < 255) ct.retrans[e]++;
+  } else {
+    ct.lastSeq[e] = seq;
+    ct.lastAck[e] = ack;
+    ct.lastEnd[e] = end;
+    ct.lastWin[e] = uint16_t(win);
+    ct.retrans[e] = 0;
+  }
+  ct.lastIndex[e] = uint8_t(index);
+  ct.lastDir[e] = uint8_t(dir);
+  ct.tcpState[e] = ns;
+  if (old != ns && ns == sFW) ct.tcpFlags[o + dir] |= CLOSE_INIT;
+  const double* t = ct.tcpTimeouts;
+  double timeout;
+  if (ct.retrans[e] >= TCP_MAX_RETRANS && t[ns] > t[kRetrans]) timeout = t[kRetrans];
+  else if (index == RST_SET) timeout = t[sCL];
+  else if (((ct.tcpFlags[o] | ct.tcpFlags[o + 1]) & DATA_UNACK) && t[ns] > t[kUnack]) timeout = t[kUnack];
+  else if (ct.lastWin[e] == 0 && t[ns] > t[kRetrans]) timeout = t[kRetrans];
+  else timeout = t[ns];
+  const uint32_t st = ct.status[e];
+  bool doRefresh = true;
+  if (!(st & IPS_SEEN_REPLY)) {
+    if (index == SYN_SET && old == sSS) doRefresh = false;
+    else if (ns == sES && timeout > t[kUnack]) timeout = t[kUnack];
+  } else if (!(st & IPS_ASSURED) && (old == sSR || old == sES) && ns == sES) {
+    ct.status[e] = st | IPS_ASSURED;
+  }
+  if (doRefresh) refresh(ct, e, now, timeout);
+  if (dir == 1) ct.status[e] |= IPS_SEEN_REPLY;
+}
+
+inline bool usable(const PoolView& p, int32_t s) {
+  const int64_t l3 = p.l3[s];
+  return p.ownBuf[s] == 0 && l3 >= 0 && l3 + 20 <= p.slotBytes;
+}
+
+}  // namespace
+
+// src/stages/netfilter.ts nf4Prerouting for a packet of a confirmed, live entry whose ctinfo is
+// ESTABLISHED or ESTABLISHED_REPLY: conntrackIn (lookup + state) then applyNat at the DST hook.
+int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
+  for (int32_t i = from; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    if (!usable(p, s) || (p.aux1[s] & IPVS_PENDING)) return i;
+    const uint8_t* b = p.slot(s);
+    const int64_t l3 = p.l3[s];
+    const int64_t l4 = p.l4[s];
+    const uint32_t proto = b[l3 + 9];
+    if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return i;
+    const int32_t n = ctFind(ct, proto, rd32(b, l3 + 12), rd32(b, l3 + 16), rd16(b, l4), rd16(b, l4 + 2));
+    if (n < 0) return i;
+    const int32_t e = n >> 1;
+    const int32_t dir = n & 1;
+    if (ct.deadline[e] - cc->now <= 0) return i;  // lookup() reaps it: TS
+    uint8_t ctinfo;
+    if (dir == 1) ctinfo = IP_CT_ESTABLISHED_REPLY;
+    else if (ct.status[e] & IPS_SEEN_REPLY) ctinfo = IP_CT_ESTABLISHED;
+    else return i;  // NEW (nat walk) or RELATED (expected): TS
+    if (proto == 6) {
+      const uint32_t flags = b[l4 + 13];
+      uint32_t index = 0;
+      uint8_t ns = 0;
+      if (tcpNeedsTs(ct, e, dir, flags, &index, &ns)) return i;
+      const uint32_t payload = rd16(b, l3 + 2) - uint32_t(b[l3] & 0x0f) * 4 - uint32_t(b[l4 + 12] >> 4) * 4;
+      tcpPacket(ct, e, dir, cc->now, flags, rd32(b, l4 + 4), rd32(b, l4 + 8), rd16(b, l4 + 14), payload, index, ns);
+    } else {
+      udpPacket(ct, e, dir, cc->now);
+    }
+    (void)IPS_EXPECTED;
+    cc->found++;
+    p.ct[s] = n;
+    p.ctinfo[s] = ctinfo;
+    // applyNat(dstHook)
+    const uint32_t bit = dir == 1 ? (IPS_DST_NAT ^ IPS_NAT_MASK) : IPS_DST_NAT;
+    if (ct.status[e] & bit) {
+      const int32_t other = e * 2 + (dir ^ 1);
+      natRewrite(p, s, 1, ct.tSrc[other], ct.tSport[other]);
+    }
+    p.next[s] = 0;
+  }
+  return c.n;
+}
+
+// src/stages/netfilter.ts nf4Postrouting for untracked packets and packets of confirmed entries
+// that are not NEW: applyNat at the SRC hook; confirm() is a no-op for them.
+int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from) {
+  for (int32_t i = from; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    const int32_t n = p.ct[s];
+    if (n < 0) { p.next[s] = 0; continue; }
+    const int32_t e = n >> 1;
+    if (!usable(p, s) || e >= ct.max || p.ctinfo[s] == IP_CT_NEW || ct.slot[e] != SLOT_HASHED) return i;
+    const int32_t dir = n & 1;
+    const uint32_t bit = dir == 1 ? (IPS_SRC_NAT ^ IPS_NAT_MASK) : IPS_SRC_NAT;
+    if (ct.status[e] & bit) {
+      const int32_t other = e * 2 + (dir ^ 1);
+      natRewrite(p, s, 0, ct.tDst[other], ct.tDport[other]);
+    }
+    p.next[s] = 0;
+  }
+  return c.n;
+}
+
+}  // namespace dpemu

@@ -1,0 +1,57 @@
+// Native netfilter hooks for packets of existing connections, over the node's nf_conntrack table in
+// its typed-array memory (src/conntrack/table.ts: layout at the top of that file). Same hash, same
+// chains, same per-packet state update as ConntrackTable.track()/update() for a confirmed entry;
+// anything that would allocate, free, count an INVALID, reopen, or walk a rule is left (handBack)
+// to the TypeScript stage before a byte is changed, so the TS stage sees the packet untouched.
+#pragma once
+#include <cstdint>
+#include "pool.h"
+
+namespace dpemu {
+
+struct CtView {
+  uint32_t* tSrc = nullptr;
+  uint32_t* tDst = nullptr;
+  uint16_t* tSport = nullptr;
+  uint16_t* tDport = nullptr;
+  int32_t* tNext = nullptr;
+  uint8_t* proto = nullptr;
+  uint8_t* slot = nullptr;
+  uint8_t* tcpState = nullptr;
+  uint8_t* lastIndex = nullptr;
+  uint8_t* lastDir = nullptr;
+  uint8_t* retrans = nullptr;
+  uint8_t* lastFlags = nullptr;
+  uint8_t* tcpFlags = nullptr;
+  uint16_t* zone = nullptr;
+  uint16_t* lastWin = nullptr;
+  uint32_t* status = nullptr;
+  uint32_t* tdEnd = nullptr;
+  uint32_t* lastSeq = nullptr;
+  uint32_t* lastAck = nullptr;
+  uint32_t* lastEnd = nullptr;
+  double* deadline = nullptr;
+  double* streamTs = nullptr;
+  int32_t* buckets = nullptr;
+  int32_t max = 0;
+  uint32_t mask = 0;
+  uint32_t seed = 0;
+  double tcpTimeouts[14] = {};
+  double udpTimeout = 0, udpStreamTimeout = 0;
+  uint8_t transitions[120] = {};  // tcp-state.ts TCP_CONNTRACKS [dir][index][state]
+  uint8_t validFlags[256] = {};   // tcpFlagsValid(f) for every flag byte
+};
+
+// Per call: the packet time and the `found` lookups to add to ConntrackStats (a JS object).
+struct CtCall {
+  double now;
+  int32_t found;
+};
+
+// Both run the vector from index `from` and stop at the first packet the TS stage must take,
+// returning its index (c.n when done): conntrack state is shared between packets, so the wrapper
+// runs the TS stage on that packet and resumes here, keeping the vector's packet order exactly.
+int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from);
+int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from);
+
+}  // namespace dpemu
