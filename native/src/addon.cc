@@ -250,12 +250,18 @@ Napi::Value Nf4Prerouting(const Napi::CallbackInfo& info) {
 Napi::Value Nf4Postrouting(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PoolHandle* pool; NodeHandle* unused; Call c;
-  if (info.Length() < 7 || !info[1].IsExternal()) { fail(env, "nf4Postrouting(pool, ct, slots, n, drops, handBack, from)"); return env.Undefined(); }
+  if (info.Length() < 8 || !info[1].IsExternal()) { fail(env, "nf4Postrouting(pool, ct, slots, n, drops, handBack, from, inputHook)"); return env.Undefined(); }
   CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
   if (!callArgs(info, &pool, &unused, &c)) return env.Undefined();
   const int32_t from = info[6].ToNumber().Int32Value();
   if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
-  return Napi::Number::New(env, nf4PostroutingEstablished(pool->view, ct->view, c, from));
+  return Napi::Number::New(env, nf4PostroutingEstablished(pool->view, ct->view, c, from, info[7].ToBoolean().Value()));
+}
+
+Napi::Value Nf4Forward(const Napi::CallbackInfo& info) {
+  PoolHandle* pool; NodeHandle* unused; Call c;
+  if (!callArgs(info, &pool, &unused, &c)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), nf4ForwardEstablished(pool->view, c));
 }
 
 // { structs: { name: { size, align, offsets: { field: offset } } }, dropReasons: { code: name } }
@@ -296,6 +302,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attachConntrack", Napi::Function::New(env, AttachConntrack));
   exports.Set("nf4Prerouting", Napi::Function::New(env, Nf4Prerouting));
   exports.Set("nf4Postrouting", Napi::Function::New(env, Nf4Postrouting));
+  exports.Set("nf4Forward", Napi::Function::New(env, Nf4Forward));
   exports.Set("layouts", Napi::Function::New(env, Layouts));
   return exports;
 }

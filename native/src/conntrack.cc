@@ -243,13 +243,16 @@ int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, C
 
 // src/stages/netfilter.ts nf4Postrouting for untracked packets and packets of confirmed entries
 // that are not NEW: applyNat at the SRC hook; confirm() is a no-op for them.
-int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from) {
+int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, bool inputHook) {
   for (int32_t i = from; i < c.n; i++) {
     const int32_t s = c.slots[i];
     const int32_t n = p.ct[s];
+    const uint8_t info = p.ctinfo[s];
+    // INPUT walks the filter table first: only established packets (whose walk was proven to ACCEPT).
+    if (inputHook && (n < 0 || (info != IP_CT_ESTABLISHED && info != IP_CT_ESTABLISHED_REPLY))) return i;
     if (n < 0) { p.next[s] = 0; continue; }
     const int32_t e = n >> 1;
-    if (!usable(p, s) || e >= ct.max || p.ctinfo[s] == IP_CT_NEW || ct.slot[e] != SLOT_HASHED) return i;
+    if (!usable(p, s) || e >= ct.max || info == IP_CT_NEW || ct.slot[e] != SLOT_HASHED) return i;
     const int32_t dir = n & 1;
     const uint32_t bit = dir == 1 ? (IPS_SRC_NAT ^ IPS_NAT_MASK) : IPS_SRC_NAT;
     if (ct.status[e] & bit) {
@@ -259,6 +262,20 @@ int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, 
     p.next[s] = 0;
   }
   return c.n;
+}
+
+// src/stages/netfilter.ts nf4Forward when the node's filter FORWARD walk was proven (src/native/filter-proof.ts)
+// to ACCEPT every established packet without side effects: established packets go on, others to TS.
+int32_t nf4ForwardEstablished(const PoolView& p, const Call& c) {
+  int32_t left = 0;
+  for (int32_t i = 0; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    const uint8_t info = p.ctinfo[s];
+    if (p.ct[s] < 0 || (info != IP_CT_ESTABLISHED && info != IP_CT_ESTABLISHED_REPLY)) { c.handBack[i] = 1; left++; continue; }
+    c.handBack[i] = 0;
+    p.next[s] = 0;
+  }
+  return left;
 }
 
 }  // namespace dpemu

@@ -14,12 +14,14 @@ import type { PacketPool } from '../engine/pool.js';
 import type { StageRuntime } from '../engine/runtime.js';
 import type { StageDef } from '../engine/stage.js';
 import { S } from '../stages/names.js';
+import { establishedAccepts } from './filter-proof.js';
 import { nativeDeviceV1, nativeFdbEntryV1 } from './layouts.js';
 import type { NativeAddon, NativeHandle } from './loader.js';
 
 /** Stages that have a native implementation (VPP-style names, as the TS stages). */
 export const NATIVE_STAGES: readonly string[] = [
   S.ETHERNET_INPUT, S.IP4_INPUT, S.IP4_FORWARD, S.VXLAN4_ENCAP, S.VXLAN4_DECAP, S.NF4_PREROUTING, S.NF4_POSTROUTING,
+  S.NF4_FORWARD, S.NF4_INPUT,
 ];
 
 /** The node's device table and FDB (joined with the underlay neighbours) in the native layouts. */
@@ -66,6 +68,16 @@ export function withNativeStages(
   // Each node's nf_conntrack table: the addon works on the same typed arrays (ConntrackTable.nativeView).
   const ctH: NativeHandle[] = contexts.map((ctx) => addon.attachConntrack(ctx.conntrack.nativeView()));
   const found = new Float64Array(1);
+  const forwardProof = contexts.map((ctx) => establishedAccepts(ctx.rules, 'filter', 'FORWARD'));
+  const inputProof = contexts.map((ctx) => establishedAccepts(ctx.rules, 'filter', 'INPUT'));
+  /** The native stage on nodes where `proof` holds, the TS stage elsewhere. */
+  const byNode = (ts: StageDef<NodeContext>, proof: boolean[], nat: StageDef<NodeContext>): StageDef<NodeContext> => ({
+    ...ts,
+    process(rt, slots, n) {
+      if (proof[rt.nodeIndex]) nat.process(rt, slots, n, pool);
+      else ts.process(rt, slots, n, pool);
+    },
+  });
   const nodeH: NativeHandle[] = contexts.map((ctx) => {
     const t = nodeTables(ctx);
     const tun = ctx.cluster.tunnel;
@@ -178,7 +190,11 @@ export function withNativeStages(
         rt.ctx.conntrack.stats.found += found[0];
         return stop;
       });
-      case S.NF4_POSTROUTING: return ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from));
+      case S.NF4_POSTROUTING: return ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, false));
+      // Filter hooks: native only on nodes whose chain walk is proven to ACCEPT every established
+      // packet with no side effect (filter-proof.ts); elsewhere, and for other packets, the TS stage.
+      case S.NF4_FORWARD: return byNode(st, forwardProof, simple(st, (_node, sl, n, d) => addon.nf4Forward(poolH, null, sl, n, d, hand)));
+      case S.NF4_INPUT: return byNode(st, inputProof, ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, true)));
       default: return st;
     }
   });

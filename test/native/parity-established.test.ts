@@ -139,5 +139,7 @@ describe('native parity: established connections through Services', () => {
     const post = b.stageNative.find((r) => r.startsWith('node-1 nf4-postrouting '));
     expect(Number(pre?.split(' ').pop())).toBeGreaterThan(20);
     expect(Number(post?.split(' ').pop())).toBeGreaterThan(20);
+    const fwd = b.stageNative.filter((r) => r.includes(' nf4-forward ')).reduce((a, r) => a + Number(r.split(' ').pop()), 0);
+    expect(fwd).toBeGreaterThan(20);
   });
 });
