@@ -6,6 +6,7 @@
 import { cpus } from 'node:os';
 import { calibrate } from './calibrate.js';
 import { cpuAtRate } from './cpu-rate.js';
+import { NATIVE_STAGES } from '../native/stages.js';
 import { runKernelPeer } from './kernel.js';
 import { loadBenny, runMicro } from './micro.js';
 import { availableEngines, ENGINE, runEstablished, runNewConnections } from './pipeline.js';
@@ -36,7 +37,7 @@ export const GAPS: readonly string[] = [
 ];
 
 /** What the native engine covers, stated in every report that ran it (so ts-only rows are not read as missing). */
-export const NATIVE_SCOPE = 'native engine: pipeline and new-connection rows run once per engine on the same frames; inside a native Dataplane only ethernet-input, ip4-input, ip4-forward, vxlan4-encap and vxlan4-decap are native code (column "code"), the other stages are the same TypeScript; micro suites (parse, conntrack), policy decide(), socket LB, Maglev, scaling series and CPU at a fixed rate call TypeScript functions the native engine does not replace, so they have ts rows only';
+export const NATIVE_SCOPE = `native engine: pipeline and new-connection rows run once per engine on the same frames; inside a native Dataplane only ${NATIVE_STAGES.join(', ')} are native code (column "code", from NATIVE_STAGES at run time), the other stages are the same TypeScript; micro suites (parse, conntrack), policy decide(), socket LB, Maglev, scaling series and CPU at a fixed rate call TypeScript functions the native engine does not replace, so they have ts rows only`;
 
 /** The kube-proxy models run through the whole pipeline (established flows), in order. */
 const MODELS = ['iptables', 'ipvs', 'ebpf'] as const;
