@@ -20,6 +20,7 @@ enum DropReason : uint16_t {
   DROP_SERVICE_BACKEND_NOT_FOUND = 158,  // Service backend not found
   DROP_NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT = 160,  // No tunnel/encapsulation endpoint (datapath BUG!)
   DROP_UNSUPPORTED_L2_PROTOCOL = 166,  // Unsupported L2 protocol
+  DROP_NO_MAPPING_FOR_NAT_MASQUERADE = 167,  // No mapping for NAT masquerade
   DROP_FIB_LOOKUP_FAILED = 169,  // FIB lookup failed
   DROP_UNKNOWN_SENDER = 172,  // Unknown sender
   DROP_POLICY_DENY = 181,  // Policy denied by denylist
@@ -60,6 +61,7 @@ constexpr uint16_t kMaxDropCode = 234;
   X(158, SERVICE_BACKEND_NOT_FOUND) \
   X(160, NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT) \
   X(166, UNSUPPORTED_L2_PROTOCOL) \
+  X(167, NO_MAPPING_FOR_NAT_MASQUERADE) \
   X(169, FIB_LOOKUP_FAILED) \
   X(172, UNKNOWN_SENDER) \
   X(181, POLICY_DENY) \

@@ -26,6 +26,7 @@ const table = [
   { code: 158, name: 'SERVICE_BACKEND_NOT_FOUND', text: 'Service backend not found' },
   { code: 160, name: 'NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT', text: 'No tunnel/encapsulation endpoint (datapath BUG!)' },
   { code: 166, name: 'UNSUPPORTED_L2_PROTOCOL', text: 'Unsupported L2 protocol' },
+  { code: 167, name: 'NO_MAPPING_FOR_NAT_MASQUERADE', text: 'No mapping for NAT masquerade' },
   { code: 169, name: 'FIB_LOOKUP_FAILED', text: 'FIB lookup failed' },
   { code: 172, name: 'UNKNOWN_SENDER', text: 'Unknown sender' },
   { code: 181, name: 'POLICY_DENY', text: 'Policy denied by denylist' },

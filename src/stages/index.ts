@@ -23,8 +23,5 @@ export { S };
 
 /** The node graph (pod attach, netfilter hooks with conntrack and kube-proxy's rules, VXLAN), in dispatch order (a packet's usual walk, top to bottom). */
 export function nodeStages(): StageDef<NodeContext>[] {
-  return [frameInput, sock4Connect, vethXmit, ethernetInput, arpInput, ip4Input, ip4DefragToNodeport, nodeport4, ipvs4In, nf4Prerouting, policy4Egress, ip4Lookup, nf4LocalIn, ip4Local, vxlan4Decap, ip4Forward, nf4Forward, vxlan4Encap, nf4Output, nf4Postrouting, ip4Output, policy4Ingress, underlayXmit];
+  return [frameInput, sock4Connect, vethXmit, ethernetInput, arpInput, ip4Input, ip4Defrag, nodeport4, ipvs4In, nf4Prerouting, policy4Egress, ip4Lookup, nf4LocalIn, ip4Local, vxlan4Decap, ip4Forward, nf4Forward, vxlan4Encap, nf4Output, nf4Postrouting, ip4Output, policy4Ingress, underlayXmit];
 }
-
-/** ip4-defrag hands over to nodeport4 (bpf_host's place, before netfilter and routing), which goes on to ipvs4-in. */
-const ip4DefragToNodeport: StageDef<NodeContext> = { ...ip4Defrag, next: [S.NODEPORT4] };

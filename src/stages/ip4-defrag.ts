@@ -50,7 +50,7 @@ export class ReassemblyTable {
  */
 export const ip4Defrag = defineStage<NodeContext>({
   name: S.IP4_DEFRAG,
-  next: [S.IPVS4_IN],
+  next: [S.NODEPORT4],
   drops: [Drop.FRAG_REASSEMBLY_TIMEOUT, Drop.FRAG_REASSEMBLY_FAILED],
   describe: 'IPv4 reassembly before conntrack (nf_defrag_ipv4)',
   process(rt, slots, n, pool) {

@@ -25,7 +25,7 @@ const lbs = new WeakMap<EbpfNodeState, NodePortLb>();
 export const nodeport4 = defineStage<NodeContext>({
   name: S.NODEPORT4,
   next: [S.IPVS4_IN],
-  drops: [Drop.SERVICE_BACKEND_NOT_FOUND, Drop.CT_MAP_INSERTION_FAILED],
+  drops: [Drop.SERVICE_BACKEND_NOT_FOUND, Drop.CT_MAP_INSERTION_FAILED, Drop.NO_MAPPING_FOR_NAT_MASQUERADE],
   describe: 'eBPF NodePort LB from outside the node: DNAT + SNAT, reverse NAT of replies (bpf_host nodeport_lb4)',
   process(rt, slots, n, pool) {
     const eb = rt.ctx.ebpf;
@@ -86,8 +86,9 @@ export const nodeport4 = defineStage<NodeContext>({
         rt.drop(s, Drop.SERVICE_BACKEND_NOT_FOUND);
       } else {
         // Cilium drops DROP_NAT_NO_MAPPING (no free SNAT port) or a CT insertion failure; dpemu counts both here.
-        if (rt.tracing) rt.trace(s, 'nodeport', 'drop CT_MAP_INSERTION_FAILED', r === NP_NAT_FAILED ? 'no free SNAT port in 32768-65535 after 128 tries (Cilium: DROP_NAT_NO_MAPPING)' : 'ct4_global refused the entry');
-        rt.drop(s, Drop.CT_MAP_INSERTION_FAILED);
+        const natFailed = r === NP_NAT_FAILED;
+        if (rt.tracing) rt.trace(s, 'nodeport', natFailed ? 'drop NO_MAPPING_FOR_NAT_MASQUERADE' : 'drop CT_MAP_INSERTION_FAILED', natFailed ? 'no free SNAT port in 32768-65535 after 128 tries (Cilium: DROP_NAT_NO_MAPPING)' : 'ct4_global refused the entry');
+        rt.drop(s, natFailed ? Drop.NO_MAPPING_FOR_NAT_MASQUERADE : Drop.CT_MAP_INSERTION_FAILED);
       }
     }
   },
