@@ -24,7 +24,7 @@ describe('filter proof: established packets and the filter chains', () => {
   });
   it('a DROP that may match established packets before the ACCEPT breaks the proof', () => {
     const rs = rules();
-    first(rs, 'KUBE-FORWARD', { ...base(rs), src: { addr32: 0x0a000000, prefix: 8, negate: false }, matches: [], target: { kind: 'DROP' } } as Rule);
+    first(rs, 'KUBE-FORWARD', { ...base(rs), src: { addr: '10.0.0.0', addr32: 0x0a000000, prefix: 8, negate: false }, matches: [], target: { kind: 'DROP' } } as Rule);
     expect(establishedAccepts(rs, 'filter', 'FORWARD')).toBe(false);
   });
   it('a MARK or a statistic match reached by established packets breaks it; a NEW-only rule does not', () => {

@@ -1,0 +1,154 @@
+/**
+ * Whole-pipeline packets/s and per-stage ns/packet, TypeScript vs native engine, plus a plain C
+ * reference (bench/c-reference/ref.c, compiled here with gcc -O3) over the same frames:
+ *   (a) established TCP flows from pod-a (node-1) to the `backend` Service VIP, DNATed to a backend on
+ *       node-2/node-3 across VXLAN, with a NetworkPolicy on the backends (ingress from app=client, TCP 8080);
+ *   (b) the same with every 10th packet the SYN of a new flow.
+ * Timed: loading each frame into the pool, injecting it and running the graph (vectors of 256).
+ * Run: `npx vite-node src/native/pipeline-bench.ts [packets]` (needs the addon: npm run build:native).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Dataplane } from '../dataplane/dataplane.js';
+import { buildFrame } from '../packet/build.js';
+import { ipv4ToString } from '../packet/format.js';
+import { defaultScenarioPath, loadScenarioText, packageRoot } from '../scenario/index.js';
+import type { EngineName } from './loader.js';
+
+const POLICY = `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: backend-from-client, namespace: default }
+spec:
+  podSelector: { matchLabels: { app: backend } }
+  policyTypes: [Ingress]
+  ingress:
+    - from: [{ podSelector: { matchLabels: { app: client } } }]
+      ports: [{ protocol: TCP, port: 8080 }]
+`;
+const loaded = loadScenarioText(readFileSync(defaultScenarioPath(), 'utf8') + POLICY, 'bench');
+if (!loaded.ok) throw loaded.error;
+const cluster = loaded.cluster;
+const pod = (n: string) => cluster.pods.find((p) => p.name === n)!;
+const podA = pod('pod-a');
+const VIP = '10.96.5.20';
+const FLOWS = 4096;
+const PACKETS = Number(process.argv[2] ?? 300_000);
+const BATCH = 2048;
+
+const tcp = (from: string, mac: string, src: string, dst: string, sp: number, dp: number, flags: number, seq: number, ack: number, payload: number): Uint8Array =>
+  buildFrame([{ type: 'eth', src: mac, dst: 'ee:ee:ee:ee:ee:ee' }, { type: 'ipv4', src, dst }, { type: 'tcp', srcPort: sp, dstPort: dp, flags, seq, ack, window: 64240 }], new Uint8Array(payload).fill(from.length));
+
+/** The flows' data packets (a), or with a new flow's SYN every 10th packet (b). */
+function workload(newFlows: boolean): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let fresh = 20000;
+  for (let i = 0; i < PACKETS; i++) {
+    if (newFlows && i % 10 === 9) out.push(tcp('a', podA.mac, podA.ip, VIP, fresh++ % 65536 || 1, 80, 0x02, 7, 0, 0));
+    else out.push(tcp('a', podA.mac, podA.ip, VIP, 1024 + (i % FLOWS), 80, 0x18, 1001 + 100 * Math.floor(i / FLOWS), 5001, 100));
+  }
+  return out;
+}
+
+class Bench {
+  readonly dp: Dataplane;
+  t = 1_700_000_000;
+  constructor(readonly engine: EngineName) {
+    this.dp = new Dataplane(cluster, { engine, poolSize: 8192, vectorSize: 256 });
+    this.handshake();
+  }
+  send(frames: readonly Uint8Array[], from = 0, to = frames.length): void {
+    const pool = this.dp.pool;
+    for (let i = from; i < to; i++) {
+      const f = frames[i]!;
+      const s = pool.load(f, 0, f.length, f.length, this.t, (i * 1000) % 1e9);
+      pool.frameNo[s] = i + 1;
+      this.dp.inject(s, -1);
+    }
+    this.dp.run();
+  }
+  /** SYN, SYN/ACK from the backend each flow was DNATed to, ACK: every flow ESTABLISHED and ASSURED. */
+  handshake(): void {
+    const sp = Array.from({ length: FLOWS }, (_, i) => 1024 + i);
+    for (let k = 0; k < FLOWS; k += BATCH) this.send(sp.slice(k, k + BATCH).map((p) => tcp('a', podA.mac, podA.ip, VIP, p, 80, 0x02, 1000, 0, 0)));
+    const ct = this.dp.contexts[0]!.conntrack;
+    const be = new Map<number, string>();
+    for (const e of ct.entries(0)) be.set(ct.tSport[e * 2]!, ipv4ToString(ct.tSrc[e * 2 + 1]!));
+    const replies = sp.map((p) => {
+      const b = cluster.pods.find((x) => x.ip === be.get(p))!;
+      return tcp('b', b.mac, b.ip, podA.ip, 8080, p, 0x12, 5000, 1001, 0);
+    });
+    for (let k = 0; k < FLOWS; k += BATCH) this.send(replies.slice(k, k + BATCH));
+    for (let k = 0; k < FLOWS; k += BATCH) this.send(sp.slice(k, k + BATCH).map((p) => tcp('a', podA.mac, podA.ip, VIP, p, 80, 0x10, 1001, 5001, 0)));
+  }
+  /** Seconds to push `frames` through the pipeline, in batches. */
+  run(frames: readonly Uint8Array[]): number {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < frames.length; k += BATCH) this.send(frames, k, Math.min(frames.length, k + BATCH));
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  }
+  stages(frames: readonly Uint8Array[]): Map<string, { ns: number; packets: number; native: number }> {
+    const acc = new Map<string, { ns: number; packets: number; native: number }>();
+    this.dp.engine.onCall = (rt, n, ns) => {
+      const a = acc.get(rt.stage) ?? { ns: 0, packets: 0, native: 0 };
+      a.ns += ns;
+      a.packets += n;
+      acc.set(rt.stage, a);
+    };
+    const before = new Map<string, number>();
+    for (const r of this.dp.engine.runtimeRows()) before.set(r.stage, (before.get(r.stage) ?? 0) + r.nativePackets);
+    this.run(frames);
+    this.dp.engine.onCall = null;
+    for (const r of this.dp.engine.runtimeRows()) { const a = acc.get(r.stage); if (a) a.native += r.nativePackets; }
+    for (const [stage, n] of before) { const a = acc.get(stage); if (a) a.native -= n; }
+    return acc;
+  }
+}
+
+function cReference(frames: readonly Uint8Array[]): number | null {
+  const dir = mkdtempSync(join(tmpdir(), 'dpemu-cref-'));
+  try {
+    const bin = join(dir, 'ref');
+    execFileSync('gcc', ['-O3', '-march=native', '-o', bin, join(packageRoot(), 'bench/c-reference/ref.c')]);
+    const parts: Buffer[] = [];
+    for (const f of frames.slice(0, Math.min(frames.length, 100_000))) {
+      const h = Buffer.alloc(4);
+      h.writeUInt32LE(f.length);
+      parts.push(h, Buffer.from(f));
+    }
+    writeFileSync(join(dir, 'frames.bin'), Buffer.concat(parts));
+    const out = execFileSync(bin, [join(dir, 'frames.bin'), '1000000'], { encoding: 'utf8' });
+    return Number(/ns_per_packet=([\d.]+)/.exec(out)?.[1]);
+  } catch (e) {
+    console.log(`C reference not run: ${(e as Error).message.split('\n')[0]}`);
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const [name, newFlows] of [['(a) established flows, Service + VXLAN + policy', false], ['(b) 10% new flows', true]] as const) {
+  const frames = workload(newFlows);
+  const res: Record<EngineName, { pps: number; stages: Map<string, { ns: number; packets: number; native: number }> }> = {} as never;
+  for (const engine of ['ts', 'native'] as const) {
+    const b = new Bench(engine);
+    b.run(frames.slice(0, 20_000)); // warm-up (JIT)
+    const wl = workload(newFlows); // fresh new-flow ports: same frames as `frames`, another pass
+    const secs = b.run(frames);
+    const stages = new Bench(engine).stages(wl);
+    res[engine] = { pps: frames.length / secs, stages };
+  }
+  const c = newFlows ? null : cReference(frames);
+  console.log(`\n${name}: ${PACKETS} packets, ${FLOWS} flows`);
+  console.log(`  TypeScript  ${(res.ts.pps / 1e6).toFixed(3)} Mpps  (${(1e9 / res.ts.pps).toFixed(0)} ns/packet)`);
+  console.log(`  native      ${(res.native.pps / 1e6).toFixed(3)} Mpps  (${(1e9 / res.native.pps).toFixed(0)} ns/packet)  ${(res.native.pps / res.ts.pps).toFixed(2)}x TypeScript`);
+  if (c) console.log(`  C reference ${(1000 / c).toFixed(3)} Mpps  (${c.toFixed(1)} ns/packet)  native/C time ratio ${((1e9 / res.native.pps) / c).toFixed(1)}x`);
+  console.log('  stage                 node-packets   ts ns/pkt  native ns/pkt  native share');
+  for (const [s, a] of res.ts.stages) {
+    const n = res.native.stages.get(s);
+    if (!n) continue;
+    console.log(`  ${s.padEnd(20)} ${String(a.packets).padStart(13)}  ${(a.ns / a.packets).toFixed(1).padStart(9)}  ${(n.ns / n.packets).toFixed(1).padStart(13)}  ${(100 * n.native / Math.max(1, n.packets)).toFixed(0).padStart(10)}%`);
+  }
+}
