@@ -106,13 +106,13 @@ function kernelLines(r: BenchReport): string[] {
   const chain = r.stages.find((s) => s.key.startsWith('scaling/iptables-service-chain@'));
   return [`kernel peer (${r.kernelPeer.note}):`, ...r.kernelPeer.rows.map((k) => `  ${k.name}: ${fmtRate(k.pps)} packets/s (${fmtNs(k.nsPerPacket)}/packet)`),
     ...(whole ? [`  beside dpemu, established flows, whole pipeline (3 nodes, VXLAN): ${fmtRate(whole.packetsPerSec)} packets/s (${fmtNs(whole.meanNs)}/packet)`] : []),
-    ...(chain ? [`  beside dpemu, new connection through ${chain.stage}: ${fmtNs(chain.meanNs)}/packet (nf4-prerouting only)`] : [])];
+    ...(chain ? [`  beside dpemu, new connection through ${chain.stage}: ${fmtNs(chain.meanNs)}/packet (ipvs4-in + nf4-prerouting on node-1)`] : [])];
 }
 
 export function renderText(r: BenchReport): string {
   return [
     `dpemu bench (suite v${r.suiteVersion}, ${r.mode}, engines ${enginesOf(r).join(', ')}) node ${r.node}, ${r.cores} x ${r.cpu}`,
-    `calibration loop ${r.calibrationNs.toFixed(3)} ns/iteration; peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+    `calibration loop ${r.calibrationNs.toFixed(3)} ns/iteration${r.calibrationRunsNs ? ` (lower of ${r.calibrationRunsNs.map((x) => x.toFixed(3)).join(' and ')}, start and end)` : ''}; peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
     '',
     textTable(STAGE_HEAD, stageRows(r)),
     '',

@@ -101,6 +101,8 @@ export interface BenchReport {
   readonly cores: number;
   /** ns per iteration of the calibration loop, measured in this run: the unit --compare divides by. */
   readonly calibrationNs: number;
+  /** The calibration loop at the start and at the end of the run; calibrationNs is the lower (absent in older reports). */
+  readonly calibrationRunsNs?: readonly number[];
   readonly peakRssBytes: number;
   readonly stages: readonly StageResult[];
   readonly scaling: readonly ScalingResult[];
