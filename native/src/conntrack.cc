@@ -198,38 +198,64 @@ inline bool usable(const PoolView& p, int32_t s) {
 
 // src/stages/netfilter.ts nf4Prerouting for a packet of a confirmed, live entry whose ctinfo is
 // ESTABLISHED or ESTABLISHED_REPLY: conntrackIn (lookup + state) then applyNat at the DST hook.
+namespace {
+
+// What nf4PreroutingEstablished decided for one packet (read-only: nothing written yet).
+struct PreDecision {
+  int32_t n, e, dir;
+  uint32_t proto, index;
+  uint8_t ctinfo, ns;
+};
+
+// False when the TS stage must take the packet. Reads the table, writes nothing.
+bool preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDecision* d) {
+  if (!usable(p, s) || (p.aux1[s] & IPVS_PENDING)) return false;
+  const uint8_t* b = p.slot(s);
+  const int64_t l3 = p.l3[s];
+  const int64_t l4 = p.l4[s];
+  const uint32_t proto = b[l3 + 9];
+  if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return false;
+  const int32_t n = ctFind(ct, proto, rd32(b, l3 + 12), rd32(b, l3 + 16), rd16(b, l4), rd16(b, l4 + 2));
+  if (n < 0) return false;
+  const int32_t e = n >> 1;
+  const int32_t dir = n & 1;
+  if (ct.deadline[e] - now <= 0) return false;  // lookup() reaps it: TS
+  if (dir == 1) d->ctinfo = IP_CT_ESTABLISHED_REPLY;
+  else if (ct.status[e] & IPS_SEEN_REPLY) d->ctinfo = IP_CT_ESTABLISHED;
+  else return false;  // NEW (nat walk) or RELATED (expected): TS
+  if (proto == 6 && tcpNeedsTs(ct, e, dir, b[l4 + 13], &d->index, &d->ns)) return false;
+  d->n = n; d->e = e; d->dir = dir; d->proto = proto;
+  return true;
+}
+
+}  // namespace
+
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
+  PreDecision d{};
   for (int32_t i = from; i < c.n; i++) {
     const int32_t s = c.slots[i];
-    if (!usable(p, s) || (p.aux1[s] & IPVS_PENDING)) return i;
+    if (!preCheck(p, ct, s, cc->now, &d)) {
+      // The run of packets that also need TS as the table stands: handing them all over is exact
+      // (TS is the reference); only a native decision must wait for the packets before it.
+      int32_t j = i + 1;
+      while (j < c.n && !preCheck(p, ct, c.slots[j], cc->now, &d)) j++;
+      cc->runEnd = j;
+      return i;
+    }
     const uint8_t* b = p.slot(s);
     const int64_t l3 = p.l3[s];
     const int64_t l4 = p.l4[s];
-    const uint32_t proto = b[l3 + 9];
-    if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return i;
-    const int32_t n = ctFind(ct, proto, rd32(b, l3 + 12), rd32(b, l3 + 16), rd16(b, l4), rd16(b, l4 + 2));
-    if (n < 0) return i;
-    const int32_t e = n >> 1;
-    const int32_t dir = n & 1;
-    if (ct.deadline[e] - cc->now <= 0) return i;  // lookup() reaps it: TS
-    uint8_t ctinfo;
-    if (dir == 1) ctinfo = IP_CT_ESTABLISHED_REPLY;
-    else if (ct.status[e] & IPS_SEEN_REPLY) ctinfo = IP_CT_ESTABLISHED;
-    else return i;  // NEW (nat walk) or RELATED (expected): TS
-    if (proto == 6) {
-      const uint32_t flags = b[l4 + 13];
-      uint32_t index = 0;
-      uint8_t ns = 0;
-      if (tcpNeedsTs(ct, e, dir, flags, &index, &ns)) return i;
+    const int32_t e = d.e, dir = d.dir;
+    if (d.proto == 6) {
       const uint32_t payload = rd16(b, l3 + 2) - uint32_t(b[l3] & 0x0f) * 4 - uint32_t(b[l4 + 12] >> 4) * 4;
-      tcpPacket(ct, e, dir, cc->now, flags, rd32(b, l4 + 4), rd32(b, l4 + 8), rd16(b, l4 + 14), payload, index, ns);
+      tcpPacket(ct, e, dir, cc->now, b[l4 + 13], rd32(b, l4 + 4), rd32(b, l4 + 8), rd16(b, l4 + 14), payload, d.index, d.ns);
     } else {
       udpPacket(ct, e, dir, cc->now);
     }
     (void)IPS_EXPECTED;
     cc->found++;
-    p.ct[s] = n;
-    p.ctinfo[s] = ctinfo;
+    p.ct[s] = d.n;
+    p.ctinfo[s] = d.ctinfo;
     // applyNat(dstHook)
     const uint32_t bit = dir == 1 ? (IPS_DST_NAT ^ IPS_NAT_MASK) : IPS_DST_NAT;
     if (ct.status[e] & bit) {
@@ -238,21 +264,37 @@ int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, C
     }
     p.next[s] = 0;
   }
+  cc->runEnd = c.n;
   return c.n;
 }
 
 // src/stages/netfilter.ts nf4Postrouting for untracked packets and packets of confirmed entries
 // that are not NEW: applyNat at the SRC hook; confirm() is a no-op for them.
-int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, bool inputHook) {
+namespace {
+// False when the TS stage must take the packet (read-only). *untracked: no entry, nothing to rewrite.
+bool postCheck(const PoolView& p, const CtView& ct, int32_t s, bool inputHook) {
+  const int32_t n = p.ct[s];
+  const uint8_t info = p.ctinfo[s];
+  // INPUT walks the filter table first: only established packets (whose walk was proven to ACCEPT).
+  if (inputHook && (n < 0 || (info != IP_CT_ESTABLISHED && info != IP_CT_ESTABLISHED_REPLY))) return false;
+  if (n < 0) return true;
+  const int32_t e = n >> 1;
+  return usable(p, s) && e < ct.max && info != IP_CT_NEW && ct.slot[e] == SLOT_HASHED;
+}
+}  // namespace
+
+int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, bool inputHook, int32_t* runEnd) {
   for (int32_t i = from; i < c.n; i++) {
     const int32_t s = c.slots[i];
+    if (!postCheck(p, ct, s, inputHook)) {
+      int32_t j = i + 1;
+      while (j < c.n && !postCheck(p, ct, c.slots[j], inputHook)) j++;
+      *runEnd = j;
+      return i;
+    }
     const int32_t n = p.ct[s];
-    const uint8_t info = p.ctinfo[s];
-    // INPUT walks the filter table first: only established packets (whose walk was proven to ACCEPT).
-    if (inputHook && (n < 0 || (info != IP_CT_ESTABLISHED && info != IP_CT_ESTABLISHED_REPLY))) return i;
     if (n < 0) { p.next[s] = 0; continue; }
     const int32_t e = n >> 1;
-    if (!usable(p, s) || e >= ct.max || info == IP_CT_NEW || ct.slot[e] != SLOT_HASHED) return i;
     const int32_t dir = n & 1;
     const uint32_t bit = dir == 1 ? (IPS_SRC_NAT ^ IPS_NAT_MASK) : IPS_SRC_NAT;
     if (ct.status[e] & bit) {
@@ -261,6 +303,7 @@ int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, 
     }
     p.next[s] = 0;
   }
+  *runEnd = c.n;
   return c.n;
 }
 

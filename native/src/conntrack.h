@@ -46,14 +46,16 @@ struct CtView {
 struct CtCall {
   double now;
   int32_t found;
+  int32_t runEnd;  // when stopped at i: the end of the run of packets from i that all need TS
 };
 
 // Both run the vector from index `from` and stop at the first packet the TS stage must take,
-// returning its index (c.n when done): conntrack state is shared between packets, so the wrapper
-// runs the TS stage on that packet and resumes here, keeping the vector's packet order exactly.
+// returning its index (c.n when done) and the end of the run of packets that need TS as the table
+// stands (runEnd): conntrack state is shared between packets, so the wrapper runs the TS stage on
+// that run and resumes here, keeping the vector's packet order exactly.
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from);
 // inputHook: nf4-input (filter INPUT proven to ACCEPT established packets, then the same source un-NAT).
-int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, bool inputHook);
+int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, bool inputHook, int32_t* runEnd);
 int32_t nf4ForwardEstablished(const PoolView& p, const Call& c);
 
 }  // namespace dpemu

@@ -47,11 +47,12 @@ export interface NativeAddon {
   attachConntrack(view: ConntrackNativeView): NativeHandle;
   /**
    * Packets of established connections from index `from`; returns the index of the first packet the
-   * TS stage must take (n when none). out[0] receives the lookups to add to ConntrackStats.found.
+   * TS stage must take (n when none). out[0] receives the lookups to add to ConntrackStats.found,
+   * out[1] the end of the run of packets from there that all need TS (Float64Array(2)).
    */
   nf4Prerouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, now: number, out: Float64Array, from: number): number;
   /** nf4-postrouting, or nf4-input (inputHook: established packets only) when its filter walk is proven to accept them. */
-  nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, inputHook: boolean): number;
+  nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, inputHook: boolean, out: Float64Array): number;
   /** nf4-forward when its filter walk is proven to accept established packets: passes them, marks the rest. */
   nf4Forward(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
   layouts(): NativeLayouts;

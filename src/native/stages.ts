@@ -67,7 +67,7 @@ export function withNativeStages(
   });
   // Each node's nf_conntrack table: the addon works on the same typed arrays (ConntrackTable.nativeView).
   const ctH: NativeHandle[] = contexts.map((ctx) => addon.attachConntrack(ctx.conntrack.nativeView()));
-  const found = new Float64Array(1);
+  const found = new Float64Array(2);
   const forwardProof = contexts.map((ctx) => establishedAccepts(ctx.rules, 'filter', 'FORWARD'));
   const inputProof = contexts.map((ctx) => establishedAccepts(ctx.rules, 'filter', 'INPUT'));
   /** The native stage on nodes where `proof` holds, the TS stage elsewhere. */
@@ -110,8 +110,9 @@ export function withNativeStages(
 
   /**
    * Stages over shared conntrack state: the addon runs the vector from `from` and stops at the first
-   * packet it leaves; the TS stage runs on that one packet and the addon resumes after it, so every
-   * entry sees its packets in vector order, as with the TS stage alone.
+   * packet it leaves; the TS stage runs on that packet and the following ones the addon would also
+   * leave (found[1]), and the addon resumes after them, so every entry sees its packets in vector
+   * order, as with the TS stage alone.
    */
   const ordered = (ts: StageDef<NodeContext>, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number) => number): StageDef<NodeContext> => ({
     ...ts,
@@ -123,9 +124,11 @@ export function withNativeStages(
         const stop = call(rt, slots, n, from);
         native += stop - from;
         if (stop >= n) break;
-        scratch[0] = slots[stop];
-        ts.process(rt, scratch, 1, pool);
-        from = stop + 1;
+        // found[1]: the end of the run from `stop` that needs TS as the table stands (exact to hand over).
+        const end = Math.max(stop + 1, Math.min(n, found[1]));
+        for (let k = stop; k < end; k++) scratch[k - stop] = slots[k];
+        ts.process(rt, scratch, end - stop, pool);
+        from = end;
       }
       rt.counters.nativePackets += native;
     },
@@ -190,11 +193,11 @@ export function withNativeStages(
         rt.ctx.conntrack.stats.found += found[0];
         return stop;
       });
-      case S.NF4_POSTROUTING: return ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, false));
+      case S.NF4_POSTROUTING: return ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, false, found));
       // Filter hooks: native only on nodes whose chain walk is proven to ACCEPT every established
       // packet with no side effect (filter-proof.ts); elsewhere, and for other packets, the TS stage.
       case S.NF4_FORWARD: return byNode(st, forwardProof, simple(st, (_node, sl, n, d) => addon.nf4Forward(poolH, null, sl, n, d, hand)));
-      case S.NF4_INPUT: return byNode(st, inputProof, ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, true)));
+      case S.NF4_INPUT: return byNode(st, inputProof, ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, true, found)));
       default: return st;
     }
   });
