@@ -31,7 +31,7 @@ export function loadClusterOrReport(files: string[], io: Io): Cluster | null {
 function replayInput(capture: string | undefined, o: Record<string, unknown>, io: Io): { cluster: Cluster; file: string } | null {
   const cluster = loadClusterOrReport(asList(o.scenario), io);
   if (!cluster) return null;
-  const file = capture ?? defaultCapturePath();
+  const file = capture ?? cluster.capture ?? defaultCapturePath();
   if (!existsSync(file)) {
     io.err(`dpemu: capture ${file} does not exist\n`);
     return null;
@@ -60,7 +60,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     });
 
   cli
-    .command('replay [capture]', 'Replay a capture through the cluster data path (default: the bundled walk)')
+    .command('replay [capture]', 'Replay a capture through the cluster data path (default: the scenario\'s spec.capture, else the bundled walk)')
     .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
     .option('--trace', 'Show every hop: stage, observation point, decision and the rule/route/map entry behind it')
     .option('--json', 'One line per frame (per hop with --trace) in `hubble observe -o jsonpb` format')

@@ -176,6 +176,11 @@ export const EBPF_DEFAULTS: Readonly<EbpfConfig> = {
 export interface Cluster {
   name: string;
   seed: number;
+  /**
+   * The capture this scenario comes with (spec.capture, resolved against the scenario file's
+   * directory): what `dpemu replay --scenario file.yaml` replays when no capture is named. null if none.
+   */
+  capture: string | null;
   serviceCidr: CidrModel;
   tunnel: { mode: TunnelMode; vni: number; port: number; udpCsum: boolean; deviceName: string; mtu: number };
   /**

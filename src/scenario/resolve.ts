@@ -2,6 +2,7 @@
  * Stage 2 of loading: cross-object checks, defaults, deterministic allocation and endpoint derivation.
  * Input order never matters: objects are sorted by kind-specific keys before anything is allocated.
  */
+import { dirname, resolve as resolvePath } from 'node:path';
 import type { ScenarioProblem } from './errors.js';
 import { fieldPath, problemText, type DocSource, type ParsedObject, type PathKey } from './documents.js';
 import { cidrContains, cidrLast, formatCidr, formatIpv4, normalizeMac, parseCidr, parseIpv4 } from './ipv4.js';
@@ -548,6 +549,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       tunnel,
       kubeProxy,
       policy: { enforcement: spec?.policy?.enforcement ?? 'default', audit: spec?.policy?.audit ?? false },
+      capture: spec?.capture ? resolvePath(dirname(cdoc?.src.file ?? '.'), spec.capture) : null,
       ebpf: { ...EBPF_DEFAULTS, ...definedOnly(spec?.ebpf ?? {}) },
       conntrack: { max: spec?.conntrack?.max ?? DEFAULT_CONNTRACK_MAX, timeouts },
       nodes,

@@ -79,6 +79,7 @@ export const clusterSchema = z.looseObject({
         natGlobalMax: intIn(1024, 16777216, 'a map size (bpf-nat-global-max)').optional(),
       })
       .optional(),
+    capture: z.string({ error: 'expected the path of a pcap/pcapng file, relative to this scenario file' }).min(1).optional(),
     policy: z
       .strictObject({
         enforcement: z.enum(['default', 'always', 'never'], { error: 'expected default, always or never (Cilium policy-enforcement-mode)' }).optional(),

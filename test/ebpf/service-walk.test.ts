@@ -27,7 +27,8 @@ describe('eBPF mode reference walk (socket LB)', () => {
   });
 
   it('translates at connect(), never DNATs on a node, reverse-translates replies at recvmsg()', async () => {
-    const r = await run(['replay', '--trace', '--scenario', join(root, 'pcaps/scenarios/service-ebpf.yaml'), join(root, 'pcaps/kernel/service/walk.pcapng')]);
+    // No capture named: the scenario's spec.capture (../kernel/service/walk.pcapng) is replayed.
+    const r = await run(['replay', '--trace', '--scenario', join(root, 'pcaps/scenarios/service-ebpf.yaml')]);
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
     // Frame 1: the SYN leaves pod-a already addressed to the backend and is delivered there.

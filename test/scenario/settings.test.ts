@@ -134,3 +134,25 @@ spec:
     expect(r.problems[0].message).toMatch(/16381/);
   });
 });
+
+describe('spec.capture', () => {
+  it('is resolved against the scenario file\'s directory, and absent means null', () => {
+    const withCapture = loadScenario([{ name: '/labs/week1/cluster.yaml', text: `apiVersion: dpemu.dev/v1
+kind: Cluster
+metadata: {name: c}
+spec:
+  capture: ../captures/walk.pcapng
+  nodes:
+  - {name: node-1, ip: 10.0.1.5, podCIDR: 10.244.1.0/24}
+` }]);
+    expect(withCapture.ok && withCapture.cluster.capture).toBe('/labs/captures/walk.pcapng');
+    const without = loadScenarioText(`apiVersion: dpemu.dev/v1
+kind: Cluster
+metadata: {name: c}
+spec:
+  nodes:
+  - {name: node-1, ip: 10.0.1.5, podCIDR: 10.244.1.0/24}
+`);
+    expect(without.ok && without.cluster.capture).toBe(null);
+  });
+});
