@@ -2,7 +2,7 @@ import type { RecordDecoder } from './decoder.js';
 import { createDecoder } from './detect.js';
 import { CaptureFileError } from './errors.js';
 import type { FrameBatch } from './frame-batch.js';
-import { PcapDecoder } from './pcap-decoder.js';
+import { captureHeaderInfo } from './chunk-window.js';
 import type { CaptureFormat, CaptureHeaderInfo, CaptureInterface } from './types.js';
 
 /**
@@ -36,10 +36,7 @@ export class CaptureReader {
   }
 
   get header(): CaptureHeaderInfo {
-    const d = this.decoder;
-    return d instanceof PcapDecoder
-      ? { format: 'pcap', littleEndian: d.littleEndian, versionMajor: d.versionMajor, versionMinor: d.versionMinor }
-      : { format: 'pcapng', littleEndian: d.littleEndian, versionMajor: 1, versionMinor: 0 };
+    return captureHeaderInfo(this.decoder);
   }
 
   /** Fills `batch` with the next frames; returns how many (0 at end). */

@@ -3,8 +3,8 @@ import type { FileHandle } from 'node:fs/promises';
 import type { RecordDecoder } from './decoder.js';
 import { createDecoder } from './detect.js';
 import { CaptureFileError } from './errors.js';
+import { ChunkWindow, Step, captureHeaderInfo, openFailed } from './chunk-window.js';
 import { FrameBatch } from './frame-batch.js';
-import { PcapDecoder } from './pcap-decoder.js';
 import type { CaptureFormat, CaptureFrame, CaptureHeaderInfo, CaptureInterface, OpenCaptureOptions } from './types.js';
 
 const DEFAULT_CHUNK = 4 * 1024 * 1024;
@@ -18,21 +18,13 @@ const DEFAULT_BATCH = 1024;
 export class CaptureStream implements AsyncIterable<FrameBatch> {
   private fh: FileHandle | undefined;
   private decoder: RecordDecoder | undefined;
-  private buf: Uint8Array;
-  private start = 0;
-  private end = 0;
-  /** File offset of buf[0]. */
-  private base = 0;
-  private eof = false;
-  private pending: CaptureFileError | undefined;
+  private readonly w: ChunkWindow;
   private finished = false;
   readonly batch: FrameBatch;
-  private readonly chunkSize: number;
 
   constructor(readonly path: string, options: OpenCaptureOptions = {}) {
-    this.chunkSize = Math.max(16, options.chunkSize ?? DEFAULT_CHUNK);
+    this.w = new ChunkWindow(path, Math.max(16, options.chunkSize ?? DEFAULT_CHUNK));
     this.batch = new FrameBatch(options.batchSize ?? DEFAULT_BATCH);
-    this.buf = new Uint8Array(this.chunkSize);
   }
 
   /** Opens the file and decodes the header (pcapng: the blocks before the first packet). Idempotent. */
@@ -41,28 +33,23 @@ export class CaptureStream implements AsyncIterable<FrameBatch> {
     try {
       this.fh = await fsp.open(this.path, 'r');
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      const code = err.code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'READ_FAILED';
-      throw new CaptureFileError(code, this.path, 'file', 0, `cannot open: ${err.message}`, 'check the path and permissions');
+      throw openFailed(this.path, e);
     }
+    const w = this.w;
     await this.readMore(4);
-    this.decoder = createDecoder(this.buf.subarray(0, Math.min(4, this.end)), this.path);
+    this.decoder = createDecoder(w.buf.subarray(0, Math.min(4, w.end)), this.path);
     try {
-      for (;;) {
-        this.start = this.decoder.decodeHeader(this.buf, this.start, this.end, this.base, this.eof);
-        if (this.decoder.needBytes === 0 || this.eof) break;
-        await this.makeRoom(this.decoder.needBytes);
-      }
+      while (w.decodeHeaderStep(this.decoder)) await this.readMore(w.compact(this.decoder.needBytes));
     } catch (e) {
       if (!(e instanceof CaptureFileError)) throw e;
-      this.pending = e;
+      w.pending = e;
     }
     return this;
   }
 
   /** Bytes held for reading: the chunk size, or the largest single record seen if that was bigger. */
   get bufferCapacity(): number {
-    return this.buf.length;
+    return this.w.buf.length;
   }
 
   get format(): CaptureFormat {
@@ -74,10 +61,7 @@ export class CaptureStream implements AsyncIterable<FrameBatch> {
   }
 
   get header(): CaptureHeaderInfo {
-    const d = this.requireDecoder();
-    return d instanceof PcapDecoder
-      ? { format: 'pcap', littleEndian: d.littleEndian, versionMajor: d.versionMajor, versionMinor: d.versionMinor }
-      : { format: 'pcapng', littleEndian: d.littleEndian, versionMajor: 1, versionMinor: 0 };
+    return captureHeaderInfo(this.requireDecoder());
   }
 
   private requireDecoder(): RecordDecoder {
@@ -89,71 +73,48 @@ export class CaptureStream implements AsyncIterable<FrameBatch> {
   async next(batch: FrameBatch = this.batch): Promise<number> {
     await this.open();
     const decoder = this.requireDecoder();
+    const w = this.w;
     batch.reset();
-    if (this.pending !== undefined) {
-      const e = this.pending;
-      this.pending = undefined;
+    if (w.pending !== undefined) {
+      const e = w.pending;
+      w.pending = undefined;
       this.finished = true;
       await this.close();
       throw e;
     }
     if (this.finished) return 0;
     for (;;) {
+      let step: number;
       try {
-        this.start = decoder.decode(this.buf, this.start, this.end, this.base, batch, this.eof);
+        step = w.decodeStep(decoder, batch);
       } catch (e) {
-        if (e instanceof CaptureFileError && batch.count > 0) {
-          this.pending = e;
-          return batch.count;
-        }
         this.finished = true;
         await this.close();
         throw e;
       }
-      if (batch.count === batch.capacity) return batch.count;
-      if (this.eof) {
-        if (batch.count === 0) {
-          this.finished = true;
-          await this.close();
-        }
-        return batch.count;
+      if (step === Step.RETURN) return batch.count;
+      if (step === Step.END) {
+        this.finished = true;
+        await this.close();
+        return 0;
       }
-      // Out of bytes: frames already in the batch point into buf, so hand them out before compacting it.
-      if (batch.count > 0) return batch.count;
-      await this.makeRoom(decoder.needBytes);
+      await this.readMore(w.compact(decoder.needBytes));
     }
   }
 
-  /** Moves the unconsumed tail to the front, grows the buffer if one record needs more, and reads. */
-  private async makeRoom(need: number): Promise<void> {
-    const tail = this.end - this.start;
-    if (this.start > 0) {
-      this.buf.copyWithin(0, this.start, this.end);
-      this.base += this.start;
-      this.start = 0;
-      this.end = tail;
-    }
-    if (need > this.buf.length) {
-      const bigger = new Uint8Array(Math.max(need, this.buf.length * 2));
-      bigger.set(this.buf.subarray(0, this.end));
-      this.buf = bigger;
-    }
-    await this.readMore(Math.max(need, tail + 1));
-  }
-
-  /** Reads until buf holds at least `want` bytes from `start` or the file ends. */
+  /** Reads until the window holds at least `want` bytes from its start, is full, or the file ends. */
   private async readMore(want: number): Promise<void> {
     const fh = this.fh;
+    const w = this.w;
     if (fh === undefined) return;
-    while (!this.eof && this.end - this.start < want && this.end < this.buf.length) {
-      let bytesRead: number;
+    while (w.wants(want)) {
+      let n: number;
       try {
-        ({ bytesRead } = await fh.read(this.buf, this.end, Math.min(this.chunkSize, this.buf.length - this.end), this.base + this.end));
+        ({ bytesRead: n } = await fh.read(w.buf, w.end, w.readLength, w.readAt));
       } catch (e) {
-        throw new CaptureFileError('READ_FAILED', this.path, 'file', this.base + this.end, `read failed: ${(e as Error).message}`, 'check the file and the disk');
+        throw w.readFailed(e);
       }
-      if (bytesRead === 0) this.eof = true;
-      this.end += bytesRead;
+      w.filled(n);
     }
   }
 

@@ -2,8 +2,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { RecordDecoder } from './decoder.js';
 import { createDecoder } from './detect.js';
 import { CaptureFileError } from './errors.js';
+import { ChunkWindow, Step, captureHeaderInfo, openFailed } from './chunk-window.js';
 import { FrameBatch } from './frame-batch.js';
-import { PcapDecoder } from './pcap-decoder.js';
 import type { CaptureFormat, CaptureHeaderInfo, CaptureInterface, OpenCaptureOptions } from './types.js';
 
 /**
@@ -23,25 +23,17 @@ const DEFAULT_BATCH = 1024;
  */
 export class CaptureFileReader {
   private fd: number | undefined;
-  private buf: Uint8Array;
-  private start = 0;
-  private end = 0;
-  /** File offset of buf[0]. */
-  private base = 0;
-  private eof = false;
-  private pending: CaptureFileError | undefined;
+  private readonly w: ChunkWindow;
   private finished = false;
   readonly batch: FrameBatch;
-  private readonly chunkSize: number;
 
   /** Set by `open` before the reader is handed out. */
   private decoder!: RecordDecoder;
 
   private constructor(readonly path: string, fd: number, options: OpenCaptureOptions) {
     this.fd = fd;
-    this.chunkSize = Math.max(16, options.chunkSize ?? DEFAULT_CHUNK);
+    this.w = new ChunkWindow(path, Math.max(16, options.chunkSize ?? DEFAULT_CHUNK));
     this.batch = new FrameBatch(options.batchSize ?? DEFAULT_BATCH);
-    this.buf = new Uint8Array(this.chunkSize);
   }
 
   /**
@@ -53,37 +45,32 @@ export class CaptureFileReader {
     try {
       fd = openSync(path, 'r');
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      const code = err.code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'READ_FAILED';
-      throw new CaptureFileError(code, path, 'file', 0, `cannot open: ${err.message}`, 'check the path and permissions');
+      throw openFailed(path, e);
     }
     const r = new CaptureFileReader(path, fd, options);
+    const w = r.w;
     try {
       r.readMore(4);
-      r.decoder = createDecoder(r.buf.subarray(0, Math.min(4, r.end)), path);
+      r.decoder = createDecoder(w.buf.subarray(0, Math.min(4, w.end)), path);
     } catch (e) {
       r.close();
       throw e;
     }
     try {
-      for (;;) {
-        r.start = r.decoder.decodeHeader(r.buf, r.start, r.end, r.base, r.eof);
-        if (r.decoder.needBytes === 0 || r.eof) break;
-        r.makeRoom(r.decoder.needBytes);
-      }
+      while (w.decodeHeaderStep(r.decoder)) r.readMore(w.compact(r.decoder.needBytes));
     } catch (e) {
       if (!(e instanceof CaptureFileError)) {
         r.close();
         throw e;
       }
-      r.pending = e;
+      w.pending = e;
     }
     return r;
   }
 
   /** Bytes held for reading: the chunk size, or the largest single record seen if that was bigger. */
   get bufferCapacity(): number {
-    return this.buf.length;
+    return this.w.buf.length;
   }
 
   get format(): CaptureFormat {
@@ -95,80 +82,51 @@ export class CaptureFileReader {
   }
 
   get header(): CaptureHeaderInfo {
-    const d = this.decoder;
-    return d instanceof PcapDecoder
-      ? { format: 'pcap', littleEndian: d.littleEndian, versionMajor: d.versionMajor, versionMinor: d.versionMinor }
-      : { format: 'pcapng', littleEndian: d.littleEndian, versionMajor: 1, versionMinor: 0 };
+    return captureHeaderInfo(this.decoder);
   }
 
   /** Fills `batch` (default: the reader's own) with the next frames; returns how many, 0 at end (file closed). */
   next(batch: FrameBatch = this.batch): number {
     batch.reset();
-    if (this.pending !== undefined) {
-      const e = this.pending;
-      this.pending = undefined;
-      this.finished = true;
+    const w = this.w;
+    if (w.pending !== undefined) {
+      const e = w.pending;
+      w.pending = undefined;
       this.close();
       throw e;
     }
     if (this.finished) return 0;
     const decoder = this.decoder;
     for (;;) {
+      let step: number;
       try {
-        this.start = decoder.decode(this.buf, this.start, this.end, this.base, batch, this.eof);
+        step = w.decodeStep(decoder, batch);
       } catch (e) {
-        if (e instanceof CaptureFileError && batch.count > 0) {
-          this.pending = e;
-          return batch.count;
-        }
-        this.finished = true;
         this.close();
         throw e;
       }
-      if (batch.count === batch.capacity) return batch.count;
-      if (this.eof) {
-        if (batch.count === 0) {
-          this.finished = true;
-          this.close();
-        }
-        return batch.count;
+      if (step === Step.RETURN) return batch.count;
+      if (step === Step.END) {
+        this.close();
+        return 0;
       }
-      // Out of bytes: frames already in the batch point into buf, so hand them out before compacting it.
-      if (batch.count > 0) return batch.count;
-      this.makeRoom(decoder.needBytes);
+      this.readMore(w.compact(decoder.needBytes));
     }
   }
 
-  /** Moves the unconsumed tail to the front, grows the buffer if one record needs more, and reads. */
-  private makeRoom(need: number): void {
-    const tail = this.end - this.start;
-    if (this.start > 0) {
-      this.buf.copyWithin(0, this.start, this.end);
-      this.base += this.start;
-      this.start = 0;
-      this.end = tail;
-    }
-    if (need > this.buf.length) {
-      const bigger = new Uint8Array(Math.max(need, this.buf.length * 2));
-      bigger.set(this.buf.subarray(0, this.end));
-      this.buf = bigger;
-    }
-    this.readMore(Math.max(need, tail + 1));
-  }
-
-  /** Reads until buf holds at least `want` bytes from `start`, the buffer is full, or the file ends. */
+  /** Reads until the window holds at least `want` bytes from its start, is full, or the file ends. */
   private readMore(want: number): void {
     const fd = this.fd;
+    const w = this.w;
     if (fd === undefined) return;
-    while (!this.eof && this.end - this.start < want && this.end < this.buf.length) {
-      let bytesRead: number;
+    while (w.wants(want)) {
+      let n: number;
       try {
-        bytesRead = readSync(fd, this.buf, this.end, Math.min(this.chunkSize, this.buf.length - this.end), this.base + this.end);
+        n = readSync(fd, w.buf, w.end, w.readLength, w.readAt);
       } catch (e) {
-        throw new CaptureFileError('READ_FAILED', this.path, 'file', this.base + this.end, `read failed: ${(e as Error).message}`, 'check the file and the disk');
+        throw w.readFailed(e);
       }
-      if (bytesRead === 0) this.eof = true;
-      this.end += bytesRead;
+      w.filled(n);
     }
   }
 
