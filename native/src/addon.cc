@@ -74,6 +74,13 @@ Napi::Value AttachPool(const Napi::CallbackInfo& info) {
   meta("ownBuf", napi_uint8_array, &p.ownBuf);
   meta("ct", napi_int32_array, &p.ct);
   meta("ctinfo", napi_uint8_array, &p.ctinfo);
+  meta("tsSec", napi_float64_array, &p.tsSec);
+  meta("tsNsec", napi_uint32_array, &p.tsNsec);
+  meta("node", napi_int16_array, &p.node);
+  meta("ingress", napi_int32_array, &p.ingress);
+  meta("mark", napi_uint32_array, &p.mark);
+  meta("flags", napi_uint32_array, &p.flags);
+  meta("frameNo", napi_int32_array, &p.frameNo);
   if (!ok) return env.Undefined();
   return Napi::External<PoolHandle>::New(env, h.release(), [](Napi::Env, PoolHandle* x) { delete x; });
 }

@@ -29,6 +29,13 @@ struct PoolView {
   uint8_t* ownBuf = nullptr;  // 1: the slot's frame lives in a private buffer (TS only)
   int32_t* ct = nullptr;      // conntrack node id (entry * 2 + dir), -1 untracked
   uint8_t* ctinfo = nullptr;  // IP_CT_*, 255 untracked
+  double* tsSec = nullptr;    // packet time, seconds
+  uint32_t* tsNsec = nullptr;
+  int16_t* node = nullptr;    // cluster node the packet is on
+  int32_t* ingress = nullptr; // device the packet entered at
+  uint32_t* mark = nullptr;   // skb mark
+  uint32_t* flags = nullptr;  // PacketFlag bits
+  int32_t* frameNo = nullptr;
   uint8_t* slot(int32_t s) const { return bytes + int64_t(s) * slotBytes; }
 };
 

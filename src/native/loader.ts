@@ -80,6 +80,13 @@ export interface NativePoolArrays {
   readonly ownBuf: Uint8Array;
   readonly ct: Int32Array;
   readonly ctinfo: Uint8Array;
+  readonly tsSec: Float64Array;
+  readonly tsNsec: Uint32Array;
+  readonly node: Int16Array;
+  readonly ingress: Int32Array;
+  readonly mark: Uint32Array;
+  readonly flags: Uint32Array;
+  readonly frameNo: Int32Array;
 }
 
 export interface NativeNodeTables {

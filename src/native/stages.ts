@@ -64,6 +64,7 @@ export function withNativeStages(
     bytes: pool.bytes, slotBytes: pool.slotBytes, size: pool.size, start: pool.start, len: pool.len, wireLen: pool.wireLen,
     device: pool.device, next: pool.next, drop: pool.drop, verdict: pool.verdict, l3: pool.l3, l4: pool.l4,
     aux0: pool.aux0, aux1: pool.aux1, aux2: pool.aux2, ownBuf: pool.ownBuf, ct: pool.ct, ctinfo: pool.ctinfo,
+    tsSec: pool.tsSec, tsNsec: pool.tsNsec, node: pool.node, ingress: pool.ingress, mark: pool.mark, flags: pool.flags, frameNo: pool.frameNo,
   });
   // Each node's nf_conntrack table: the addon works on the same typed arrays (ConntrackTable.nativeView).
   const ctH: NativeHandle[] = contexts.map((ctx) => addon.attachConntrack(ctx.conntrack.nativeView()));
