@@ -11,6 +11,7 @@
 #include "layouts.h"
 #include "conntrack.h"
 #include "stages.h"
+#include "dispatch.h"
 
 namespace dpemu {
 namespace {
@@ -278,6 +279,84 @@ Napi::Value Nf4Forward(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), nf4ForwardEstablished(pool->view, c));
 }
 
+struct EngineHandle {
+  EngineView view;
+  std::vector<Napi::ObjectReference> keep;
+};
+
+// attachEngine(arrays, pool, nodes: External[], cts: External[]): the dispatcher's typed arrays (engine-runner.ts).
+Napi::Value AttachEngine(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsObject() || !info[1].IsExternal() || !info[2].IsArray() || !info[3].IsArray()) {
+    fail(env, "attachEngine(arrays, pool, nodes[], conntrack[])");
+    return env.Undefined();
+  }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto h = std::make_unique<EngineHandle>();
+  EngineView& v = h->view;
+  auto& k = h->keep;
+  PoolHandle* pool = info[1].As<Napi::External<PoolHandle>>().Data();
+  v.pool = &pool->view;
+  k.push_back(Napi::Persistent(info[1].As<Napi::Object>()));
+  v.stages = o.Get("stages").ToNumber().Int32Value();
+  v.nodes = o.Get("nodes").ToNumber().Int32Value();
+  v.vectorSize = o.Get("vectorSize").ToNumber().Int32Value();
+  v.counterWords = o.Get("counterWords").ToNumber().Int32Value();
+  const int64_t q = int64_t(v.stages) * v.nodes;
+  const int64_t size = v.pool->size;
+  bool ok = v.stages > 0 && v.nodes > 0 && v.vectorSize > 0 && v.vectorSize <= size && v.counterWords > kCounterHead;
+  if (!ok) fail(env, "attachEngine: bad sizes");
+  size_t m = 0;
+  auto arr = [&](const char* name, napi_typedarray_type t, auto** ptr, int64_t need) {
+    if (!ok) return;
+    ok = typed(env, o.Get(name), t, ptr, &m, &k, name) && (int64_t(m) >= need || fail(env, name));
+  };
+  int32_t* nextIds = nullptr;
+  uint8_t* kind = nullptr;
+  uint8_t* settings = nullptr;
+  arr("queues", napi_int32_array, &v.queues, q * size);
+  arr("heads", napi_int32_array, &v.heads, q);
+  arr("tails", napi_int32_array, &v.tails, q);
+  arr("pending", napi_int32_array, &v.pending, 1);
+  arr("vector", napi_int32_array, &v.vector, v.vectorSize);
+  arr("nextIds", napi_int32_array, &nextIds, int64_t(v.stages) * kMaxNext);
+  arr("counters", napi_float64_array, &v.counters, q * v.counterWords);
+  arr("kind", napi_uint8_array, &kind, q);
+  arr("hand", napi_uint8_array, &v.hand, v.vectorSize);
+  arr("freeList", napi_int32_array, &v.freeList, size);
+  arr("freeTop", napi_int32_array, &v.freeTop, 1);
+  arr("deferred", napi_int32_array, &v.deferred, 2 * size);
+  arr("deferredCount", napi_int32_array, &v.deferredCount, 1);
+  arr("settings", napi_uint8_array, &settings, 2);
+  arr("call", napi_int32_array, &v.call, 4);
+  arr("found", napi_float64_array, &v.found, v.nodes);
+  arr("ipId", napi_int32_array, &v.ipId, v.nodes);
+  if (!ok) return env.Undefined();
+  v.nextIds = nextIds;
+  v.kind = kind;
+  v.settings = settings;
+  Napi::Array nodes = info[2].As<Napi::Array>();
+  Napi::Array cts = info[3].As<Napi::Array>();
+  if (int32_t(nodes.Length()) != v.nodes || int32_t(cts.Length()) != v.nodes) { fail(env, "attachEngine: one node and one conntrack handle per node"); return env.Undefined(); }
+  for (int32_t i = 0; i < v.nodes; i++) {
+    Napi::Value nv = nodes.Get(uint32_t(i));
+    Napi::Value cv = cts.Get(uint32_t(i));
+    if (!nv.IsExternal() || !cv.IsExternal()) { fail(env, "attachEngine: node/conntrack handles must be externals"); return env.Undefined(); }
+    v.nodeViews.push_back(&nv.As<Napi::External<NodeHandle>>().Data()->view);
+    v.cts.push_back(&cv.As<Napi::External<CtHandle>>().Data()->view);
+    k.push_back(Napi::Persistent(nv.As<Napi::Object>()));
+    k.push_back(Napi::Persistent(cv.As<Napi::Object>()));
+  }
+  for (int64_t i = 0; i < q; i++) if (kind[i] >= kStageKinds) { fail(env, "attachEngine: unknown stage kind"); return env.Undefined(); }
+  return Napi::External<EngineHandle>::New(env, h.release(), [](Napi::Env, EngineHandle* x) { delete x; });
+}
+
+// engineRun(engine) -> 0 idle, 1 the next call is JavaScript's, 2 a call handed packets back (arrays.call)
+Napi::Value EngineRun(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsExternal()) { fail(info.Env(), "engineRun(engine)"); return info.Env().Undefined(); }
+  return Napi::Number::New(info.Env(), engineRun(info[0].As<Napi::External<EngineHandle>>().Data()->view));
+}
+
 // { structs: { name: { size, align, offsets: { field: offset } } }, dropReasons: { code: name } }
 Napi::Value Layouts(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -317,6 +396,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nf4Prerouting", Napi::Function::New(env, Nf4Prerouting));
   exports.Set("nf4Postrouting", Napi::Function::New(env, Nf4Postrouting));
   exports.Set("nf4Forward", Napi::Function::New(env, Nf4Forward));
+  exports.Set("attachEngine", Napi::Function::New(env, AttachEngine));
+  exports.Set("engineRun", Napi::Function::New(env, EngineRun));
   exports.Set("layouts", Napi::Function::New(env, Layouts));
   return exports;
 }

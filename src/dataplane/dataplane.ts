@@ -4,7 +4,8 @@ import { PacketPool } from '../engine/pool.js';
 import type { Cluster } from '../scenario/model.js';
 import { nodeStages, S } from '../stages/index.js';
 import { requireNative, type EngineName } from '../native/loader.js';
-import { withNativeStages } from '../native/stages.js';
+import { attachNativeRunner } from '../native/engine-runner.js';
+import { nativeStages } from '../native/stages.js';
 import { DeviceKind, DeviceTable, type Device } from './devices.js';
 import { buildNodeContexts, type NodeContext } from './node-context.js';
 
@@ -15,6 +16,8 @@ export interface DataplaneOptions {
   readonly poolSize?: number;
   /** `native`: the overlay fast-path stages run in the C++ addon (throws NativeEngineUnavailable when it is not built). Default ts. */
   readonly engine?: EngineName;
+  /** With the native engine: run the native dispatcher (default true); false keeps one addon call per stage call. */
+  readonly nativeDispatch?: boolean;
 }
 
 /** A cluster's data path: devices, per-node contexts and the stage graph on the engine. */
@@ -29,9 +32,9 @@ export class Dataplane {
     this.contexts = buildNodeContexts(cluster, this.devices);
     this.engineName = opts.engine ?? 'ts';
     const pool = new PacketPool(opts.poolSize ?? 4096);
-    const stages = this.engineName === 'native' ? withNativeStages(nodeStages(), requireNative(), pool, this.contexts) : nodeStages();
+    const native = this.engineName === 'native' ? nativeStages(nodeStages(), requireNative(), pool, this.contexts) : null;
     this.engine = new Engine<NodeContext>({
-      stages,
+      stages: native?.stages ?? nodeStages(),
       nodes: this.contexts.map((c) => ({ name: c.node.name, ctx: c })),
       pool,
       vectorSize: opts.vectorSize ?? 256,
@@ -39,6 +42,8 @@ export class Dataplane {
       observers: opts.observers ?? [],
       onDrop: (pool, slot) => releaseUnconfirmed(this, pool, slot),
     });
+    // The native dispatcher makes the calls of native stages back to back (DPEMU_NATIVE_DISPATCH=0: per-stage calls only).
+    if (native && opts.nativeDispatch !== false && process.env.DPEMU_NATIVE_DISPATCH !== '0') this.engine.runner = attachNativeRunner(this.engine, native, this.contexts);
   }
 
   get pool(): PacketPool {

@@ -1,5 +1,5 @@
 import { DpemuError } from '../util/errors.js';
-import { StageCounters } from './counters.js';
+import { COUNTER_WORDS, StageCounters } from './counters.js';
 import { PacketPool } from './pool.js';
 import { NEXT_DONE, NEXT_DROP, StageRuntime, type EngineObserver } from './runtime.js';
 import type { StageDef } from './stage.js';
@@ -36,6 +36,50 @@ export interface EngineOptions<C> {
 /** Called after every `process` call with the stage runtime (stage and node names), the vector size and the call's ns. */
 export type CallSampler = (rt: { readonly stage: string; readonly nodeName: string }, packets: number, ns: number) => void;
 
+/**
+ * The dispatcher's state as typed arrays, so a native dispatcher (src/native/engine-runner.ts) can run
+ * the same loop over the same queues and counters and hand control back at any call boundary.
+ */
+export interface EngineMemory {
+  readonly stages: number;
+  readonly nodes: number;
+  readonly vectorSize: number;
+  /** FIFO q (= stage * nodes + node) at q * pool.size; positions modulo pool.size. */
+  readonly queues: Int32Array;
+  readonly heads: Int32Array;
+  readonly tails: Int32Array;
+  /** [0]: packets queued anywhere. */
+  readonly pending: Int32Array;
+  /** The vector of the current call. */
+  readonly vector: Int32Array;
+  /** [stage * MAX_NEXT + i]: the stage id of `next[i]`. */
+  readonly nextIds: Int32Array;
+  /** COUNTER_WORDS per (stage * nodes + node): calls, packets, ns, nativePackets, drops by code. */
+  readonly counters: Float64Array;
+}
+
+/** Most next stages a stage may name (the widest today has 5). */
+export const MAX_NEXT = 16;
+
+/**
+ * A dispatcher that can take over `run` (the native one). `run` performs calls while it can and
+ * returns when nothing is queued (RUNNER_IDLE), when the next call is the engine's to make
+ * (RUNNER_YIELD), or in the middle of a call whose vector it took and partly handled
+ * (RUNNER_PARTIAL: `call` says which; the engine then lets `finish` complete it in place of the
+ * stage's `process`, and counts it). `settle` hands back what it deferred (packets to free, stats)
+ * before any TypeScript stage runs.
+ */
+export interface EngineRunner {
+  run(): number;
+  settle(): void;
+  /** The partial call: [queue, vector length]. */
+  readonly call: Int32Array;
+  finish(stage: number, rt: StageRuntime<unknown>, slots: Int32Array, n: number): void;
+}
+export const RUNNER_IDLE = 0;
+export const RUNNER_YIELD = 1;
+export const RUNNER_PARTIAL = 2;
+
 /** One row of `show runtime`: a stage on a node. */
 export interface RuntimeRow {
   readonly node: string;
@@ -66,16 +110,19 @@ export class Engine<C> {
   private readonly byName = new Map<string, number>();
   /** [stage][node] runtime. */
   private readonly runtimes: StageRuntime<C>[][];
-  /** [stage] -> next-index -> stage id. */
-  private readonly nextIds: Int32Array[];
-  /** FIFO per (stage * nodes + node). */
-  private readonly queues: Int32Array[];
+  /** [stage * MAX_NEXT + next-index] -> stage id. */
+  private readonly nextIds: Int32Array;
+  /** FIFO per (stage * nodes + node), each pool.size long, in one array. */
+  private readonly queues: Int32Array;
   private readonly heads: Int32Array;
   private readonly tails: Int32Array;
   private readonly observers: readonly EngineObserver[];
   private readonly vector: Int32Array;
-  private pending = 0;
+  private readonly pendingBox = new Int32Array(1);
+  private readonly counterMem: Float64Array;
   private tracingOn: boolean;
+  /** Takes over `run` while no trace or call sampler is on (see EngineRunner). */
+  runner: EngineRunner | null = null;
   private readonly onDrop: ((pool: PacketPool, slot: number) => void) | null;
   /** Per-call sample hook; null (the default) costs one comparison per vector, nothing per packet. */
   onCall: CallSampler | null;
@@ -94,26 +141,55 @@ export class Engine<C> {
       if (this.byName.has(s.name)) throw new EngineConfigError(`stage "${s.name}" is registered twice`);
       this.byName.set(s.name, i);
     });
-    this.nextIds = opts.stages.map((s) =>
-      Int32Array.from(s.next, (n) => {
+    this.nextIds = new Int32Array(opts.stages.length * MAX_NEXT).fill(-1);
+    opts.stages.forEach((s, si) => {
+      if (s.next.length > MAX_NEXT) throw new EngineConfigError(`stage "${s.name}" names ${s.next.length} next stages; at most ${MAX_NEXT}`);
+      s.next.forEach((n, k) => {
         const id = this.byName.get(n);
         if (id === undefined) throw new EngineConfigError(`stage "${s.name}" names next stage "${n}", which is not registered`);
-        return id;
-      }),
-    );
+        this.nextIds[si * MAX_NEXT + k] = id;
+      });
+    });
+    const nodeCount = opts.nodes.length;
+    this.counterMem = new Float64Array(opts.stages.length * nodeCount * COUNTER_WORDS);
     const sink: TraceSink = this.traces;
     const spawn = (slot: number, stage: string, node: number): void => this.enqueue(slot, stage, node);
-    this.runtimes = opts.stages.map((s) =>
+    this.runtimes = opts.stages.map((s, si) =>
       opts.nodes.map((n, ni) => {
-        const rt = new StageRuntime<C>(s.name, ni, n.name, this.nodeNames, n.ctx, new StageCounters(), this.pool, sink, this.observers, spawn);
+        const rec = (si * nodeCount + ni) * COUNTER_WORDS;
+        const counters = new StageCounters(this.counterMem.subarray(rec, rec + COUNTER_WORDS));
+        const rt = new StageRuntime<C>(s.name, ni, n.name, this.nodeNames, n.ctx, counters, this.pool, sink, this.observers, spawn);
         rt.tracing = this.tracingOn;
         return rt;
       }),
     );
     const nq = opts.stages.length * opts.nodes.length;
-    this.queues = Array.from({ length: nq }, () => new Int32Array(this.pool.size));
+    this.queues = new Int32Array(nq * this.pool.size);
     this.heads = new Int32Array(nq);
     this.tails = new Int32Array(nq);
+  }
+
+  /** The dispatcher's typed-array state (for a native runner). */
+  memory(): EngineMemory {
+    return {
+      stages: this.stages.length, nodes: this.nodeNames.length, vectorSize: this.vectorSize, queues: this.queues,
+      heads: this.heads, tails: this.tails, pending: this.pendingBox, vector: this.vector, nextIds: this.nextIds,
+      counters: this.counterMem,
+    };
+  }
+
+  /** Registered stage definitions, in dispatch order. */
+  get stageDefs(): readonly StageDef<C>[] {
+    return this.stages;
+  }
+
+  /** Observers given at construction (a runner must leave observed work to the stages that report it). */
+  get engineObservers(): readonly EngineObserver[] {
+    return this.observers;
+  }
+
+  get dropHook(): ((pool: PacketPool, slot: number) => void) | null {
+    return this.onDrop;
   }
 
   get tracing(): boolean {
@@ -150,48 +226,67 @@ export class Engine<C> {
 
   private push(q: number, slot: number): void {
     const size = this.pool.size;
-    this.queues[q][this.tails[q] % size] = slot;
+    this.queues[q * size + (this.tails[q] % size)] = slot;
     this.tails[q]++;
-    this.pending++;
+    this.pendingBox[0]++;
   }
 
-  /** Runs until no packet is queued. */
+  /**
+   * Runs until no packet is queued. With a runner (the native dispatcher) attached and neither
+   * tracing nor a call sampler on, the runner makes the calls it can and the loop below makes one
+   * call each time it hands back: the same queues, the same order, the same counters.
+   */
   run(): void {
     const nodes = this.nodeNames.length;
     const total = this.stages.length * nodes;
     const pool = this.pool;
     const size = pool.size;
-    while (this.pending > 0) {
+    while (this.pendingBox[0] > 0) {
+      const runner = this.runner;
+      let partial = false;
+      if (runner !== null && !this.tracingOn && this.onCall === null) {
+        const st = runner.run();
+        runner.settle();
+        if (st === RUNNER_IDLE) continue;
+        partial = st === RUNNER_PARTIAL;
+      }
       let q = 0;
-      while (q < total && this.heads[q] === this.tails[q]) q++;
+      let n = 0;
+      if (partial) {
+        q = runner!.call[0];
+        n = runner!.call[1];
+        runner!.call[1] = 0;
+      } else {
+        while (q < total && this.heads[q] === this.tails[q]) q++;
+        const base = q * size;
+        while (n < this.vectorSize && this.heads[q] !== this.tails[q]) {
+          const slot = this.queues[base + (this.heads[q] % size)];
+          this.heads[q]++;
+          pool.next[slot] = -1;
+          this.vector[n++] = slot;
+        }
+        if (this.heads[q] === this.tails[q]) this.heads[q] = this.tails[q] = 0;
+        this.pendingBox[0] -= n;
+      }
       const sid = (q / nodes) | 0;
       const node = q - sid * nodes;
-      const queue = this.queues[q];
-      let n = 0;
-      while (n < this.vectorSize && this.heads[q] !== this.tails[q]) {
-        const slot = queue[this.heads[q] % size];
-        this.heads[q]++;
-        pool.next[slot] = -1;
-        this.vector[n++] = slot;
-      }
-      if (this.heads[q] === this.tails[q]) this.heads[q] = this.tails[q] = 0;
-      this.pending -= n;
       const rt = this.runtimes[sid][node];
       rt.now = pool.tsSec[this.vector[0]] + pool.tsNsec[this.vector[0]] / 1e9;
       const t0 = performance.now();
-      this.stages[sid].process(rt, this.vector, n, pool);
+      if (partial) runner!.finish(sid, rt as StageRuntime<unknown>, this.vector, n);
+      else this.stages[sid].process(rt, this.vector, n, pool);
       const c = rt.counters;
       const ns = (performance.now() - t0) * 1e6;
       c.ns += ns;
       if (this.onCall !== null) this.onCall(rt, n, ns);
       c.calls++;
       c.packets += n;
-      const nextIds = this.nextIds[sid];
+      const nextBase = sid * MAX_NEXT;
       for (let i = 0; i < n; i++) {
         const slot = this.vector[i];
         const nx = pool.next[slot];
         if (nx >= 0) {
-          this.push(nextIds[nx] * nodes + pool.node[slot], slot);
+          this.push(this.nextIds[nextBase + nx] * nodes + pool.node[slot], slot);
         } else if (nx === NEXT_DROP || nx === NEXT_DONE) {
           for (let o = 0; o < this.observers.length; o++) this.observers[o].final?.(pool, slot, this.stages[sid].name);
           if (nx === NEXT_DROP && this.onDrop) this.onDrop(pool, slot);

@@ -79,8 +79,9 @@ export class PacketPool {
   /** Every slot's bytes, slot s at s * slotBytes: the one backing buffer the native addon maps. */
   readonly bytes: Uint8Array;
   private readonly backing: ArrayBuffer;
-  private readonly freeList: Int32Array;
-  private freeTop: number;
+  /** Free slots, a stack; `freeTop[0]` is its height. Typed arrays, so the native dispatcher frees slots too. */
+  readonly freeList: Int32Array;
+  readonly freeTop = new Int32Array(1);
 
   constructor(size = 2048, slotBytes = DEFAULT_SLOT_BYTES, headroom = DEFAULT_HEADROOM) {
     this.size = size;
@@ -114,17 +115,17 @@ export class PacketPool {
     this.aux2 = new Int32Array(size);
     this.freeList = new Int32Array(size);
     for (let i = 0; i < size; i++) this.freeList[i] = size - 1 - i;
-    this.freeTop = size;
+    this.freeTop[0] = size;
   }
 
   get available(): number {
-    return this.freeTop;
+    return this.freeTop[0];
   }
 
   /** Takes a free slot and clears its metadata; the frame is empty at the headroom mark. */
   alloc(): number {
-    if (this.freeTop === 0) throw new PoolExhaustedError(this.size);
-    const s = this.freeList[--this.freeTop];
+    if (this.freeTop[0] === 0) throw new PoolExhaustedError(this.size);
+    const s = this.freeList[--this.freeTop[0]];
     this.start[s] = this.headroom;
     this.len[s] = 0;
     this.wireLen[s] = 0;
@@ -152,7 +153,7 @@ export class PacketPool {
       this.bufs[slot] = new Uint8Array(this.backing, slot * this.slotBytes, this.slotBytes);
       this.ownBuf[slot] = 0;
     }
-    this.freeList[this.freeTop++] = slot;
+    this.freeList[this.freeTop[0]++] = slot;
   }
 
   /** Copies a frame into a fresh slot after the headroom. */

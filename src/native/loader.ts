@@ -45,6 +45,9 @@ export interface NativeAddon {
   vxlan4Encap(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ipId: Int32Array, checkOnly: boolean): number;
   vxlan4Decap(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
   attachConntrack(view: ConntrackNativeView): NativeHandle;
+  /** The dispatcher over the engine's arrays (engine-runner.ts); engineRun returns 0 idle, 1 yield, 2 partial call. */
+  attachEngine(arrays: NativeEngineArrays, pool: NativeHandle, nodes: readonly NativeHandle[], conntrack: readonly NativeHandle[]): NativeHandle;
+  engineRun(engine: NativeHandle): number;
   /**
    * Packets of established connections from index `from`; returns the index of the first packet the
    * TS stage must take (n when none). out[0] receives the lookups to add to ConntrackStats.found,
@@ -87,6 +90,30 @@ export interface NativePoolArrays {
   readonly mark: Uint32Array;
   readonly flags: Uint32Array;
   readonly frameNo: Int32Array;
+}
+
+export interface NativeEngineArrays {
+  readonly stages: number;
+  readonly nodes: number;
+  readonly vectorSize: number;
+  readonly counterWords: number;
+  readonly queues: Int32Array;
+  readonly heads: Int32Array;
+  readonly tails: Int32Array;
+  readonly pending: Int32Array;
+  readonly vector: Int32Array;
+  readonly nextIds: Int32Array;
+  readonly counters: Float64Array;
+  readonly kind: Uint8Array;
+  readonly hand: Uint8Array;
+  readonly freeList: Int32Array;
+  readonly freeTop: Int32Array;
+  readonly deferred: Int32Array;
+  readonly deferredCount: Int32Array;
+  readonly settings: Uint8Array;
+  readonly call: Int32Array;
+  readonly found: Float64Array;
+  readonly ipId: Int32Array;
 }
 
 export interface NativeNodeTables {

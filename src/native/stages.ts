@@ -53,6 +53,37 @@ export function nodeTables(ctx: NodeContext): { devices: Uint8Array; fdb: Uint8A
 
 type Process = StageDef<NodeContext>['process'];
 
+/** Native twins' ids in the dispatcher (native/src/dispatch.h StageKind); 0: the call is JavaScript's. */
+export const StageKind = {
+  JS: 0, ETHERNET_INPUT: 1, IP4_INPUT: 2, IP4_FORWARD: 3, VXLAN4_ENCAP: 4, VXLAN4_DECAP: 5, NF4_PREROUTING: 6,
+  NF4_POSTROUTING: 7, NF4_FORWARD: 8, NF4_INPUT: 9,
+} as const;
+
+/**
+ * A wrapper the native dispatcher can run without JavaScript: its twin's kind per node (0 where the
+ * TS stage must run, e.g. no filter proof), whether the TS stage reports capture observations (then
+ * the dispatcher leaves it to JavaScript while observers listen), and `finish`, which completes a
+ * call the dispatcher left partly done (`result`: packets left, or the index it stopped at).
+ */
+export interface NativeStageDef extends StageDef<NodeContext> {
+  readonly native: {
+    readonly kind: (node: number) => number;
+    readonly observing: boolean;
+    finish(rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, result: number, runEnd: number): void;
+  };
+}
+
+/** The native wrappers plus what the dispatcher needs to run them (engine-runner.ts). */
+export interface NativeStages {
+  readonly stages: StageDef<NodeContext>[];
+  readonly addon: NativeAddon;
+  readonly pool: NativeHandle;
+  readonly nodes: readonly NativeHandle[];
+  readonly conntrack: readonly NativeHandle[];
+  /** Hand-back marks shared by the wrappers and the dispatcher. */
+  readonly hand: Uint8Array;
+}
+
 /**
  * Replaces the overlay fast-path stages of `stages` by native wrappers bound to `pool` and the
  * nodes' tables. Other stages are returned as they are.
@@ -60,6 +91,13 @@ type Process = StageDef<NodeContext>['process'];
 export function withNativeStages(
   stages: readonly StageDef<NodeContext>[], addon: NativeAddon, pool: PacketPool, contexts: readonly NodeContext[],
 ): StageDef<NodeContext>[] {
+  return nativeStages(stages, addon, pool, contexts).stages;
+}
+
+/** As withNativeStages, with the handles the native dispatcher attaches to. */
+export function nativeStages(
+  stages: readonly StageDef<NodeContext>[], addon: NativeAddon, pool: PacketPool, contexts: readonly NodeContext[],
+): NativeStages {
   const poolH = addon.attachPool({
     bytes: pool.bytes, slotBytes: pool.slotBytes, size: pool.size, start: pool.start, len: pool.len, wireLen: pool.wireLen,
     device: pool.device, next: pool.next, drop: pool.drop, verdict: pool.verdict, l3: pool.l3, l4: pool.l4,
@@ -72,12 +110,13 @@ export function withNativeStages(
   const forwardProof = contexts.map((ctx) => establishedAccepts(ctx.rules, 'filter', 'FORWARD'));
   const inputProof = contexts.map((ctx) => establishedAccepts(ctx.rules, 'filter', 'INPUT'));
   /** The native stage on nodes where `proof` holds, the TS stage elsewhere. */
-  const byNode = (ts: StageDef<NodeContext>, proof: boolean[], nat: StageDef<NodeContext>): StageDef<NodeContext> => ({
+  const byNode = (ts: StageDef<NodeContext>, proof: boolean[], nat: NativeStageDef): NativeStageDef => ({
     ...ts,
     process(rt, slots, n) {
       if (proof[rt.nodeIndex]) nat.process(rt, slots, n, pool);
       else ts.process(rt, slots, n, pool);
     },
+    native: { ...nat.native, kind: (node) => (proof[node] ? nat.native.kind(node) : StageKind.JS) },
   });
   const nodeH: NativeHandle[] = contexts.map((ctx) => {
     const t = nodeTables(ctx);
@@ -99,13 +138,21 @@ export function withNativeStages(
     if (k > 0) ts(rt, scratch, k, pool);
   };
 
-  const simple = (ts: StageDef<NodeContext>, call: (node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, rt: StageRuntime<NodeContext>) => number): StageDef<NodeContext> => ({
+  const simple = (ts: StageDef<NodeContext>, kind: number, call: (node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, rt: StageRuntime<NodeContext>) => number): NativeStageDef => ({
     ...ts,
     process(rt, slots, n) {
       if (rt.tracing) return ts.process(rt, slots, n, pool);
       const left = call(nodeH[rt.nodeIndex], slots, n, rt.counters.drops, rt);
       rt.counters.nativePackets += n - left;
       if (left > 0) rest(ts.process, rt, slots, n);
+    },
+    native: {
+      kind: () => kind,
+      observing: false,
+      finish(rt, slots, n, left) {
+        rt.counters.nativePackets += n - left;
+        rest(ts.process, rt, slots, n);
+      },
     },
   });
 
@@ -115,28 +162,43 @@ export function withNativeStages(
    * leave (found[1]), and the addon resumes after them, so every entry sees its packets in vector
    * order, as with the TS stage alone.
    */
-  const ordered = (ts: StageDef<NodeContext>, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number) => number): StageDef<NodeContext> => ({
-    ...ts,
-    process(rt, slots, n) {
-      if (rt.tracing) return ts.process(rt, slots, n, pool);
-      let from = 0;
+  const ordered = (ts: StageDef<NodeContext>, kind: number, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number) => number): NativeStageDef => {
+    /** From a native stop at `stop` (runEnd: the run that needs TS), TS and native in turns to the end. */
+    const resume = (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, stop: number, runEnd: number): number => {
       let native = 0;
-      while (from < n) {
-        const stop = call(rt, slots, n, from);
-        native += stop - from;
-        if (stop >= n) break;
-        // found[1]: the end of the run from `stop` that needs TS as the table stands (exact to hand over).
-        const end = Math.max(stop + 1, Math.min(n, found[1]));
+      while (stop < n) {
+        // runEnd: the end of the run from `stop` that needs TS as the table stands (exact to hand over).
+        const end = Math.max(stop + 1, Math.min(n, runEnd));
         for (let k = stop; k < end; k++) scratch[k - stop] = slots[k];
         ts.process(rt, scratch, end - stop, pool);
-        from = end;
+        if (end >= n) break;
+        stop = call(rt, slots, n, end);
+        native += stop - end;
+        runEnd = found[1];
       }
-      rt.counters.nativePackets += native;
-    },
-  });
+      return native;
+    };
+    return {
+      ...ts,
+      process(rt, slots, n) {
+        if (rt.tracing) return ts.process(rt, slots, n, pool);
+        const stop = call(rt, slots, n, 0);
+        rt.counters.nativePackets += stop + (stop < n ? resume(rt, slots, n, stop, found[1]) : 0);
+      },
+      native: {
+        kind: () => kind,
+        observing: false,
+        finish(rt, slots, n, stop, runEnd) {
+          rt.counters.nativePackets += stop + resume(rt, slots, n, stop, runEnd);
+        },
+      },
+    };
+  };
 
-  const encap = (ts: StageDef<NodeContext>): StageDef<NodeContext> => ({
+  const encap = (ts: StageDef<NodeContext>): NativeStageDef => ({
     ...ts,
+    // The dispatcher runs it only when the whole vector can go native; else the TS stage takes it all.
+    native: { kind: () => StageKind.VXLAN4_ENCAP, observing: true, finish: (rt, slots, n) => ts.process(rt, slots, n, pool) },
     process(rt, slots, n) {
       const node = nodeH[rt.nodeIndex];
       const drops = rt.counters.drops;
@@ -151,8 +213,17 @@ export function withNativeStages(
     },
   });
 
-  const decap = (ts: StageDef<NodeContext>): StageDef<NodeContext> => ({
+  const decap = (ts: StageDef<NodeContext>): NativeStageDef => ({
     ...ts,
+    native: {
+      kind: () => StageKind.VXLAN4_DECAP,
+      observing: true,
+      // Without observers (the only case the dispatcher runs it) the decapsulated packets already moved to the VXLAN device.
+      finish(rt, slots, n, left) {
+        rt.counters.nativePackets += n - left;
+        rest(ts.process, rt, slots, n);
+      },
+    },
     process(rt, slots, n) {
       if (rt.tracing) return ts.process(rt, slots, n, pool);
       const left = addon.vxlan4Decap(poolH, nodeH[rt.nodeIndex], slots, n, rt.counters.drops, hand);
@@ -180,26 +251,27 @@ export function withNativeStages(
     },
   });
 
-  return stages.map((st) => {
+  const wrapped = stages.map((st): StageDef<NodeContext> => {
     switch (st.name) {
-      case S.ETHERNET_INPUT: return simple(st, (node, sl, n, d) => addon.ethernetInput(poolH, node, sl, n, d, hand));
-      case S.IP4_INPUT: return simple(st, (node, sl, n, d) => addon.ip4Input(poolH, node, sl, n, d, hand));
-      case S.IP4_FORWARD: return simple(st, (node, sl, n, d) => addon.ip4Forward(poolH, node, sl, n, d, hand));
+      case S.ETHERNET_INPUT: return simple(st, StageKind.ETHERNET_INPUT, (node, sl, n, d) => addon.ethernetInput(poolH, node, sl, n, d, hand));
+      case S.IP4_INPUT: return simple(st, StageKind.IP4_INPUT, (node, sl, n, d) => addon.ip4Input(poolH, node, sl, n, d, hand));
+      case S.IP4_FORWARD: return simple(st, StageKind.IP4_FORWARD, (node, sl, n, d) => addon.ip4Forward(poolH, node, sl, n, d, hand));
       case S.VXLAN4_ENCAP: return encap(st);
       case S.VXLAN4_DECAP: return decap(st);
       // Established packets only: NEW/INVALID/RELATED, ICMP, expired entries, IPVS scheduling and
       // TCP packets whose state update is not a plain ACCEPT go to the TS stage untouched.
-      case S.NF4_PREROUTING: return ordered(st, (rt, sl, n, from) => {
+      case S.NF4_PREROUTING: return ordered(st, StageKind.NF4_PREROUTING, (rt, sl, n, from) => {
         const stop = addon.nf4Prerouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, rt.now, found, from);
         rt.ctx.conntrack.stats.found += found[0];
         return stop;
       });
-      case S.NF4_POSTROUTING: return ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, false, found));
+      case S.NF4_POSTROUTING: return ordered(st, StageKind.NF4_POSTROUTING, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, false, found));
       // Filter hooks: native only on nodes whose chain walk is proven to ACCEPT every established
       // packet with no side effect (filter-proof.ts); elsewhere, and for other packets, the TS stage.
-      case S.NF4_FORWARD: return byNode(st, forwardProof, simple(st, (_node, sl, n, d) => addon.nf4Forward(poolH, null, sl, n, d, hand)));
-      case S.NF4_INPUT: return byNode(st, inputProof, ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, true, found)));
+      case S.NF4_FORWARD: return byNode(st, forwardProof, simple(st, StageKind.NF4_FORWARD, (_node, sl, n, d) => addon.nf4Forward(poolH, null, sl, n, d, hand)));
+      case S.NF4_INPUT: return byNode(st, inputProof, ordered(st, StageKind.NF4_INPUT, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, true, found)));
       default: return st;
     }
   });
+  return { stages: wrapped, addon, pool: poolH, nodes: nodeH, conntrack: ctH, hand };
 }

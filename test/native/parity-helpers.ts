@@ -35,7 +35,7 @@ export interface RunDigest {
 }
 
 /** Every array the addon may write, hashed, plus the printed table and stats: both engines must leave the same memory. */
-function conntrackDump(dp: Dataplane): string[] {
+export function conntrackDump(dp: Dataplane): string[] {
   return dp.contexts.map((ctx) => {
     const ct = ctx.conntrack;
     const v = ct.nativeView();

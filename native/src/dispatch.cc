@@ -1,0 +1,129 @@
+#include "dispatch.h"
+
+#include <ctime>
+
+#include "stages.h"
+
+namespace dpemu {
+namespace {
+
+inline double nowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
+}
+
+inline void push(EngineView& e, int32_t q, int32_t slot) {
+  const int32_t size = e.pool->size;
+  e.queues[int64_t(q) * size + (e.tails[q] % size)] = slot;
+  e.tails[q]++;
+  e.pending[0]++;
+}
+
+// Runs the native twin on the vector. Returns -1 when it took every packet, else the value the
+// TypeScript finish needs (packets left, or the index it stopped at; runEnd in *runEnd).
+int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, double now, int32_t* runEnd) {
+  const PoolView& p = *e.pool;
+  const NodeView& nv = *e.nodeViews[node];
+  switch (kind) {
+    case kStageEthernetInput: { const int32_t left = ethernetInput(p, nv, c); return left == 0 ? -1 : left; }
+    case kStageIp4Input: { const int32_t left = ip4Input(p, c); return left == 0 ? -1 : left; }
+    case kStageIp4Forward: { const int32_t left = ip4Forward(p, nv, c); return left == 0 ? -1 : left; }
+    case kStageNf4Forward: { const int32_t left = nf4ForwardEstablished(p, c); return left == 0 ? -1 : left; }
+    case kStageVxlan4Decap: {
+      const int32_t left = vxlan4Decap(p, nv, c);
+      // The TS stage's rt.observe(s, vxlanDev, 0) for a decapsulated packet: with no observers, the device move.
+      for (int32_t i = 0; i < c.n; i++) if (c.handBack[i] == 0 && p.next[c.slots[i]] == 0) p.device[c.slots[i]] = nv.vxlanDev;
+      return left == 0 ? -1 : left;
+    }
+    case kStageVxlan4Encap: {
+      // All or nothing: the outer IPv4 ID is taken in packet order.
+      if (vxlan4EncapCheck(p, c) < 0) return 0x7fffffff;
+      uint32_t id = uint32_t(e.ipId[node]) & 0xffff;
+      vxlan4Encap(p, nv, c, &id);
+      e.ipId[node] = int32_t(id);
+      return -1;
+    }
+    case kStageNf4Prerouting: {
+      CtCall cc{now, 0, 0};
+      const int32_t stop = nf4PreroutingEstablished(p, *e.cts[node], c, &cc, 0);
+      e.found[node] += cc.found;
+      *runEnd = cc.runEnd;
+      return stop >= c.n ? -1 : stop;
+    }
+    case kStageNf4Postrouting:
+    case kStageNf4Input: {
+      int32_t end = c.n;
+      const int32_t stop = nf4PostroutingEstablished(p, *e.cts[node], c, 0, kind == kStageNf4Input, &end);
+      *runEnd = end;
+      return stop >= c.n ? -1 : stop;
+    }
+    default:
+      return 0x7fffffff;
+  }
+}
+
+}  // namespace
+
+int32_t engineRun(EngineView& e) {
+  const PoolView& p = *e.pool;
+  const int32_t nodes = e.nodes;
+  const int32_t total = e.stages * nodes;
+  const int32_t size = p.size;
+  while (e.pending[0] > 0) {
+    int32_t q = 0;
+    while (q < total && e.heads[q] == e.tails[q]) q++;
+    const uint8_t kind = e.kind[q];
+    if (kind == kStageJs) return kRunYield;
+    const int32_t sid = q / nodes;
+    const int32_t node = q - sid * nodes;
+    const int64_t base = int64_t(q) * size;
+    int32_t n = 0;
+    while (n < e.vectorSize && e.heads[q] != e.tails[q]) {
+      const int32_t slot = e.queues[base + (e.heads[q] % size)];
+      e.heads[q]++;
+      p.next[slot] = -1;
+      e.vector[n++] = slot;
+    }
+    if (e.heads[q] == e.tails[q]) e.heads[q] = e.tails[q] = 0;
+    e.pending[0] -= n;
+    double* rec = e.counters + int64_t(q) * e.counterWords;
+    const Call c{e.vector, n, rec + kCounterHead, e.counterWords - kCounterHead, e.hand};
+    const int32_t v0 = e.vector[0];
+    const double now = p.tsSec[v0] + double(p.tsNsec[v0]) / 1e9;
+    const double t0 = nowNs();
+    int32_t runEnd = n;
+    const int32_t r = runStage(e, kind, node, c, now, &runEnd);
+    if (r >= 0) {
+      e.call[0] = q;
+      e.call[1] = n;
+      e.call[2] = r;
+      e.call[3] = runEnd;
+      return kRunPartial;
+    }
+    rec[0] += 1;
+    rec[1] += n;
+    rec[2] += nowNs() - t0;
+    rec[3] += n;
+    const int32_t* nextIds = e.nextIds + int64_t(sid) * kMaxNext;
+    for (int32_t i = 0; i < n; i++) {
+      const int32_t slot = e.vector[i];
+      const int16_t nx = p.next[slot];
+      if (nx >= 0) {
+        push(e, nextIds[nx] * nodes + p.node[slot], slot);
+      } else if (e.deferredCount[0] > 0 || (nx == kNextDrop && e.settings[1]) || (nx == kNextDone && e.settings[0]) ||
+                 (nx != kNextDrop && nx != kNextDone) || p.ownBuf[slot]) {
+        // JavaScript ends it (observers, the drop hook, a private buffer, an error); once one is
+        // deferred, all later ones are too, so the free stack keeps the engine's order.
+        const int32_t k = e.deferredCount[0]++;
+        e.deferred[2 * k] = slot;
+        e.deferred[2 * k + 1] = sid;
+      } else {
+        e.freeList[e.freeTop[0]++] = slot;
+      }
+    }
+  }
+  return kRunIdle;
+}
+
+}  // namespace dpemu

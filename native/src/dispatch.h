@@ -1,0 +1,64 @@
+// The native dispatcher: the engine's run loop (src/engine/engine.ts) in C++, over the same typed
+// arrays (queues, heads/tails, vector, next-stage table, counters, the pool's free stack). It
+// makes every call whose stage has a native twin on that node and returns to JavaScript at the
+// first call that needs TypeScript: before it (yield) or, when the native twin handed some
+// packets back, in the middle of it (partial; the engine finishes the call with the TS stage).
+// Same queue choice, same vectors, same order: the TS engine's result by construction.
+#pragma once
+#include <cstdint>
+#include <vector>
+#include "conntrack.h"
+#include "pool.h"
+
+namespace dpemu {
+
+// Which native twin runs a (stage, node); 0: the call is JavaScript's.
+enum StageKind : uint8_t {
+  kStageJs = 0,
+  kStageEthernetInput = 1,
+  kStageIp4Input = 2,
+  kStageIp4Forward = 3,
+  kStageVxlan4Encap = 4,
+  kStageVxlan4Decap = 5,
+  kStageNf4Prerouting = 6,
+  kStageNf4Postrouting = 7,
+  kStageNf4Forward = 8,
+  kStageNf4Input = 9,
+  kStageKinds = 10,
+};
+
+enum RunStatus : int32_t { kRunIdle = 0, kRunYield = 1, kRunPartial = 2 };
+
+constexpr int32_t kMaxNext = 16;        // engine.ts MAX_NEXT
+constexpr int32_t kCounterHead = 4;     // counters.ts: calls, packets, ns, nativePackets, then drops
+constexpr int16_t kNextDone = -3;       // runtime.ts NEXT_DONE
+
+struct EngineView {
+  int32_t stages = 0, nodes = 0, vectorSize = 0;
+  int32_t* queues = nullptr;
+  int32_t* heads = nullptr;
+  int32_t* tails = nullptr;
+  int32_t* pending = nullptr;
+  int32_t* vector = nullptr;
+  const int32_t* nextIds = nullptr;
+  double* counters = nullptr;
+  int32_t counterWords = 0;
+  const uint8_t* kind = nullptr;   // [stage * nodes + node]
+  uint8_t* hand = nullptr;         // hand-back marks of the current call
+  int32_t* freeList = nullptr;
+  int32_t* freeTop = nullptr;
+  // Finished packets whose end JavaScript must see (final observers, the drop hook, private buffers): [slot, stage] pairs.
+  int32_t* deferred = nullptr;
+  int32_t* deferredCount = nullptr;
+  const uint8_t* settings = nullptr;  // [0]: defer delivered packets, [1]: defer dropped packets
+  int32_t* call = nullptr;            // partial call: [queue, n, result, runEnd]
+  double* found = nullptr;            // per node: conntrack lookups found, for ConntrackStats
+  int32_t* ipId = nullptr;            // per node: the outer IPv4 ID counter
+  const PoolView* pool = nullptr;
+  std::vector<const NodeView*> nodeViews;
+  std::vector<CtView*> cts;
+};
+
+int32_t engineRun(EngineView& e);
+
+}  // namespace dpemu

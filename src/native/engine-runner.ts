@@ -1,0 +1,92 @@
+/**
+ * The native dispatcher as the engine's runner (EngineRunner): the engine's run loop in C++
+ * (native/src/dispatch.cc) over the engine's own typed arrays. It makes each call whose stage has
+ * a native twin on that node, back to back with no JavaScript in between, and returns at the first
+ * call that needs TypeScript (a TS-only stage, a node without the filter proof, an observed stage
+ * while capture observers listen) or in the middle of a call whose twin handed packets back; the
+ * engine then makes that call (or lets the wrapper's `finish` complete it) exactly as without the
+ * runner. Packets that end natively are freed natively, unless JavaScript must see their end
+ * (final observers, the drop hook): those are deferred, in order, and ended by `settle`.
+ */
+import type { NodeContext } from '../dataplane/node-context.js';
+import { COUNTER_WORDS } from '../engine/counters.js';
+import { EngineConfigError, RUNNER_PARTIAL, type Engine, type EngineRunner } from '../engine/engine.js';
+import { NEXT_DONE, NEXT_DROP, type StageRuntime } from '../engine/runtime.js';
+import type { NativeStageDef, NativeStages } from './stages.js';
+import { StageKind } from './stages.js';
+
+export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeStages, contexts: readonly NodeContext[]): EngineRunner {
+  const mem = engine.memory();
+  const pool = engine.pool;
+  const defs = engine.stageDefs;
+  // The observer list may grow after the engine is built (callers push into it): configure per run.
+  const observers = engine.engineObservers;
+  let finals = observers.filter((o) => o.final !== undefined);
+  let configuredFor = -1;
+  const onDrop = engine.dropHook;
+  const kind = new Uint8Array(mem.stages * mem.nodes);
+  const settings = new Uint8Array(2);
+  const wrappers: (NativeStageDef | null)[] = defs.map((d) => ('native' in d ? (d as NativeStageDef) : null));
+  const configure = (): void => {
+    configuredFor = observers.length;
+    const observed = observers.some((o) => o.observe !== undefined);
+    finals = observers.filter((o) => o.final !== undefined);
+    kind.fill(StageKind.JS);
+    wrappers.forEach((w, sid) => {
+      if (w === null || (w.native.observing && observed)) return;
+      for (let node = 0; node < mem.nodes; node++) kind[sid * mem.nodes + node] = w.native.kind(node);
+    });
+    settings[0] = finals.length > 0 ? 1 : 0;
+    settings[1] = finals.length > 0 || onDrop !== null ? 1 : 0;
+  };
+  configure();
+  const deferred = new Int32Array(2 * pool.size);
+  const deferredCount = new Int32Array(1);
+  const call = new Int32Array(4);
+  const found = new Float64Array(mem.nodes);
+  const ipId = new Int32Array(mem.nodes);
+  const handle = native.addon.attachEngine(
+    {
+      stages: mem.stages, nodes: mem.nodes, vectorSize: mem.vectorSize, counterWords: COUNTER_WORDS, queues: mem.queues,
+      heads: mem.heads, tails: mem.tails, pending: mem.pending, vector: mem.vector, nextIds: mem.nextIds, counters: mem.counters,
+      kind, hand: native.hand, freeList: pool.freeList, freeTop: pool.freeTop, deferred, deferredCount, settings, call, found, ipId,
+    },
+    native.pool, native.nodes, native.conntrack,
+  );
+  const names = defs.map((d) => d.name);
+  return {
+    call,
+    run(): number {
+      if (observers.length !== configuredFor) configure();
+      for (let i = 0; i < contexts.length; i++) ipId[i] = contexts[i].ipId;
+      return native.addon.engineRun(handle);
+    },
+    settle(): void {
+      for (let i = 0; i < contexts.length; i++) {
+        contexts[i].ipId = ipId[i];
+        if (found[i] !== 0) {
+          contexts[i].conntrack.stats.found += found[i];
+          found[i] = 0;
+        }
+      }
+      const k = deferredCount[0];
+      for (let j = 0; j < k; j++) {
+        const slot = deferred[2 * j];
+        const stage = names[deferred[2 * j + 1]];
+        const nx = pool.next[slot];
+        if (nx !== NEXT_DROP && nx !== NEXT_DONE) throw new EngineConfigError(`stage "${stage}" gave packet ${pool.frameNo[slot]} no next stage, drop or verdict`);
+        for (let o = 0; o < finals.length; o++) finals[o].final!(pool, slot, stage);
+        if (nx === NEXT_DROP && onDrop) onDrop(pool, slot);
+        pool.free(slot);
+      }
+      deferredCount[0] = 0;
+    },
+    finish(stage: number, rt: StageRuntime<unknown>, slots: Int32Array, n: number): void {
+      const w = wrappers[stage];
+      if (w === null || kind[stage * mem.nodes + rt.nodeIndex] === StageKind.JS) throw new EngineConfigError(`the native dispatcher left a call of "${names[stage]}", which has no native twin`);
+      w.native.finish(rt as StageRuntime<NodeContext>, slots, n, call[2], call[3]);
+    },
+  };
+}
+
+export { RUNNER_PARTIAL };

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Dataplane } from '../../src/dataplane/dataplane.js';
+import type { EngineObserver } from '../../src/engine/runtime.js';
+import { Recorder } from '../../src/observe/recorder.js';
+import { buildFrame } from '../../src/packet/build.js';
+import { ipv4ToString } from '../../src/packet/format.js';
+import { loadScenarioText } from '../../src/scenario/index.js';
+import { defaultScenarioPath } from '../../src/scenario/index.js';
+import { readFileSync } from 'node:fs';
+import { assertNativeBuilt, conntrackDump } from './parity-helpers.js';
+
+/**
+ * The native dispatcher (native/src/dispatch.cc) runs the engine's loop over the engine's arrays.
+ * Exactness is checked on everything a run leaves behind, with no capture observer (so the observed
+ * stages run natively and packets are freed natively) and with a final-only observer (packets
+ * deferred to JavaScript): per-stage counters, each node's conntrack memory and outer IPv4 ID,
+ * every byte of the packet pool (the freed slots keep their last frame: the same slots were taken
+ * in the same order and written the same way) with its metadata and free stack, and the results.
+ * Engines: TypeScript, native with one addon call per stage call, native with the dispatcher.
+ */
+assertNativeBuilt();
+
+const POLICY = `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: backend-from-client, namespace: default }
+spec:
+  podSelector: { matchLabels: { app: backend } }
+  policyTypes: [Ingress]
+  ingress:
+    - from: [{ podSelector: { matchLabels: { app: client } } }]
+      ports: [{ protocol: TCP, port: 8080 }]
+`;
+const loaded = loadScenarioText(readFileSync(defaultScenarioPath(), 'utf8') + POLICY, 'dispatch');
+if (!loaded.ok) throw loaded.error;
+const cluster = loaded.cluster;
+const pod = (n: string) => cluster.pods.find((p) => p.name === n)!;
+const podA = pod('pod-a');
+const VIP = '10.96.5.20';
+
+const tcp = (mac: string, src: string, dst: string, sp: number, dp: number, flags: number, seq: number, ack: number, payload: number): Uint8Array =>
+  buildFrame([{ type: 'eth', src: mac, dst: 'ee:ee:ee:ee:ee:ee' }, { type: 'ipv4', src, dst }, { type: 'tcp', srcPort: sp, dstPort: dp, flags, seq, ack, window: 64240 }], new Uint8Array(payload).fill(0x61));
+
+type Mode = 'ts' | 'per-stage' | 'dispatch';
+
+interface Outcome { counters: string[]; conntrack: string[]; ipIds: number[]; pool: string; results: string[]; native: number }
+
+function hashArrays(arrays: readonly ArrayBufferView[]): string {
+  const h = createHash('sha256');
+  for (const a of arrays) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex');
+}
+
+/** Handshakes `flows` flows through the Service, then data with a new flow's SYN every `newEvery` packets and some RSTs. */
+function run(mode: Mode, withFinal: boolean, flows: number, packets: number, newEvery: number, vectorSize: number, batch: number): Outcome {
+  const observers: EngineObserver[] = [];
+  const dp = new Dataplane(cluster, { engine: mode === 'ts' ? 'ts' : 'native', nativeDispatch: mode === 'dispatch', observers, vectorSize, poolSize: 4096 });
+  const rec = new Recorder(dp.pool, false);
+  if (withFinal) observers.push(rec);
+  let t = 1_700_000_000;
+  let frameNo = 0;
+  const send = (frames: Uint8Array[]): void => {
+    for (let k = 0; k < frames.length; k += batch) {
+      for (const f of frames.slice(k, k + batch)) {
+        const s = dp.pool.load(f, 0, f.length, f.length, t, (frameNo * 7919) % 1e9);
+        dp.pool.frameNo[s] = ++frameNo;
+        dp.inject(s, -1);
+      }
+      dp.run();
+      t += 0.25;
+    }
+  };
+  const sp = Array.from({ length: flows }, (_, i) => 1024 + i);
+  send(sp.map((p) => tcp(podA.mac, podA.ip, VIP, p, 80, 0x02, 1000, 0, 0)));
+  const ct = dp.contexts[0]!.conntrack;
+  const be = new Map<number, string>();
+  for (const e of ct.entries(0)) be.set(ct.tSport[e * 2]!, ipv4ToString(ct.tSrc[e * 2 + 1]!));
+  send(sp.map((p) => { const b = cluster.pods.find((x) => x.ip === be.get(p))!; return tcp(b.mac, b.ip, podA.ip, 8080, p, 0x12, 5000, 1001, 0); }));
+  send(sp.map((p) => tcp(podA.mac, podA.ip, VIP, p, 80, 0x10, 1001, 5001, 0)));
+  const data: Uint8Array[] = [];
+  let fresh = 30000;
+  for (let i = 0; i < packets; i++) {
+    const p = sp[i % flows]!;
+    if (newEvery > 0 && i % newEvery === newEvery - 1) data.push(tcp(podA.mac, podA.ip, VIP, fresh++, 80, 0x02, 7, 0, 0));
+    else if (i % 97 === 96) data.push(tcp(podA.mac, podA.ip, VIP, p, 80, 0x04, 1001 + 100 * Math.floor(i / flows), 0, 0));
+    else data.push(tcp(podA.mac, podA.ip, VIP, p, 80, 0x18, 1001 + 100 * Math.floor(i / flows), 5001, 100));
+  }
+  send(data);
+  const pool = dp.pool;
+  const rows = dp.engine.runtimeRows();
+  return {
+    counters: rows.map((r) => `${r.node} ${r.stage} calls ${r.calls} packets ${r.packets} drops ${r.drops.map((d) => `${d.code}x${d.count}`).join(',')}`),
+    conntrack: [...conntrackDump(dp), ...dp.contexts.map((c) => JSON.stringify(c.conntrack.stats))],
+    ipIds: dp.contexts.map((c) => c.ipId),
+    pool: hashArrays([pool.bytes, pool.start, pool.len, pool.wireLen, pool.node, pool.device, pool.ingress, pool.next, pool.drop, pool.verdict,
+      pool.mark, pool.flags, pool.frameNo, pool.l3, pool.l4, pool.ct, pool.ctinfo, pool.aux0, pool.aux1, pool.aux2, pool.freeList, pool.freeTop]),
+    results: rec.take().map((r) => `#${r.frame} v${r.verdict} d${r.drop} ${r.stage} n${r.node} hops ${r.hops.map((h) => `${h.node}:${h.device}/${h.dir}`).join(',')}`),
+    native: rows.reduce((a, r) => a + r.nativePackets, 0),
+  };
+}
+
+describe('native dispatcher: the engine loop in C++ over the same arrays', () => {
+  const cases = [
+    { flows: 64, packets: 3000, newEvery: 0, vector: 256, batch: 512 },
+    { flows: 50, packets: 2000, newEvery: 10, vector: 256, batch: 300 },
+    { flows: 17, packets: 800, newEvery: 7, vector: 7, batch: 61 },
+    { flows: 9, packets: 300, newEvery: 0, vector: 1, batch: 13 },
+  ];
+  for (const c of cases) {
+    for (const withFinal of [false, true]) {
+      it(`${c.flows} flows, ${c.packets} packets, new flow every ${c.newEvery || 'never'}, vector ${c.vector}, ${withFinal ? 'final observer' : 'no observer'}`, () => {
+        const ts = run('ts', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch);
+        const perStage = run('per-stage', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch);
+        const dispatch = run('dispatch', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch);
+        for (const other of [perStage, dispatch]) {
+          expect(other.counters).toEqual(ts.counters);
+          expect(other.conntrack).toEqual(ts.conntrack);
+          expect(other.ipIds).toEqual(ts.ipIds);
+          expect(other.results).toEqual(ts.results);
+          expect(other.pool).toBe(ts.pool);
+        }
+        if (withFinal) expect(ts.results.length).toBeGreaterThan(c.packets);
+        // The dispatcher took as many packets natively as the per-stage calls did.
+        expect(dispatch.native).toBe(perStage.native);
+        expect(dispatch.native).toBeGreaterThan(0);
+      });
+    }
+  }
+});
