@@ -3,6 +3,7 @@
 // the vector's slots and count plus the stage's drop counters and a hand-back mark array.
 #include <napi.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -357,6 +358,37 @@ Napi::Value EngineRun(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), engineRun(info[0].As<Napi::External<EngineHandle>>().Data()->view));
 }
 
+// engineInject(engine, buf: Uint8Array, offset: Int32Array, caplen: Int32Array, wireLen: Int32Array, tsSec: Float64Array,
+//   tsNsec: Uint32Array, from, count, frameNo, device, node, stage, headroom) -> frames queued (from `from`)
+Napi::Value EngineInject(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 14 || !info[0].IsExternal()) { fail(env, "engineInject(engine, buf, offset, caplen, wireLen, tsSec, tsNsec, from, count, frameNo, device, node, stage, headroom)"); return env.Undefined(); }
+  EngineView& e = info[0].As<Napi::External<EngineHandle>>().Data()->view;
+  uint8_t* buf = nullptr;
+  int32_t *offset = nullptr, *caplen = nullptr, *wireLen = nullptr;
+  double* tsSec = nullptr;
+  uint32_t* tsNsec = nullptr;
+  size_t bufLen = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0;
+  if (!typed(env, info[1], napi_uint8_array, &buf, &bufLen, nullptr, "buf must be a Uint8Array") ||
+      !typed(env, info[2], napi_int32_array, &offset, &l1, nullptr, "offset must be an Int32Array") ||
+      !typed(env, info[3], napi_int32_array, &caplen, &l2, nullptr, "caplen must be an Int32Array") ||
+      !typed(env, info[4], napi_int32_array, &wireLen, &l3, nullptr, "wireLen must be an Int32Array") ||
+      !typed(env, info[5], napi_float64_array, &tsSec, &l4, nullptr, "tsSec must be a Float64Array") ||
+      !typed(env, info[6], napi_uint32_array, &tsNsec, &l5, nullptr, "tsNsec must be a Uint32Array")) return env.Undefined();
+  const int64_t from = info[7].ToNumber().Int64Value();
+  const int64_t count = info[8].ToNumber().Int64Value();
+  const size_t minLen = std::min(std::min(l1, l2), std::min(std::min(l3, l4), l5));
+  if (from < 0 || count < 0 || size_t(from + count) > minLen) { fail(env, "engineInject: from/count out of the arrays"); return env.Undefined(); }
+  for (int64_t i = from; i < from + count; i++) {
+    if (offset[i] < 0 || caplen[i] < 0 || uint64_t(offset[i]) + uint64_t(caplen[i]) > bufLen) { fail(env, "engineInject: a frame lies outside buf"); return env.Undefined(); }
+  }
+  InjectBatch b{buf, offset + from, caplen + from, wireLen + from, tsSec + from, tsNsec + from, int32_t(count),
+                info[9].ToNumber().Int32Value(), info[10].ToNumber().Int32Value(), info[11].ToNumber().Int32Value(),
+                info[12].ToNumber().Int32Value(), info[13].ToNumber().Int32Value()};
+  if (b.node < 0 || b.node >= e.nodes || b.stage < 0 || b.stage >= e.stages || b.headroom < 0) { fail(env, "engineInject: node/stage/headroom out of range"); return env.Undefined(); }
+  return Napi::Number::New(env, engineInject(e, b));
+}
+
 // { structs: { name: { size, align, offsets: { field: offset } } }, dropReasons: { code: name } }
 Napi::Value Layouts(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -398,6 +430,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nf4Forward", Napi::Function::New(env, Nf4Forward));
   exports.Set("attachEngine", Napi::Function::New(env, AttachEngine));
   exports.Set("engineRun", Napi::Function::New(env, EngineRun));
+  exports.Set("engineInject", Napi::Function::New(env, EngineInject));
   exports.Set("layouts", Napi::Function::New(env, Layouts));
   return exports;
 }

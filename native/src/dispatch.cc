@@ -1,5 +1,6 @@
 #include "dispatch.h"
 
+#include <cstring>
 #include <ctime>
 
 #include "stages.h"
@@ -124,6 +125,42 @@ int32_t engineRun(EngineView& e) {
     }
   }
   return kRunIdle;
+}
+
+int32_t engineInject(EngineView& e, const InjectBatch& b) {
+  const PoolView& p = *e.pool;
+  const int32_t q = b.stage * e.nodes + b.node;
+  for (int32_t i = 0; i < b.count; i++) {
+    const int32_t caplen = b.caplen[i];
+    if (e.freeTop[0] == 0 || caplen < 0 || int64_t(b.headroom) + caplen > p.slotBytes) return i;
+    const int32_t s = e.freeList[--e.freeTop[0]];
+    // PacketPool.alloc's reset, then load's copy, then inject.
+    p.start[s] = b.headroom;
+    p.node[s] = -1;
+    p.ingress[s] = -1;
+    p.drop[s] = 0;
+    p.verdict[s] = 0;
+    p.mark[s] = 0;
+    p.flags[s] = 0;
+    p.l3[s] = -1;
+    p.l4[s] = -1;
+    p.ct[s] = -1;
+    p.ctinfo[s] = 255;
+    p.aux0[s] = 0;
+    p.aux1[s] = 0;
+    p.aux2[s] = 0;
+    std::memcpy(p.slot(s) + b.headroom, b.buf + b.offset[i], size_t(caplen));
+    p.len[s] = caplen;
+    p.wireLen[s] = b.wireLen[i];
+    p.tsSec[s] = b.tsSec[i];
+    p.tsNsec[s] = b.tsNsec[i];
+    p.frameNo[s] = b.frameNo + i;
+    p.device[s] = b.device;
+    p.node[s] = int16_t(b.node);
+    p.next[s] = -1;
+    push(e, q, s);
+  }
+  return b.count;
 }
 
 }  // namespace dpemu

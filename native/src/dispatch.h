@@ -61,4 +61,23 @@ struct EngineView {
 
 int32_t engineRun(EngineView& e);
 
+// Frames of a capture in memory (one buffer, offsets): each copied into a fresh slot (PacketPool.alloc
+// + load) and queued at `stage` on `node` (Dataplane.inject). Stops at a frame that needs a private
+// buffer (too big for a slot) or when the pool is empty; returns how many frames were queued.
+struct InjectBatch {
+  const uint8_t* buf;
+  const int32_t* offset;
+  const int32_t* caplen;
+  const int32_t* wireLen;
+  const double* tsSec;
+  const uint32_t* tsNsec;
+  int32_t count;
+  int32_t frameNo;  // of the first frame
+  int32_t device;   // preset attach device, -1: frame-input attaches by sender
+  int32_t node;
+  int32_t stage;
+  int32_t headroom;
+};
+int32_t engineInject(EngineView& e, const InjectBatch& b);
+
 }  // namespace dpemu

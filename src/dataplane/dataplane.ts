@@ -4,7 +4,7 @@ import { PacketPool } from '../engine/pool.js';
 import type { Cluster } from '../scenario/model.js';
 import { nodeStages, S } from '../stages/index.js';
 import { requireNative, type EngineName } from '../native/loader.js';
-import { attachNativeRunner } from '../native/engine-runner.js';
+import { attachNativeRunner, type FrameArrays, type NativeRunner } from '../native/engine-runner.js';
 import { nativeStages } from '../native/stages.js';
 import { DeviceKind, DeviceTable, type Device } from './devices.js';
 import { buildNodeContexts, type NodeContext } from './node-context.js';
@@ -43,8 +43,13 @@ export class Dataplane {
       onDrop: (pool, slot) => releaseUnconfirmed(this, pool, slot),
     });
     // The native dispatcher makes the calls of native stages back to back (DPEMU_NATIVE_DISPATCH=0: per-stage calls only).
-    if (native && opts.nativeDispatch !== false && process.env.DPEMU_NATIVE_DISPATCH !== '0') this.engine.runner = attachNativeRunner(this.engine, native, this.contexts);
+    if (native && opts.nativeDispatch !== false && process.env.DPEMU_NATIVE_DISPATCH !== '0') {
+      this.runner = attachNativeRunner(this.engine, native, this.contexts);
+      this.engine.runner = this.runner;
+    }
   }
+
+  private readonly runner: NativeRunner | null = null;
 
   get pool(): PacketPool {
     return this.engine.pool;
@@ -68,6 +73,28 @@ export class Dataplane {
   inject(slot: number, device: number): void {
     this.pool.device[slot] = device;
     this.engine.enqueue(slot, S.FRAME_INPUT, device >= 0 ? this.devices.get(device).node : 0);
+  }
+
+  /**
+   * Queues frames `from`..`from+count` of a buffer (a capture in memory) at the graph's entry, as
+   * pool.load + inject per frame would, numbered from `frameNo`; with the native dispatcher, one
+   * addon call copies them (a frame too big for a slot still goes through pool.load).
+   */
+  injectFrames(f: FrameArrays, from: number, count: number, frameNo: number, device = -1): void {
+    const node = device >= 0 ? this.devices.get(device).node : 0;
+    const pool = this.pool;
+    let i = 0;
+    while (i < count) {
+      if (this.runner !== null) {
+        i += this.runner.inject(f, from + i, count - i, frameNo + i, device, node, this.engine.stageId(S.FRAME_INPUT));
+        if (i >= count) break;
+      }
+      const k = from + i;
+      const slot = pool.load(f.buf, f.offset[k], f.caplen[k], f.wireLen[k], f.tsSec[k], f.tsNsec[k]);
+      pool.frameNo[slot] = frameNo + i;
+      this.inject(slot, device);
+      i++;
+    }
   }
 
   run(): void {

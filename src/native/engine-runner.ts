@@ -15,7 +15,22 @@ import { NEXT_DONE, NEXT_DROP, type StageRuntime } from '../engine/runtime.js';
 import type { NativeStageDef, NativeStages } from './stages.js';
 import { StageKind } from './stages.js';
 
-export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeStages, contexts: readonly NodeContext[]): EngineRunner {
+/** Frames of a buffer, as a capture batch holds them (src/capture): offsets, lengths and times per frame. */
+export interface FrameArrays {
+  readonly buf: Uint8Array;
+  readonly offset: Int32Array;
+  readonly caplen: Int32Array;
+  readonly wireLen: Int32Array;
+  readonly tsSec: Float64Array;
+  readonly tsNsec: Uint32Array;
+}
+
+export interface NativeRunner extends EngineRunner {
+  /** Queues frames from..from+count at `stage` on `node` natively; returns how many (it stops at a frame needing a private buffer, or a full pool). */
+  inject(f: FrameArrays, from: number, count: number, frameNo: number, device: number, node: number, stage: number): number;
+}
+
+export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeStages, contexts: readonly NodeContext[]): NativeRunner {
   const mem = engine.memory();
   const pool = engine.pool;
   const defs = engine.stageDefs;
@@ -56,6 +71,9 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
   const names = defs.map((d) => d.name);
   return {
     call,
+    inject(f, from, count, frameNo, device, node, stage) {
+      return native.addon.engineInject(handle, f.buf, f.offset, f.caplen, f.wireLen, f.tsSec, f.tsNsec, from, count, frameNo, device, node, stage, pool.headroom);
+    },
     run(): number {
       if (observers.length !== configuredFor) configure();
       for (let i = 0; i < contexts.length; i++) ipId[i] = contexts[i].ipId;

@@ -48,6 +48,9 @@ export interface NativeAddon {
   /** The dispatcher over the engine's arrays (engine-runner.ts); engineRun returns 0 idle, 1 yield, 2 partial call. */
   attachEngine(arrays: NativeEngineArrays, pool: NativeHandle, nodes: readonly NativeHandle[], conntrack: readonly NativeHandle[]): NativeHandle;
   engineRun(engine: NativeHandle): number;
+  /** Copies frames `from`..`from+count` of a buffer into fresh slots and queues them (PacketPool.load + Dataplane.inject); returns how many it queued. */
+  engineInject(engine: NativeHandle, buf: Uint8Array, offset: Int32Array, caplen: Int32Array, wireLen: Int32Array, tsSec: Float64Array, tsNsec: Uint32Array,
+    from: number, count: number, frameNo: number, device: number, node: number, stage: number, headroom: number): number;
   /**
    * Packets of established connections from index `from`; returns the index of the first packet the
    * TS stage must take (n when none). out[0] receives the lookups to add to ConntrackStats.found,

@@ -15,6 +15,7 @@ import { Dataplane } from '../dataplane/dataplane.js';
 import { buildFrame } from '../packet/build.js';
 import { ipv4ToString } from '../packet/format.js';
 import { defaultScenarioPath, loadScenarioText, packageRoot } from '../scenario/index.js';
+import type { FrameArrays } from './engine-runner.js';
 import type { EngineName } from './loader.js';
 
 const POLICY = `---
@@ -52,6 +53,23 @@ function workload(newFlows: boolean): Uint8Array[] {
   return out;
 }
 
+/** The frames as a capture in memory: one buffer, offsets, lengths and times (as a capture reader's batch). */
+function inMemory(frames: readonly Uint8Array[], t: number): FrameArrays {
+  const n = frames.length;
+  const buf = new Uint8Array(frames.reduce((a, f) => a + f.length, 0));
+  const fa = { buf, offset: new Int32Array(n), caplen: new Int32Array(n), wireLen: new Int32Array(n), tsSec: new Float64Array(n).fill(t), tsNsec: new Uint32Array(n) };
+  let o = 0;
+  frames.forEach((f, i) => {
+    buf.set(f, o);
+    fa.offset[i] = o;
+    fa.caplen[i] = f.length;
+    fa.wireLen[i] = f.length;
+    fa.tsNsec[i] = (i * 1000) % 1e9;
+    o += f.length;
+  });
+  return fa;
+}
+
 class Bench {
   readonly dp: Dataplane;
   t = 1_700_000_000;
@@ -59,14 +77,12 @@ class Bench {
     this.dp = new Dataplane(cluster, { engine, poolSize: 8192, vectorSize: 256 });
     this.handshake();
   }
-  send(frames: readonly Uint8Array[], from = 0, to = frames.length): void {
-    const pool = this.dp.pool;
-    for (let i = from; i < to; i++) {
-      const f = frames[i]!;
-      const s = pool.load(f, 0, f.length, f.length, this.t, (i * 1000) % 1e9);
-      pool.frameNo[s] = i + 1;
-      this.dp.inject(s, -1);
-    }
+  send(frames: readonly Uint8Array[]): void {
+    this.sendArrays(inMemory(frames, this.t), 0, frames.length);
+  }
+  /** Queues frames from..to of the in-memory capture (one addon call with the native dispatcher) and runs the graph. */
+  sendArrays(fa: FrameArrays, from: number, to: number): void {
+    this.dp.injectFrames(fa, from, to - from, from + 1);
     this.dp.run();
   }
   /** SYN, SYN/ACK from the backend each flow was DNATed to, ACK: every flow ESTABLISHED and ASSURED. */
@@ -83,26 +99,36 @@ class Bench {
     for (let k = 0; k < FLOWS; k += BATCH) this.send(replies.slice(k, k + BATCH));
     for (let k = 0; k < FLOWS; k += BATCH) this.send(sp.slice(k, k + BATCH).map((p) => tcp('a', podA.mac, podA.ip, VIP, p, 80, 0x10, 1001, 5001, 0)));
   }
-  /** Seconds to push `frames` through the pipeline, in batches. */
+  /** Seconds to push `frames` (a capture in memory) through the pipeline, in batches. */
   run(frames: readonly Uint8Array[]): number {
+    const fa = inMemory(frames, this.t);
     const t0 = process.hrtime.bigint();
-    for (let k = 0; k < frames.length; k += BATCH) this.send(frames, k, Math.min(frames.length, k + BATCH));
+    for (let k = 0; k < frames.length; k += BATCH) this.sendArrays(fa, k, Math.min(frames.length, k + BATCH));
     return Number(process.hrtime.bigint() - t0) / 1e9;
   }
+  /** Per stage over a run: ns (the engine's per-call timing, either dispatcher), packets, and packets the addon took. */
   stages(frames: readonly Uint8Array[]): Map<string, { ns: number; packets: number; native: number }> {
-    const acc = new Map<string, { ns: number; packets: number; native: number }>();
-    this.dp.engine.onCall = (rt, n, ns) => {
-      const a = acc.get(rt.stage) ?? { ns: 0, packets: 0, native: 0 };
-      a.ns += ns;
-      a.packets += n;
-      acc.set(rt.stage, a);
+    const sum = (): Map<string, { ns: number; packets: number; native: number }> => {
+      const m = new Map<string, { ns: number; packets: number; native: number }>();
+      for (const r of this.dp.engine.runtimeRows()) {
+        const a = m.get(r.stage) ?? { ns: 0, packets: 0, native: 0 };
+        a.ns += r.ns;
+        a.packets += r.packets;
+        a.native += r.nativePackets;
+        m.set(r.stage, a);
+      }
+      return m;
     };
-    const before = new Map<string, number>();
-    for (const r of this.dp.engine.runtimeRows()) before.set(r.stage, (before.get(r.stage) ?? 0) + r.nativePackets);
+    const before = sum();
     this.run(frames);
-    this.dp.engine.onCall = null;
-    for (const r of this.dp.engine.runtimeRows()) { const a = acc.get(r.stage); if (a) a.native += r.nativePackets; }
-    for (const [stage, n] of before) { const a = acc.get(stage); if (a) a.native -= n; }
+    const acc = sum();
+    for (const [stage, b] of before) {
+      const a = acc.get(stage)!;
+      a.ns -= b.ns;
+      a.packets -= b.packets;
+      a.native -= b.native;
+    }
+    for (const [stage, a] of acc) if (a.packets === 0) acc.delete(stage);
     return acc;
   }
 }
