@@ -6,7 +6,11 @@
  * incremental checksums, TTL decrement, a policy map lookup (identity, port, proto), and VXLAN
  * encapsulation (outer Ethernet/IPv4/UDP/VXLAN, IPv4 header checksum, flow-hash source port).
  *
- * Usage: ref <frames.bin> <packets> ; frames.bin = repeated [u32 little-endian length][frame bytes].
+ * With `full`, the rest of the path dpemu emulates for the same frames: node-1 tracks the outer UDP
+ * flow, node-2 parses and checks the outer headers, tracks the outer flow, strips VXLAN, parses the
+ * inner frame, tracks the inner connection, decrements TTL, checks ingress policy and delivers.
+ *
+ * Usage: ref <frames.bin> <packets> [full] ; frames.bin = repeated [u32 little-endian length][frame bytes].
  * Prints one line: `ns_per_packet=<x> packets=<n> checksum=<sum>` (the checksum keeps the work live).
  * Built by src/native/pipeline-bench.ts with `gcc -O3 -march=native`.
  */
@@ -45,9 +49,24 @@ static inline uint32_t ct_hash(uint32_t proto, uint32_t src, uint32_t dst, uint3
 #define CT_MAX (1u << 18)
 #define CT_MASK (CT_MAX - 1)
 typedef struct { uint32_t src, dst; uint16_t sp, dp; int32_t next; uint32_t bsrc; uint16_t bport; uint8_t state, proto; double deadline; } ct_entry;
-static ct_entry ct[CT_MAX];
-static int32_t buckets[CT_MAX];
-static uint32_t ct_count;
+/* One conntrack table per node (node-1 sends, node-2 receives). */
+typedef struct { ct_entry e[CT_MAX]; int32_t buckets[CT_MAX]; uint32_t count; } ct_table;
+static ct_table ct1, ct2;
+
+/* Finds or inserts the entry of (proto, src, dst, sp, dp); -1 when full. */
+static inline int32_t ct_find(ct_table *t, uint32_t proto, uint32_t src, uint32_t dst, uint32_t sp, uint32_t dp, int *fresh) {
+  const uint32_t h = ct_hash(proto, src, dst, sp, dp) & CT_MASK;
+  int32_t e = t->buckets[h];
+  while (e >= 0 && !(t->e[e].src == src && t->e[e].dst == dst && t->e[e].sp == sp && t->e[e].dp == dp && t->e[e].proto == proto)) e = t->e[e].next;
+  *fresh = 0;
+  if (e >= 0) return e;
+  if (t->count >= CT_MAX) return -1;
+  e = (int32_t)t->count++;
+  t->e[e] = (ct_entry){ src, dst, (uint16_t)sp, (uint16_t)dp, t->buckets[h], dst, (uint16_t)dp, 1, (uint8_t)proto, 0 };
+  t->buckets[h] = e;
+  *fresh = 1;
+  return e;
+}
 
 #define POL_SIZE 4096
 typedef struct { uint32_t key; uint8_t used, allow; } pol_entry;
@@ -64,7 +83,9 @@ static inline int pol_get(uint32_t key) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) { fprintf(stderr, "usage: ref frames.bin packets\n"); return 2; }
+  if (argc < 3) { fprintf(stderr, "usage: ref frames.bin packets [full]\n"); return 2; }
+  // full: the whole path dpemu emulates (node-1 out, node-2 in and delivery), not node-1's work only.
+  const int full = argc > 3 && strcmp(argv[3], "full") == 0;
   FILE *f = fopen(argv[1], "rb");
   if (!f) { perror(argv[1]); return 2; }
   fseek(f, 0, SEEK_END); long sz = ftell(f); fseek(f, 0, SEEK_SET);
@@ -82,13 +103,15 @@ int main(int argc, char **argv) {
   uint8_t *mem = malloc((size_t)packets * SLOT);
   uint32_t *len = malloc((size_t)packets * sizeof *len);
   for (long i = 0; i < packets; i++) { memcpy(mem + (size_t)i * SLOT + HEAD, fr[i % nframes], fl[i % nframes]); len[i] = fl[i % nframes]; }
-  memset(buckets, 0xff, sizeof buckets);
+  memset(ct1.buckets, 0xff, sizeof ct1.buckets);
+  memset(ct2.buckets, 0xff, sizeof ct2.buckets);
   const uint32_t vip = (10u << 24) | (96u << 16) | (5u << 8) | 20u;
   const uint32_t backends[2] = { (10u << 24) | (244u << 16) | (1u << 8) | 10u, (10u << 24) | (244u << 16) | (2u << 8) | 10u };
   pol_put((1u << 16) | 8080u, 1);  // identity 1 (app=client) -> TCP 8080 allowed
   const uint32_t node_ip = (192u << 24) | (168u << 16) | (1u << 8) | 11u, remote = (192u << 24) | (168u << 16) | (1u << 8) | 12u;
   uint64_t sum = 0;
   uint16_t ipid = 0;
+  long delivered = 0;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (long i = 0; i < packets; i++) {
@@ -103,20 +126,15 @@ int main(int argc, char **argv) {
     uint8_t *tcp = ip + ihl;
     const uint32_t src = rd32(ip + 12), dst = rd32(ip + 16), sp = rd16(tcp), dp = rd16(tcp + 2);
     const uint32_t flags = tcp[13];
-    int32_t e = buckets[ct_hash(6, src, dst, sp, dp) & CT_MASK];
-    while (e >= 0 && !(ct[e].src == src && ct[e].dst == dst && ct[e].sp == sp && ct[e].dp == dp && ct[e].proto == 6)) e = ct[e].next;
-    if (e < 0) {
-      if (ct_count >= CT_MAX) continue;
-      e = (int32_t)ct_count++;
-      const uint32_t h = ct_hash(6, src, dst, sp, dp) & CT_MASK;
-      ct[e] = (ct_entry){ src, dst, (uint16_t)sp, (uint16_t)dp, buckets[h], dst, (uint16_t)dp, 1, 6, 0 };
-      buckets[h] = e;
-      if (dst == vip && dp == 80) { ct[e].bsrc = backends[ct_hash(6, src, sp, 0, 0) & 1]; ct[e].bport = 8080; }
-    }
-    ct[e].state = (flags & 4) ? 8 : (flags & 1) ? 4 : 3;
-    ct[e].deadline = now + 432000;
+    int fresh;
+    const int32_t e = ct_find(&ct1, 6, src, dst, sp, dp, &fresh);
+    if (e < 0) continue;
+    ct_entry *ce = &ct1.e[e];
+    if (fresh && dst == vip && dp == 80) { ce->bsrc = backends[ct_hash(6, src, sp, 0, 0) & 1]; ce->bport = 8080; }
+    ce->state = (flags & 4) ? 8 : (flags & 1) ? 4 : 3;
+    ce->deadline = now + 432000;
     // DNAT to the entry's backend
-    const uint32_t nd = ct[e].bsrc, np = ct[e].bport;
+    const uint32_t nd = ce->bsrc, np = ce->bport;
     if (nd != dst) { wr32(ip + 16, nd); wr16(ip + 10, csum_upd32(rd16(ip + 10), dst, nd)); wr16(tcp + 16, csum_upd32(rd16(tcp + 16), dst, nd)); }
     if (np != dp) { wr16(tcp + 2, np); wr16(tcp + 16, csum_upd16(rd16(tcp + 16), dp, np)); }
     // TTL
@@ -124,7 +142,7 @@ int main(int argc, char **argv) {
     ip[8]--;
     wr16(ip + 10, csum_upd16(rd16(ip + 10), old, rd16(ip + 8)));
     // policy: identity of the source (1: the client subnet) -> port
-    const uint32_t ident = (src >> 8) == ((10u << 16) | (244u << 8)) ? 1 : 2;
+    const uint32_t ident = (src >> 16) == ((10u << 8) | 244u) ? 1 : 2;
     if (!pol_get((ident << 16) | np)) continue;
     // VXLAN encap into the headroom
     uint8_t *o = b - 50;
@@ -139,9 +157,48 @@ int main(int argc, char **argv) {
     wr16(u, sport); wr16(u + 2, 8472); wr16(u + 4, 16 + n); wr16(u + 6, 0);
     wr32(u + 8, 0x08000000u); wr32(u + 12, 1u << 8);
     sum += rd16(oi + 10) + sport;
+    if (!full) continue;
+    // --- the rest of the path: node-1 tracks the outer UDP flow (OUTPUT), node-2 receives it:
+    // outer parse and checksum, its conntrack, VXLAN decap, inner parse, inner conntrack, TTL, policy, delivery.
+    {
+      int f1;
+      const int32_t oe = ct_find(&ct1, 17, node_ip, remote, sport, 8472, &f1);
+      if (oe < 0) continue;
+      ct1.e[oe].deadline = now + 30;
+      uint8_t *r = o;
+      if (rd16(r + 12) != 0x0800) continue;
+      uint8_t *rip = r + 14;
+      if ((rip[0] >> 4) != 4 || ip_csum(rip, 20) != 0 || rip[9] != 17) continue;
+      uint8_t *ru = rip + 20;
+      if (rd16(ru + 2) != 8472 || rd16(ru + 4) != 16 + n) continue;
+      int f2;
+      const int32_t re = ct_find(&ct2, 17, rd32(rip + 12), rd32(rip + 16), rd16(ru), 8472, &f2);
+      if (re < 0) continue;
+      ct2.e[re].deadline = now + 30;
+      if ((rd32(ru + 8) & 0x08000000u) == 0 || (rd32(ru + 12) >> 8) != 1) continue;
+      uint8_t *ib = ru + 16;                       // inner frame: strip 50 bytes
+      if (rd16(ib + 12) != 0x0800) continue;
+      uint8_t *iip = ib + 14;
+      const int iihl = (iip[0] & 15) * 4;
+      if ((iip[0] >> 4) != 4 || iihl < 20 || ip_csum(iip, iihl) != 0 || iip[9] != 6) continue;
+      uint8_t *it = iip + iihl;
+      int f3;
+      const int32_t ie = ct_find(&ct2, 6, rd32(iip + 12), rd32(iip + 16), rd16(it), rd16(it + 2), &f3);
+      if (ie < 0) continue;
+      ct2.e[ie].state = (it[13] & 4) ? 8 : (it[13] & 1) ? 4 : 3;
+      ct2.e[ie].deadline = now + 432000;
+      const uint32_t o2 = rd16(iip + 8);
+      iip[8]--;
+      wr16(iip + 10, csum_upd16(rd16(iip + 10), o2, rd16(iip + 8)));
+      const uint32_t id2 = (rd32(iip + 12) >> 16) == ((10u << 8) | 244u) ? 1 : 2;
+      if (!pol_get((id2 << 16) | rd16(it + 2))) continue;
+      memset(ib, 0x04, 12);                         // MACs of the pod's veth
+      delivered++;
+      sum += rd16(iip + 10);
+    }
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   const double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
-  printf("ns_per_packet=%.2f packets=%ld checksum=%llu entries=%u\n", ns / (double)packets, packets, (unsigned long long)sum, ct_count);
+  printf("ns_per_packet=%.2f packets=%ld checksum=%llu entries=%u full=%d delivered=%ld\n", ns / (double)packets, packets, (unsigned long long)sum, ct1.count + ct2.count, full, delivered);
   return 0;
 }
