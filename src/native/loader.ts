@@ -55,6 +55,19 @@ export interface NativeAddon {
   nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, inputHook: boolean, out: Float64Array): number;
   /** nf4-forward when its filter walk is proven to accept established packets: passes them, marks the rest. */
   nf4Forward(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  /** The IPv4 stages' node tables (src/native/ip4-tables.ts); the addon keeps its own copy. */
+  attachIp4(tables: NativeIp4Tables): NativeHandle;
+  /** ip4-lookup: returns the packets left (no route: ICMP network unreachable). */
+  ip4Lookup(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  /** ip4-output: neighbour and L2 rewrite; leaves packets that need fragmentation. */
+  ip4Output(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  ip4Local(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  /** ip4-defrag: non-fragments pass; fragments, and every packet when the reassembly table is not empty, are left. */
+  ip4Defrag(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, reassemblyEmpty: boolean): number;
+  /** nodeport4 / ipvs4-in / sock4-connect: the pass-through cases; anything needing a map or table lookup is left. */
+  nodeport4(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  ipvs4In(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  sock4Connect(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
   layouts(): NativeLayouts;
 }
 
@@ -99,6 +112,21 @@ export interface NativeNodeTables {
   readonly port: number;
   readonly udpCsum: boolean;
   readonly hashSeed: number;
+}
+
+export interface NativeIp4Tables {
+  /** native_route_v1 rows in RouteTable order. */
+  readonly routes: Uint8Array;
+  /** native_neighbour_v1 rows. */
+  readonly neighbours: Uint8Array;
+  /** DeviceKind per device id. */
+  readonly deviceKinds: Uint8Array;
+  readonly vxlan: boolean;
+  readonly tunnelPort: number;
+  readonly ebpf: boolean;
+  readonly ipvs: boolean;
+  readonly nodeIp: number;
+  readonly snatIp: number;
 }
 
 export interface NativeLayouts {

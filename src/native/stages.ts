@@ -15,6 +15,7 @@ import type { StageRuntime } from '../engine/runtime.js';
 import type { StageDef } from '../engine/stage.js';
 import { S } from '../stages/names.js';
 import { establishedAccepts } from './filter-proof.js';
+import { ip4Tables } from './ip4-tables.js';
 import { nativeDeviceV1, nativeFdbEntryV1 } from './layouts.js';
 import type { NativeAddon, NativeHandle } from './loader.js';
 
@@ -22,6 +23,7 @@ import type { NativeAddon, NativeHandle } from './loader.js';
 export const NATIVE_STAGES: readonly string[] = [
   S.ETHERNET_INPUT, S.IP4_INPUT, S.IP4_FORWARD, S.VXLAN4_ENCAP, S.VXLAN4_DECAP, S.NF4_PREROUTING, S.NF4_POSTROUTING,
   S.NF4_FORWARD, S.NF4_INPUT,
+  S.IP4_LOOKUP, S.IP4_OUTPUT, S.IP4_DEFRAG, S.IP4_LOCAL, S.NODEPORT4, S.IPVS4_IN, S.SOCK4_CONNECT,
 ];
 
 /** The node's device table and FDB (joined with the underlay neighbours) in the native layouts. */
@@ -87,6 +89,8 @@ export function withNativeStages(
       vni: tun.vni >>> 0, port: tun.port, udpCsum: tun.udpCsum, hashSeed: ctx.hashSeed >>> 0,
     });
   });
+  // The IPv4 stages' tables (routes, neighbours, device kinds), one handle per node.
+  const ip4H: NativeHandle[] = contexts.map((ctx) => addon.attachIp4(ip4Tables(ctx)));
   // Scratch shared by the wrappers (the engine runs one stage call at a time); a vector never exceeds the pool.
   const hand = new Uint8Array(pool.size);
   const scratch = new Int32Array(pool.size);
@@ -199,6 +203,17 @@ export function withNativeStages(
       // packet with no side effect (filter-proof.ts); elsewhere, and for other packets, the TS stage.
       case S.NF4_FORWARD: return byNode(st, forwardProof, simple(st, (_node, sl, n, d) => addon.nf4Forward(poolH, null, sl, n, d, hand)));
       case S.NF4_INPUT: return byNode(st, inputProof, ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, true, found)));
+      // IPv4 routing: no route (ICMP) and fragmentation go to the TS stage.
+      case S.IP4_LOOKUP: return simple(st, (_node, sl, n, d, rt) => addon.ip4Lookup(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      case S.IP4_OUTPUT: return simple(st, (node, sl, n, d, rt) => addon.ip4Output(poolH, node, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      case S.IP4_LOCAL: return simple(st, (_node, sl, n, d, rt) => addon.ip4Local(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      // Fragments go to the TS stage; so does the whole vector while the node holds a reassembly
+      // queue (the TS stage expires queues at the start of every call).
+      case S.IP4_DEFRAG: return simple(st, (_node, sl, n, d, rt) => addon.ip4Defrag(poolH, null, sl, n, d, hand, rt.ctx.reassembly.queues.size === 0));
+      // eBPF / IPVS hooks: native only where the TS stage passes the packet on untouched.
+      case S.NODEPORT4: return simple(st, (_node, sl, n, d, rt) => addon.nodeport4(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      case S.IPVS4_IN: return simple(st, (_node, sl, n, d, rt) => addon.ipvs4In(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      case S.SOCK4_CONNECT: return simple(st, (_node, sl, n, d, rt) => addon.sock4Connect(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
       default: return st;
     }
   });
