@@ -320,7 +320,7 @@ Napi::Value AttachIp4(const Napi::CallbackInfo& info) {
 }
 
 // (pool, node|null, slots, n, drops, handBack, ip4) for the ip4.h stages; ip4Defrag takes
-// (pool, null, slots, n, drops, handBack, reassemblyEmpty).
+// (pool, null, slots, n, drops, handBack, expiryDone).
 bool ip4Arg(const Napi::CallbackInfo& info, Ip4Handle** ip4) {
   if (info.Length() < 7 || !info[6].IsExternal()) return fail(info.Env(), "ip4 handle required (argument 7)");
   *ip4 = info[6].As<Napi::External<Ip4Handle>>().Data();

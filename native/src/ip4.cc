@@ -188,11 +188,11 @@ int32_t ip4Local(const PoolView& p, const Ip4NodeView& t, const Call& c) {
 }
 
 // src/stages/ip4-defrag.ts
-int32_t ip4Defrag(const PoolView& p, const Call& c, bool reassemblyEmpty) {
+int32_t ip4Defrag(const PoolView& p, const Call& c, bool expiryDone) {
   int32_t left = 0;
   for (int32_t i = 0; i < c.n; i++) {
     const int32_t s = c.slots[i];
-    if (!reassemblyEmpty || !l3Readable(p, s) || (rd16(p.slot(s), int64_t(p.l3[s]) + 6) & 0x3fff) != 0) {
+    if (!expiryDone || !l3Readable(p, s) || (rd16(p.slot(s), int64_t(p.l3[s]) + 6) & 0x3fff) != 0) {
       leave(c, i, &left);
       continue;
     }

@@ -72,9 +72,10 @@ int32_t ip4Lookup(const PoolView& p, const Ip4NodeView& t, const Call& c);
 int32_t ip4Output(const PoolView& p, const NodeView& node, const Ip4NodeView& t, const Call& c);
 // ip4-local: VXLAN to the tunnel port -> vxlan4-decap, anything else delivered (done, FORWARDED).
 int32_t ip4Local(const PoolView& p, const Ip4NodeView& t, const Call& c);
-// ip4-defrag: non-fragments pass; fragments are left. reassemblyEmpty: the node's reassembly table
-// has no queue (the TS stage expires queues first when it has one): when false every packet is left.
-int32_t ip4Defrag(const PoolView& p, const Call& c, bool reassemblyEmpty);
+// ip4-defrag: non-fragments pass; fragments are left. expiryDone: the stage's prologue (expireReassembly
+// in ip4-defrag.ts: the node's reassembly queues past ipfrag_time at the vector's time are dropped and
+// counted) has run for this vector, or the table has no queue; when false every packet is left.
+int32_t ip4Defrag(const PoolView& p, const Call& c, bool expiryDone);
 // nodeport4: the packets the TS stage passes without a map lookup (no eBPF, not TCP/UDP, not to the
 // node, not from the NIC/tunnel device, the VXLAN outer packet); the rest are left.
 int32_t nodeport4(const PoolView& p, const Ip4NodeView& t, const Call& c);

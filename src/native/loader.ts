@@ -62,8 +62,8 @@ export interface NativeAddon {
   /** ip4-output: neighbour and L2 rewrite; leaves packets that need fragmentation. */
   ip4Output(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
   ip4Local(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
-  /** ip4-defrag: non-fragments pass; fragments, and every packet when the reassembly table is not empty, are left. */
-  ip4Defrag(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, reassemblyEmpty: boolean): number;
+  /** ip4-defrag: non-fragments pass; fragments are left, and every packet unless expiryDone (the TS prologue, expireReassembly, ran for this vector). */
+  ip4Defrag(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, expiryDone: boolean): number;
   /** nodeport4 / ipvs4-in / sock4-connect: the pass-through cases; anything needing a map or table lookup is left. */
   nodeport4(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
   ipvs4In(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;

@@ -13,6 +13,7 @@ import { neighbourKey } from '../dataplane/node-context.js';
 import type { PacketPool } from '../engine/pool.js';
 import type { StageRuntime } from '../engine/runtime.js';
 import type { StageDef } from '../engine/stage.js';
+import { expireReassembly } from '../stages/ip4-defrag.js';
 import { S } from '../stages/names.js';
 import { establishedAccepts } from './filter-proof.js';
 import { ip4Tables } from './ip4-tables.js';
@@ -207,9 +208,13 @@ export function withNativeStages(
       case S.IP4_LOOKUP: return simple(st, (_node, sl, n, d, rt) => addon.ip4Lookup(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
       case S.IP4_OUTPUT: return simple(st, (node, sl, n, d, rt) => addon.ip4Output(poolH, node, sl, n, d, hand, ip4H[rt.nodeIndex]));
       case S.IP4_LOCAL: return simple(st, (_node, sl, n, d, rt) => addon.ip4Local(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
-      // Fragments go to the TS stage; so does the whole vector while the node holds a reassembly
-      // queue (the TS stage expires queues at the start of every call).
-      case S.IP4_DEFRAG: return simple(st, (_node, sl, n, d, rt) => addon.ip4Defrag(poolH, null, sl, n, d, hand, rt.ctx.reassembly.queues.size === 0));
+      // Fragments go to the TS stage. Its prologue (expiring reassembly queues at the vector's
+      // time) runs first here, as the TS stage runs it before any packet; the non-fragments never
+      // touch the table, and the TS stage's own prologue then finds nothing due.
+      case S.IP4_DEFRAG: return simple(st, (_node, sl, n, d, rt) => {
+        expireReassembly(rt);
+        return addon.ip4Defrag(poolH, null, sl, n, d, hand, true);
+      });
       // eBPF / IPVS hooks: native only where the TS stage passes the packet on untouched.
       case S.NODEPORT4: return simple(st, (_node, sl, n, d, rt) => addon.nodeport4(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
       case S.IPVS4_IN: return simple(st, (_node, sl, n, d, rt) => addon.ipvs4In(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
