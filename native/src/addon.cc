@@ -11,6 +11,7 @@
 #include "drop_reasons.h"
 #include "layouts.h"
 #include "conntrack.h"
+#include "ip4.h"
 #include "stages.h"
 #include "dispatch.h"
 
@@ -389,6 +390,101 @@ Napi::Value EngineInject(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, engineInject(e, b));
 }
 
+// IPv4 routing stages (ip4.h): attachIp4({ routes: Uint8Array of native_route_v1, neighbours: Uint8Array of
+// native_neighbour_v1, deviceKinds: Uint8Array, vxlan, tunnelPort, ebpf, ipvs, nodeIp, snatIp }); the addon
+// keeps its own sorted copy, so the arrays need not live on.
+struct Ip4Handle {
+  Ip4Tables tables;
+};
+
+Napi::Value AttachIp4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachIp4(node tables)"); return env.Undefined(); }
+  Napi::Object o = info[0].As<Napi::Object>();
+  uint8_t* routes = nullptr;
+  uint8_t* neigh = nullptr;
+  uint8_t* kinds = nullptr;
+  size_t routesLen = 0, neighLen = 0, kindsLen = 0;
+  if (!typed(env, o.Get("routes"), napi_uint8_array, &routes, &routesLen, nullptr, "routes must be a Uint8Array")) return env.Undefined();
+  if (!typed(env, o.Get("neighbours"), napi_uint8_array, &neigh, &neighLen, nullptr, "neighbours must be a Uint8Array")) return env.Undefined();
+  if (!typed(env, o.Get("deviceKinds"), napi_uint8_array, &kinds, &kindsLen, nullptr, "deviceKinds must be a Uint8Array")) return env.Undefined();
+  if (routesLen % sizeof(native_route_v1) != 0 || neighLen % sizeof(native_neighbour_v1) != 0 ||
+      reinterpret_cast<uintptr_t>(routes) % alignof(native_route_v1) != 0 || reinterpret_cast<uintptr_t>(neigh) % alignof(native_neighbour_v1) != 0) {
+    fail(env, "route/neighbour tables: wrong size or alignment");
+    return env.Undefined();
+  }
+  auto h = std::make_unique<Ip4Handle>();
+  buildIp4Tables(reinterpret_cast<const native_route_v1*>(routes), int32_t(routesLen / sizeof(native_route_v1)),
+                 reinterpret_cast<const native_neighbour_v1*>(neigh), int32_t(neighLen / sizeof(native_neighbour_v1)),
+                 kinds, int32_t(kindsLen), &h->tables);
+  Ip4NodeView& v = h->tables.view;
+  v.vxlan = o.Get("vxlan").ToBoolean().Value();
+  v.tunnelPort = o.Get("tunnelPort").ToNumber().Uint32Value();
+  v.ebpf = o.Get("ebpf").ToBoolean().Value();
+  v.ipvs = o.Get("ipvs").ToBoolean().Value();
+  v.nodeIp = o.Get("nodeIp").ToNumber().Uint32Value();
+  v.snatIp = o.Get("snatIp").ToNumber().Uint32Value();
+  for (size_t i = 0; i < h->tables.routes.size(); i++) {
+    if (h->tables.routes[i].dev < 0 || h->tables.routes[i].dev >= v.deviceCount) { fail(env, "route device out of the device table"); return env.Undefined(); }
+  }
+  return Napi::External<Ip4Handle>::New(env, h.release(), [](Napi::Env, Ip4Handle* x) { delete x; });
+}
+
+// (pool, node|null, slots, n, drops, handBack, ip4) for the ip4.h stages; ip4Defrag takes
+// (pool, null, slots, n, drops, handBack, expiryDone).
+bool ip4Arg(const Napi::CallbackInfo& info, Ip4Handle** ip4) {
+  if (info.Length() < 7 || !info[6].IsExternal()) return fail(info.Env(), "ip4 handle required (argument 7)");
+  *ip4 = info[6].As<Napi::External<Ip4Handle>>().Data();
+  return true;
+}
+
+#define IP4_STAGE(Name, fn)                                                                \
+  Napi::Value Name(const Napi::CallbackInfo& info) {                                       \
+    PoolHandle* pool; NodeHandle* node; Call c; Ip4Handle* ip4;                            \
+    if (!callArgs(info, &pool, &node, &c) || !ip4Arg(info, &ip4)) return info.Env().Undefined(); \
+    return Napi::Number::New(info.Env(), fn(pool->view, ip4->tables.view, c));             \
+  }
+
+IP4_STAGE(Ip4Lookup, ip4Lookup)
+IP4_STAGE(Ip4Local, ip4Local)
+IP4_STAGE(Nodeport4, nodeport4)
+IP4_STAGE(Ipvs4In, ipvs4In)
+IP4_STAGE(Sock4Connect, sock4Connect)
+
+Napi::Value Ip4Output(const Napi::CallbackInfo& info) {
+  PoolHandle* pool; NodeHandle* node; Call c; Ip4Handle* ip4;
+  if (!callArgs(info, &pool, &node, &c) || !ip4Arg(info, &ip4)) return info.Env().Undefined();
+  if (node == nullptr) { fail(info.Env(), "node handle required"); return info.Env().Undefined(); }
+  return Napi::Number::New(info.Env(), ip4Output(pool->view, node->view, ip4->tables.view, c));
+}
+
+Napi::Value Ip4Defrag(const Napi::CallbackInfo& info) {
+  PoolHandle* pool; NodeHandle* node; Call c;
+  if (!callArgs(info, &pool, &node, &c)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ip4Defrag(pool->view, c, info.Length() > 6 && info[6].ToBoolean().Value()));
+}
+
+// engineTables(engine, ip4: External[], reassemblyEmpty: Uint8Array): the per-node tables of the
+// stages attached after the engine (IPv4 routing), and per node whether its reassembly table is empty.
+Napi::Value EngineTables(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsExternal() || !info[1].IsArray()) { fail(env, "engineTables(engine, ip4[], reassemblyEmpty)"); return env.Undefined(); }
+  EngineHandle* h = info[0].As<Napi::External<EngineHandle>>().Data();
+  EngineView& v = h->view;
+  Napi::Array ip4 = info[1].As<Napi::Array>();
+  if (int32_t(ip4.Length()) != v.nodes) { fail(env, "engineTables: one ip4 handle per node"); return env.Undefined(); }
+  size_t m = 0;
+  if (!typed(env, info[2], napi_uint8_array, &v.reassemblyEmpty, &m, &h->keep, "reassemblyEmpty must be a Uint8Array") || int32_t(m) < v.nodes) return env.Undefined();
+  v.ip4.clear();
+  for (int32_t i = 0; i < v.nodes; i++) {
+    Napi::Value x = ip4.Get(uint32_t(i));
+    if (!x.IsExternal()) { fail(env, "engineTables: ip4 handles must be externals"); return env.Undefined(); }
+    v.ip4.push_back(&x.As<Napi::External<Ip4Handle>>().Data()->tables.view);
+    h->keep.push_back(Napi::Persistent(x.As<Napi::Object>()));
+  }
+  return env.Undefined();
+}
+
 // { structs: { name: { size, align, offsets: { field: offset } } }, dropReasons: { code: name } }
 Napi::Value Layouts(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -431,6 +527,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attachEngine", Napi::Function::New(env, AttachEngine));
   exports.Set("engineRun", Napi::Function::New(env, EngineRun));
   exports.Set("engineInject", Napi::Function::New(env, EngineInject));
+  exports.Set("engineTables", Napi::Function::New(env, EngineTables));
+  exports.Set("attachIp4", Napi::Function::New(env, AttachIp4));
+  exports.Set("ip4Lookup", Napi::Function::New(env, Ip4Lookup));
+  exports.Set("ip4Output", Napi::Function::New(env, Ip4Output));
+  exports.Set("ip4Local", Napi::Function::New(env, Ip4Local));
+  exports.Set("ip4Defrag", Napi::Function::New(env, Ip4Defrag));
+  exports.Set("nodeport4", Napi::Function::New(env, Nodeport4));
+  exports.Set("ipvs4In", Napi::Function::New(env, Ipvs4In));
+  exports.Set("sock4Connect", Napi::Function::New(env, Sock4Connect));
   exports.Set("layouts", Napi::Function::New(env, Layouts));
   return exports;
 }

@@ -39,7 +39,7 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
     }
     case kStageVxlan4Encap: {
       // All or nothing: the outer IPv4 ID is taken in packet order.
-      if (vxlan4EncapCheck(p, c) < 0) return 0x7fffffff;
+      if (vxlan4EncapCheck(p, c) < 0) return kNothingDone;
       uint32_t id = uint32_t(e.ipId[node]) & 0xffff;
       vxlan4Encap(p, nv, c, &id);
       e.ipId[node] = int32_t(id);
@@ -59,8 +59,20 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
       *runEnd = end;
       return stop >= c.n ? -1 : stop;
     }
+    case kStageIp4Lookup: { const int32_t left = ip4Lookup(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
+    case kStageIp4Output: { const int32_t left = ip4Output(p, nv, *e.ip4[node], c); return left == 0 ? -1 : left; }
+    case kStageIp4Local: { const int32_t left = ip4Local(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
+    case kStageIp4Defrag: {
+      // The stage first expires reassembly queues (TypeScript): only with none queued is there nothing to expire.
+      if (!e.reassemblyEmpty[node]) return kNothingDone;
+      const int32_t left = ip4Defrag(p, c, true);
+      return left == 0 ? -1 : left;
+    }
+    case kStageNodeport4: { const int32_t left = nodeport4(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
+    case kStageIpvs4In: { const int32_t left = ipvs4In(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
+    case kStageSock4Connect: { const int32_t left = sock4Connect(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
     default:
-      return 0x7fffffff;
+      return kNothingDone;
   }
 }
 
@@ -76,6 +88,8 @@ int32_t engineRun(EngineView& e) {
     while (q < total && e.heads[q] == e.tails[q]) q++;
     const uint8_t kind = e.kind[q];
     if (kind == kStageJs) return kRunYield;
+    // The IPv4 stages' tables come with engineTables; without them the wrapper runs the call.
+    if (kind >= kStageIp4Lookup && kind <= kStageSock4Connect && (e.ip4.size() != size_t(nodes) || e.reassemblyEmpty == nullptr)) return kRunYield;
     const int32_t sid = q / nodes;
     const int32_t node = q - sid * nodes;
     const int64_t base = int64_t(q) * size;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 #include "conntrack.h"
+#include "ip4.h"
 #include "pool.h"
 
 namespace dpemu {
@@ -24,7 +25,14 @@ enum StageKind : uint8_t {
   kStageNf4Postrouting = 7,
   kStageNf4Forward = 8,
   kStageNf4Input = 9,
-  kStageKinds = 10,
+  kStageIp4Lookup = 10,
+  kStageIp4Output = 11,
+  kStageIp4Local = 12,
+  kStageIp4Defrag = 13,
+  kStageNodeport4 = 14,
+  kStageIpvs4In = 15,
+  kStageSock4Connect = 16,
+  kStageKinds = 17,
 };
 
 enum RunStatus : int32_t { kRunIdle = 0, kRunYield = 1, kRunPartial = 2 };
@@ -57,7 +65,12 @@ struct EngineView {
   const PoolView* pool = nullptr;
   std::vector<const NodeView*> nodeViews;
   std::vector<CtView*> cts;
+  std::vector<const Ip4NodeView*> ip4;   // engineTables
+  uint8_t* reassemblyEmpty = nullptr;   // per node: ip4-defrag's table holds no queue (no expiry due)
 };
+
+// A runStage result: nothing was done, the wrapper's whole `process` runs (NOTHING_DONE in stages.ts).
+constexpr int32_t kNothingDone = 0x7fffffff;
 
 int32_t engineRun(EngineView& e);
 

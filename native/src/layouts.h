@@ -32,6 +32,36 @@ static_assert(offsetof(native_fdb_entry_v1, outer_mac_hi) == 6, "native_fdb_entr
 static_assert(offsetof(native_fdb_entry_v1, mac_lo) == 8, "native_fdb_entry_v1.mac_lo offset");
 static_assert(offsetof(native_fdb_entry_v1, outer_mac_lo) == 12, "native_fdb_entry_v1.outer_mac_lo offset");
 
+struct native_route_v1 {
+  uint32_t prefix;  // network order
+  uint32_t via;  // network order
+  uint32_t dev;
+  uint8_t len;
+  uint8_t kind;
+  uint8_t pad[2];
+};
+static_assert(sizeof(native_route_v1) == 16, "native_route_v1 size");
+static_assert(offsetof(native_route_v1, prefix) == 0, "native_route_v1.prefix offset");
+static_assert(offsetof(native_route_v1, via) == 4, "native_route_v1.via offset");
+static_assert(offsetof(native_route_v1, dev) == 8, "native_route_v1.dev offset");
+static_assert(offsetof(native_route_v1, len) == 12, "native_route_v1.len offset");
+static_assert(offsetof(native_route_v1, kind) == 13, "native_route_v1.kind offset");
+static_assert(offsetof(native_route_v1, pad) == 14, "native_route_v1.pad offset");
+
+struct native_neighbour_v1 {
+  uint32_t ip;  // network order
+  uint32_t dev;
+  uint16_t mac_hi;  // network order
+  uint8_t pad[2];
+  uint32_t mac_lo;  // network order
+};
+static_assert(sizeof(native_neighbour_v1) == 16, "native_neighbour_v1 size");
+static_assert(offsetof(native_neighbour_v1, ip) == 0, "native_neighbour_v1.ip offset");
+static_assert(offsetof(native_neighbour_v1, dev) == 4, "native_neighbour_v1.dev offset");
+static_assert(offsetof(native_neighbour_v1, mac_hi) == 8, "native_neighbour_v1.mac_hi offset");
+static_assert(offsetof(native_neighbour_v1, pad) == 10, "native_neighbour_v1.pad offset");
+static_assert(offsetof(native_neighbour_v1, mac_lo) == 12, "native_neighbour_v1.mac_lo offset");
+
 struct lb4_key_v1 {
   uint32_t address;  // network order
   uint16_t dport;  // network order
@@ -207,6 +237,8 @@ static_assert(offsetof(remote_endpoint_info_v1, flags) == 11, "remote_endpoint_i
 #define DPEMU_STRUCTS(S) \
   S(native_device_v1) \
   S(native_fdb_entry_v1) \
+  S(native_route_v1) \
+  S(native_neighbour_v1) \
   S(lb4_key_v1) \
   S(lb4_service_v1) \
   S(lb4_backend_key_v1) \
@@ -230,6 +262,17 @@ static_assert(offsetof(remote_endpoint_info_v1, flags) == 11, "remote_endpoint_i
   X(native_fdb_entry_v1, outer_mac_hi) \
   X(native_fdb_entry_v1, mac_lo) \
   X(native_fdb_entry_v1, outer_mac_lo) \
+  X(native_route_v1, prefix) \
+  X(native_route_v1, via) \
+  X(native_route_v1, dev) \
+  X(native_route_v1, len) \
+  X(native_route_v1, kind) \
+  X(native_route_v1, pad) \
+  X(native_neighbour_v1, ip) \
+  X(native_neighbour_v1, dev) \
+  X(native_neighbour_v1, mac_hi) \
+  X(native_neighbour_v1, pad) \
+  X(native_neighbour_v1, mac_lo) \
   X(lb4_key_v1, address) \
   X(lb4_key_v1, dport) \
   X(lb4_key_v1, backend_slot) \

@@ -68,6 +68,8 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
     },
     native.pool, native.nodes, native.conntrack,
   );
+  const reassemblyEmpty = new Uint8Array(mem.nodes);
+  native.addon.engineTables(handle, native.ip4, reassemblyEmpty);
   const names = defs.map((d) => d.name);
   return {
     call,
@@ -76,7 +78,10 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
     },
     run(): number {
       if (observers.length !== configuredFor) configure();
-      for (let i = 0; i < contexts.length; i++) ipId[i] = contexts[i].ipId;
+      for (let i = 0; i < contexts.length; i++) {
+        ipId[i] = contexts[i].ipId;
+        reassemblyEmpty[i] = contexts[i].reassembly.queues.size === 0 ? 1 : 0;
+      }
       return native.addon.engineRun(handle);
     },
     settle(): void {

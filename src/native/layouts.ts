@@ -17,9 +17,23 @@ export const nativeFdbEntryV1 = defineStruct('native_fdb_entry_v1', [
   ['remote', 'u32be'], ['mac_hi', 'u16be'], ['outer_mac_hi', 'u16be'], ['mac_lo', 'u32be'], ['outer_mac_lo', 'u32be'],
 ]);
 
+/**
+ * One IPv4 route of a node's FIB (src/dataplane/routes.ts), for the native ip4-lookup: prefix (already
+ * masked), gateway, egress device, prefix length and RouteKind. Rows are in RouteTable order (the
+ * route index); the addon sorts its own copy by prefix length for the longest match.
+ */
+export const nativeRouteV1 = defineStruct('native_route_v1', [
+  ['prefix', 'u32be'], ['via', 'u32be'], ['dev', 'u32'], ['len', 'u8'], ['kind', 'u8'], ['pad', 'pad2'],
+]);
+
+/** One static neighbour (node-context.ts `neighbours`): (device, next-hop IPv4) -> MAC, for the native ip4-output. */
+export const nativeNeighbourV1 = defineStruct('native_neighbour_v1', [
+  ['ip', 'u32be'], ['dev', 'u32'], ['mac_hi', 'u16be'], ['pad', 'pad2'], ['mac_lo', 'u32be'],
+]);
+
 /** Every struct the addon is compiled with: the native tables and the Cilium v1 map keys/values. */
 export function nativeStructs(): StructDef[] {
-  const out: StructDef[] = [nativeDeviceV1, nativeFdbEntryV1];
+  const out: StructDef[] = [nativeDeviceV1, nativeFdbEntryV1, nativeRouteV1, nativeNeighbourV1];
   const seen = new Set<string>(out.map((s) => s.name));
   for (const m of Object.values(MAPS_V1)) {
     for (const s of [m.key, m.value] as StructDef[]) {

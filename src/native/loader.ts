@@ -48,6 +48,8 @@ export interface NativeAddon {
   /** The dispatcher over the engine's arrays (engine-runner.ts); engineRun returns 0 idle, 1 yield, 2 partial call. */
   attachEngine(arrays: NativeEngineArrays, pool: NativeHandle, nodes: readonly NativeHandle[], conntrack: readonly NativeHandle[]): NativeHandle;
   engineRun(engine: NativeHandle): number;
+  /** Per-node tables of stages attached after the engine: the IPv4 routing handles, and per node whether its reassembly table is empty (read at each call). */
+  engineTables(engine: NativeHandle, ip4: readonly NativeHandle[], reassemblyEmpty: Uint8Array): void;
   /** Copies frames `from`..`from+count` of a buffer into fresh slots and queues them (PacketPool.load + Dataplane.inject); returns how many it queued. */
   engineInject(engine: NativeHandle, buf: Uint8Array, offset: Int32Array, caplen: Int32Array, wireLen: Int32Array, tsSec: Float64Array, tsNsec: Uint32Array,
     from: number, count: number, frameNo: number, device: number, node: number, stage: number, headroom: number): number;
@@ -61,6 +63,19 @@ export interface NativeAddon {
   nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, inputHook: boolean, out: Float64Array): number;
   /** nf4-forward when its filter walk is proven to accept established packets: passes them, marks the rest. */
   nf4Forward(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  /** The IPv4 stages' node tables (src/native/ip4-tables.ts); the addon keeps its own copy. */
+  attachIp4(tables: NativeIp4Tables): NativeHandle;
+  /** ip4-lookup: returns the packets left (no route: ICMP network unreachable). */
+  ip4Lookup(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  /** ip4-output: neighbour and L2 rewrite; leaves packets that need fragmentation. */
+  ip4Output(pool: NativeHandle, node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  ip4Local(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  /** ip4-defrag: non-fragments pass; fragments are left, and every packet unless expiryDone (the TS prologue, expireReassembly, ran for this vector). */
+  ip4Defrag(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, expiryDone: boolean): number;
+  /** nodeport4 / ipvs4-in / sock4-connect: the pass-through cases; anything needing a map or table lookup is left. */
+  nodeport4(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  ipvs4In(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  sock4Connect(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
   layouts(): NativeLayouts;
 }
 
@@ -129,6 +144,21 @@ export interface NativeNodeTables {
   readonly port: number;
   readonly udpCsum: boolean;
   readonly hashSeed: number;
+}
+
+export interface NativeIp4Tables {
+  /** native_route_v1 rows in RouteTable order. */
+  readonly routes: Uint8Array;
+  /** native_neighbour_v1 rows. */
+  readonly neighbours: Uint8Array;
+  /** DeviceKind per device id. */
+  readonly deviceKinds: Uint8Array;
+  readonly vxlan: boolean;
+  readonly tunnelPort: number;
+  readonly ebpf: boolean;
+  readonly ipvs: boolean;
+  readonly nodeIp: number;
+  readonly snatIp: number;
 }
 
 export interface NativeLayouts {

@@ -13,8 +13,10 @@ import { neighbourKey } from '../dataplane/node-context.js';
 import type { PacketPool } from '../engine/pool.js';
 import type { StageRuntime } from '../engine/runtime.js';
 import type { StageDef } from '../engine/stage.js';
+import { expireReassembly } from '../stages/ip4-defrag.js';
 import { S } from '../stages/names.js';
 import { establishedAccepts } from './filter-proof.js';
+import { ip4Tables } from './ip4-tables.js';
 import { nativeDeviceV1, nativeFdbEntryV1 } from './layouts.js';
 import type { NativeAddon, NativeHandle } from './loader.js';
 
@@ -22,6 +24,7 @@ import type { NativeAddon, NativeHandle } from './loader.js';
 export const NATIVE_STAGES: readonly string[] = [
   S.ETHERNET_INPUT, S.IP4_INPUT, S.IP4_FORWARD, S.VXLAN4_ENCAP, S.VXLAN4_DECAP, S.NF4_PREROUTING, S.NF4_POSTROUTING,
   S.NF4_FORWARD, S.NF4_INPUT,
+  S.IP4_LOOKUP, S.IP4_OUTPUT, S.IP4_DEFRAG, S.IP4_LOCAL, S.NODEPORT4, S.IPVS4_IN, S.SOCK4_CONNECT,
 ];
 
 /** The node's device table and FDB (joined with the underlay neighbours) in the native layouts. */
@@ -56,8 +59,12 @@ type Process = StageDef<NodeContext>['process'];
 /** Native twins' ids in the dispatcher (native/src/dispatch.h StageKind); 0: the call is JavaScript's. */
 export const StageKind = {
   JS: 0, ETHERNET_INPUT: 1, IP4_INPUT: 2, IP4_FORWARD: 3, VXLAN4_ENCAP: 4, VXLAN4_DECAP: 5, NF4_PREROUTING: 6,
-  NF4_POSTROUTING: 7, NF4_FORWARD: 8, NF4_INPUT: 9,
+  NF4_POSTROUTING: 7, NF4_FORWARD: 8, NF4_INPUT: 9, IP4_LOOKUP: 10, IP4_OUTPUT: 11, IP4_LOCAL: 12, IP4_DEFRAG: 13,
+  NODEPORT4: 14, IPVS4_IN: 15, SOCK4_CONNECT: 16,
 } as const;
+
+/** A dispatcher result meaning "nothing was done natively": the wrapper's whole `process` runs. */
+export const NOTHING_DONE = 0x7fffffff;
 
 /**
  * A wrapper the native dispatcher can run without JavaScript: its twin's kind per node (0 where the
@@ -80,6 +87,8 @@ export interface NativeStages {
   readonly pool: NativeHandle;
   readonly nodes: readonly NativeHandle[];
   readonly conntrack: readonly NativeHandle[];
+  /** Per node: the IPv4 routing tables (ip4-tables.ts). */
+  readonly ip4: readonly NativeHandle[];
   /** Hand-back marks shared by the wrappers and the dispatcher. */
   readonly hand: Uint8Array;
 }
@@ -126,6 +135,8 @@ export function nativeStages(
       vni: tun.vni >>> 0, port: tun.port, udpCsum: tun.udpCsum, hashSeed: ctx.hashSeed >>> 0,
     });
   });
+  // The IPv4 stages' tables (routes, neighbours, device kinds), one handle per node.
+  const ip4H: NativeHandle[] = contexts.map((ctx) => addon.attachIp4(ip4Tables(ctx)));
   // Scratch shared by the wrappers (the engine runs one stage call at a time); a vector never exceeds the pool.
   const hand = new Uint8Array(pool.size);
   const scratch = new Int32Array(pool.size);
@@ -138,7 +149,8 @@ export function nativeStages(
     if (k > 0) ts(rt, scratch, k, pool);
   };
 
-  const simple = (ts: StageDef<NodeContext>, kind: number, call: (node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, rt: StageRuntime<NodeContext>) => number): NativeStageDef => ({
+  const simple = (ts: StageDef<NodeContext>, kind: number, call: (node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, rt: StageRuntime<NodeContext>) => number): NativeStageDef => {
+    const wrapper: NativeStageDef = {
     ...ts,
     process(rt, slots, n) {
       if (rt.tracing) return ts.process(rt, slots, n, pool);
@@ -150,11 +162,14 @@ export function nativeStages(
       kind: () => kind,
       observing: false,
       finish(rt, slots, n, left) {
+        if (left === NOTHING_DONE) return wrapper.process(rt, slots, n, pool);
         rt.counters.nativePackets += n - left;
         rest(ts.process, rt, slots, n);
       },
     },
-  });
+    };
+    return wrapper;
+  };
 
   /**
    * Stages over shared conntrack state: the addon runs the vector from `from` and stops at the first
@@ -270,8 +285,23 @@ export function nativeStages(
       // packet with no side effect (filter-proof.ts); elsewhere, and for other packets, the TS stage.
       case S.NF4_FORWARD: return byNode(st, forwardProof, simple(st, StageKind.NF4_FORWARD, (_node, sl, n, d) => addon.nf4Forward(poolH, null, sl, n, d, hand)));
       case S.NF4_INPUT: return byNode(st, inputProof, ordered(st, StageKind.NF4_INPUT, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, true, found)));
+      // IPv4 routing: no route (ICMP) and fragmentation go to the TS stage.
+      case S.IP4_LOOKUP: return simple(st, StageKind.IP4_LOOKUP, (_node, sl, n, d, rt) => addon.ip4Lookup(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      case S.IP4_OUTPUT: return simple(st, StageKind.IP4_OUTPUT, (node, sl, n, d, rt) => addon.ip4Output(poolH, node, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      case S.IP4_LOCAL: return simple(st, StageKind.IP4_LOCAL, (_node, sl, n, d, rt) => addon.ip4Local(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      // Fragments go to the TS stage. Its prologue (expiring reassembly queues at the vector's
+      // time) runs first here, as the TS stage runs it before any packet; the non-fragments never
+      // touch the table, and the TS stage's own prologue then finds nothing due.
+      case S.IP4_DEFRAG: return simple(st, StageKind.IP4_DEFRAG, (_node, sl, n, d, rt) => {
+        expireReassembly(rt);
+        return addon.ip4Defrag(poolH, null, sl, n, d, hand, true);
+      });
+      // eBPF / IPVS hooks: native only where the TS stage passes the packet on untouched.
+      case S.NODEPORT4: return simple(st, StageKind.NODEPORT4, (_node, sl, n, d, rt) => addon.nodeport4(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      case S.IPVS4_IN: return simple(st, StageKind.IPVS4_IN, (_node, sl, n, d, rt) => addon.ipvs4In(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      case S.SOCK4_CONNECT: return simple(st, StageKind.SOCK4_CONNECT, (_node, sl, n, d, rt) => addon.sock4Connect(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
       default: return st;
     }
   });
-  return { stages: wrapped, addon, pool: poolH, nodes: nodeH, conntrack: ctH, hand };
+  return { stages: wrapped, addon, pool: poolH, nodes: nodeH, conntrack: ctH, ip4: ip4H, hand };
 }

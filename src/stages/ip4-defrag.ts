@@ -1,6 +1,7 @@
 import { Drop } from '../engine/drop-reasons.js';
 import { Verdict } from '../engine/pool.js';
 import type { PacketPool } from '../engine/pool.js';
+import type { StageRuntime } from '../engine/runtime.js';
 import { defineStage } from '../engine/stage.js';
 import type { NodeContext } from '../dataplane/node-context.js';
 import { ipv4HeaderChecksum } from '../packet/checksum.js';
@@ -55,10 +56,7 @@ export const ip4Defrag = defineStage<NodeContext>({
   describe: 'IPv4 reassembly before conntrack (nf_defrag_ipv4)',
   process(rt, slots, n, pool) {
     const table = rt.ctx.reassembly;
-    if (table.queues.size > 0) {
-      const expired = table.expire(rt.now);
-      if (expired > 0) rt.counters.drops[Drop.FRAG_REASSEMBLY_TIMEOUT] += expired;
-    }
+    expireReassembly(rt);
     for (let i = 0; i < n; i++) {
       const s = slots[i];
       const b = pool.bufs[s];
@@ -100,6 +98,19 @@ export const ip4Defrag = defineStage<NodeContext>({
     }
   },
 });
+
+/**
+ * The stage's prologue: queues past ipfrag_time at the vector's time are given up (counted drops).
+ * The native wrapper runs it too before taking the non-fragments, so a second run in the same
+ * call (the TS stage on the fragments it leaves) finds nothing due.
+ */
+export function expireReassembly(rt: StageRuntime<NodeContext>): void {
+  const table = rt.ctx.reassembly;
+  if (table.queues.size > 0) {
+    const expired = table.expire(rt.now);
+    if (expired > 0) rt.counters.drops[Drop.FRAG_REASSEMBLY_TIMEOUT] += expired;
+  }
+}
 
 function complete(q: FragQueue): boolean {
   if (q.total < 0 || !q.head) return false;

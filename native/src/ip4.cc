@@ -1,0 +1,266 @@
+#include "ip4.h"
+
+#include <algorithm>
+
+#include "drop_reasons.h"
+#include "wire.h"
+
+namespace dpemu {
+namespace {
+
+constexpr int16_t kDone = -3;            // runtime.ts NEXT_DONE
+constexpr uint8_t kVerdictForwarded = 1;  // pool.ts Verdict.FORWARDED
+constexpr uint32_t kLocalOut = 1u << 3;   // PacketFlag.LOCAL_OUT
+constexpr uint8_t kRouteLocal = 0, kRouteVia = 2;
+constexpr uint8_t kKindHostVeth = 1, kKindVxlan = 2, kKindUnderlay = 3;
+constexpr uint32_t kTcp = 6, kUdp = 17;
+
+inline uint32_t hostBe16(uint16_t v) { return rd16(reinterpret_cast<const uint8_t*>(&v), 0); }
+inline uint32_t hostBe32(uint32_t v) { return rd32(reinterpret_cast<const uint8_t*>(&v), 0); }
+inline uint32_t maskOf(uint32_t len) { return len == 0 ? 0u : 0xffffffffu << (32 - len); }
+
+// The packet's IPv4 header is readable in the shared pool memory (a private buffer is TS-only).
+inline bool l3Readable(const PoolView& p, int32_t s) {
+  const int64_t l3 = p.l3[s];
+  return p.ownBuf[s] == 0 && l3 >= 0 && l3 + 20 <= p.slotBytes;
+}
+inline bool l4PortsReadable(const PoolView& p, int32_t s) {
+  const int64_t l4 = p.l4[s];
+  return l4 < 0 || l4 + 4 <= p.slotBytes;
+}
+
+inline int32_t leave(const Call& c, int32_t i, int32_t* left) {
+  c.handBack[i] = 1;
+  return ++*left;
+}
+
+}  // namespace
+
+void buildIp4Tables(const native_route_v1* routes, int32_t routeCount, const native_neighbour_v1* neighbours,
+                    int32_t neighbourCount, const uint8_t* kinds, int32_t kindCount, Ip4Tables* out) {
+  // RouteTable keeps the first route added per (length, prefix) and probes lengths from /32 down:
+  // sort by length (longest first), prefix, then insertion order, and keep the first of each pair.
+  struct Row { uint32_t len, prefix; int32_t idx; };
+  std::vector<Row> rows;
+  rows.reserve(size_t(routeCount));
+  for (int32_t i = 0; i < routeCount; i++) {
+    const uint32_t len = std::min<uint32_t>(routes[i].len, 32);
+    rows.push_back({len, hostBe32(routes[i].prefix) & maskOf(len), i});
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    if (a.len != b.len) return a.len > b.len;
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return a.idx < b.idx;
+  });
+  out->routes.clear();
+  out->groups.clear();
+  uint32_t groupLen = 33;
+  for (size_t k = 0; k < rows.size(); k++) {
+    const Row& r = rows[k];
+    if (k > 0 && rows[k - 1].len == r.len && rows[k - 1].prefix == r.prefix) continue;
+    if (r.len != groupLen) {
+      const int32_t at = int32_t(out->routes.size());
+      out->groups.push_back({maskOf(r.len), at, at});
+      groupLen = r.len;
+    }
+    const native_route_v1& src = routes[r.idx];
+    out->routes.push_back({r.prefix, hostBe32(src.via), int32_t(src.dev), src.kind});
+    out->groups.back().end = int32_t(out->routes.size());
+  }
+  out->neighbours.clear();
+  for (int32_t i = 0; i < neighbourCount; i++) {
+    const native_neighbour_v1& n = neighbours[i];
+    out->neighbours.push_back({(uint64_t(n.dev) << 32) | hostBe32(n.ip), hostBe16(n.mac_hi), hostBe32(n.mac_lo)});
+  }
+  std::sort(out->neighbours.begin(), out->neighbours.end(), [](const Ip4Neighbour& a, const Ip4Neighbour& b) { return a.key < b.key; });
+  out->kinds.assign(kinds, kinds + kindCount);
+  Ip4NodeView& v = out->view;
+  v.routes = out->routes.data();
+  v.groups = out->groups.data();
+  v.groupCount = int32_t(out->groups.size());
+  v.neighbours = out->neighbours.data();
+  v.neighbourCount = int32_t(out->neighbours.size());
+  v.deviceKinds = out->kinds.data();
+  v.deviceCount = kindCount;
+}
+
+const Ip4Route* ip4RouteLookup(const Ip4NodeView& t, uint32_t dst) {
+  for (int32_t g = 0; g < t.groupCount; g++) {
+    const Ip4RouteGroup& grp = t.groups[g];
+    const uint32_t key = dst & grp.mask;
+    int32_t lo = grp.begin, hi = grp.end;
+    while (lo < hi) {
+      const int32_t mid = (lo + hi) >> 1;
+      const uint32_t pfx = t.routes[mid].prefix;
+      if (pfx == key) return &t.routes[mid];
+      if (pfx < key) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  return nullptr;
+}
+
+static const Ip4Neighbour* neighbourOf(const Ip4NodeView& t, int32_t dev, uint32_t ip) {
+  const uint64_t key = (uint64_t(uint32_t(dev)) << 32) | ip;
+  int32_t lo = 0, hi = t.neighbourCount;
+  while (lo < hi) {
+    const int32_t mid = (lo + hi) >> 1;
+    const uint64_t k = t.neighbours[mid].key;
+    if (k == key) return &t.neighbours[mid];
+    if (k < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return nullptr;
+}
+
+// src/stages/ip4-lookup.ts
+int32_t ip4Lookup(const PoolView& p, const Ip4NodeView& t, const Call& c) {
+  int32_t left = 0;
+  for (int32_t i = 0; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    if (!l3Readable(p, s)) { leave(c, i, &left); continue; }
+    const uint32_t dst = rd32(p.slot(s), int64_t(p.l3[s]) + 16);
+    const Ip4Route* r = ip4RouteLookup(t, dst);
+    if (r == nullptr) { leave(c, i, &left); continue; }  // ICMP network unreachable: TS
+    c.handBack[i] = 0;
+    if (r->kind == kRouteLocal) { p.next[s] = 0; continue; }
+    p.aux0[s] = r->dev;
+    p.aux1[s] = int32_t(r->kind == kRouteVia ? r->via : dst);
+    p.next[s] = (p.flags[s] & kLocalOut) != 0 ? 2 : 1;
+  }
+  return left;
+}
+
+// src/stages/ip4-output.ts (fragmentation clones slots and emits packets: TS).
+int32_t ip4Output(const PoolView& p, const NodeView& node, const Ip4NodeView& t, const Call& c) {
+  int32_t left = 0;
+  for (int32_t i = 0; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    const int32_t dev = p.aux0[s];
+    const int64_t st = p.start[s];
+    if (!l3Readable(p, s) || dev < 0 || dev >= node.deviceCount || dev >= t.deviceCount || st < 0 || st + 12 > p.slotBytes) {
+      leave(c, i, &left);
+      continue;
+    }
+    const Ip4Neighbour* nb = neighbourOf(t, dev, uint32_t(p.aux1[s]));
+    if (nb == nullptr) {
+      c.handBack[i] = 0;
+      p.next[s] = kNextDrop;
+      p.drop[s] = DROP_HOST_UNREACHABLE;
+      p.verdict[s] = kVerdictDropped;
+      if (DROP_HOST_UNREACHABLE < c.dropsLen) c.drops[DROP_HOST_UNREACHABLE] += 1;
+      continue;
+    }
+    const native_device_v1& d = node.devices[dev];
+    const int64_t fragMax = p.aux2[s];
+    const int64_t mtu = fragMax > 0 && fragMax < int64_t(d.mtu) ? fragMax : int64_t(d.mtu);
+    uint8_t* b = p.slot(s);
+    if (int64_t(rd16(b, int64_t(p.l3[s]) + 2)) > mtu) { leave(c, i, &left); continue; }
+    c.handBack[i] = 0;
+    const uint8_t kind = t.deviceKinds[dev];
+    wr16(b, st, nb->macHi);
+    wr32(b, st + 2, nb->macLo);
+    wr16(b, st + 6, hostBe16(d.mac_hi));
+    wr32(b, st + 8, hostBe32(d.mac_lo));
+    p.device[s] = dev;
+    p.next[s] = kind == kKindHostVeth ? 0 : kind == kKindVxlan ? 1 : 2;
+  }
+  return left;
+}
+
+// src/stages/ip4-local.ts
+int32_t ip4Local(const PoolView& p, const Ip4NodeView& t, const Call& c) {
+  int32_t left = 0;
+  for (int32_t i = 0; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    if (!l3Readable(p, s) || !l4PortsReadable(p, s)) { leave(c, i, &left); continue; }
+    c.handBack[i] = 0;
+    const uint8_t* b = p.slot(s);
+    const int64_t l4 = p.l4[s];
+    if (t.vxlan && b[p.l3[s] + 9] == kUdp && l4 >= 0 && rd16(b, l4 + 2) == t.tunnelPort) {
+      p.next[s] = 0;
+    } else {
+      p.next[s] = kDone;
+      p.verdict[s] = kVerdictForwarded;
+    }
+  }
+  return left;
+}
+
+// src/stages/ip4-defrag.ts
+int32_t ip4Defrag(const PoolView& p, const Call& c, bool expiryDone) {
+  int32_t left = 0;
+  for (int32_t i = 0; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    if (!expiryDone || !l3Readable(p, s) || (rd16(p.slot(s), int64_t(p.l3[s]) + 6) & 0x3fff) != 0) {
+      leave(c, i, &left);
+      continue;
+    }
+    c.handBack[i] = 0;
+    p.next[s] = 0;
+  }
+  return left;
+}
+
+// src/stages/nodeport4.ts: the checks before any map lookup, in the same order.
+int32_t nodeport4(const PoolView& p, const Ip4NodeView& t, const Call& c) {
+  int32_t left = 0;
+  for (int32_t i = 0; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    if (t.ebpf) {
+      if (!l3Readable(p, s) || !l4PortsReadable(p, s)) { leave(c, i, &left); continue; }
+      const uint8_t* b = p.slot(s);
+      const int64_t l3 = p.l3[s], l4 = p.l4[s];
+      const uint32_t proto = b[l3 + 9];
+      const uint32_t dst = rd32(b, l3 + 16);
+      const int32_t dev = p.device[s];
+      const bool pass = l4 < 0 || (proto != kTcp && proto != kUdp) || (dst != t.nodeIp && dst != t.snatIp) || dev < 0;
+      if (!pass) {
+        if (dev >= t.deviceCount) { leave(c, i, &left); continue; }
+        const uint8_t kind = t.deviceKinds[dev];
+        const bool outer = proto == kUdp && t.vxlan && rd16(b, l4 + 2) == t.tunnelPort;
+        if ((kind == kKindUnderlay || kind == kKindVxlan) && !outer) { leave(c, i, &left); continue; }
+      }
+    }
+    c.handBack[i] = 0;
+    p.next[s] = 0;
+  }
+  return left;
+}
+
+// src/stages/ipvs4.ts: aux1 is cleared first for every packet the stage handles.
+int32_t ipvs4In(const PoolView& p, const Ip4NodeView& t, const Call& c) {
+  int32_t left = 0;
+  for (int32_t i = 0; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    if (t.ipvs) {
+      if (!l3Readable(p, s)) { leave(c, i, &left); continue; }
+      const uint32_t proto = p.slot(s)[p.l3[s] + 9];
+      if (p.l4[s] >= 0 && (proto == kTcp || proto == kUdp)) { leave(c, i, &left); continue; }
+    }
+    c.handBack[i] = 0;
+    p.aux1[s] = 0;
+    p.next[s] = 0;
+  }
+  return left;
+}
+
+// src/stages/sock4.ts
+int32_t sock4Connect(const PoolView& p, const Ip4NodeView& t, const Call& c) {
+  int32_t left = 0;
+  for (int32_t i = 0; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    if (t.ebpf && p.l3[s] >= 0 && p.l4[s] >= 0) {
+      if (!l3Readable(p, s)) { leave(c, i, &left); continue; }
+      const uint8_t* b = p.slot(s);
+      const int64_t l3 = p.l3[s];
+      const uint32_t proto = b[l3 + 9];
+      if ((b[l3] >> 4) == 4 && (proto == kTcp || proto == kUdp)) { leave(c, i, &left); continue; }
+    }
+    c.handBack[i] = 0;
+    p.next[s] = 0;
+  }
+  return left;
+}
+
+}  // namespace dpemu
