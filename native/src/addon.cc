@@ -10,6 +10,7 @@
 #include "drop_reasons.h"
 #include "layouts.h"
 #include "conntrack.h"
+#include "edge.h"
 #include "stages.h"
 
 namespace dpemu {
@@ -278,6 +279,84 @@ Napi::Value Nf4Forward(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), nf4ForwardEstablished(pool->view, c));
 }
 
+// ---- edge stages (native/src/edge.h): frame-input, veth-xmit, underlay-xmit, policy4-* ----
+
+struct DevHandle {
+  DeviceView view;
+  std::vector<Napi::ObjectReference> keep;
+};
+
+// attachDevices({ info: Int32Array (kDeviceStride per device), nicOf: Int32Array, vxlanPort })
+Napi::Value AttachDevices(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachDevices(device table)"); return env.Undefined(); }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto h = std::make_unique<DevHandle>();
+  DeviceView& v = h->view;
+  int32_t* di = nullptr;
+  int32_t* nics = nullptr;
+  size_t diLen = 0, nicLen = 0;
+  if (!typed(env, o.Get("info"), napi_int32_array, &di, &diLen, &h->keep, "info must be an Int32Array")) return env.Undefined();
+  if (!typed(env, o.Get("nicOf"), napi_int32_array, &nics, &nicLen, &h->keep, "nicOf must be an Int32Array")) return env.Undefined();
+  if (diLen % kDeviceStride != 0) { fail(env, "info: not a whole number of devices"); return env.Undefined(); }
+  v.info = di;
+  v.count = int32_t(diLen / kDeviceStride);
+  v.nicOf = nics;
+  v.nodeCount = int32_t(nicLen);
+  v.vxlanPort = o.Get("vxlanPort").ToNumber().Uint32Value();
+  for (int32_t d = 0; d < v.count; d++) {
+    const int32_t peer = v.peer(d);
+    if (peer < -1 || peer >= v.count || v.node(d) < 0 || v.node(d) >= v.nodeCount) { fail(env, "device table: peer or node out of range"); return env.Undefined(); }
+  }
+  return Napi::External<DevHandle>::New(env, h.release(), [](Napi::Env, DevHandle* x) { delete x; });
+}
+
+bool devArgs(const Napi::CallbackInfo& info, size_t need, const char* usage, PoolHandle** pool, DevHandle** dev, Call* c) {
+  if (info.Length() < need || !info[1].IsExternal()) return fail(info.Env(), usage);
+  NodeHandle* unused;
+  if (!callArgs(info, pool, &unused, c)) return false;
+  *dev = info[1].As<Napi::External<DevHandle>>().Data();
+  return true;
+}
+
+// frameInput(pool, devices, slots, n, drops, handBack) -> packets left
+Napi::Value FrameInput(const Napi::CallbackInfo& info) {
+  PoolHandle* pool = nullptr; DevHandle* dev = nullptr; Call c{};
+  if (!devArgs(info, 6, "frameInput(pool, devices, slots, n, drops, handBack)", &pool, &dev, &c)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), frameInput(pool->view, dev->view, c));
+}
+
+// vethXmit(pool, devices, slots, n, drops, handBack) -> packets left
+Napi::Value VethXmit(const Napi::CallbackInfo& info) {
+  PoolHandle* pool = nullptr; DevHandle* dev = nullptr; Call c{};
+  if (!devArgs(info, 6, "vethXmit(pool, devices, slots, n, drops, handBack)", &pool, &dev, &c)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), vethXmit(pool->view, dev->view, c));
+}
+
+// underlayXmit(pool, devices, slots, n, drops, handBack, nic) -> packets left
+Napi::Value UnderlayXmit(const Napi::CallbackInfo& info) {
+  PoolHandle* pool = nullptr; DevHandle* dev = nullptr; Call c{};
+  if (!devArgs(info, 7, "underlayXmit(pool, devices, slots, n, drops, handBack, nic)", &pool, &dev, &c)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), underlayXmit(pool->view, dev->view, c, info[6].ToNumber().Int32Value()));
+}
+
+// policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out) -> index of the first
+// packet left for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that needs it.
+Napi::Value Policy4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PoolHandle* pool = nullptr; DevHandle* dev = nullptr; Call c{};
+  if (!devArgs(info, 10, "policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out)", &pool, &dev, &c)) return env.Undefined();
+  const int32_t from = info[6].ToNumber().Int32Value();
+  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  double* out = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[9], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
+  int32_t runEnd = c.n;
+  const int32_t stop = policy4Established(pool->view, dev->view, c, from, info[7].ToBoolean().Value(), info[8].ToBoolean().Value(), &runEnd);
+  out[1] = runEnd;
+  return Napi::Number::New(env, stop);
+}
+
 // { structs: { name: { size, align, offsets: { field: offset } } }, dropReasons: { code: name } }
 Napi::Value Layouts(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -317,6 +396,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nf4Prerouting", Napi::Function::New(env, Nf4Prerouting));
   exports.Set("nf4Postrouting", Napi::Function::New(env, Nf4Postrouting));
   exports.Set("nf4Forward", Napi::Function::New(env, Nf4Forward));
+  exports.Set("attachDevices", Napi::Function::New(env, AttachDevices));
+  exports.Set("frameInput", Napi::Function::New(env, FrameInput));
+  exports.Set("vethXmit", Napi::Function::New(env, VethXmit));
+  exports.Set("underlayXmit", Napi::Function::New(env, UnderlayXmit));
+  exports.Set("policy4", Napi::Function::New(env, Policy4));
   exports.Set("layouts", Napi::Function::New(env, Layouts));
   return exports;
 }

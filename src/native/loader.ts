@@ -55,6 +55,18 @@ export interface NativeAddon {
   nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, inputHook: boolean, out: Float64Array): number;
   /** nf4-forward when its filter walk is proven to accept established packets: passes them, marks the rest. */
   nf4Forward(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  /** The cluster's device table for the edge stages (deviceTable() in src/native/stages.ts). */
+  attachDevices(table: NativeDeviceTable): NativeHandle;
+  /** frame-input: common frames parsed and attached natively; the rest marked for the TS stage. Returns packets left. */
+  frameInput(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  vethXmit(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  /** underlay-xmit for unicast frames sent by the node's NIC (device `nic`); group destinations are left. */
+  underlayXmit(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, nic: number): number;
+  /**
+   * policy4-egress/ingress from index `from`: passes what needs no policy decision; returns the index of
+   * the first packet the TS stage must take (n when none), out[1] the end of the run that needs it.
+   */
+  policy4(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, egress: boolean, policyOn: boolean, out: Float64Array): number;
   layouts(): NativeLayouts;
 }
 
@@ -99,6 +111,13 @@ export interface NativeNodeTables {
   readonly port: number;
   readonly udpCsum: boolean;
   readonly hashSeed: number;
+}
+
+/** Devices for the edge stages: per device kind, node, peer, has-pod, MAC high 16 / low 32 bits (native/src/edge.h). */
+export interface NativeDeviceTable {
+  readonly info: Int32Array;
+  readonly nicOf: Int32Array;
+  readonly vxlanPort: number;
 }
 
 export interface NativeLayouts {

@@ -16,12 +16,12 @@ import type { StageDef } from '../engine/stage.js';
 import { S } from '../stages/names.js';
 import { establishedAccepts } from './filter-proof.js';
 import { nativeDeviceV1, nativeFdbEntryV1 } from './layouts.js';
-import type { NativeAddon, NativeHandle } from './loader.js';
+import type { NativeAddon, NativeDeviceTable, NativeHandle } from './loader.js';
 
 /** Stages that have a native implementation (VPP-style names, as the TS stages). */
 export const NATIVE_STAGES: readonly string[] = [
   S.ETHERNET_INPUT, S.IP4_INPUT, S.IP4_FORWARD, S.VXLAN4_ENCAP, S.VXLAN4_DECAP, S.NF4_PREROUTING, S.NF4_POSTROUTING,
-  S.NF4_FORWARD, S.NF4_INPUT,
+  S.NF4_FORWARD, S.NF4_INPUT, S.FRAME_INPUT, S.UNDERLAY_XMIT, S.POLICY4_EGRESS, S.POLICY4_INGRESS, S.VETH_XMIT,
 ];
 
 /** The node's device table and FDB (joined with the underlay neighbours) in the native layouts. */
@@ -49,6 +49,23 @@ export function nodeTables(ctx: NodeContext): { devices: Uint8Array; fdb: Uint8A
     }
   });
   return { devices, fdb };
+}
+
+/** The cluster's device table for the edge stages (layout in native/src/edge.h: 6 words per device). */
+export function deviceTable(ctx: NodeContext): NativeDeviceTable {
+  const all = ctx.devices.all;
+  const info = new Int32Array(all.length * 6);
+  all.forEach((d, i) => {
+    const o = i * 6;
+    info[o] = d.kind;
+    info[o + 1] = d.node;
+    info[o + 2] = d.peer;
+    info[o + 3] = d.pod ? 1 : 0;
+    info[o + 4] = (d.mac[0] << 8) | d.mac[1];
+    info[o + 5] = (d.mac[2] << 24) | (d.mac[3] << 16) | (d.mac[4] << 8) | d.mac[5];
+  });
+  // ctx.view decodes exactly this UDP port as VXLAN (node-context.ts).
+  return { info, nicOf: Int32Array.from(ctx.devices.nicOf), vxlanPort: ctx.cluster.tunnel.port & 0xffff };
 }
 
 type Process = StageDef<NodeContext>['process'];
@@ -180,6 +197,69 @@ export function withNativeStages(
     },
   });
 
+  // The device table is the cluster's (every node context shares it).
+  const devH: NativeHandle | null = contexts.length > 0 ? addon.attachDevices(deviceTable(contexts[0])) : null;
+
+  /**
+   * Edge stages whose TS twin observes per packet: the addon runs the vector, then `after` observes
+   * each packet it took, in vector order, with the TS stage run on each run of left packets at its
+   * place, so captures come out in the TS stage's order.
+   */
+  const observed = (ts: StageDef<NodeContext>, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number) => number, after: (rt: StageRuntime<NodeContext>, s: number) => void): StageDef<NodeContext> => ({
+    ...ts,
+    process(rt, slots, n) {
+      if (rt.tracing || devH === null) return ts.process(rt, slots, n, pool);
+      const left = call(rt, slots, n);
+      rt.counters.nativePackets += n - left;
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const s = slots[i];
+        if (hand[i] === 1) {
+          scratch[k++] = s;
+          continue;
+        }
+        if (k > 0) {
+          ts.process(rt, scratch, k, pool);
+          k = 0;
+        }
+        after(rt, s);
+      }
+      if (k > 0) ts.process(rt, scratch, k, pool);
+    },
+  });
+
+  /**
+   * policy4-*: the addon passes what needs no decision and stops at the first packet the policy must
+   * decide; the TS stage runs that run, and the addon resumes. A flow REDIRECTed to the L7 proxy
+   * (proxied) or eBPF state (ct4_global records) sends the rest of the vector to TS.
+   */
+  const policy = (ts: StageDef<NodeContext>, egress: boolean): StageDef<NodeContext> => ({
+    ...ts,
+    process(rt, slots, n) {
+      const ctx = rt.ctx;
+      if (rt.tracing || devH === null || ctx.ebpf !== null || ctx.proxied.size > 0) return ts.process(rt, slots, n, pool);
+      const on = ctx.policy !== null;
+      let from = 0;
+      let native = 0;
+      while (from < n) {
+        if (ctx.proxied.size > 0) {
+          for (let k = from; k < n; k++) scratch[k - from] = slots[k];
+          ts.process(rt, scratch, n - from, pool);
+          break;
+        }
+        const stop = addon.policy4(poolH, devH, slots, n, rt.counters.drops, hand, from, egress, on, found);
+        native += stop - from;
+        if (stop >= n) break;
+        const end = Math.max(stop + 1, Math.min(n, found[1]));
+        for (let k = stop; k < end; k++) scratch[k - stop] = slots[k];
+        ts.process(rt, scratch, end - stop, pool);
+        from = end;
+      }
+      rt.counters.nativePackets += native;
+    },
+  });
+  const devices = contexts.length > 0 ? contexts[0].devices : null;
+
   return stages.map((st) => {
     switch (st.name) {
       case S.ETHERNET_INPUT: return simple(st, (node, sl, n, d) => addon.ethernetInput(poolH, node, sl, n, d, hand));
@@ -199,6 +279,30 @@ export function withNativeStages(
       // packet with no side effect (filter-proof.ts); elsewhere, and for other packets, the TS stage.
       case S.NF4_FORWARD: return byNode(st, forwardProof, simple(st, (_node, sl, n, d) => addon.nf4Forward(poolH, null, sl, n, d, hand)));
       case S.NF4_INPUT: return byNode(st, inputProof, ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, true, found)));
+      // Common frames (Ethernet/VLAN, IPv4, TCP/UDP/ICMP) attached at a preset device or by source MAC;
+      // a frame received at a node device (next 1) is observed there, as the TS stage does.
+      case S.FRAME_INPUT: return observed(st, (rt, sl, n) => addon.frameInput(poolH, devH!, sl, n, rt.counters.drops, hand), (rt, s) => {
+        if (pool.next[s] === 1) rt.observe(s, pool.device[s], 0);
+      });
+      // Unicast frames to a node's NIC or out of the cluster: observed sent by the NIC, then received.
+      case S.UNDERLAY_XMIT: return observed(st, (rt, sl, n) => addon.underlayXmit(poolH, devH!, sl, n, rt.counters.drops, hand, rt.ctx.nic), (rt, s) => {
+        // The TS stage observes the send before moving the packet to the receiving node (observers
+        // record pool.node): the packet was on this stage's node (the engine queues by pool.node).
+        const to = pool.device[s];
+        const node = pool.node[s];
+        pool.node[s] = rt.nodeIndex;
+        rt.observe(s, rt.ctx.nic, 1);
+        pool.node[s] = node;
+        if (pool.next[s] === 0) rt.observe(s, to, 0);
+      });
+      // The addon moved the packet to the peer: observed sent by the peer's peer, then received.
+      case S.VETH_XMIT: return observed(st, (rt, sl, n) => addon.vethXmit(poolH, devH!, sl, n, rt.counters.drops, hand), (rt, s) => {
+        const to = pool.device[s];
+        rt.observe(s, devices!.get(to).peer, 1);
+        rt.observe(s, to, 0);
+      });
+      case S.POLICY4_EGRESS: return policy(st, true);
+      case S.POLICY4_INGRESS: return policy(st, false);
       default: return st;
     }
   });
