@@ -340,19 +340,23 @@ Napi::Value UnderlayXmit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), underlayXmit(pool->view, dev->view, c, info[6].ToNumber().Int32Value()));
 }
 
-// policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out) -> index of the first
-// packet left for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that needs it.
+// policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out, open) -> index of the first
+// packet left for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that needs it;
+// open (Uint8Array per device): bit 0 / bit 1 = no policy selects the endpoint in egress / ingress.
 Napi::Value Policy4(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PoolHandle* pool = nullptr; DevHandle* dev = nullptr; Call c{};
-  if (!devArgs(info, 10, "policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out)", &pool, &dev, &c)) return env.Undefined();
+  if (!devArgs(info, 11, "policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out, open)", &pool, &dev, &c)) return env.Undefined();
+  uint8_t* open = nullptr;
+  size_t openLen = 0;
+  if (!typed(env, info[10], napi_uint8_array, &open, &openLen, nullptr, "open must be a Uint8Array")) return env.Undefined();
   const int32_t from = info[6].ToNumber().Int32Value();
   if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
   double* out = nullptr;
   size_t len = 0;
   if (!typed(env, info[9], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
   int32_t runEnd = c.n;
-  const int32_t stop = policy4Established(pool->view, dev->view, c, from, info[7].ToBoolean().Value(), info[8].ToBoolean().Value(), &runEnd);
+  const int32_t stop = policy4Established(pool->view, dev->view, c, from, info[7].ToBoolean().Value(), info[8].ToBoolean().Value(), open, int32_t(openLen), &runEnd);
   out[1] = runEnd;
   return Napi::Number::New(env, stop);
 }

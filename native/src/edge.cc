@@ -165,7 +165,7 @@ int32_t underlayXmit(const PoolView& p, const DeviceView& d, const Call& c, int3
   return left;
 }
 
-int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c, int32_t from, bool egress, bool policyOn, int32_t* runEnd) {
+int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c, int32_t from, bool egress, bool policyOn, const uint8_t* open, int32_t openLen, int32_t* runEnd) {
   auto needsTs = [&](int32_t s) -> bool {
     if (!policyOn) return false;
     const int32_t dev = p.device[s];
@@ -174,7 +174,15 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
     const bool enforced = egress ? (d.kind(dev) == kKindHostVeth && d.hasPod(dev)) : d.hasPod(dev);
     if (!enforced) return false;
     // Established (the first packet's verdict holds): no L7 flow waits (caller), no eBPF state (caller).
-    return !(p.ct[s] >= 0 && p.ctinfo[s] != kCtNew);
+    if (p.ct[s] >= 0 && p.ctinfo[s] != kCtNew) return false;
+    // NEW or untracked: no policy selects the endpoint in this direction (its chain ACCEPTs every new flow).
+    if (open != nullptr && dev < openLen && (open[dev] & (egress ? 1 : 2)) != 0) return false;
+    // Not a protocol the policy decides (tcp, udp, icmp, sctp), or no L4 header: passes undecided.
+    const int32_t l3 = p.l3[s];
+    if (p.ownBuf[s] != 0 || l3 < 0 || l3 + 20 > p.slotBytes) return true;
+    const uint32_t proto = p.slot(s)[l3 + 9];
+    if ((proto != 6 && proto != 17 && proto != 1 && proto != 132) || p.l4[s] < 0) return false;
+    return true;  // the policy decides
   };
   for (int32_t i = from; i < c.n; i++) {
     const int32_t s = c.slots[i];

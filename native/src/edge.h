@@ -55,11 +55,14 @@ int32_t underlayXmit(const PoolView& p, const DeviceView& d, const Call& c, int3
 
 // Ordered form (returns the index of the first packet the TS stage must take, c.n when none, and
 // in *runEnd the end of the run of packets from there that all need it): src/stages/policy4.ts
-// on a node with no eBPF state and no flow waiting for the L7 proxy (the caller checks those).
-// Pass (next 0): every packet when the cluster has no policy engine (!policyOn); else egress from a
-// device that is not a pod's host veth, ingress to a device without a pod, or a tracked packet that
-// is not NEW (the flow's first verdict holds).
-// Left: NEW and untracked packets (the policy decides them), devices outside the table.
-int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c, int32_t from, bool egress, bool policyOn, int32_t* runEnd);
+// on a node with no eBPF state and no flow waiting for the L7 proxy (the caller checks those), in
+// the iptables policy model. Pass (next 0): every packet when the cluster has no policy engine
+// (!policyOn); else egress from a device that is not a pod's host veth, ingress to a device without
+// a pod, a tracked packet that is not NEW (the flow's first verdict holds), a NEW/untracked packet
+// of an endpoint no policy selects in that direction (open[device] bit 0 egress, bit 1 ingress: its
+// chain ACCEPTs every new flow), or one the policy does not decide (not TCP/UDP/ICMP/SCTP, no L4).
+// Left: NEW and untracked packets the policy decides (a walk of its chains), devices outside the table.
+int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c, int32_t from, bool egress, bool policyOn,
+                           const uint8_t* open, int32_t openLen, int32_t* runEnd);
 
 }  // namespace dpemu

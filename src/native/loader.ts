@@ -65,8 +65,9 @@ export interface NativeAddon {
   /**
    * policy4-egress/ingress from index `from`: passes what needs no policy decision; returns the index of
    * the first packet the TS stage must take (n when none), out[1] the end of the run that needs it.
+   * open[device]: bit 0 / bit 1 = no policy selects the endpoint in egress / ingress (new flows pass).
    */
-  policy4(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, egress: boolean, policyOn: boolean, out: Float64Array): number;
+  policy4(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, egress: boolean, policyOn: boolean, out: Float64Array, open: Uint8Array): number;
   layouts(): NativeLayouts;
 }
 

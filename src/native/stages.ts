@@ -13,6 +13,7 @@ import { neighbourKey } from '../dataplane/node-context.js';
 import type { PacketPool } from '../engine/pool.js';
 import type { StageRuntime } from '../engine/runtime.js';
 import type { StageDef } from '../engine/stage.js';
+import type { PolicyEngine } from '../policy/engine.js';
 import { S } from '../stages/names.js';
 import { establishedAccepts } from './filter-proof.js';
 import { nativeDeviceV1, nativeFdbEntryV1 } from './layouts.js';
@@ -198,6 +199,7 @@ export function withNativeStages(
   });
 
   // The device table is the cluster's (every node context shares it).
+  const devices = contexts.length > 0 ? contexts[0].devices : null;
   const devH: NativeHandle | null = contexts.length > 0 ? addon.attachDevices(deviceTable(contexts[0])) : null;
 
   /**
@@ -229,6 +231,26 @@ export function withNativeStages(
   });
 
   /**
+   * Per device: bit 0 / bit 1 when no policy selects its pod in egress / ingress. In the iptables
+   * model such a pod's chain ACCEPTs every new flow (iptables-policy.ts workloadRules), so new flows
+   * pass without a walk. Rebuilt when the engine is re-applied (apply() sets a new diagnostics array).
+   */
+  const open = new Uint8Array(devices ? devices.all.length : 0);
+  const noneOpen = new Uint8Array(0);
+  let openFor: unknown = null;
+  const openOf = (pe: PolicyEngine): Uint8Array => {
+    if (openFor === pe.diagnostics) return open;
+    openFor = pe.diagnostics;
+    open.fill(0);
+    if (pe.opts.mode !== 'iptables' || !devices) return open;
+    for (const d of devices.all) {
+      const ep = d.pod ? pe.endpoint(d.pod) : undefined;
+      if (ep) open[d.id] = (ep.egress.enforced ? 0 : 1) | (ep.ingress.enforced ? 0 : 2);
+    }
+    return open;
+  };
+
+  /**
    * policy4-*: the addon passes what needs no decision and stops at the first packet the policy must
    * decide; the TS stage runs that run, and the addon resumes. A flow REDIRECTed to the L7 proxy
    * (proxied) or eBPF state (ct4_global records) sends the rest of the vector to TS.
@@ -247,7 +269,7 @@ export function withNativeStages(
           ts.process(rt, scratch, n - from, pool);
           break;
         }
-        const stop = addon.policy4(poolH, devH, slots, n, rt.counters.drops, hand, from, egress, on, found);
+        const stop = addon.policy4(poolH, devH, slots, n, rt.counters.drops, hand, from, egress, on, found, on ? openOf(ctx.policy!) : noneOpen);
         native += stop - from;
         if (stop >= n) break;
         const end = Math.max(stop + 1, Math.min(n, found[1]));
@@ -258,8 +280,6 @@ export function withNativeStages(
       rt.counters.nativePackets += native;
     },
   });
-  const devices = contexts.length > 0 ? contexts[0].devices : null;
-
   return stages.map((st) => {
     switch (st.name) {
       case S.ETHERNET_INPUT: return simple(st, (node, sl, n, d) => addon.ethernetInput(poolH, node, sl, n, d, hand));

@@ -16,7 +16,8 @@ import { assertNativeBuilt, digest, type RunDigest } from './parity-helpers.js';
  * node, out of the cluster, broadcast floods), ARP, IPv6, ICMP errors, VXLAN, malformed frames,
  * attach by source IP (L2 rewrite), unknown senders; established flows through a Service to
  * backends under a NetworkPolicy (native pass) and NEW flows it allows or denies (TS), and the same
- * with an L7 rule (flows waiting for the proxy: TS).
+ * with an L7 rule (flows waiting for the proxy: TS). New flows of an endpoint no policy selects in
+ * that direction pass natively; an egress policy on the client makes its new flows TS again.
  */
 assertNativeBuilt();
 
@@ -33,6 +34,17 @@ spec:
   policyTypes: [Ingress]
   ingress:
     - from: [{ podSelector: { matchLabels: { app: client } } }]
+      ports: [{ protocol: TCP, port: 8080 }]
+`;
+const EGRESS = `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: client-egress, namespace: default }
+spec:
+  podSelector: { matchLabels: { app: client } }
+  policyTypes: [Egress]
+  egress:
+    - to: [{ podSelector: { matchLabels: { app: backend } } }]
       ports: [{ protocol: TCP, port: 8080 }]
 `;
 const L7 = `---
@@ -141,7 +153,7 @@ const packetsOf = (d: RunDigest, stage: string): number =>
   d.counters.filter((r) => r.split(' ')[1] === stage).reduce((a, r) => a + Number(/packets (\d+)/.exec(r)![1]), 0);
 
 describe('native parity: edge stages (frame-input, veth/underlay xmit, policy)', () => {
-  for (const [name, policy] of [['NetworkPolicy', NETPOL], ['L7 CiliumNetworkPolicy', L7], ['no policy', '']] as const) {
+  for (const [name, policy] of [['NetworkPolicy', NETPOL], ['ingress and egress NetworkPolicies', NETPOL + EGRESS], ['L7 CiliumNetworkPolicy', L7], ['no policy', '']] as const) {
     for (const v of [256, 1, 7]) {
       for (const runEach of [true, false]) {
         it(`${name}, vector ${v}, run ${runEach ? 'per step' : 'at the end'}`, () => {
@@ -162,9 +174,18 @@ describe('native parity: edge stages (frame-input, veth/underlay xmit, policy)',
       expect(nativeOf(d, st), st).toBeGreaterThan(10);
     }
     // Hand-backs: frame-input parse errors, ARP, IPv6, tunnels, ICMP errors, attach by IP; underlay floods; NEW flows under policy.
-    for (const st of ['frame-input', 'underlay-xmit', 'policy4-egress', 'policy4-ingress']) {
+    for (const st of ['frame-input', 'underlay-xmit', 'policy4-ingress']) {
       expect(nativeOf(d, st), st).toBeLessThan(packetsOf(d, st));
     }
+  });
+
+  it('new flows pass natively only where no policy selects the endpoint', () => {
+    const open = run('native', 256, NETPOL, true);
+    const closed = run('native', 256, NETPOL + EGRESS, true);
+    // No egress policy anywhere: every egress packet passes natively; with one on pod-a its new flows are walked in TS.
+    expect(nativeOf(open, 'policy4-egress')).toBe(packetsOf(open, 'policy4-egress'));
+    expect(nativeOf(closed, 'policy4-egress')).toBeLessThan(packetsOf(closed, 'policy4-egress'));
+    expect(nativeOf(closed, 'policy4-egress')).toBeGreaterThan(10);
   });
 
   it('an L7 flow waiting for the proxy sends policy to TypeScript', () => {
