@@ -12,6 +12,7 @@
 #include "layouts.h"
 #include "conntrack.h"
 #include "ip4.h"
+#include "edge.h"
 #include "stages.h"
 #include "dispatch.h"
 
@@ -464,17 +465,112 @@ Napi::Value Ip4Defrag(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ip4Defrag(pool->view, c, info.Length() > 6 && info[6].ToBoolean().Value()));
 }
 
-// engineTables(engine, ip4: External[], reassemblyEmpty: Uint8Array): the per-node tables of the
-// stages attached after the engine (IPv4 routing), and per node whether its reassembly table is empty.
+
+// ---- edge stages (native/src/edge.h): frame-input, veth-xmit, underlay-xmit, policy4-* ----
+
+struct DevHandle {
+  DeviceView view;
+  std::vector<Napi::ObjectReference> keep;
+};
+
+// attachDevices({ info: Int32Array (kDeviceStride per device), nicOf: Int32Array, vxlanPort })
+Napi::Value AttachDevices(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachDevices(device table)"); return env.Undefined(); }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto h = std::make_unique<DevHandle>();
+  DeviceView& v = h->view;
+  int32_t* di = nullptr;
+  int32_t* nics = nullptr;
+  size_t diLen = 0, nicLen = 0;
+  if (!typed(env, o.Get("info"), napi_int32_array, &di, &diLen, &h->keep, "info must be an Int32Array")) return env.Undefined();
+  if (!typed(env, o.Get("nicOf"), napi_int32_array, &nics, &nicLen, &h->keep, "nicOf must be an Int32Array")) return env.Undefined();
+  if (diLen % kDeviceStride != 0) { fail(env, "info: not a whole number of devices"); return env.Undefined(); }
+  v.info = di;
+  v.count = int32_t(diLen / kDeviceStride);
+  v.nicOf = nics;
+  v.nodeCount = int32_t(nicLen);
+  v.vxlanPort = o.Get("vxlanPort").ToNumber().Uint32Value();
+  for (int32_t d = 0; d < v.count; d++) {
+    const int32_t peer = v.peer(d);
+    if (peer < -1 || peer >= v.count || v.node(d) < 0 || v.node(d) >= v.nodeCount) { fail(env, "device table: peer or node out of range"); return env.Undefined(); }
+  }
+  return Napi::External<DevHandle>::New(env, h.release(), [](Napi::Env, DevHandle* x) { delete x; });
+}
+
+bool devArgs(const Napi::CallbackInfo& info, size_t need, const char* usage, PoolHandle** pool, DevHandle** dev, Call* c) {
+  if (info.Length() < need || !info[1].IsExternal()) return fail(info.Env(), usage);
+  NodeHandle* unused;
+  if (!callArgs(info, pool, &unused, c)) return false;
+  *dev = info[1].As<Napi::External<DevHandle>>().Data();
+  return true;
+}
+
+// frameInput(pool, devices, slots, n, drops, handBack) -> packets left
+Napi::Value FrameInput(const Napi::CallbackInfo& info) {
+  PoolHandle* pool = nullptr; DevHandle* dev = nullptr; Call c{};
+  if (!devArgs(info, 6, "frameInput(pool, devices, slots, n, drops, handBack)", &pool, &dev, &c)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), frameInput(pool->view, dev->view, c));
+}
+
+// vethXmit(pool, devices, slots, n, drops, handBack) -> packets left
+Napi::Value VethXmit(const Napi::CallbackInfo& info) {
+  PoolHandle* pool = nullptr; DevHandle* dev = nullptr; Call c{};
+  if (!devArgs(info, 6, "vethXmit(pool, devices, slots, n, drops, handBack)", &pool, &dev, &c)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), vethXmit(pool->view, dev->view, c));
+}
+
+// underlayXmit(pool, devices, slots, n, drops, handBack, nic) -> packets left
+Napi::Value UnderlayXmit(const Napi::CallbackInfo& info) {
+  PoolHandle* pool = nullptr; DevHandle* dev = nullptr; Call c{};
+  if (!devArgs(info, 7, "underlayXmit(pool, devices, slots, n, drops, handBack, nic)", &pool, &dev, &c)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), underlayXmit(pool->view, dev->view, c, info[6].ToNumber().Int32Value()));
+}
+
+// policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out, open) -> index of the first
+// packet left for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that needs it;
+// open (Uint8Array per device): bit 0 / bit 1 = no policy selects the endpoint in egress / ingress.
+Napi::Value Policy4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PoolHandle* pool = nullptr; DevHandle* dev = nullptr; Call c{};
+  if (!devArgs(info, 11, "policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out, open)", &pool, &dev, &c)) return env.Undefined();
+  uint8_t* open = nullptr;
+  size_t openLen = 0;
+  if (!typed(env, info[10], napi_uint8_array, &open, &openLen, nullptr, "open must be a Uint8Array")) return env.Undefined();
+  const int32_t from = info[6].ToNumber().Int32Value();
+  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  double* out = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[9], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
+  int32_t runEnd = c.n;
+  const int32_t stop = policy4Established(pool->view, dev->view, c, from, info[7].ToBoolean().Value(), info[8].ToBoolean().Value(), open, int32_t(openLen), &runEnd);
+  out[1] = runEnd;
+  return Napi::Number::New(env, stop);
+}
+
+// engineTables(engine, ip4: External[], reassemblyEmpty: Uint8Array, devices: External|null, policyFlags: Uint8Array,
+// open: Uint8Array): the tables of the stages attached after the engine (IPv4 routing, edge) and the per-node
+// flags JavaScript refreshes at each run (reassembly table empty; policy4 may run natively / policy on).
 Napi::Value EngineTables(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsExternal() || !info[1].IsArray()) { fail(env, "engineTables(engine, ip4[], reassemblyEmpty)"); return env.Undefined(); }
+  if (info.Length() < 6 || !info[0].IsExternal() || !info[1].IsArray()) { fail(env, "engineTables(engine, ip4[], reassemblyEmpty, devices, policyFlags, open)"); return env.Undefined(); }
   EngineHandle* h = info[0].As<Napi::External<EngineHandle>>().Data();
   EngineView& v = h->view;
   Napi::Array ip4 = info[1].As<Napi::Array>();
   if (int32_t(ip4.Length()) != v.nodes) { fail(env, "engineTables: one ip4 handle per node"); return env.Undefined(); }
   size_t m = 0;
   if (!typed(env, info[2], napi_uint8_array, &v.reassemblyEmpty, &m, &h->keep, "reassemblyEmpty must be a Uint8Array") || int32_t(m) < v.nodes) return env.Undefined();
+  size_t openLen = 0;
+  if (!typed(env, info[4], napi_uint8_array, &v.policyFlags, &m, &h->keep, "policyFlags must be a Uint8Array") || int32_t(m) < v.nodes) return env.Undefined();
+  uint8_t* open = nullptr;
+  if (!typed(env, info[5], napi_uint8_array, &open, &openLen, &h->keep, "open must be a Uint8Array")) return env.Undefined();
+  v.open = open;
+  v.openLen = int32_t(openLen);
+  v.devices = nullptr;
+  if (info[3].IsExternal()) {
+    v.devices = &info[3].As<Napi::External<DevHandle>>().Data()->view;
+    h->keep.push_back(Napi::Persistent(info[3].As<Napi::Object>()));
+  }
   v.ip4.clear();
   for (int32_t i = 0; i < v.nodes; i++) {
     Napi::Value x = ip4.Get(uint32_t(i));
@@ -536,6 +632,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nodeport4", Napi::Function::New(env, Nodeport4));
   exports.Set("ipvs4In", Napi::Function::New(env, Ipvs4In));
   exports.Set("sock4Connect", Napi::Function::New(env, Sock4Connect));
+  exports.Set("attachDevices", Napi::Function::New(env, AttachDevices));
+  exports.Set("frameInput", Napi::Function::New(env, FrameInput));
+  exports.Set("vethXmit", Napi::Function::New(env, VethXmit));
+  exports.Set("underlayXmit", Napi::Function::New(env, UnderlayXmit));
+  exports.Set("policy4", Napi::Function::New(env, Policy4));
   exports.Set("layouts", Napi::Function::New(env, Layouts));
   return exports;
 }

@@ -71,6 +71,18 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
     case kStageNodeport4: { const int32_t left = nodeport4(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
     case kStageIpvs4In: { const int32_t left = ipvs4In(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
     case kStageSock4Connect: { const int32_t left = sock4Connect(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
+    case kStageFrameInput: { const int32_t left = frameInput(p, *e.devices, c); return left == 0 ? -1 : left; }
+    case kStageVethXmit: { const int32_t left = vethXmit(p, *e.devices, c); return left == 0 ? -1 : left; }
+    case kStageUnderlayXmit: { const int32_t left = underlayXmit(p, *e.devices, c, nv.nic); return left == 0 ? -1 : left; }
+    case kStagePolicy4Egress:
+    case kStagePolicy4Ingress: {
+      const uint8_t f = e.policyFlags[node];
+      if (!(f & 1)) return kNothingDone;
+      int32_t end = c.n;
+      const int32_t stop = policy4Established(p, *e.devices, c, 0, kind == kStagePolicy4Egress, (f & 2) != 0, e.open, e.openLen, &end);
+      *runEnd = end;
+      return stop >= c.n ? -1 : stop;
+    }
     default:
       return kNothingDone;
   }
@@ -89,7 +101,7 @@ int32_t engineRun(EngineView& e) {
     const uint8_t kind = e.kind[q];
     if (kind == kStageJs) return kRunYield;
     // The IPv4 stages' tables come with engineTables; without them the wrapper runs the call.
-    if (kind >= kStageIp4Lookup && kind <= kStageSock4Connect && (e.ip4.size() != size_t(nodes) || e.reassemblyEmpty == nullptr)) return kRunYield;
+    if (kind >= kStageIp4Lookup && (e.ip4.size() != size_t(nodes) || e.reassemblyEmpty == nullptr || e.devices == nullptr)) return kRunYield;
     const int32_t sid = q / nodes;
     const int32_t node = q - sid * nodes;
     const int64_t base = int64_t(q) * size;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 #include "conntrack.h"
+#include "edge.h"
 #include "ip4.h"
 #include "pool.h"
 
@@ -32,7 +33,12 @@ enum StageKind : uint8_t {
   kStageNodeport4 = 14,
   kStageIpvs4In = 15,
   kStageSock4Connect = 16,
-  kStageKinds = 17,
+  kStageFrameInput = 17,
+  kStageVethXmit = 18,
+  kStageUnderlayXmit = 19,
+  kStagePolicy4Egress = 20,
+  kStagePolicy4Ingress = 21,
+  kStageKinds = 22,
 };
 
 enum RunStatus : int32_t { kRunIdle = 0, kRunYield = 1, kRunPartial = 2 };
@@ -67,6 +73,10 @@ struct EngineView {
   std::vector<CtView*> cts;
   std::vector<const Ip4NodeView*> ip4;   // engineTables
   uint8_t* reassemblyEmpty = nullptr;   // per node: ip4-defrag's table holds no queue (no expiry due)
+  const DeviceView* devices = nullptr;  // edge stages (engineTables)
+  uint8_t* policyFlags = nullptr;       // per node: bit 0 policy4 may run natively, bit 1 a policy engine is on
+  const uint8_t* open = nullptr;        // per device: policy4's open bits
+  int32_t openLen = 0;
 };
 
 // A runStage result: nothing was done, the wrapper's whole `process` runs (NOTHING_DONE in stages.ts).

@@ -69,7 +69,8 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
     native.pool, native.nodes, native.conntrack,
   );
   const reassemblyEmpty = new Uint8Array(mem.nodes);
-  native.addon.engineTables(handle, native.ip4, reassemblyEmpty);
+  const policyFlags = new Uint8Array(mem.nodes);
+  native.addon.engineTables(handle, native.ip4, reassemblyEmpty, native.devices, policyFlags, native.open);
   const names = defs.map((d) => d.name);
   return {
     call,
@@ -81,6 +82,7 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
       for (let i = 0; i < contexts.length; i++) {
         ipId[i] = contexts[i].ipId;
         reassemblyEmpty[i] = contexts[i].reassembly.queues.size === 0 ? 1 : 0;
+        policyFlags[i] = native.policyFlags(contexts[i]);
       }
       return native.addon.engineRun(handle);
     },

@@ -48,8 +48,8 @@ export interface NativeAddon {
   /** The dispatcher over the engine's arrays (engine-runner.ts); engineRun returns 0 idle, 1 yield, 2 partial call. */
   attachEngine(arrays: NativeEngineArrays, pool: NativeHandle, nodes: readonly NativeHandle[], conntrack: readonly NativeHandle[]): NativeHandle;
   engineRun(engine: NativeHandle): number;
-  /** Per-node tables of stages attached after the engine: the IPv4 routing handles, and per node whether its reassembly table is empty (read at each call). */
-  engineTables(engine: NativeHandle, ip4: readonly NativeHandle[], reassemblyEmpty: Uint8Array): void;
+  /** Tables of stages attached after the engine (IPv4 routing, devices) and per-node flags refreshed at each run (reassembly table empty; policy4 native / policy on) with policy4's open bits. */
+  engineTables(engine: NativeHandle, ip4: readonly NativeHandle[], reassemblyEmpty: Uint8Array, devices: NativeHandle | null, policyFlags: Uint8Array, open: Uint8Array): void;
   /** Copies frames `from`..`from+count` of a buffer into fresh slots and queues them (PacketPool.load + Dataplane.inject); returns how many it queued. */
   engineInject(engine: NativeHandle, buf: Uint8Array, offset: Int32Array, caplen: Int32Array, wireLen: Int32Array, tsSec: Float64Array, tsNsec: Uint32Array,
     from: number, count: number, frameNo: number, device: number, node: number, stage: number, headroom: number): number;
@@ -76,6 +76,19 @@ export interface NativeAddon {
   nodeport4(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
   ipvs4In(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
   sock4Connect(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  /** The cluster's device table for the edge stages (deviceTable() in src/native/stages.ts). */
+  attachDevices(table: NativeDeviceTable): NativeHandle;
+  /** frame-input: common frames parsed and attached natively; the rest marked for the TS stage. Returns packets left. */
+  frameInput(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  vethXmit(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  /** underlay-xmit for unicast frames sent by the node's NIC (device `nic`); group destinations are left. */
+  underlayXmit(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, nic: number): number;
+  /**
+   * policy4-egress/ingress from index `from`: passes what needs no policy decision; returns the index of
+   * the first packet the TS stage must take (n when none), out[1] the end of the run that needs it.
+   * open[device]: bit 0 / bit 1 = no policy selects the endpoint in egress / ingress (new flows pass).
+   */
+  policy4(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, egress: boolean, policyOn: boolean, out: Float64Array, open: Uint8Array): number;
   layouts(): NativeLayouts;
 }
 
@@ -159,6 +172,13 @@ export interface NativeIp4Tables {
   readonly ipvs: boolean;
   readonly nodeIp: number;
   readonly snatIp: number;
+}
+
+/** Devices for the edge stages: per device kind, node, peer, has-pod, MAC high 16 / low 32 bits (native/src/edge.h). */
+export interface NativeDeviceTable {
+  readonly info: Int32Array;
+  readonly nicOf: Int32Array;
+  readonly vxlanPort: number;
 }
 
 export interface NativeLayouts {

@@ -14,17 +14,19 @@ import type { PacketPool } from '../engine/pool.js';
 import type { StageRuntime } from '../engine/runtime.js';
 import type { StageDef } from '../engine/stage.js';
 import { expireReassembly } from '../stages/ip4-defrag.js';
+import type { PolicyEngine } from '../policy/engine.js';
 import { S } from '../stages/names.js';
 import { establishedAccepts } from './filter-proof.js';
 import { ip4Tables } from './ip4-tables.js';
 import { nativeDeviceV1, nativeFdbEntryV1 } from './layouts.js';
-import type { NativeAddon, NativeHandle } from './loader.js';
+import type { NativeAddon, NativeDeviceTable, NativeHandle } from './loader.js';
 
 /** Stages that have a native implementation (VPP-style names, as the TS stages). */
 export const NATIVE_STAGES: readonly string[] = [
   S.ETHERNET_INPUT, S.IP4_INPUT, S.IP4_FORWARD, S.VXLAN4_ENCAP, S.VXLAN4_DECAP, S.NF4_PREROUTING, S.NF4_POSTROUTING,
   S.NF4_FORWARD, S.NF4_INPUT,
   S.IP4_LOOKUP, S.IP4_OUTPUT, S.IP4_DEFRAG, S.IP4_LOCAL, S.NODEPORT4, S.IPVS4_IN, S.SOCK4_CONNECT,
+  S.FRAME_INPUT, S.UNDERLAY_XMIT, S.POLICY4_EGRESS, S.POLICY4_INGRESS, S.VETH_XMIT,
 ];
 
 /** The node's device table and FDB (joined with the underlay neighbours) in the native layouts. */
@@ -54,13 +56,31 @@ export function nodeTables(ctx: NodeContext): { devices: Uint8Array; fdb: Uint8A
   return { devices, fdb };
 }
 
+/** The cluster's device table for the edge stages (layout in native/src/edge.h: 6 words per device). */
+export function deviceTable(ctx: NodeContext): NativeDeviceTable {
+  const all = ctx.devices.all;
+  const info = new Int32Array(all.length * 6);
+  all.forEach((d, i) => {
+    const o = i * 6;
+    info[o] = d.kind;
+    info[o + 1] = d.node;
+    info[o + 2] = d.peer;
+    info[o + 3] = d.pod ? 1 : 0;
+    info[o + 4] = (d.mac[0] << 8) | d.mac[1];
+    info[o + 5] = (d.mac[2] << 24) | (d.mac[3] << 16) | (d.mac[4] << 8) | d.mac[5];
+  });
+  // ctx.view decodes exactly this UDP port as VXLAN (node-context.ts).
+  return { info, nicOf: Int32Array.from(ctx.devices.nicOf), vxlanPort: ctx.cluster.tunnel.port & 0xffff };
+}
+
 type Process = StageDef<NodeContext>['process'];
 
 /** Native twins' ids in the dispatcher (native/src/dispatch.h StageKind); 0: the call is JavaScript's. */
 export const StageKind = {
   JS: 0, ETHERNET_INPUT: 1, IP4_INPUT: 2, IP4_FORWARD: 3, VXLAN4_ENCAP: 4, VXLAN4_DECAP: 5, NF4_PREROUTING: 6,
   NF4_POSTROUTING: 7, NF4_FORWARD: 8, NF4_INPUT: 9, IP4_LOOKUP: 10, IP4_OUTPUT: 11, IP4_LOCAL: 12, IP4_DEFRAG: 13,
-  NODEPORT4: 14, IPVS4_IN: 15, SOCK4_CONNECT: 16,
+  NODEPORT4: 14, IPVS4_IN: 15, SOCK4_CONNECT: 16, FRAME_INPUT: 17, VETH_XMIT: 18, UNDERLAY_XMIT: 19, POLICY4_EGRESS: 20,
+  POLICY4_INGRESS: 21,
 } as const;
 
 /** A dispatcher result meaning "nothing was done natively": the wrapper's whole `process` runs. */
@@ -87,6 +107,15 @@ export interface NativeStages {
   readonly pool: NativeHandle;
   readonly nodes: readonly NativeHandle[];
   readonly conntrack: readonly NativeHandle[];
+  /** The cluster's device table for the edge stages (null: no node). */
+  readonly devices: NativeHandle | null;
+  /**
+   * Per node, at each dispatcher run: bit 0 policy4-* may run natively (no eBPF state, no flow
+   * waiting for the L7 proxy), bit 1 a policy engine is on; refreshes `open` for it.
+   */
+  policyFlags(ctx: NodeContext): number;
+  /** Per device: bit 0/1 no policy selects its pod in egress/ingress (policy4's open table). */
+  readonly open: Uint8Array;
   /** Per node: the IPv4 routing tables (ip4-tables.ts). */
   readonly ip4: readonly NativeHandle[];
   /** Hand-back marks shared by the wrappers and the dispatcher. */
@@ -266,6 +295,118 @@ export function nativeStages(
     },
   });
 
+  // The device table is the cluster's (every node context shares it).
+  const devices = contexts.length > 0 ? contexts[0].devices : null;
+  const devH: NativeHandle | null = contexts.length > 0 ? addon.attachDevices(deviceTable(contexts[0])) : null;
+
+  /**
+   * Edge stages whose TS twin observes per packet: the addon runs the vector, then `after` observes
+   * each packet it took, in vector order, with the TS stage run on each run of left packets at its
+   * place, so captures come out in the TS stage's order.
+   */
+  const observed = (ts: StageDef<NodeContext>, kind: number, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number) => number, after: (rt: StageRuntime<NodeContext>, s: number) => void): NativeStageDef => ({
+    ...ts,
+    // The dispatcher runs these only while nobody observes; then `after` only re-sets pool.device
+    // to what the addon wrote, and the left packets (stateless stages) can run after the rest.
+    native: {
+      kind: () => (devH === null ? StageKind.JS : kind),
+      observing: true,
+      finish(rt, slots, n, left) {
+        rt.counters.nativePackets += n - left;
+        rest(ts.process, rt, slots, n);
+      },
+    },
+    process(rt, slots, n) {
+      if (rt.tracing || devH === null) return ts.process(rt, slots, n, pool);
+      const left = call(rt, slots, n);
+      rt.counters.nativePackets += n - left;
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const s = slots[i];
+        if (hand[i] === 1) {
+          scratch[k++] = s;
+          continue;
+        }
+        if (k > 0) {
+          ts.process(rt, scratch, k, pool);
+          k = 0;
+        }
+        after(rt, s);
+      }
+      if (k > 0) ts.process(rt, scratch, k, pool);
+    },
+  });
+
+  /**
+   * Per device: bit 0 / bit 1 when no policy selects its pod in egress / ingress. In the iptables
+   * model such a pod's chain ACCEPTs every new flow (iptables-policy.ts workloadRules), so new flows
+   * pass without a walk. Rebuilt when the engine is re-applied (apply() sets a new diagnostics array).
+   */
+  const open = new Uint8Array(devices ? devices.all.length : 0);
+  const noneOpen = new Uint8Array(0);
+  let openFor: unknown = null;
+  const openOf = (pe: PolicyEngine): Uint8Array => {
+    if (openFor === pe.diagnostics) return open;
+    openFor = pe.diagnostics;
+    open.fill(0);
+    if (pe.opts.mode !== 'iptables' || !devices) return open;
+    for (const d of devices.all) {
+      const ep = d.pod ? pe.endpoint(d.pod) : undefined;
+      if (ep) open[d.id] = (ep.egress.enforced ? 0 : 1) | (ep.ingress.enforced ? 0 : 2);
+    }
+    return open;
+  };
+
+  /**
+   * policy4-*: the addon passes what needs no decision and stops at the first packet the policy must
+   * decide; the TS stage runs that run, and the addon resumes. A flow REDIRECTed to the L7 proxy
+   * (proxied) or eBPF state (ct4_global records) sends the rest of the vector to TS.
+   */
+  /** policy4-* runs natively on a node with no eBPF state and no flow waiting for the L7 proxy. */
+  const policyNative = (ctx: NodeContext): boolean => devH !== null && ctx.ebpf === null && ctx.proxied.size === 0;
+  const policy = (ts: StageDef<NodeContext>, egress: boolean, kind: number): NativeStageDef => {
+    /** From `from`: the addon, then the TS stage on the run it leaves, in turns; returns the packets the addon took. */
+    const loop = (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number): number => {
+      const ctx = rt.ctx;
+      const on = ctx.policy !== null;
+      let native = 0;
+      while (from < n) {
+        if (ctx.proxied.size > 0) {
+          for (let k = from; k < n; k++) scratch[k - from] = slots[k];
+          ts.process(rt, scratch, n - from, pool);
+          break;
+        }
+        const stop = addon.policy4(poolH, devH!, slots, n, rt.counters.drops, hand, from, egress, on, found, on ? openOf(ctx.policy!) : noneOpen);
+        native += stop - from;
+        if (stop >= n) break;
+        from = tsRun(rt, slots, n, stop, found[1]);
+      }
+      return native;
+    };
+    /** The TS stage on the run [stop, runEnd) the addon left (at least one packet); returns where it ended. */
+    const tsRun = (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, stop: number, runEnd: number): number => {
+      const end = Math.max(stop + 1, Math.min(n, runEnd));
+      for (let k = stop; k < end; k++) scratch[k - stop] = slots[k];
+      ts.process(rt, scratch, end - stop, pool);
+      return end;
+    };
+    const wrapper: NativeStageDef = {
+      ...ts,
+      process(rt, slots, n) {
+        if (rt.tracing || !policyNative(rt.ctx)) return ts.process(rt, slots, n, pool);
+        rt.counters.nativePackets += loop(rt, slots, n, 0);
+      },
+      native: {
+        kind: () => (devH === null ? StageKind.JS : kind),
+        observing: false,
+        finish(rt, slots, n, stop, runEnd) {
+          if (stop === NOTHING_DONE) return wrapper.process(rt, slots, n, pool);
+          rt.counters.nativePackets += stop + loop(rt, slots, n, tsRun(rt, slots, n, stop, runEnd));
+        },
+      },
+    };
+    return wrapper;
+  };
   const wrapped = stages.map((st): StageDef<NodeContext> => {
     switch (st.name) {
       case S.ETHERNET_INPUT: return simple(st, StageKind.ETHERNET_INPUT, (node, sl, n, d) => addon.ethernetInput(poolH, node, sl, n, d, hand));
@@ -300,8 +441,38 @@ export function nativeStages(
       case S.NODEPORT4: return simple(st, StageKind.NODEPORT4, (_node, sl, n, d, rt) => addon.nodeport4(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
       case S.IPVS4_IN: return simple(st, StageKind.IPVS4_IN, (_node, sl, n, d, rt) => addon.ipvs4In(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
       case S.SOCK4_CONNECT: return simple(st, StageKind.SOCK4_CONNECT, (_node, sl, n, d, rt) => addon.sock4Connect(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      // Common frames (Ethernet/VLAN, IPv4, TCP/UDP/ICMP) attached at a preset device or by source MAC;
+      // a frame received at a node device (next 1) is observed there, as the TS stage does.
+      case S.FRAME_INPUT: return observed(st, StageKind.FRAME_INPUT, (rt, sl, n) => addon.frameInput(poolH, devH!, sl, n, rt.counters.drops, hand), (rt, s) => {
+        if (pool.next[s] === 1) rt.observe(s, pool.device[s], 0);
+      });
+      // Unicast frames to a node's NIC or out of the cluster: observed sent by the NIC, then received.
+      case S.UNDERLAY_XMIT: return observed(st, StageKind.UNDERLAY_XMIT, (rt, sl, n) => addon.underlayXmit(poolH, devH!, sl, n, rt.counters.drops, hand, rt.ctx.nic), (rt, s) => {
+        // The TS stage observes the send before moving the packet to the receiving node (observers
+        // record pool.node): the packet was on this stage's node (the engine queues by pool.node).
+        const to = pool.device[s];
+        const node = pool.node[s];
+        pool.node[s] = rt.nodeIndex;
+        rt.observe(s, rt.ctx.nic, 1);
+        pool.node[s] = node;
+        if (pool.next[s] === 0) rt.observe(s, to, 0);
+      });
+      // The addon moved the packet to the peer: observed sent by the peer's peer, then received.
+      case S.VETH_XMIT: return observed(st, StageKind.VETH_XMIT, (rt, sl, n) => addon.vethXmit(poolH, devH!, sl, n, rt.counters.drops, hand), (rt, s) => {
+        const to = pool.device[s];
+        rt.observe(s, devices!.get(to).peer, 1);
+        rt.observe(s, to, 0);
+      });
+      case S.POLICY4_EGRESS: return policy(st, true, StageKind.POLICY4_EGRESS);
+      case S.POLICY4_INGRESS: return policy(st, false, StageKind.POLICY4_INGRESS);
       default: return st;
     }
   });
-  return { stages: wrapped, addon, pool: poolH, nodes: nodeH, conntrack: ctH, ip4: ip4H, hand };
+  const policyFlags = (ctx: NodeContext): number => {
+    if (!policyNative(ctx)) return 0;
+    if (ctx.policy === null) return 1;
+    openOf(ctx.policy);
+    return 3;
+  };
+  return { stages: wrapped, addon, pool: poolH, nodes: nodeH, conntrack: ctH, ip4: ip4H, devices: devH, policyFlags, open, hand };
 }

@@ -1,0 +1,201 @@
+#include "edge.h"
+
+#include "wire.h"
+
+namespace dpemu {
+namespace {
+
+constexpr int16_t kNextDone = -3;  // runtime.ts NEXT_DONE
+constexpr uint8_t kVerdictForwarded = 1;
+constexpr uint32_t kFlagLocalOut = 1u << 3;  // PacketFlag.LOCAL_OUT
+constexpr uint8_t kCtNew = 2;                // IP_CT_NEW
+constexpr int32_t kMaxVlanTags = 4;          // view.ts MAX_VLAN_TAGS
+constexpr uint32_t kGenevePort = 6081;
+
+// The l3/l4 offsets parsePacket (src/packet/parse.ts, link type Ethernet, not quoted) gives layer 0
+// of a frame it parses without error and that has no further layer, or false for anything else
+// (the TS stage then runs the full parser). capEnd/wireEnd as parsePacket computes them.
+bool parseCommon(const uint8_t* b, int64_t off, int64_t end, int64_t wireEnd, uint32_t vxlanPort, int32_t* l3, int32_t* l4) {
+  if (end - off < 14) return false;  // ETH_TRUNCATED (and PACKET_TOO_SHORT)
+  uint32_t t = rd16(b, off + 12);
+  int64_t p = off + 14;
+  int32_t tags = 0;
+  while (t == 0x8100 || t == 0x88a8 || t == 0x9100 || t == 0x9200) {
+    if (end - p < 4 || tags >= kMaxVlanTags) return false;  // VLAN_TRUNCATED, TOO_MANY_VLAN_TAGS
+    tags++;
+    t = rd16(b, p + 2);
+    p += 4;
+  }
+  if (t != 0x0800) return false;  // LLC, ARP, IPv6, other EtherTypes
+  const int64_t ipo = p;
+  if (end - ipo < 20) return false;
+  const uint32_t b0 = b[ipo];
+  if ((b0 >> 4) != 4) return false;
+  const int64_t ihl = int64_t(b0 & 15) << 2;
+  const int64_t total = rd16(b, ipo + 2);
+  if (ihl < 20 || total == 0 || total < ihl) return false;  // BAD_IHL, TSO length 0, BAD_IPV4_TOTAL_LENGTH
+  const int64_t dgramWireEnd = ipo + total;
+  if (dgramWireEnd > wireEnd) return false;  // deferred BAD_IPV4_TOTAL_LENGTH
+  if (end - ipo < ihl) return false;         // IPV4_TRUNCATED
+  const int64_t ipEnd = dgramWireEnd < end ? dgramWireEnd : end;
+  const uint32_t ff = rd16(b, ipo + 6);
+  const bool mf = ((ff >> 13) & 1) != 0;
+  const uint32_t fragOff = (ff & 0x1fff) << 3;
+  const uint32_t proto = b[ipo + 9];
+  const int64_t q = ipo + ihl;
+  if (fragOff != 0) { *l3 = int32_t(ipo); *l4 = -1; return true; }
+  const int64_t avail = ipEnd - q;
+  if (proto == 6) {
+    if (avail < 20) return false;
+    const int64_t hl = int64_t(b[q + 12] >> 4) << 2;
+    if (hl < 20 || q + hl > dgramWireEnd || hl > avail) return false;
+  } else if (proto == 17) {
+    if (avail < 8) return false;
+    const int64_t ulen = rd16(b, q + 4);
+    const int64_t udpEnd = q + ulen;
+    if (!(mf && udpEnd > dgramWireEnd) && (ulen < 8 || udpEnd > dgramWireEnd)) return false;  // BAD_UDP_LENGTH
+    if (!mf) {
+      const uint32_t dport = rd16(b, q + 2);
+      if (dport == vxlanPort || dport == kGenevePort) return false;  // a tunnel: inner layers
+    }
+  } else if (proto == 1) {
+    if (avail < 8) return false;
+    const uint32_t type = b[q];
+    const bool isErr = type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+    if (isErr && avail > 8) return false;  // quotes a datagram: a second layer
+  } else if (proto == 4 || proto == 41 || proto == 58) {
+    return false;  // IP-in-IP, 6in4, ICMPv6 over IPv4
+  } else {
+    *l3 = int32_t(ipo); *l4 = -1;  // not dissected: no L4 offset
+    return true;
+  }
+  *l3 = int32_t(ipo);
+  *l4 = int32_t(q);
+  return true;
+}
+
+}  // namespace
+
+int32_t frameInput(const PoolView& p, const DeviceView& d, const Call& c) {
+  int32_t left = 0;
+  for (int32_t i = 0; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    if (p.ownBuf[s] != 0) { c.handBack[i] = 1; left++; continue; }
+    const uint8_t* b = p.slot(s);
+    const int64_t st = p.start[s];
+    const int64_t caplen = p.len[s];
+    int64_t avail = p.slotBytes - st;
+    if (avail < 0) avail = 0;
+    const int64_t capEnd = st + (caplen < avail ? caplen : avail);
+    const int64_t wireEnd = st + (p.wireLen[s] > caplen ? int64_t(p.wireLen[s]) : caplen);
+    int32_t l3 = -1, l4 = -1;
+    if (st < 0 || !parseCommon(b, st, capEnd, wireEnd, d.vxlanPort, &l3, &l4)) { c.handBack[i] = 1; left++; continue; }
+    int32_t dev = p.device[s];
+    bool sent = true;
+    if (dev >= 0) {
+      if (dev >= d.count) { c.handBack[i] = 1; left++; continue; }
+      sent = d.kind(dev) == kKindPodEth0;
+    } else {
+      // attach(): the first pod eth0 or node NIC with the source MAC, in table order.
+      for (int32_t k = 0; k < d.count; k++) {
+        const int32_t kind = d.kind(k);
+        if ((kind == kKindPodEth0 || kind == kKindUnderlay) && d.macIs(k, b, st + 6)) { dev = k; break; }
+      }
+      if (dev < 0) { c.handBack[i] = 1; left++; continue; }  // by source IP (L2 rewrite, LOCAL_OUT) or unknown
+    }
+    c.handBack[i] = 0;
+    p.l3[s] = l3;
+    p.l4[s] = l4;
+    p.device[s] = dev;
+    p.ingress[s] = dev;
+    p.node[s] = int16_t(d.node(dev));
+    const int32_t kind = d.kind(dev);
+    if (p.flags[s] & kFlagLocalOut) p.next[s] = 3;
+    else if (kind == kKindPodEth0) p.next[s] = 0;
+    else if (sent && kind == kKindUnderlay) p.next[s] = 2;
+    else p.next[s] = 1;  // received by a node device: the caller observes it
+  }
+  return left;
+}
+
+int32_t vethXmit(const PoolView& p, const DeviceView& d, const Call& c) {
+  int32_t left = 0;
+  for (int32_t i = 0; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    const int32_t from = p.device[s];
+    const int32_t to = from >= 0 && from < d.count ? d.peer(from) : -1;
+    if (to < 0 || to >= d.count) { c.handBack[i] = 1; left++; continue; }
+    c.handBack[i] = 0;
+    p.device[s] = to;
+    if (d.kind(to) == kKindHostVeth) {
+      p.next[s] = 0;
+    } else {
+      p.next[s] = kNextDone;
+      p.verdict[s] = kVerdictForwarded;
+    }
+  }
+  return left;
+}
+
+int32_t underlayXmit(const PoolView& p, const DeviceView& d, const Call& c, int32_t nic) {
+  int32_t left = 0;
+  for (int32_t i = 0; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    const uint8_t* b = p.slot(s);
+    const int64_t st = p.start[s];
+    if (nic < 0 || nic >= d.count || p.ownBuf[s] != 0 || (b[st] & 1) != 0) { c.handBack[i] = 1; left++; continue; }
+    c.handBack[i] = 0;
+    // The last NIC that matches, as the TS loop (no break).
+    int32_t to = -1;
+    for (int32_t k = 0; k < d.nodeCount; k++) {
+      const int32_t n = d.nicOf[k];
+      if (n >= 0 && n < d.count && d.kind(n) == kKindUnderlay && n != nic && d.macIs(n, b, st)) to = n;
+    }
+    if (to < 0) {
+      p.device[s] = nic;
+      p.next[s] = kNextDone;
+      p.verdict[s] = kVerdictForwarded;
+      continue;
+    }
+    p.node[s] = int16_t(d.node(to));
+    p.device[s] = to;
+    p.flags[s] &= ~kFlagLocalOut;
+    p.next[s] = 0;
+  }
+  return left;
+}
+
+int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c, int32_t from, bool egress, bool policyOn, const uint8_t* open, int32_t openLen, int32_t* runEnd) {
+  auto needsTs = [&](int32_t s) -> bool {
+    if (!policyOn) return false;
+    const int32_t dev = p.device[s];
+    if (egress && dev < 0) return false;  // no device: not enforced
+    if (dev < 0 || dev >= d.count) return true;
+    const bool enforced = egress ? (d.kind(dev) == kKindHostVeth && d.hasPod(dev)) : d.hasPod(dev);
+    if (!enforced) return false;
+    // Established (the first packet's verdict holds): no L7 flow waits (caller), no eBPF state (caller).
+    if (p.ct[s] >= 0 && p.ctinfo[s] != kCtNew) return false;
+    // NEW or untracked: no policy selects the endpoint in this direction (its chain ACCEPTs every new flow).
+    if (open != nullptr && dev < openLen && (open[dev] & (egress ? 1 : 2)) != 0) return false;
+    // Not a protocol the policy decides (tcp, udp, icmp, sctp), or no L4 header: passes undecided.
+    const int32_t l3 = p.l3[s];
+    if (p.ownBuf[s] != 0 || l3 < 0 || l3 + 20 > p.slotBytes) return true;
+    const uint32_t proto = p.slot(s)[l3 + 9];
+    if ((proto != 6 && proto != 17 && proto != 1 && proto != 132) || p.l4[s] < 0) return false;
+    return true;  // the policy decides
+  };
+  for (int32_t i = from; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    if (needsTs(s)) {
+      int32_t e = i + 1;
+      while (e < c.n && needsTs(c.slots[e])) e++;
+      *runEnd = e;
+      return i;
+    }
+    p.next[s] = 0;
+  }
+  *runEnd = c.n;
+  return c.n;
+}
+
+}  // namespace dpemu
