@@ -5,7 +5,7 @@
  * without objects per packet.
  */
 export const DEFAULT_HEADROOM = 128;
-export const DEFAULT_SLOT_BYTES = 16384;
+export const DEFAULT_SLOT_BYTES = 16384 + 192;
 
 /** Packet flags (pool.flags). */
 export const PacketFlag = {
