@@ -136,11 +136,13 @@ int32_t engineRun(EngineView& e) {
     for (int32_t i = 0; i < n; i++) {
       const int32_t slot = e.vector[i];
       const int16_t nx = p.next[slot];
-      if (nx >= 0) {
-        push(e, nextIds[nx] * nodes + p.node[slot], slot);
-      } else if (e.deferredCount[0] > 0 || (nx == kNextDrop && e.settings[1]) || (nx == kNextDone && e.settings[0]) ||
+      const int16_t pn = p.node[slot];
+      if (nx >= 0 && nx < kMaxNext && nextIds[nx] >= 0 && pn >= 0 && pn < nodes) {
+        push(e, nextIds[nx] * nodes + pn, slot);
+      } else if (nx >= 0 || e.deferredCount[0] > 0 || (nx == kNextDrop && e.settings[1]) || (nx == kNextDone && e.settings[0]) ||
                  (nx != kNextDrop && nx != kNextDone) || p.ownBuf[slot]) {
-        // JavaScript ends it (observers, the drop hook, a private buffer, an error); once one is
+        // JavaScript ends it (observers, the drop hook, a private buffer, a next outside the stage's
+        // list or a node outside the cluster: an error there); once one is
         // deferred, all later ones are too, so the free stack keeps the engine's order.
         const int32_t k = e.deferredCount[0]++;
         e.deferred[2 * k] = slot;

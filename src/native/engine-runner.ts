@@ -99,6 +99,7 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
         const slot = deferred[2 * j];
         const stage = names[deferred[2 * j + 1]];
         const nx = pool.next[slot];
+        if (nx >= 0) throw new EngineConfigError(`stage "${stage}" sent packet ${pool.frameNo[slot]} to next ${nx} on node ${pool.node[slot]}: outside its next list or the cluster`);
         if (nx !== NEXT_DROP && nx !== NEXT_DONE) throw new EngineConfigError(`stage "${stage}" gave packet ${pool.frameNo[slot]} no next stage, drop or verdict`);
         for (let o = 0; o < finals.length; o++) finals[o].final!(pool, slot, stage);
         if (nx === NEXT_DROP && onDrop) onDrop(pool, slot);
