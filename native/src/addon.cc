@@ -201,6 +201,24 @@ bool callArgs(const Napi::CallbackInfo& info, PoolHandle** pool, NodeHandle** no
   return true;
 }
 
+// (slots: Int32Array, n, drops: Float64Array, handBack: Uint8Array) from argument index `at`.
+bool vectorArgs(const Napi::CallbackInfo& info, size_t at, PoolHandle* pool, Call* c) {
+  Napi::Env env = info.Env();
+  int32_t* slots = nullptr;
+  double* drops = nullptr;
+  size_t slotsLen = 0, dropsLen = 0, handLen = 0;
+  if (!typed(env, info[at], napi_int32_array, &slots, &slotsLen, nullptr, "slots must be an Int32Array")) return false;
+  c->n = info[at + 1].ToNumber().Int32Value();
+  if (!typed(env, info[at + 2], napi_float64_array, &drops, &dropsLen, nullptr, "drops must be a Float64Array")) return false;
+  if (!typed(env, info[at + 3], napi_uint8_array, &c->handBack, &handLen, nullptr, "handBack must be a Uint8Array")) return false;
+  if (c->n < 0 || size_t(c->n) > slotsLen || size_t(c->n) > handLen) return fail(env, "n exceeds the slot or hand-back array");
+  for (int32_t i = 0; i < c->n; i++) if (slots[i] < 0 || slots[i] >= pool->view.size) return fail(env, "slot out of the pool");
+  c->slots = slots;
+  c->drops = drops;
+  c->dropsLen = int32_t(dropsLen);
+  return true;
+}
+
 #define NODE_STAGE(Name, fn)                                                              \
   Napi::Value Name(const Napi::CallbackInfo& info) {                                      \
     PoolHandle* pool; NodeHandle* node; Call c;                                           \
@@ -278,6 +296,91 @@ Napi::Value Nf4Forward(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), nf4ForwardEstablished(pool->view, c));
 }
 
+struct FilterHandle {
+  FilterView view;
+  std::vector<Napi::ObjectReference> keep;
+};
+
+// attachFilter({ words: Uint32Array, local: Uint32Array, present, input, output, forward }): a node's
+// filter table as compiled by src/native/filter-program.ts (layout in nffilter.h).
+Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachFilter(program)"); return env.Undefined(); }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto h = std::make_unique<FilterHandle>();
+  FilterView& v = h->view;
+  uint32_t* words = nullptr;
+  uint32_t* local = nullptr;
+  size_t wl = 0, ll = 0;
+  if (!typed(env, o.Get("words"), napi_uint32_array, &words, &wl, &h->keep, "words must be a Uint32Array")) return env.Undefined();
+  if (!typed(env, o.Get("local"), napi_uint32_array, &local, &ll, &h->keep, "local must be a Uint32Array")) return env.Undefined();
+  v.words = words;
+  v.len = int32_t(wl);
+  v.local = local;
+  v.localCount = int32_t(ll);
+  v.present = o.Get("present").ToBoolean().Value();
+  v.input = o.Get("input").ToNumber().Int32Value();
+  v.output = o.Get("output").ToNumber().Int32Value();
+  v.forward = o.Get("forward").ToNumber().Int32Value();
+  // The walker trusts the program's offsets: check every chain and rule record lies inside it.
+  bool ok = wl >= 1 && 1 + 3 * uint64_t(words[0]) <= wl;
+  for (uint32_t c = 0; ok && c < words[0]; c++) {
+    const uint32_t* ch = words + 1 + 3 * c;
+    uint64_t r = ch[0];
+    if (ch[1] > wl || r > ch[1]) { ok = false; break; }
+    while (r < ch[1]) {
+      if (r + nff::kRuleWords > ch[1]) { ok = false; break; }
+      r += nff::kRuleWords + uint64_t(words[r + 9]) * nff::kMatchWords;
+    }
+    if (r != ch[1]) ok = false;
+  }
+  if (!ok) { fail(env, "filter program: malformed chain or rule records"); return env.Undefined(); }
+  return Napi::External<FilterHandle>::New(env, h.release(), [](Napi::Env, FilterHandle* x) { delete x; });
+}
+
+// nf4Output(pool, ct, filter, slots, n, drops, handBack, now, out, from) -> index of the first packet
+// left for TypeScript (n when none); out[0] found lookups, out[1] end of the run that needs TS.
+Napi::Value Nf4Output(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 10 || !info[1].IsExternal() || !info[2].IsExternal()) { fail(env, "nf4Output(pool, ct, filter, slots, n, drops, handBack, now, out, from)"); return env.Undefined(); }
+  CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
+  FilterHandle* f = info[2].As<Napi::External<FilterHandle>>().Data();
+  PoolHandle* pool = info[0].IsExternal() ? info[0].As<Napi::External<PoolHandle>>().Data() : nullptr;
+  if (pool == nullptr) { fail(env, "pool handle required"); return env.Undefined(); }
+  Call c;
+  if (!vectorArgs(info, 3, pool, &c)) return env.Undefined();
+  double* out = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
+  CtCall cc{info[7].ToNumber().DoubleValue(), 0, 0};
+  const int32_t from = info[9].ToNumber().Int32Value();
+  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  const int32_t stop = nf4OutputTracked(pool->view, ct->view, f->view, c, &cc, from);
+  out[0] = cc.found;
+  out[1] = cc.runEnd;
+  return Napi::Number::New(env, stop);
+}
+
+// nf4Input(pool, ct, filter, slots, n, drops, handBack, from, out) -> stop index; out[1] end of the TS run.
+Napi::Value Nf4Input(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 9 || !info[0].IsExternal() || !info[1].IsExternal() || !info[2].IsExternal()) { fail(env, "nf4Input(pool, ct, filter, slots, n, drops, handBack, from, out)"); return env.Undefined(); }
+  PoolHandle* pool = info[0].As<Napi::External<PoolHandle>>().Data();
+  CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
+  FilterHandle* f = info[2].As<Napi::External<FilterHandle>>().Data();
+  Call c;
+  if (!vectorArgs(info, 3, pool, &c)) return env.Undefined();
+  const int32_t from = info[7].ToNumber().Int32Value();
+  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  double* out = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
+  int32_t runEnd = c.n;
+  const int32_t stop = nf4InputTracked(pool->view, ct->view, f->view, c, from, &runEnd);
+  out[1] = runEnd;
+  return Napi::Number::New(env, stop);
+}
+
 // { structs: { name: { size, align, offsets: { field: offset } } }, dropReasons: { code: name } }
 Napi::Value Layouts(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -317,6 +420,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nf4Prerouting", Napi::Function::New(env, Nf4Prerouting));
   exports.Set("nf4Postrouting", Napi::Function::New(env, Nf4Postrouting));
   exports.Set("nf4Forward", Napi::Function::New(env, Nf4Forward));
+  exports.Set("attachFilter", Napi::Function::New(env, AttachFilter));
+  exports.Set("nf4Output", Napi::Function::New(env, Nf4Output));
+  exports.Set("nf4Input", Napi::Function::New(env, Nf4Input));
   exports.Set("layouts", Napi::Function::New(env, Layouts));
   return exports;
 }

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { ConntrackNativeView } from '../conntrack/table.js';
+import type { FilterProgram } from './filter-program.js';
 import { packageRoot } from '../scenario/default-path.js';
 import { DpemuError } from '../util/errors.js';
 
@@ -55,6 +56,16 @@ export interface NativeAddon {
   nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, inputHook: boolean, out: Float64Array): number;
   /** nf4-forward when its filter walk is proven to accept established packets: passes them, marks the rest. */
   nf4Forward(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  /** A node's filter table as compiled by src/native/filter-program.ts. */
+  attachFilter(program: FilterProgram): NativeHandle;
+  /**
+   * nf4-output for TCP/UDP packets of confirmed entries (ESTABLISHED, or NEW once DST_NAT_DONE) whose
+   * NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; returns the stop index,
+   * out[0] the lookups to add to ConntrackStats.found, out[1] the end of the run that needs TS.
+   */
+  nf4Output(pool: NativeHandle, ct: NativeHandle, filter: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, now: number, out: Float64Array, from: number): number;
+  /** nf4-input for packets whose filter INPUT walk ACCEPTs (untracked or confirmed entries); stop index, out[1] end of the TS run. */
+  nf4Input(pool: NativeHandle, ct: NativeHandle, filter: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, out: Float64Array): number;
   layouts(): NativeLayouts;
 }
 

@@ -15,13 +15,14 @@ import type { StageRuntime } from '../engine/runtime.js';
 import type { StageDef } from '../engine/stage.js';
 import { S } from '../stages/names.js';
 import { establishedAccepts } from './filter-proof.js';
+import { compileFilter } from './filter-program.js';
 import { nativeDeviceV1, nativeFdbEntryV1 } from './layouts.js';
 import type { NativeAddon, NativeHandle } from './loader.js';
 
 /** Stages that have a native implementation (VPP-style names, as the TS stages). */
 export const NATIVE_STAGES: readonly string[] = [
   S.ETHERNET_INPUT, S.IP4_INPUT, S.IP4_FORWARD, S.VXLAN4_ENCAP, S.VXLAN4_DECAP, S.NF4_PREROUTING, S.NF4_POSTROUTING,
-  S.NF4_FORWARD, S.NF4_INPUT,
+  S.NF4_FORWARD, S.NF4_INPUT, S.NF4_OUTPUT,
 ];
 
 /** The node's device table and FDB (joined with the underlay neighbours) in the native layouts. */
@@ -70,7 +71,8 @@ export function withNativeStages(
   const ctH: NativeHandle[] = contexts.map((ctx) => addon.attachConntrack(ctx.conntrack.nativeView()));
   const found = new Float64Array(2);
   const forwardProof = contexts.map((ctx) => establishedAccepts(ctx.rules, 'filter', 'FORWARD'));
-  const inputProof = contexts.map((ctx) => establishedAccepts(ctx.rules, 'filter', 'INPUT'));
+  // Each node's filter table as a program the addon walks exactly as walk.ts (nf4-output, nf4-input).
+  const filterH: NativeHandle[] = contexts.map((ctx) => addon.attachFilter(compileFilter(ctx.rules, ctx.localAddrs)));
   /** The native stage on nodes where `proof` holds, the TS stage elsewhere. */
   const byNode = (ts: StageDef<NodeContext>, proof: boolean[], nat: StageDef<NodeContext>): StageDef<NodeContext> => ({
     ...ts,
@@ -198,7 +200,15 @@ export function withNativeStages(
       // Filter hooks: native only on nodes whose chain walk is proven to ACCEPT every established
       // packet with no side effect (filter-proof.ts); elsewhere, and for other packets, the TS stage.
       case S.NF4_FORWARD: return byNode(st, forwardProof, simple(st, (_node, sl, n, d) => addon.nf4Forward(poolH, null, sl, n, d, hand)));
-      case S.NF4_INPUT: return byNode(st, inputProof, ordered(st, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, true, found)));
+      // Packets whose filter INPUT walk (the compiled program) ACCEPTs, untracked or of confirmed entries.
+      case S.NF4_INPUT: return ordered(st, (rt, sl, n, from) => addon.nf4Input(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found));
+      // Confirmed entries (ESTABLISHED, or NEW with the nat binding done: the outer VXLAN flows) whose
+      // NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; the rest to TS.
+      case S.NF4_OUTPUT: return ordered(st, (rt, sl, n, from) => {
+        const stop = addon.nf4Output(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, rt.now, found, from);
+        rt.ctx.conntrack.stats.found += found[0];
+        return stop;
+      });
       default: return st;
     }
   });
