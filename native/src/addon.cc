@@ -338,6 +338,22 @@ Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
   return Napi::External<FilterHandle>::New(env, h.release(), [](Napi::Env, FilterHandle* x) { delete x; });
 }
 
+// filterWalk(filter, chain, pkt: Uint32Array [src, dst, proto, sport, dport, mark, ctstate]) -> the
+// mark after an ACCEPT walk, or -1 when the TS stage must walk (tests hold it to walk.ts).
+Napi::Value FilterWalk(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsExternal()) { fail(env, "filterWalk(filter, chain, pkt)"); return env.Undefined(); }
+  FilterHandle* f = info[0].As<Napi::External<FilterHandle>>().Data();
+  uint32_t* w = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[2], napi_uint32_array, &w, &len, nullptr, "pkt must be a Uint32Array") || len < 7) return env.Undefined();
+  const FilterPacket pk{w[0], w[1], filterProto(w[2]), w[3], w[4], w[5], w[6]};
+  uint32_t mark = 0;
+  if (!f->view.present) return Napi::Number::New(env, pk.mark);
+  if (!filterAccepts(f->view, info[1].ToNumber().Int32Value(), pk, &mark)) return Napi::Number::New(env, -1);
+  return Napi::Number::New(env, double(mark));
+}
+
 // nf4Output(pool, ct, filter, slots, n, drops, handBack, now, out, from) -> index of the first packet
 // left for TypeScript (n when none); out[0] found lookups, out[1] end of the run that needs TS.
 Napi::Value Nf4Output(const Napi::CallbackInfo& info) {
@@ -421,6 +437,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nf4Postrouting", Napi::Function::New(env, Nf4Postrouting));
   exports.Set("nf4Forward", Napi::Function::New(env, Nf4Forward));
   exports.Set("attachFilter", Napi::Function::New(env, AttachFilter));
+  exports.Set("filterWalk", Napi::Function::New(env, FilterWalk));
   exports.Set("nf4Output", Napi::Function::New(env, Nf4Output));
   exports.Set("nf4Input", Napi::Function::New(env, Nf4Input));
   exports.Set("layouts", Napi::Function::New(env, Layouts));

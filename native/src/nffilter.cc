@@ -59,7 +59,10 @@ bool filterAccepts(const FilterView& f, int32_t chain, const FilterPacket& pk, u
   int32_t depth = 0;
   const uint32_t* start = w + 1 + 3 * uint32_t(chain);
   uint32_t o = start[0], end = start[1];
+  // A goto cycle never ends in walk.ts either; bound the work and leave such a packet to TS.
+  uint32_t budget = 1u << 20;
   for (;;) {
+    if (--budget == 0) return false;
     if (o >= end) {
       if (depth == 0) break;
       depth--;

@@ -58,6 +58,8 @@ export interface NativeAddon {
   nf4Forward(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
   /** A node's filter table as compiled by src/native/filter-program.ts. */
   attachFilter(program: FilterProgram): NativeHandle;
+  /** The native filter walk for one packet [src, dst, proto, sport, dport, mark, ctstate] from built-in chain index `chain`: the mark after ACCEPT, or -1 (TS walks). */
+  filterWalk(filter: NativeHandle, chain: number, pkt: Uint32Array): number;
   /**
    * nf4-output for TCP/UDP packets of confirmed entries (ESTABLISHED, or NEW once DST_NAT_DONE) whose
    * NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; returns the stop index,
