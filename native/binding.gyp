@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "dpemu_native",
-      "sources": ["src/addon.cc", "src/stages.cc", "src/conntrack.cc", "src/dispatch.cc", "src/ip4.cc", "src/edge.cc"],
+      "sources": ["src/addon.cc", "src/stages.cc", "src/conntrack.cc", "src/dispatch.cc", "src/ip4.cc", "src/edge.cc", "src/nffilter.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fexceptions", "-O2", "-O1", "-O0"],

@@ -205,6 +205,24 @@ bool callArgs(const Napi::CallbackInfo& info, PoolHandle** pool, NodeHandle** no
   return true;
 }
 
+// (slots: Int32Array, n, drops: Float64Array, handBack: Uint8Array) from argument index `at`.
+bool vectorArgs(const Napi::CallbackInfo& info, size_t at, PoolHandle* pool, Call* c) {
+  Napi::Env env = info.Env();
+  int32_t* slots = nullptr;
+  double* drops = nullptr;
+  size_t slotsLen = 0, dropsLen = 0, handLen = 0;
+  if (!typed(env, info[at], napi_int32_array, &slots, &slotsLen, nullptr, "slots must be an Int32Array")) return false;
+  c->n = info[at + 1].ToNumber().Int32Value();
+  if (!typed(env, info[at + 2], napi_float64_array, &drops, &dropsLen, nullptr, "drops must be a Float64Array")) return false;
+  if (!typed(env, info[at + 3], napi_uint8_array, &c->handBack, &handLen, nullptr, "handBack must be a Uint8Array")) return false;
+  if (c->n < 0 || size_t(c->n) > slotsLen || size_t(c->n) > handLen) return fail(env, "n exceeds the slot or hand-back array");
+  for (int32_t i = 0; i < c->n; i++) if (slots[i] < 0 || slots[i] >= pool->view.size) return fail(env, "slot out of the pool");
+  c->slots = slots;
+  c->drops = drops;
+  c->dropsLen = int32_t(dropsLen);
+  return true;
+}
+
 #define NODE_STAGE(Name, fn)                                                              \
   Napi::Value Name(const Napi::CallbackInfo& info) {                                      \
     PoolHandle* pool; NodeHandle* node; Call c;                                           \
@@ -548,6 +566,107 @@ Napi::Value Policy4(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, stop);
 }
 
+struct FilterHandle {
+  FilterView view;
+  std::vector<Napi::ObjectReference> keep;
+};
+
+// attachFilter({ words: Uint32Array, local: Uint32Array, present, input, output, forward }): a node's
+// filter table as compiled by src/native/filter-program.ts (layout in nffilter.h).
+Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachFilter(program)"); return env.Undefined(); }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto h = std::make_unique<FilterHandle>();
+  FilterView& v = h->view;
+  uint32_t* words = nullptr;
+  uint32_t* local = nullptr;
+  size_t wl = 0, ll = 0;
+  if (!typed(env, o.Get("words"), napi_uint32_array, &words, &wl, &h->keep, "words must be a Uint32Array")) return env.Undefined();
+  if (!typed(env, o.Get("local"), napi_uint32_array, &local, &ll, &h->keep, "local must be a Uint32Array")) return env.Undefined();
+  v.words = words;
+  v.len = int32_t(wl);
+  v.local = local;
+  v.localCount = int32_t(ll);
+  v.present = o.Get("present").ToBoolean().Value();
+  v.input = o.Get("input").ToNumber().Int32Value();
+  v.output = o.Get("output").ToNumber().Int32Value();
+  v.forward = o.Get("forward").ToNumber().Int32Value();
+  // The walker trusts the program's offsets: check every chain and rule record lies inside it.
+  bool ok = wl >= 1 && 1 + 3 * uint64_t(words[0]) <= wl;
+  for (uint32_t c = 0; ok && c < words[0]; c++) {
+    const uint32_t* ch = words + 1 + 3 * c;
+    uint64_t r = ch[0];
+    if (ch[1] > wl || r > ch[1]) { ok = false; break; }
+    while (r < ch[1]) {
+      if (r + nff::kRuleWords > ch[1]) { ok = false; break; }
+      r += nff::kRuleWords + uint64_t(words[r + 9]) * nff::kMatchWords;
+    }
+    if (r != ch[1]) ok = false;
+  }
+  if (!ok) { fail(env, "filter program: malformed chain or rule records"); return env.Undefined(); }
+  return Napi::External<FilterHandle>::New(env, h.release(), [](Napi::Env, FilterHandle* x) { delete x; });
+}
+
+// filterWalk(filter, chain, pkt: Uint32Array [src, dst, proto, sport, dport, mark, ctstate]) -> the
+// mark after an ACCEPT walk, or -1 when the TS stage must walk (tests hold it to walk.ts).
+Napi::Value FilterWalk(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsExternal()) { fail(env, "filterWalk(filter, chain, pkt)"); return env.Undefined(); }
+  FilterHandle* f = info[0].As<Napi::External<FilterHandle>>().Data();
+  uint32_t* w = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[2], napi_uint32_array, &w, &len, nullptr, "pkt must be a Uint32Array") || len < 7) return env.Undefined();
+  const FilterPacket pk{w[0], w[1], filterProto(w[2]), w[3], w[4], w[5], w[6]};
+  uint32_t mark = 0;
+  if (!f->view.present) return Napi::Number::New(env, pk.mark);
+  if (!filterAccepts(f->view, info[1].ToNumber().Int32Value(), pk, &mark)) return Napi::Number::New(env, -1);
+  return Napi::Number::New(env, double(mark));
+}
+
+// nf4Output(pool, ct, filter, slots, n, drops, handBack, now, out, from) -> index of the first packet
+// left for TypeScript (n when none); out[0] found lookups, out[1] end of the run that needs TS.
+Napi::Value Nf4Output(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 10 || !info[1].IsExternal() || !info[2].IsExternal()) { fail(env, "nf4Output(pool, ct, filter, slots, n, drops, handBack, now, out, from)"); return env.Undefined(); }
+  CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
+  FilterHandle* f = info[2].As<Napi::External<FilterHandle>>().Data();
+  PoolHandle* pool = info[0].IsExternal() ? info[0].As<Napi::External<PoolHandle>>().Data() : nullptr;
+  if (pool == nullptr) { fail(env, "pool handle required"); return env.Undefined(); }
+  Call c;
+  if (!vectorArgs(info, 3, pool, &c)) return env.Undefined();
+  double* out = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
+  CtCall cc{info[7].ToNumber().DoubleValue(), 0, 0};
+  const int32_t from = info[9].ToNumber().Int32Value();
+  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  const int32_t stop = nf4OutputTracked(pool->view, ct->view, f->view, c, &cc, from);
+  out[0] = cc.found;
+  out[1] = cc.runEnd;
+  return Napi::Number::New(env, stop);
+}
+
+// nf4Input(pool, ct, filter, slots, n, drops, handBack, from, out) -> stop index; out[1] end of the TS run.
+Napi::Value Nf4Input(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 9 || !info[0].IsExternal() || !info[1].IsExternal() || !info[2].IsExternal()) { fail(env, "nf4Input(pool, ct, filter, slots, n, drops, handBack, from, out)"); return env.Undefined(); }
+  PoolHandle* pool = info[0].As<Napi::External<PoolHandle>>().Data();
+  CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
+  FilterHandle* f = info[2].As<Napi::External<FilterHandle>>().Data();
+  Call c;
+  if (!vectorArgs(info, 3, pool, &c)) return env.Undefined();
+  const int32_t from = info[7].ToNumber().Int32Value();
+  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  double* out = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
+  int32_t runEnd = c.n;
+  const int32_t stop = nf4InputTracked(pool->view, ct->view, f->view, c, from, &runEnd);
+  out[1] = runEnd;
+  return Napi::Number::New(env, stop);
+}
+
 // engineTables(engine, ip4: External[], reassemblyEmpty: Uint8Array, devices: External|null, policyFlags: Uint8Array,
 // open: Uint8Array): the tables of the stages attached after the engine (IPv4 routing, edge) and the per-node
 // flags JavaScript refreshes at each run (reassembly table empty; policy4 may run natively / policy on).
@@ -576,6 +695,23 @@ Napi::Value EngineTables(const Napi::CallbackInfo& info) {
     Napi::Value x = ip4.Get(uint32_t(i));
     if (!x.IsExternal()) { fail(env, "engineTables: ip4 handles must be externals"); return env.Undefined(); }
     v.ip4.push_back(&x.As<Napi::External<Ip4Handle>>().Data()->tables.view);
+    h->keep.push_back(Napi::Persistent(x.As<Napi::Object>()));
+  }
+  return env.Undefined();
+}
+
+// engineFilters(engine, filters: External[]): per node, the compiled filter table (nffilter.h) for nf4-input/nf4-output.
+Napi::Value EngineFilters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsExternal() || !info[1].IsArray()) { fail(env, "engineFilters(engine, filters[])"); return env.Undefined(); }
+  EngineHandle* h = info[0].As<Napi::External<EngineHandle>>().Data();
+  Napi::Array fs = info[1].As<Napi::Array>();
+  if (int32_t(fs.Length()) != h->view.nodes) { fail(env, "engineFilters: one filter handle per node"); return env.Undefined(); }
+  h->view.filters.clear();
+  for (int32_t i = 0; i < h->view.nodes; i++) {
+    Napi::Value x = fs.Get(uint32_t(i));
+    if (!x.IsExternal()) { fail(env, "engineFilters: filter handles must be externals"); return env.Undefined(); }
+    h->view.filters.push_back(&x.As<Napi::External<FilterHandle>>().Data()->view);
     h->keep.push_back(Napi::Persistent(x.As<Napi::Object>()));
   }
   return env.Undefined();
@@ -624,6 +760,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineRun", Napi::Function::New(env, EngineRun));
   exports.Set("engineInject", Napi::Function::New(env, EngineInject));
   exports.Set("engineTables", Napi::Function::New(env, EngineTables));
+  exports.Set("engineFilters", Napi::Function::New(env, EngineFilters));
   exports.Set("attachIp4", Napi::Function::New(env, AttachIp4));
   exports.Set("ip4Lookup", Napi::Function::New(env, Ip4Lookup));
   exports.Set("ip4Output", Napi::Function::New(env, Ip4Output));
@@ -637,6 +774,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("vethXmit", Napi::Function::New(env, VethXmit));
   exports.Set("underlayXmit", Napi::Function::New(env, UnderlayXmit));
   exports.Set("policy4", Napi::Function::New(env, Policy4));
+  exports.Set("attachFilter", Napi::Function::New(env, AttachFilter));
+  exports.Set("filterWalk", Napi::Function::New(env, FilterWalk));
+  exports.Set("nf4Output", Napi::Function::New(env, Nf4Output));
+  exports.Set("nf4Input", Napi::Function::New(env, Nf4Input));
   exports.Set("layouts", Napi::Function::New(env, Layouts));
   return exports;
 }

@@ -1,5 +1,6 @@
 #include "conntrack.h"
 
+#include "nffilter.h"
 #include "wire.h"
 
 namespace dpemu {
@@ -8,6 +9,7 @@ namespace {
 // src/conntrack/constants.ts
 constexpr uint32_t IPS_EXPECTED = 1u << 0, IPS_SEEN_REPLY = 1u << 1, IPS_ASSURED = 1u << 2, IPS_CONFIRMED = 1u << 3;
 constexpr uint32_t IPS_SRC_NAT = 1u << 4, IPS_DST_NAT = 1u << 5, IPS_FIXED_TIMEOUT = 1u << 10, IPS_NAT_CLASH = 1u << 12;
+constexpr uint32_t IPS_SRC_NAT_DONE = 1u << 7, IPS_DST_NAT_DONE = 1u << 8;
 constexpr uint32_t IPS_NAT_MASK = IPS_SRC_NAT | IPS_DST_NAT;
 constexpr uint8_t IP_CT_ESTABLISHED = 0, IP_CT_NEW = 2, IP_CT_ESTABLISHED_REPLY = 3;
 constexpr uint8_t sSS = 1, sSR = 2, sES = 3, sFW = 4, sLA = 6, sTW = 7, sCL = 8, sS2 = 9, sMAX = 10, sIG = 11;
@@ -194,6 +196,15 @@ inline bool usable(const PoolView& p, int32_t s) {
   return p.ownBuf[s] == 0 && l3 >= 0 && l3 + 20 <= p.slotBytes;
 }
 
+// applyNat's rewrite for this hook and direction is one the native natRewrite makes exactly: none,
+// or TCP/UDP (the TS natRewrite also rewrites the ICMP echo id: handed back).
+inline bool natNative(const PoolView& p, int32_t s, uint32_t status, int32_t dir, uint32_t hookBit) {
+  const uint32_t bit = dir == 1 ? (hookBit ^ IPS_NAT_MASK) : hookBit;
+  if (!(status & bit)) return true;
+  const uint32_t proto = p.slot(s)[p.l3[s] + 9];
+  return p.l4[s] < 0 || proto == 6 || proto == 17;
+}
+
 }  // namespace
 
 // src/stages/netfilter.ts nf4Prerouting for a packet of a confirmed, live entry whose ctinfo is
@@ -222,7 +233,11 @@ bool preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDec
   if (ct.deadline[e] - now <= 0) return false;  // lookup() reaps it: TS
   if (dir == 1) d->ctinfo = IP_CT_ESTABLISHED_REPLY;
   else if (ct.status[e] & IPS_SEEN_REPLY) d->ctinfo = IP_CT_ESTABLISHED;
-  else return false;  // NEW (nat walk) or RELATED (expected): TS
+  else if (ct.status[e] & IPS_EXPECTED) return false;  // RELATED: TS
+  // NEW whose nat binding is set up (natUninitialized: DST_NAT_DONE) takes the entry's NAT, as
+  // ESTABLISHED does; before that the nat PREROUTING walk runs in TS.
+  else if (ct.status[e] & IPS_DST_NAT_DONE) d->ctinfo = IP_CT_NEW;
+  else return false;
   if (proto == 6 && tcpNeedsTs(ct, e, dir, b[l4 + 13], &d->index, &d->ns)) return false;
   d->n = n; d->e = e; d->dir = dir; d->proto = proto;
   return true;
@@ -252,7 +267,6 @@ int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, C
     } else {
       udpPacket(ct, e, dir, cc->now);
     }
-    (void)IPS_EXPECTED;
     cc->found++;
     p.ct[s] = d.n;
     p.ctinfo[s] = d.ctinfo;
@@ -279,7 +293,11 @@ bool postCheck(const PoolView& p, const CtView& ct, int32_t s, bool inputHook) {
   if (inputHook && (n < 0 || (info != IP_CT_ESTABLISHED && info != IP_CT_ESTABLISHED_REPLY))) return false;
   if (n < 0) return true;
   const int32_t e = n >> 1;
-  return usable(p, s) && e < ct.max && info != IP_CT_NEW && ct.slot[e] == SLOT_HASHED;
+  if (!usable(p, s) || e >= ct.max || ct.slot[e] != SLOT_HASHED) return false;
+  const uint32_t st = ct.status[e];
+  // NEW before its nat binding is set up (natUninitialized: SRC_NAT_DONE) walks nat POSTROUTING: TS.
+  if (info == IP_CT_NEW && !(st & IPS_SRC_NAT_DONE)) return false;
+  return natNative(p, s, st, n & 1, IPS_SRC_NAT);
 }
 }  // namespace
 
@@ -319,6 +337,145 @@ int32_t nf4ForwardEstablished(const PoolView& p, const Call& c) {
     p.next[s] = 0;
   }
   return left;
+}
+
+// ---- nf4-output and nf4-input over the filter program (src/native/filter-program.ts) ----------------
+
+namespace {
+
+// What nf4OutputTracked decided for one packet (read-only: nothing written yet).
+struct OutDecision {
+  PreDecision pre;
+  uint32_t mark;
+  bool nat;       // the entry's DNAT/reverse SNAT rewrites the destination port (address unchanged)
+  bool setMark;   // the node has rules: walk() writes pool.mark
+};
+
+// src/stages/netfilter.ts nf4Output for a TCP/UDP packet of a confirmed, live entry: conntrackIn
+// (lookup + state), the entry's NAT at the DST hook (NEW only once DST_NAT_DONE is set), and the
+// filter OUTPUT walk on the rewritten packet ending in ACCEPT. A NAT that changes the destination
+// address (ip_route_me_harder) and everything preCheck leaves go to TS. Reads only.
+bool outCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, double now, OutDecision* d) {
+  if (!usable(p, s)) return false;
+  const uint8_t* b = p.slot(s);
+  const int64_t l3 = p.l3[s];
+  const int64_t l4 = p.l4[s];
+  const uint32_t proto = b[l3 + 9];
+  if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return false;
+  const uint32_t src = rd32(b, l3 + 12), dst = rd32(b, l3 + 16), sport = rd16(b, l4), dport = rd16(b, l4 + 2);
+  const int32_t n = ctFind(ct, proto, src, dst, sport, dport);
+  if (n < 0) return false;
+  const int32_t e = n >> 1;
+  const int32_t dir = n & 1;
+  if (ct.deadline[e] - now <= 0) return false;
+  const uint32_t st = ct.status[e];
+  PreDecision& pd = d->pre;
+  if (dir == 1) pd.ctinfo = IP_CT_ESTABLISHED_REPLY;
+  else if (st & IPS_SEEN_REPLY) pd.ctinfo = IP_CT_ESTABLISHED;
+  else if (st & IPS_EXPECTED) return false;
+  else if (st & IPS_DST_NAT_DONE) pd.ctinfo = IP_CT_NEW;
+  else return false;  // nat OUTPUT walk: TS
+  if (proto == 6 && tcpNeedsTs(ct, e, dir, b[l4 + 13], &pd.index, &pd.ns)) return false;
+  FilterPacket pk{src, dst, proto, sport, dport, p.mark[s], filterCtstate(pd.ctinfo, st)};
+  const uint32_t bit = dir == 1 ? (IPS_DST_NAT ^ IPS_NAT_MASK) : IPS_DST_NAT;
+  d->nat = (st & bit) != 0;
+  if (d->nat) {
+    const int32_t other = e * 2 + (dir ^ 1);
+    if (ct.tSrc[other] != dst) return false;  // the destination changes: route again (TS)
+    pk.dport = ct.tSport[other];
+  }
+  d->setMark = f.present;
+  if (f.present && !filterAccepts(f, f.output, pk, &d->mark)) return false;
+  pd.n = n; pd.e = e; pd.dir = dir; pd.proto = proto;
+  return true;
+}
+
+// src/stages/netfilter.ts nf4LocalIn: the filter INPUT walk ends in ACCEPT, the entry's source un-NAT
+// is one natRewrite makes, and the entry is confirmed (confirm() a no-op) or the packet untracked.
+bool inCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, uint32_t* mark) {
+  if (!usable(p, s)) return false;
+  const uint8_t* b = p.slot(s);
+  const int64_t l3 = p.l3[s];
+  const int64_t l4 = p.l4[s];
+  const uint32_t proto = b[l3 + 9];
+  const bool ports = l4 >= 0 && (proto == 6 || proto == 17);
+  if (ports && l4 + 4 > p.slotBytes) return false;
+  const int32_t n = p.ct[s];
+  uint32_t st = 0;
+  if (n >= 0) {
+    const int32_t e = n >> 1;
+    if (e >= ct.max || ct.slot[e] != SLOT_HASHED) return false;
+    st = ct.status[e];
+    if (!natNative(p, s, st, n & 1, IPS_SRC_NAT)) return false;
+  }
+  if (!f.present) return true;
+  const FilterPacket pk{rd32(b, l3 + 12), rd32(b, l3 + 16), filterProto(proto), ports ? rd16(b, l4) : 0, ports ? rd16(b, l4 + 2) : 0,
+                        p.mark[s], filterCtstate(p.ctinfo[s], st)};
+  return filterAccepts(f, f.input, pk, mark);
+}
+
+}  // namespace
+
+int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, CtCall* cc, int32_t from) {
+  OutDecision d{};
+  for (int32_t i = from; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    if (!outCheck(p, ct, f, s, cc->now, &d)) {
+      int32_t j = i + 1;
+      while (j < c.n && !outCheck(p, ct, f, c.slots[j], cc->now, &d)) j++;
+      cc->runEnd = j;
+      return i;
+    }
+    const uint8_t* b = p.slot(s);
+    const int64_t l3 = p.l3[s];
+    const int64_t l4 = p.l4[s];
+    const PreDecision& pd = d.pre;
+    const int32_t e = pd.e, dir = pd.dir;
+    if (pd.proto == 6) {
+      const uint32_t payload = rd16(b, l3 + 2) - uint32_t(b[l3] & 0x0f) * 4 - uint32_t(b[l4 + 12] >> 4) * 4;
+      tcpPacket(ct, e, dir, cc->now, b[l4 + 13], rd32(b, l4 + 4), rd32(b, l4 + 8), rd16(b, l4 + 14), payload, pd.index, pd.ns);
+    } else {
+      udpPacket(ct, e, dir, cc->now);
+    }
+    cc->found++;
+    p.ct[s] = pd.n;
+    p.ctinfo[s] = pd.ctinfo;
+    if (d.nat) {
+      const int32_t other = e * 2 + (dir ^ 1);
+      natRewrite(p, s, 1, ct.tSrc[other], ct.tSport[other]);
+    }
+    if (d.setMark) p.mark[s] = d.mark;
+    p.next[s] = 0;
+  }
+  cc->runEnd = c.n;
+  return c.n;
+}
+
+int32_t nf4InputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, int32_t from, int32_t* runEnd) {
+  uint32_t mark = 0;
+  for (int32_t i = from; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    if (!inCheck(p, ct, f, s, &mark)) {
+      int32_t j = i + 1;
+      while (j < c.n && !inCheck(p, ct, f, c.slots[j], &mark)) j++;
+      *runEnd = j;
+      return i;
+    }
+    if (f.present) p.mark[s] = mark;
+    const int32_t n = p.ct[s];
+    if (n >= 0) {
+      const int32_t e = n >> 1;
+      const int32_t dir = n & 1;
+      const uint32_t bit = dir == 1 ? (IPS_SRC_NAT ^ IPS_NAT_MASK) : IPS_SRC_NAT;
+      if (ct.status[e] & bit) {
+        const int32_t other = e * 2 + (dir ^ 1);
+        natRewrite(p, s, 0, ct.tDst[other], ct.tDport[other]);
+      }
+    }
+    p.next[s] = 0;
+  }
+  *runEnd = c.n;
+  return c.n;
 }
 
 }  // namespace dpemu

@@ -5,6 +5,7 @@
 // to the TypeScript stage before a byte is changed, so the TS stage sees the packet untouched.
 #pragma once
 #include <cstdint>
+#include "nffilter.h"
 #include "pool.h"
 
 namespace dpemu {
@@ -57,5 +58,13 @@ int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, C
 // inputHook: nf4-input (filter INPUT proven to ACCEPT established packets, then the same source un-NAT).
 int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, bool inputHook, int32_t* runEnd);
 int32_t nf4ForwardEstablished(const PoolView& p, const Call& c);
+
+// nf4-output (ordered form, as above): TCP/UDP packets of confirmed, live entries (ESTABLISHED, or NEW
+// once the nat binding is done: the outer VXLAN flows, which never see a reply), their NAT when it
+// keeps the destination address, and the filter OUTPUT walk (nffilter.h) ending in ACCEPT.
+int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, CtCall* cc, int32_t from);
+// nf4-input (ordered form): any packet whose filter INPUT walk ACCEPTs, untracked or of a confirmed
+// entry, then the entry's source un-NAT (TCP/UDP or none); confirm() is a no-op for them.
+int32_t nf4InputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, int32_t from, int32_t* runEnd);
 
 }  // namespace dpemu

@@ -52,11 +52,25 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
       *runEnd = cc.runEnd;
       return stop >= c.n ? -1 : stop;
     }
-    case kStageNf4Postrouting:
-    case kStageNf4Input: {
+    case kStageNf4Postrouting: {
       int32_t end = c.n;
-      const int32_t stop = nf4PostroutingEstablished(p, *e.cts[node], c, 0, kind == kStageNf4Input, &end);
+      const int32_t stop = nf4PostroutingEstablished(p, *e.cts[node], c, 0, false, &end);
       *runEnd = end;
+      return stop >= c.n ? -1 : stop;
+    }
+    case kStageNf4Input: {
+      if (e.filters.size() != size_t(e.nodes)) return kNothingDone;
+      int32_t end = c.n;
+      const int32_t stop = nf4InputTracked(p, *e.cts[node], *e.filters[node], c, 0, &end);
+      *runEnd = end;
+      return stop >= c.n ? -1 : stop;
+    }
+    case kStageNf4Output: {
+      if (e.filters.size() != size_t(e.nodes)) return kNothingDone;
+      CtCall cc{now, 0, 0};
+      const int32_t stop = nf4OutputTracked(p, *e.cts[node], *e.filters[node], c, &cc, 0);
+      e.found[node] += cc.found;
+      *runEnd = cc.runEnd;
       return stop >= c.n ? -1 : stop;
     }
     case kStageIp4Lookup: { const int32_t left = ip4Lookup(p, *e.ip4[node], c); return left == 0 ? -1 : left; }

@@ -10,6 +10,7 @@
 #include "conntrack.h"
 #include "edge.h"
 #include "ip4.h"
+#include "nffilter.h"
 #include "pool.h"
 
 namespace dpemu {
@@ -38,7 +39,8 @@ enum StageKind : uint8_t {
   kStageUnderlayXmit = 19,
   kStagePolicy4Egress = 20,
   kStagePolicy4Ingress = 21,
-  kStageKinds = 22,
+  kStageNf4Output = 22,
+  kStageKinds = 23,
 };
 
 enum RunStatus : int32_t { kRunIdle = 0, kRunYield = 1, kRunPartial = 2 };
@@ -77,6 +79,7 @@ struct EngineView {
   uint8_t* policyFlags = nullptr;       // per node: bit 0 policy4 may run natively, bit 1 a policy engine is on
   const uint8_t* open = nullptr;        // per device: policy4's open bits
   int32_t openLen = 0;
+  std::vector<const FilterView*> filters;  // engineFilters: per node, the compiled filter table
 };
 
 // A runStage result: nothing was done, the wrapper's whole `process` runs (NOTHING_DONE in stages.ts).

@@ -71,6 +71,7 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
   const reassemblyEmpty = new Uint8Array(mem.nodes);
   const policyFlags = new Uint8Array(mem.nodes);
   native.addon.engineTables(handle, native.ip4, reassemblyEmpty, native.devices, policyFlags, native.open);
+  native.addon.engineFilters(handle, native.filters);
   const names = defs.map((d) => d.name);
   return {
     call,

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { ConntrackNativeView } from '../conntrack/table.js';
+import type { FilterProgram } from './filter-program.js';
 import { packageRoot } from '../scenario/default-path.js';
 import { DpemuError } from '../util/errors.js';
 
@@ -49,6 +50,8 @@ export interface NativeAddon {
   attachEngine(arrays: NativeEngineArrays, pool: NativeHandle, nodes: readonly NativeHandle[], conntrack: readonly NativeHandle[]): NativeHandle;
   engineRun(engine: NativeHandle): number;
   /** Tables of stages attached after the engine (IPv4 routing, devices) and per-node flags refreshed at each run (reassembly table empty; policy4 native / policy on) with policy4's open bits. */
+  /** Per node, the compiled filter tables (nf4-input / nf4-output). */
+  engineFilters(engine: NativeHandle, filters: readonly NativeHandle[]): void;
   engineTables(engine: NativeHandle, ip4: readonly NativeHandle[], reassemblyEmpty: Uint8Array, devices: NativeHandle | null, policyFlags: Uint8Array, open: Uint8Array): void;
   /** Copies frames `from`..`from+count` of a buffer into fresh slots and queues them (PacketPool.load + Dataplane.inject); returns how many it queued. */
   engineInject(engine: NativeHandle, buf: Uint8Array, offset: Int32Array, caplen: Int32Array, wireLen: Int32Array, tsSec: Float64Array, tsNsec: Uint32Array,
@@ -89,6 +92,18 @@ export interface NativeAddon {
    * open[device]: bit 0 / bit 1 = no policy selects the endpoint in egress / ingress (new flows pass).
    */
   policy4(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, egress: boolean, policyOn: boolean, out: Float64Array, open: Uint8Array): number;
+  /** A node's filter table as compiled by src/native/filter-program.ts. */
+  attachFilter(program: FilterProgram): NativeHandle;
+  /** The native filter walk for one packet [src, dst, proto, sport, dport, mark, ctstate] from built-in chain index `chain`: the mark after ACCEPT, or -1 (TS walks). */
+  filterWalk(filter: NativeHandle, chain: number, pkt: Uint32Array): number;
+  /**
+   * nf4-output for TCP/UDP packets of confirmed entries (ESTABLISHED, or NEW once DST_NAT_DONE) whose
+   * NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; returns the stop index,
+   * out[0] the lookups to add to ConntrackStats.found, out[1] the end of the run that needs TS.
+   */
+  nf4Output(pool: NativeHandle, ct: NativeHandle, filter: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, now: number, out: Float64Array, from: number): number;
+  /** nf4-input for packets whose filter INPUT walk ACCEPTs (untracked or confirmed entries); stop index, out[1] end of the TS run. */
+  nf4Input(pool: NativeHandle, ct: NativeHandle, filter: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, out: Float64Array): number;
   layouts(): NativeLayouts;
 }
 

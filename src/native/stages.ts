@@ -18,13 +18,14 @@ import type { PolicyEngine } from '../policy/engine.js';
 import { S } from '../stages/names.js';
 import { establishedAccepts } from './filter-proof.js';
 import { ip4Tables } from './ip4-tables.js';
+import { compileFilter } from './filter-program.js';
 import { nativeDeviceV1, nativeFdbEntryV1 } from './layouts.js';
 import type { NativeAddon, NativeDeviceTable, NativeHandle } from './loader.js';
 
 /** Stages that have a native implementation (VPP-style names, as the TS stages). */
 export const NATIVE_STAGES: readonly string[] = [
   S.ETHERNET_INPUT, S.IP4_INPUT, S.IP4_FORWARD, S.VXLAN4_ENCAP, S.VXLAN4_DECAP, S.NF4_PREROUTING, S.NF4_POSTROUTING,
-  S.NF4_FORWARD, S.NF4_INPUT,
+  S.NF4_FORWARD, S.NF4_INPUT, S.NF4_OUTPUT,
   S.IP4_LOOKUP, S.IP4_OUTPUT, S.IP4_DEFRAG, S.IP4_LOCAL, S.NODEPORT4, S.IPVS4_IN, S.SOCK4_CONNECT,
   S.FRAME_INPUT, S.UNDERLAY_XMIT, S.POLICY4_EGRESS, S.POLICY4_INGRESS, S.VETH_XMIT,
 ];
@@ -80,7 +81,7 @@ export const StageKind = {
   JS: 0, ETHERNET_INPUT: 1, IP4_INPUT: 2, IP4_FORWARD: 3, VXLAN4_ENCAP: 4, VXLAN4_DECAP: 5, NF4_PREROUTING: 6,
   NF4_POSTROUTING: 7, NF4_FORWARD: 8, NF4_INPUT: 9, IP4_LOOKUP: 10, IP4_OUTPUT: 11, IP4_LOCAL: 12, IP4_DEFRAG: 13,
   NODEPORT4: 14, IPVS4_IN: 15, SOCK4_CONNECT: 16, FRAME_INPUT: 17, VETH_XMIT: 18, UNDERLAY_XMIT: 19, POLICY4_EGRESS: 20,
-  POLICY4_INGRESS: 21,
+  POLICY4_INGRESS: 21, NF4_OUTPUT: 22,
 } as const;
 
 /** A dispatcher result meaning "nothing was done natively": the wrapper's whole `process` runs. */
@@ -116,6 +117,8 @@ export interface NativeStages {
   policyFlags(ctx: NodeContext): number;
   /** Per device: bit 0/1 no policy selects its pod in egress/ingress (policy4's open table). */
   readonly open: Uint8Array;
+  /** Per node: the compiled filter table (filter-program.ts). */
+  readonly filters: readonly NativeHandle[];
   /** Per node: the IPv4 routing tables (ip4-tables.ts). */
   readonly ip4: readonly NativeHandle[];
   /** Hand-back marks shared by the wrappers and the dispatcher. */
@@ -146,7 +149,8 @@ export function nativeStages(
   const ctH: NativeHandle[] = contexts.map((ctx) => addon.attachConntrack(ctx.conntrack.nativeView()));
   const found = new Float64Array(2);
   const forwardProof = contexts.map((ctx) => establishedAccepts(ctx.rules, 'filter', 'FORWARD'));
-  const inputProof = contexts.map((ctx) => establishedAccepts(ctx.rules, 'filter', 'INPUT'));
+  // Each node's filter table as a program the addon walks exactly as walk.ts (nf4-output, nf4-input).
+  const filterH: NativeHandle[] = contexts.map((ctx) => addon.attachFilter(compileFilter(ctx.rules, ctx.localAddrs)));
   /** The native stage on nodes where `proof` holds, the TS stage elsewhere. */
   const byNode = (ts: StageDef<NodeContext>, proof: boolean[], nat: NativeStageDef): NativeStageDef => ({
     ...ts,
@@ -222,7 +226,7 @@ export function nativeStages(
       }
       return native;
     };
-    return {
+    const wrapper: NativeStageDef = {
       ...ts,
       process(rt, slots, n) {
         if (rt.tracing) return ts.process(rt, slots, n, pool);
@@ -233,10 +237,12 @@ export function nativeStages(
         kind: () => kind,
         observing: false,
         finish(rt, slots, n, stop, runEnd) {
+          if (stop === NOTHING_DONE) return wrapper.process(rt, slots, n, pool);
           rt.counters.nativePackets += stop + resume(rt, slots, n, stop, runEnd);
         },
       },
     };
+    return wrapper;
   };
 
   const encap = (ts: StageDef<NodeContext>): NativeStageDef => ({
@@ -425,7 +431,6 @@ export function nativeStages(
       // Filter hooks: native only on nodes whose chain walk is proven to ACCEPT every established
       // packet with no side effect (filter-proof.ts); elsewhere, and for other packets, the TS stage.
       case S.NF4_FORWARD: return byNode(st, forwardProof, simple(st, StageKind.NF4_FORWARD, (_node, sl, n, d) => addon.nf4Forward(poolH, null, sl, n, d, hand)));
-      case S.NF4_INPUT: return byNode(st, inputProof, ordered(st, StageKind.NF4_INPUT, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, true, found)));
       // IPv4 routing: no route (ICMP) and fragmentation go to the TS stage.
       case S.IP4_LOOKUP: return simple(st, StageKind.IP4_LOOKUP, (_node, sl, n, d, rt) => addon.ip4Lookup(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
       case S.IP4_OUTPUT: return simple(st, StageKind.IP4_OUTPUT, (node, sl, n, d, rt) => addon.ip4Output(poolH, node, sl, n, d, hand, ip4H[rt.nodeIndex]));
@@ -465,6 +470,15 @@ export function nativeStages(
       });
       case S.POLICY4_EGRESS: return policy(st, true, StageKind.POLICY4_EGRESS);
       case S.POLICY4_INGRESS: return policy(st, false, StageKind.POLICY4_INGRESS);
+      // Packets whose filter INPUT walk (the compiled program) ACCEPTs, untracked or of confirmed entries.
+      case S.NF4_INPUT: return ordered(st, StageKind.NF4_INPUT, (rt, sl, n, from) => addon.nf4Input(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found));
+      // Confirmed entries (ESTABLISHED, or NEW with the nat binding done: the outer VXLAN flows) whose
+      // NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; the rest to TS.
+      case S.NF4_OUTPUT: return ordered(st, StageKind.NF4_OUTPUT, (rt, sl, n, from) => {
+        const stop = addon.nf4Output(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, rt.now, found, from);
+        rt.ctx.conntrack.stats.found += found[0];
+        return stop;
+      });
       default: return st;
     }
   });
@@ -474,5 +488,5 @@ export function nativeStages(
     openOf(ctx.policy);
     return 3;
   };
-  return { stages: wrapped, addon, pool: poolH, nodes: nodeH, conntrack: ctH, ip4: ip4H, devices: devH, policyFlags, open, hand };
+  return { stages: wrapped, addon, pool: poolH, nodes: nodeH, conntrack: ctH, ip4: ip4H, devices: devH, policyFlags, open, filters: filterH, hand };
 }
