@@ -106,10 +106,12 @@ function runAll(engine: 'ts' | 'native', vectorSize: number, frames: FrameSpec[]
 }
 
 describe('native parity: random frames, damage and vector sizes', () => {
-  it('identical frames, results and counters', () => {
+  it('identical frames, results and counters', async () => {
     let nativeTotal = 0;
-    fc.assert(
-      fc.property(fc.array(frameSpec, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 60 }), (frames, vectorSize, batch) => {
+    // Async with a yield per run: the worker's event loop must answer vitest's RPC during a long property run.
+    await fc.assert(
+      fc.asyncProperty(fc.array(frameSpec, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 60 }), async (frames, vectorSize, batch) => {
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const a = runAll('ts', vectorSize, frames, batch);
         const b = runAll('native', vectorSize, frames, batch);
         expect(b.counters).toEqual(a.counters);
