@@ -46,6 +46,42 @@ inline int32_t ctFind(const CtView& ct, uint32_t proto, uint32_t src, uint32_t d
   return -1;
 }
 
+// Warms the lookups of a vector before it is walked (as VPP's dual/quad loops do): every packet's
+// bucket head first, then the first chain entry's tuple and state words. Only loads; no decision
+// depends on it. With thousands of flows, each lookup otherwise waits on ~10 cache misses in turn.
+void prefetchLookups(const PoolView& p, const CtView& ct, const Call& c, int32_t from) {
+  if (c.n - from < 4) return;
+  auto key = [&](int32_t s, uint32_t* h) -> bool {
+    if (p.ownBuf[s]) return false;
+    const int64_t l3 = p.l3[s], l4 = p.l4[s];
+    if (l3 < 0 || l4 < 0 || l4 + 4 > p.slotBytes) return false;
+    const uint8_t* b = p.slot(s);
+    const uint32_t proto = b[l3 + 9];
+    if (proto != 6 && proto != 17) return false;
+    *h = ctHash(ct, proto, 0, rd32(b, l3 + 12), rd32(b, l3 + 16), rd16(b, l4), rd16(b, l4 + 2));
+    return true;
+  };
+  uint32_t h = 0;
+  for (int32_t i = from; i < c.n; i++) if (key(c.slots[i], &h)) __builtin_prefetch(&ct.buckets[h]);
+  for (int32_t i = from; i < c.n; i++) {
+    if (!key(c.slots[i], &h)) continue;
+    const int32_t n = ct.buckets[h];
+    if (n < 0) continue;
+    const int32_t e = n >> 1;
+    __builtin_prefetch(&ct.tSrc[n]);
+    __builtin_prefetch(&ct.tDst[n]);
+    __builtin_prefetch(&ct.tSport[n]);
+    __builtin_prefetch(&ct.tDport[n]);
+    __builtin_prefetch(&ct.proto[e]);
+    __builtin_prefetch(&ct.zone[e]);
+    __builtin_prefetch(&ct.status[e]);
+    __builtin_prefetch(&ct.deadline[e]);
+    __builtin_prefetch(&ct.tcpState[e]);
+    __builtin_prefetch(&ct.tdEnd[n]);
+    __builtin_prefetch(&ct.tcpFlags[n]);
+  }
+}
+
 inline uint32_t csumUpdate32(uint32_t hc, uint32_t o, uint32_t n) {
   return finishChecksum(uint64_t(~hc & 0xffff) + (~(o >> 16) & 0xffff) + (~o & 0xffff) + (n >> 16) + (n & 0xffff));
 }
@@ -247,6 +283,7 @@ bool preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDec
 
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
   PreDecision d{};
+  prefetchLookups(p, ct, c, from);
   for (int32_t i = from; i < c.n; i++) {
     const int32_t s = c.slots[i];
     if (!preCheck(p, ct, s, cc->now, &d)) {
