@@ -46,6 +46,12 @@ export function workloadRows(id: string, name: string, model: string, r: Workloa
   return out;
 }
 
+const stageNs = (r: WorkloadRun): number => {
+  let ns = 0;
+  for (const a of r.stages.values()) ns += a.ns;
+  return ns / r.packets;
+};
+
 const share = (r: WorkloadRun): number => {
   let p = 0, n = 0;
   for (const a of r.stages.values()) {
@@ -70,7 +76,7 @@ export function runIssueWorkloads(engines: readonly EngineName[], packets: numbe
     }
     step(`C reference (bench/c-reference/ref.c) on workload ${w.id}`);
     const c = cReference(issueWorkload(w.newFlows, Math.min(packets, 100_000), warm));
-    const fig = runs.map((r) => ({ engine: r.engine, packetsPerSec: (r.packets * 1e9) / r.ns, nsPerPacket: r.ns / r.packets, nativeDispatch: r.nativeDispatch, nativeShare: share(r) }));
+    const fig = runs.map((r) => ({ engine: r.engine, packetsPerSec: (r.packets * 1e9) / r.ns, nsPerPacket: r.ns / r.packets, nativeDispatch: r.nativeDispatch, nativeShare: share(r), stageNsPerPacket: stageNs(r) }));
     const ts = fig.find((f) => f.engine === 'ts');
     const nat = fig.find((f) => f.engine === 'native');
     workloads.push({

@@ -107,7 +107,8 @@ export function issueLines(r: BenchReport, table: (h: readonly string[], rows: r
   const ws = r.issueWorkloads ?? [];
   if (ws.length === 0) return [];
   const eng = (w: (typeof ws)[number], e: string) => w.engines.find((x) => x.engine === e);
-  const rate = (f?: { packetsPerSec: number; nsPerPacket: number }): string => (f ? `${fmtRate(f.packetsPerSec)} (${fmtNs(f.nsPerPacket)})` : '-');
+  const rate = (f?: { packetsPerSec: number; nsPerPacket: number; stageNsPerPacket?: number }): string =>
+    (f ? `${fmtRate(f.packetsPerSec)} (${fmtNs(f.nsPerPacket)}${f.stageNsPerPacket !== undefined ? `, ${fmtNs(f.stageNsPerPacket)} in stages` : ''})` : '-');
   const whole = ws.map((w) => {
     const t = eng(w, 'ts'), n = eng(w, 'native');
     return [w.name, rate(t), rate(n), w.nativeOverTs !== undefined ? `${w.nativeOverTs.toFixed(2)}x` : '-',
@@ -118,7 +119,7 @@ export function issueLines(r: BenchReport, table: (h: readonly string[], rows: r
   });
   const w0 = ws[0];
   const out = [
-    `issue workloads, whole pipeline (${w0.packets.toLocaleString('en-US')} packets after ${w0.warmup.toLocaleString('en-US')} of warm-up, ${w0.flows} flows, capture batches of ${w0.batch} queued with injectFrames; packets/s (ns/packet wall); native/C = native time over C time)`,
+    `issue workloads, whole pipeline (${w0.packets.toLocaleString('en-US')} packets after ${w0.warmup.toLocaleString('en-US')} of warm-up, ${w0.flows} flows, capture batches of ${w0.batch} queued with injectFrames; packets/s (ns/packet wall, of which inside stage calls per the counters); native/C = native time over C time)`,
     table(['workload', 'TypeScript', 'native', 'native/TS', 'native dispatcher, stage packets native', 'C node-1 only', 'C whole path', 'native/C node-1', 'native/C whole'], whole),
   ];
   if (r.issueTargets && r.issueTargets.length > 0) {

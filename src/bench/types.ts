@@ -146,6 +146,8 @@ export interface IssueEngineFigure {
   readonly nativeDispatch: boolean;
   /** Share of stage calls' packets (node-packets) the native code took. */
   readonly nativeShare: number;
+  /** ns per packet spent inside stage calls (the counters' ns over all stages and nodes); the rest of nsPerPacket is dispatch, queueing and JavaScript. */
+  readonly stageNsPerPacket?: number;
 }
 
 export interface IssueWorkloadResult {

@@ -18,10 +18,11 @@ for (const w of WORKLOADS) {
   const res = {} as Record<'ts' | 'native', WorkloadRun>;
   for (const engine of ['ts', 'native'] as const) res[engine] = measureWorkload(engine, w.newFlows, PACKETS, WARM);
   const pps = (r: WorkloadRun): number => (r.packets * 1e9) / r.ns;
+  const inStages = (r: WorkloadRun): string => `${([...r.stages.values()].reduce((a, s) => a + s.ns, 0) / r.packets).toFixed(0)} ns in stage calls`;
   const cref = w.newFlows ? null : cReference(issueWorkload(w.newFlows, Math.min(PACKETS, 100_000), WARM));
   console.log(`\n${w.name}: ${PACKETS} packets, ${ISSUE_FLOWS} flows`);
-  console.log(`  TypeScript  ${(pps(res.ts) / 1e6).toFixed(3)} Mpps  (${(1e9 / pps(res.ts)).toFixed(0)} ns/packet)`);
-  console.log(`  native      ${(pps(res.native) / 1e6).toFixed(3)} Mpps  (${(1e9 / pps(res.native)).toFixed(0)} ns/packet)  ${(pps(res.native) / pps(res.ts)).toFixed(2)}x TypeScript${res.native.nativeDispatch ? '' : '  (native dispatcher OFF)'}`);
+  console.log(`  TypeScript  ${(pps(res.ts) / 1e6).toFixed(3)} Mpps  (${(1e9 / pps(res.ts)).toFixed(0)} ns/packet, ${inStages(res.ts)})`);
+  console.log(`  native      ${(pps(res.native) / 1e6).toFixed(3)} Mpps  (${(1e9 / pps(res.native)).toFixed(0)} ns/packet, ${inStages(res.native)})  ${(pps(res.native) / pps(res.ts)).toFixed(2)}x TypeScript${res.native.nativeDispatch ? '' : '  (native dispatcher OFF)'}`);
   if (cref && 'error' in cref) console.log(`C reference not run: ${cref.error}`);
   else if (cref) {
     const nat = 1e9 / pps(res.native);
