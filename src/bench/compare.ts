@@ -64,8 +64,10 @@ export function validateBaseline(raw: unknown, current: RunIdentity, source = 'b
   const hints: string[] = [];
   if (raw.suiteVersion !== current.suiteVersion) {
     diffs.push(`suite version ${String(raw.suiteVersion)} (this run: ${current.suiteVersion})`);
-    const why = SUITE_CHANGES[current.suiteVersion];
-    if (why && typeof raw.suiteVersion === 'number' && raw.suiteVersion < current.suiteVersion) hints.push(why);
+    // Every change since the baseline's version (a v1 baseline gets what v2 and v3 changed).
+    if (typeof raw.suiteVersion === 'number' && raw.suiteVersion < current.suiteVersion) {
+      for (let v = raw.suiteVersion + 1; v <= current.suiteVersion; v++) if (SUITE_CHANGES[v]) hints.push(SUITE_CHANGES[v]);
+    }
   }
   // v1 reports have only `engine` (always 'ts'); later ones list the set in `engines`.
   const rawEngines = Array.isArray(raw.engines) ? raw.engines.map(String) : typeof raw.engine === 'string' ? raw.engine.split('+') : [];

@@ -28,7 +28,7 @@ export const COVERAGE: readonly CoverageEntry[] = [
   { stage: 'socket LB', prefixes: ['socket-lb/connect new (maglev', 'pipeline-ebpf/sock4-connect@node-1'] },
   { stage: 'maglev build', prefixes: ['maglev/build'] },
   { stage: 'maglev lookup', prefixes: ['maglev/lookup'] },
-  { stage: 'whole pipeline', prefixes: ['pipeline/whole', 'pipeline-ipvs/whole', 'pipeline-ebpf/whole'] },
+  { stage: 'whole pipeline', prefixes: ['issue-a/whole', 'issue-b/whole', 'pipeline/whole', 'pipeline-ipvs/whole', 'pipeline-ebpf/whole'] },
 ];
 
 /** Prefix 'new-conn-' must not match the IPVS rows for the iptables entry, and means its nf4-prerouting row. */

@@ -27,13 +27,13 @@ export function mdTable(head: readonly string[], rows: readonly (readonly string
   return [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-const STAGE_HEAD = ['stage', 'engine', 'code', 'p50/packet', 'p99/packet', 'packets/s', 'pkts/call', 'budget', 'headroom', 'model'];
+const STAGE_HEAD = ['stage', 'engine', 'code', 'p50/packet', 'p99/packet', 'packets/s', 'pkts/call', 'budget', 'headroom', 'model', 'timing'];
 
 function stageRows(r: BenchReport): string[][] {
   return r.stages.map((s) => {
     const b = budget(s.budget);
     return [s.key, s.engine, s.impl ?? s.engine, fmtNs(s.p50Ns), fmtNs(s.p99Ns), fmtRate(s.packetsPerSec), s.packetsPerCall.toFixed(0),
-      b ? `${fmtNs(b.ns)} ${b.quantile}` : '-', b ? `${headroom(b, s.p50Ns, s.p99Ns).toExponential(1)}x` : '-', s.model];
+      b ? `${fmtNs(b.ns)} ${b.quantile}` : '-', b ? `${headroom(b, s.p50Ns, s.p99Ns).toExponential(1)}x` : '-', s.model, s.timing ?? '-'];
   });
 }
 
@@ -100,6 +100,44 @@ function maglevLines(r: BenchReport, table: (h: readonly string[], rows: readonl
   return ['Maglev table build (median)', table(['M', 'backends', 'build', 'runs'], mb.map((b) => [String(b.m), String(b.backends), `${b.ms.toFixed(2)} ms`, String(b.runs)]))];
 }
 
+const pct = (x: number): string => `${(100 * x).toFixed(x < 0.995 && x > 0.99 ? 1 : 0)}%`;
+
+/** The issue's workloads (a) and (b): whole pipeline per engine, ratios, the C reference, the targets, per-stage side by side. */
+export function issueLines(r: BenchReport, table: (h: readonly string[], rows: readonly (readonly string[])[]) => string): string[] {
+  const ws = r.issueWorkloads ?? [];
+  if (ws.length === 0) return [];
+  const eng = (w: (typeof ws)[number], e: string) => w.engines.find((x) => x.engine === e);
+  const rate = (f?: { packetsPerSec: number; nsPerPacket: number; stageNsPerPacket?: number }): string =>
+    (f ? `${fmtRate(f.packetsPerSec)} (${fmtNs(f.nsPerPacket)}${f.stageNsPerPacket !== undefined ? `, ${fmtNs(f.stageNsPerPacket)} in stages` : ''})` : '-');
+  const whole = ws.map((w) => {
+    const t = eng(w, 'ts'), n = eng(w, 'native');
+    return [w.name, rate(t), rate(n), w.nativeOverTs !== undefined ? `${w.nativeOverTs.toFixed(2)}x` : '-',
+      n ? `${n.nativeDispatch ? 'on' : 'OFF'}, ${pct(n.nativeShare)} native` : '-',
+      w.cReference ? `${fmtRate(1e9 / w.cReference.node1Ns)} (${fmtNs(w.cReference.node1Ns)})` : '-',
+      w.cReference ? `${fmtRate(1e9 / w.cReference.fullNs)} (${fmtNs(w.cReference.fullNs)})` : '-',
+      w.nativeOverC ? `${w.nativeOverC.node1.toFixed(1)}x` : '-', w.nativeOverC ? `${w.nativeOverC.full.toFixed(1)}x` : '-'];
+  });
+  const w0 = ws[0];
+  const out = [
+    `issue workloads, whole pipeline (${w0.packets.toLocaleString('en-US')} packets after ${w0.warmup.toLocaleString('en-US')} of warm-up, ${w0.flows} flows, capture batches of ${w0.batch} queued with injectFrames; packets/s (ns/packet wall, of which inside stage calls per the counters); native/C = native time over C time)`,
+    table(['workload', 'TypeScript', 'native', 'native/TS', 'native dispatcher, stage packets native', 'C node-1 only', 'C whole path', 'native/C node-1', 'native/C whole'], whole),
+  ];
+  if (r.issueTargets && r.issueTargets.length > 0) {
+    out.push('issue targets (native engine, workload (a))', table(['target', 'measured', 'met'], r.issueTargets.map((t) => [t.target, t.measured, t.met ? 'met' : 'NOT met'])));
+  }
+  for (const w of ws) {
+    const rows = r.stages.filter((s) => s.key.startsWith(`issue-${w.id}/`) && !s.key.endsWith('/whole'));
+    const names = [...new Set(rows.map((s) => s.key))];
+    const lines = names.map((k) => {
+      const t = rows.find((s) => s.key === k && s.engine === 'ts');
+      const n = rows.find((s) => s.key === k && s.engine === 'native');
+      return [k.slice(k.indexOf('/') + 1), t ? fmtNs(t.meanNs) : '-', n ? fmtNs(n.meanNs) : '-', t && n ? `${(t.meanNs / n.meanNs).toFixed(1)}x` : '-', n ? n.impl ?? '-' : '-', n?.nativeShare !== undefined ? pct(n.nativeShare) : '-'];
+    });
+    if (lines.length > 0) out.push(`workload (${w.id}) per stage: ns per node-packet from the engine's counters (all nodes; native dispatcher on)`, table(['stage', 'ts', 'native', 'ts/native', 'code', 'native share'], lines));
+  }
+  return out;
+}
+
 function kernelLines(r: BenchReport): string[] {
   if (!r.kernelPeer.ran) return [`kernel peer: ${r.kernelPeer.note}`];
   const whole = r.stages.find((s) => s.key === 'pipeline/whole' && s.engine === 'ts');
@@ -116,6 +154,7 @@ export function renderText(r: BenchReport): string {
     '',
     textTable(STAGE_HEAD, stageRows(r)),
     '',
+    ...issueLines(r, textTable).flatMap((b) => [b, '']),
     ...coverageLines(r, textTable).flatMap((b) => [b, '']),
     ...budgetLines(r, textTable).flatMap((b) => [b, '']),
     ...scalingBlocks(r, textTable).flatMap((b) => [b, '']),
@@ -147,6 +186,7 @@ export function renderMarkdown(r: BenchReport): string {
   return [
     `Run ${r.date}, suite v${r.suiteVersion} (${r.mode}), engines ${enginesOf(r).join(', ')}, node ${r.node}, ${r.cores} x ${r.cpu}; calibration loop ${r.calibrationNs.toFixed(3)} ns/iteration; peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB.`,
     '',
+    ...(r.issueWorkloads && r.issueWorkloads.length > 0 ? ['### Issue workloads (a) and (b)', '', ...issueLines(r, mdTable).flatMap((b) => [b, ''])] : []),
     ...coverageLines(r, mdTable).flatMap((b) => [b, '']),
     '### Budgets',
     '',

@@ -3,10 +3,11 @@
  * format `--compare` reads. Bump SUITE_VERSION whenever a row's meaning or the traffic changes:
  * a baseline of another version is refused, not compared.
  */
-export const SUITE_VERSION = 2;
+export const SUITE_VERSION = 3;
 
 /** Why baselines of older versions are refused (shown in the incompatible-baseline message). */
 export const SUITE_CHANGES: Readonly<Record<number, string>> = {
+  3: 'v3 measures the whole-pipeline rows (pipeline*/whole) with the native dispatcher on (no per-call sampler; frames queued as capture batches with injectFrames, p50/p99 across batches of 1,024), takes the per-stage sampler rows on the first half of the measured frames only, and adds the issue workloads (issue-a/*, issue-b/*: per engine, whole pipeline and per-stage counters)',
   2: 'v2 made the engine part of every row\'s identity (pipeline rows per engine: ts, and native when the addon loads), added IPVS rows (pipeline-ipvs/*, new-conn-ipvs-*) and the veth/route coverage, and the service-chain scaling figure is now ipvs4-in + nf4-prerouting',
 };
 export const REPORT_TOOL = 'dpemu-bench';
@@ -35,6 +36,15 @@ export interface StageResult {
   readonly samples: number;
   /** Budget id from budgets.ts this row is held against, if any. */
   readonly budget?: string;
+  /**
+   * How the figure was taken (absent: benny or a direct timing loop): `sampler` = Engine.onCall, one sample per
+   * `process` call, JavaScript run loop (the native dispatcher is OFF while it is set); `batch` = wall time per
+   * capture batch (queue + run to empty), native dispatcher on for engine native; `counters` = the engine's
+   * per-stage counters (each call timed by the loop that made it, the native dispatcher's in C++), per batch.
+   */
+  readonly timing?: 'sampler' | 'batch' | 'counters';
+  /** Share of the row's packets the native code took (counters' nativePackets / packets), engine native. */
+  readonly nativeShare?: number;
 }
 
 export interface ScalingPoint {
@@ -118,6 +128,49 @@ export interface BenchReport {
   readonly maglevBuilds?: readonly { readonly m: number; readonly backends: number; readonly ms: number; readonly runs: number }[];
   /** Service translation per new connection, iptables beside IPVS by Service count (ipvs4-in + nf4-prerouting p50). */
   readonly serviceModels?: readonly { readonly n: number; readonly iptablesNs: number; readonly ipvsNs: number; readonly ratio: number }[];
+  /** The issue's workloads (a) and (b): whole-pipeline packets/s per engine, ratios, the C reference (absent before v3). */
+  readonly issueWorkloads?: readonly IssueWorkloadResult[];
+  /** The issue's targets, met or not in this run (absent before v3). */
+  readonly issueTargets?: readonly IssueTarget[];
   /** How the data was generated (seeds, sizes). */
   readonly data: readonly string[];
+}
+
+/** One engine on one issue workload. */
+export interface IssueEngineFigure {
+  readonly engine: string;
+  readonly packetsPerSec: number;
+  /** Wall ns per packet (1e9 / packetsPerSec). */
+  readonly nsPerPacket: number;
+  /** Whether the engine's run loop was the native dispatcher (C++) for the timed batches. */
+  readonly nativeDispatch: boolean;
+  /** Share of stage calls' packets (node-packets) the native code took. */
+  readonly nativeShare: number;
+  /** ns per packet spent inside stage calls (the counters' ns over all stages and nodes); the rest of nsPerPacket is dispatch, queueing and JavaScript. */
+  readonly stageNsPerPacket?: number;
+}
+
+export interface IssueWorkloadResult {
+  readonly id: string;
+  readonly name: string;
+  readonly packets: number;
+  readonly warmup: number;
+  readonly flows: number;
+  /** Frames per capture batch (injectFrames + run). */
+  readonly batch: number;
+  readonly engines: readonly IssueEngineFigure[];
+  /** native packets/s / TypeScript packets/s (absent without the native engine). */
+  readonly nativeOverTs?: number;
+  /** bench/c-reference/ref.c over the same frames, ns/packet: node-1's work only, and the whole path (`full`). */
+  readonly cReference?: { readonly node1Ns: number; readonly fullNs: number; readonly packets: number };
+  /** Why the C reference did not run. */
+  readonly cNote?: string;
+  /** native ns/packet / C ns/packet (time ratio: 1 = as fast as C, 2 = twice as slow). */
+  readonly nativeOverC?: { readonly node1: number; readonly full: number };
+}
+
+export interface IssueTarget {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
 }
