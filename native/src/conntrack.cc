@@ -1,3 +1,4 @@
+#include "prefetch.h"
 #include "conntrack.h"
 
 #include "nffilter.h"
@@ -62,23 +63,23 @@ void prefetchLookups(const PoolView& p, const CtView& ct, const Call& c, int32_t
     return true;
   };
   uint32_t h = 0;
-  for (int32_t i = from; i < c.n; i++) if (key(c.slots[i], &h)) __builtin_prefetch(&ct.buckets[h]);
+  for (int32_t i = from; i < c.n; i++) if (key(c.slots[i], &h)) prefetchLine(&ct.buckets[h]);
   for (int32_t i = from; i < c.n; i++) {
     if (!key(c.slots[i], &h)) continue;
     const int32_t n = ct.buckets[h];
     if (n < 0) continue;
     const int32_t e = n >> 1;
-    __builtin_prefetch(&ct.tSrc[n]);
-    __builtin_prefetch(&ct.tDst[n]);
-    __builtin_prefetch(&ct.tSport[n]);
-    __builtin_prefetch(&ct.tDport[n]);
-    __builtin_prefetch(&ct.proto[e]);
-    __builtin_prefetch(&ct.zone[e]);
-    __builtin_prefetch(&ct.status[e]);
-    __builtin_prefetch(&ct.deadline[e]);
-    __builtin_prefetch(&ct.tcpState[e]);
-    __builtin_prefetch(&ct.tdEnd[n]);
-    __builtin_prefetch(&ct.tcpFlags[n]);
+    prefetchLine(&ct.tSrc[n]);
+    prefetchLine(&ct.tDst[n]);
+    prefetchLine(&ct.tSport[n]);
+    prefetchLine(&ct.tDport[n]);
+    prefetchLine(&ct.proto[e]);
+    prefetchLine(&ct.zone[e]);
+    prefetchLine(&ct.status[e]);
+    prefetchLine(&ct.deadline[e]);
+    prefetchLine(&ct.tcpState[e]);
+    prefetchLine(&ct.tdEnd[n]);
+    prefetchLine(&ct.tcpFlags[n]);
   }
 }
 

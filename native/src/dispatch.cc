@@ -1,3 +1,4 @@
+#include "prefetch.h"
 #include "dispatch.h"
 
 #include <cstring>
@@ -112,6 +113,7 @@ int32_t engineRun(EngineView& e) {
   while (e.pending[0] > 0) {
     int32_t q = 0;
     while (q < total && e.heads[q] == e.tails[q]) q++;
+    if (q == total) return kRunYield;  // pending disagrees with the queues: the engine's loop decides
     const uint8_t kind = e.kind[q];
     if (kind == kStageJs) return kRunYield;
     // The IPv4 stages' tables come with engineTables; without them the wrapper runs the call.
@@ -128,6 +130,12 @@ int32_t engineRun(EngineView& e) {
     }
     if (e.heads[q] == e.tails[q]) e.heads[q] = e.tails[q] = 0;
     e.pending[0] -= n;
+    // The stage reads every packet's headers: start the loads for the whole vector (cold after
+    // the previous stage's sweep over up to 256 slots, each in its own pages).
+    for (int32_t i = 0; i < n; i++) {
+      const int32_t s = e.vector[i];
+      if (!p.ownBuf[s]) prefetchLine(p.slot(s) + p.start[s]);
+    }
     double* rec = e.counters + int64_t(q) * e.counterWords;
     const Call c{e.vector, n, rec + kCounterHead, e.counterWords - kCounterHead, e.hand};
     const int32_t v0 = e.vector[0];

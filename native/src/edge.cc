@@ -1,3 +1,4 @@
+#include "prefetch.h"
 #include "edge.h"
 
 #include "wire.h"
@@ -23,7 +24,7 @@ inline void prefetchFrame(const PoolView& p, const Call& c, int32_t i) {
   if (i >= c.n) return;
   const int32_t s = c.slots[i];
   const int64_t st = p.start[s];
-  if (st >= 0 && st < p.slotBytes) __builtin_prefetch(p.slot(s) + st);
+  if (st >= 0 && st < p.slotBytes) prefetchLine(p.slot(s) + st);
 }
 
 // A MAC as one 48-bit number (b[o] the most significant byte), and the device table's the same way.
