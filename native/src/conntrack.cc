@@ -456,6 +456,8 @@ bool inCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s
 
 int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, CtCall* cc, int32_t from) {
   OutDecision d{};
+  // The outer VXLAN flows are many (udp_flow_src_port hashes the inner flow): warm them too.
+  prefetchLookups(p, ct, c, from);
   for (int32_t i = from; i < c.n; i++) {
     const int32_t s = c.slots[i];
     if (!outCheck(p, ct, f, s, cc->now, &d)) {
