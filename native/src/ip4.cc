@@ -136,6 +136,11 @@ int32_t ip4Lookup(const PoolView& p, const Ip4NodeView& t, const Call& c) {
 int32_t ip4Output(const PoolView& p, const NodeView& node, const Ip4NodeView& t, const Call& c) {
   int32_t left = 0;
   for (int32_t i = 0; i < c.n; i++) {
+    for (int32_t j = i == 0 ? 0 : i + kPacketAhead; j <= i + kPacketAhead && j < c.n; j++) {
+      const int32_t t = c.slots[j];
+      prefetchSlot<1>(p, t, p.start[t], int64_t(p.start[t]) + 12);  // the L2 header written
+      prefetchSlot<0>(p, t, int64_t(p.l3[t]) + 2, int64_t(p.l3[t]) + 4);
+    }
     const int32_t s = c.slots[i];
     const int32_t dev = p.aux0[s];
     const int64_t st = p.start[s];

@@ -100,6 +100,7 @@ inline uint32_t ipv4HeaderChecksumFast(const uint8_t* b, int64_t off, int64_t ih
   return finishFast(onesSumFast(b, off, ihl) - ld16(b, off + 10));
 }
 
+
 // A slot the TS stage must handle: its frame is in a private buffer the addon does not see.
 inline bool privateBuffer(const PoolView& p, int32_t s) { return p.ownBuf[s] != 0; }
 
@@ -109,6 +110,10 @@ inline bool privateBuffer(const PoolView& p, int32_t s) { return p.ownBuf[s] != 
 int32_t ethernetInput(const PoolView& p, const NodeView& node, const Call& c) {
   int32_t left = 0;
   for (int32_t i = 0; i < c.n; i++) {
+    for (int32_t j = i == 0 ? 0 : i + kPacketAhead; j <= i + kPacketAhead && j < c.n; j++) {
+      const int32_t t = c.slots[j];
+      prefetchSlot<0>(p, t, p.start[t], int64_t(p.start[t]) + 14 + 20);  // this stage and ip4-input
+    }
     const int32_t s = c.slots[i];
     const int32_t dev = p.device[s];
     if (privateBuffer(p, s) || dev < 0 || dev >= node.deviceCount) { c.handBack[i] = 1; left++; continue; }
@@ -222,6 +227,12 @@ int32_t vxlan4Encap(const PoolView& p, const NodeView& node, const Call& c, uint
   if (vxlan4EncapCheck(p, c) < 0) return -1;
   const native_device_v1& nic = node.devices[node.nic];
   for (int32_t i = 0; i < c.n; i++) {
+    // The outer headers go to headroom no stage touched (a cold line); the checksum reads the frame.
+    for (int32_t j = i == 0 ? 0 : i + kPacketAhead; j <= i + kPacketAhead && j < c.n; j++) {
+      const int32_t t = c.slots[j];
+      prefetchSlot<1>(p, t, int64_t(p.start[t]) - kVxlanOverhead, p.start[t]);
+      prefetchSlot<0>(p, t, p.start[t], int64_t(p.start[t]) + p.len[t]);
+    }
     const int32_t s = c.slots[i];
     c.handBack[i] = 0;
     uint8_t* b = p.slot(s);
@@ -345,6 +356,10 @@ static bool parseInnerPlain(const uint8_t* b, int64_t off, int64_t end, uint32_t
 int32_t vxlan4Decap(const PoolView& p, const NodeView& node, const Call& c) {
   int32_t left = 0;
   for (int32_t i = 0; i < c.n; i++) {
+    for (int32_t j = i == 0 ? 0 : i + kPacketAhead; j <= i + kPacketAhead && j < c.n; j++) {
+      const int32_t t = c.slots[j];
+      prefetchSlot<0>(p, t, p.l3[t], int64_t(p.start[t]) + p.len[t]);
+    }
     const int32_t s = c.slots[i];
     const int64_t l3 = p.l3[s];
     const int64_t udp = p.l4[s];
