@@ -2,6 +2,7 @@
 #include "conntrack.h"
 
 #include "nffilter.h"
+#include "stages.h"
 #include "wire.h"
 
 namespace dpemu {
