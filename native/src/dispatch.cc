@@ -15,9 +15,13 @@ inline double nowNs() {
   return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
 }
 
+// A FIFO position modulo the pool size, as the engine's `% size`, without a division in the
+// common case (positions restart at 0 whenever a queue empties, so they rarely pass the size).
+inline int32_t wrap(int32_t pos, int32_t size) { return pos < size ? pos : pos % size; }
+
 inline void push(EngineView& e, int32_t q, int32_t slot) {
   const int32_t size = e.pool->size;
-  e.queues[int64_t(q) * size + (e.tails[q] % size)] = slot;
+  e.queues[int64_t(q) * size + wrap(e.tails[q], size)] = slot;
   e.tails[q]++;
   e.pending[0]++;
 }
@@ -123,7 +127,7 @@ int32_t engineRun(EngineView& e) {
     const int64_t base = int64_t(q) * size;
     int32_t n = 0;
     while (n < e.vectorSize && e.heads[q] != e.tails[q]) {
-      const int32_t slot = e.queues[base + (e.heads[q] % size)];
+      const int32_t slot = e.queues[base + wrap(e.heads[q], size)];
       e.heads[q]++;
       p.next[slot] = -1;
       e.vector[n++] = slot;
