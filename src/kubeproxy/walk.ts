@@ -53,6 +53,11 @@ export interface WalkResult {
 }
 
 const MAX_DEPTH = 64;
+/**
+ * Chain entries one walk may make (jumps and gotos). A goto does not nest, so a goto cycle never
+ * deepens the stack; the kernel refuses such a table at load (ELOOP), dpemu stops the walk here.
+ */
+const MAX_TRANSFERS = 1 << 16;
 /** Return points; the walk is synchronous, so one shared stack serves every call. */
 /** Return points as two parallel stacks (no object per jump). */
 const STACK_CHAIN: Chain[] = [];
@@ -128,6 +133,7 @@ export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpP
   result.matched.length = 0;
   const chains = STACK_CHAIN;
   let depth = 0;
+  let transfers = 0;
   let cur = start;
   let i = 0;
   for (;;) {
@@ -154,6 +160,7 @@ export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpP
           depth++;
         }
         if (depth > MAX_DEPTH) throw new KubeProxyError('KP_CHAIN_LOOP', `kube-proxy: chains nest deeper than ${MAX_DEPTH} at ${t.chain} (a jump loop?)`);
+        if (++transfers > MAX_TRANSFERS) throw new KubeProxyError('KP_CHAIN_LOOP', `kube-proxy: more than ${MAX_TRANSFERS} chain entries in one walk at ${t.chain} (a goto loop; the kernel refuses such a table: ELOOP)`);
         cur = next;
         i = 0;
         break;

@@ -22,6 +22,23 @@ function dnat(rs: RuleSet, p: KpPacket, c: WalkContext): string | null {
 }
 
 describe('chain walker', () => {
+  test('a goto cycle ends the walk with KP_CHAIN_LOOP (the kernel refuses such a table), a jump cycle too', () => {
+    const loop = (kind: 'goto' | 'jump'): RuleSet => ({
+      node: 'n',
+      tables: {
+        filter: [
+          { name: 'OUTPUT', builtin: true, policy: 'ACCEPT', rules: [{ table: 'filter', chain: 'OUTPUT', matches: [], target: { kind, chain: 'A' } }] },
+          { name: 'A', builtin: false, policy: null, rules: [{ table: 'filter', chain: 'A', matches: [], target: { kind, chain: 'B' } }] },
+          { name: 'B', builtin: false, policy: null, rules: [{ table: 'filter', chain: 'B', matches: [], target: { kind, chain: 'A' } }] },
+        ],
+        nat: [],
+      },
+    });
+    for (const kind of ['goto', 'jump'] as const) {
+      expect(() => walkChain(loop(kind), 'filter', 'OUTPUT', pkt('10.244.1.5', '10.96.3.3', 80), ctx())).toThrow(expect.objectContaining({ code: 'KP_CHAIN_LOOP' }));
+    }
+  });
+
   test('three endpoints are picked uniformly (seeded, statistical bounds)', () => {
     const rs = renderNodeRules(S.withExtra(S.THREE_ENDPOINTS), 'node-1');
     const c = ctx(7);

@@ -69,7 +69,7 @@ const ruleSet: fc.Arbitrary<RuleSet> = fc.record({
   builtins: fc.array(fc.record({ rules: fc.array(rule, { maxLength: 5 }), drop: fc.boolean() }), { minLength: 3, maxLength: 3 }),
   users: fc.array(fc.array(rule, { maxLength: 4 }), { minLength: 4, maxLength: 4 }),
 }).map(({ builtins, users }) => {
-  // A goto cycle never ends (walk.ts counts only jumps): gotos go to later user chains only.
+  // Gotos go to later user chains only: a goto cycle stops walk.ts with KP_CHAIN_LOOP (tested in test/kubeproxy).
   const rank = (name: string): number => USER.indexOf(name);
   const mk = (name: string, builtin: boolean, policy: Chain['policy'], rs: typeof builtins[0]['rules']): Chain => ({
     name, builtin, policy, rules: rs.map((r): Rule => {
