@@ -95,7 +95,9 @@ describe('Maglev table', () => {
 
   it('removing one of N backends remaps about 1/N of slots, nearly all from the removed backend (fast-check)', () => {
     // Maglev's guarantee is minimal, not zero, disruption: a few slots of surviving backends also move
-    // (the paper's Figure; Cilium's own test bounds it at 1%). With M = 16381 >= 100 N it stays < 2%.
+    // (the paper's Figure; Cilium's own test bounds it at 1%). With M = 16381 it stays < 2% from N = 6 on;
+    // with very few backends the refill reshuffles more: measured over N = 2..30, 52 salts and every
+    // removed backend, the worst share of survivors' slots moved is 3.25% at N = 4 and 2.17% at N = 5.
     const cfg = maglevConfig({ tableSize: 16381 });
     fc.assert(fc.property(fc.integer({ min: 2, max: 30 }), fc.integer({ min: 0, max: 255 }), fc.nat(), (n, salt, pick) => {
       const bs = backends(n, salt);
@@ -112,9 +114,10 @@ describe('Maglev table', () => {
           if (before[i] !== gone) survivorsMoved++;
         }
       }
+      const bound = n <= 5 ? 0.035 : 0.02;
       expect(stillGone).toBe(0);
-      expect(survivorsMoved / 16381).toBeLessThan(0.02);
-      expect(Math.abs(moved / 16381 - 1 / n)).toBeLessThan(0.02);
+      expect(survivorsMoved / 16381).toBeLessThan(bound);
+      expect(Math.abs(moved / 16381 - 1 / n)).toBeLessThan(bound);
     }), { numRuns: 25 });
   });
 
