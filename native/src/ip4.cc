@@ -16,8 +16,8 @@ constexpr uint8_t kRouteLocal = 0, kRouteVia = 2;
 constexpr uint8_t kKindHostVeth = 1, kKindVxlan = 2, kKindUnderlay = 3;
 constexpr uint32_t kTcp = 6, kUdp = 17;
 
-inline uint32_t hostBe16(uint16_t v) { return ld16(reinterpret_cast<const uint8_t*>(&v), 0); }
-inline uint32_t hostBe32(uint32_t v) { return ld32(reinterpret_cast<const uint8_t*>(&v), 0); }
+inline uint32_t hostBe16(uint16_t v) { return rd16(reinterpret_cast<const uint8_t*>(&v), 0); }
+inline uint32_t hostBe32(uint32_t v) { return rd32(reinterpret_cast<const uint8_t*>(&v), 0); }
 inline uint32_t maskOf(uint32_t len) { return len == 0 ? 0u : 0xffffffffu << (32 - len); }
 
 // The packet's IPv4 header is readable in the shared pool memory (a private buffer is TS-only).
@@ -120,7 +120,7 @@ int32_t ip4Lookup(const PoolView& p, const Ip4NodeView& t, const Call& c) {
   for (int32_t i = 0; i < c.n; i++) {
     const int32_t s = c.slots[i];
     if (!l3Readable(p, s)) { leave(c, i, &left); continue; }
-    const uint32_t dst = ld32(p.slot(s), int64_t(p.l3[s]) + 16);
+    const uint32_t dst = rd32(p.slot(s), int64_t(p.l3[s]) + 16);
     const Ip4Route* r = ip4RouteLookup(t, dst);
     if (r == nullptr) { leave(c, i, &left); continue; }  // ICMP network unreachable: TS
     c.handBack[i] = 0;
@@ -138,8 +138,8 @@ int32_t ip4Output(const PoolView& p, const NodeView& node, const Ip4NodeView& t,
   for (int32_t i = 0; i < c.n; i++) {
     for (int32_t j = i == 0 ? 0 : i + kPacketAhead; j <= i + kPacketAhead && j < c.n; j++) {
       const int32_t t = c.slots[j];
-      prefetchSlot<1>(p, t, p.start[t], int64_t(p.start[t]) + 12);  // the L2 header written
-      prefetchSlot<0>(p, t, int64_t(p.l3[t]) + 2, int64_t(p.l3[t]) + 4);
+      prefetchSlot(p, t, p.start[t], int64_t(p.start[t]) + 12);  // the L2 header written
+      prefetchSlot(p, t, int64_t(p.l3[t]) + 2, int64_t(p.l3[t]) + 4);
     }
     const int32_t s = c.slots[i];
     const int32_t dev = p.aux0[s];
@@ -161,13 +161,13 @@ int32_t ip4Output(const PoolView& p, const NodeView& node, const Ip4NodeView& t,
     const int64_t fragMax = p.aux2[s];
     const int64_t mtu = fragMax > 0 && fragMax < int64_t(d.mtu) ? fragMax : int64_t(d.mtu);
     uint8_t* b = p.slot(s);
-    if (int64_t(ld16(b, int64_t(p.l3[s]) + 2)) > mtu) { leave(c, i, &left); continue; }
+    if (int64_t(rd16(b, int64_t(p.l3[s]) + 2)) > mtu) { leave(c, i, &left); continue; }
     c.handBack[i] = 0;
     const uint8_t kind = t.deviceKinds[dev];
-    st16(b, st, nb->macHi);
-    st32(b, st + 2, nb->macLo);
-    st16(b, st + 6, hostBe16(d.mac_hi));
-    st32(b, st + 8, hostBe32(d.mac_lo));
+    wr16(b, st, nb->macHi);
+    wr32(b, st + 2, nb->macLo);
+    wr16(b, st + 6, hostBe16(d.mac_hi));
+    wr32(b, st + 8, hostBe32(d.mac_lo));
     p.device[s] = dev;
     p.next[s] = kind == kKindHostVeth ? 0 : kind == kKindVxlan ? 1 : 2;
   }
@@ -183,7 +183,7 @@ int32_t ip4Local(const PoolView& p, const Ip4NodeView& t, const Call& c) {
     c.handBack[i] = 0;
     const uint8_t* b = p.slot(s);
     const int64_t l4 = p.l4[s];
-    if (t.vxlan && b[p.l3[s] + 9] == kUdp && l4 >= 0 && ld16(b, l4 + 2) == t.tunnelPort) {
+    if (t.vxlan && b[p.l3[s] + 9] == kUdp && l4 >= 0 && rd16(b, l4 + 2) == t.tunnelPort) {
       p.next[s] = 0;
     } else {
       p.next[s] = kDone;
@@ -198,7 +198,7 @@ int32_t ip4Defrag(const PoolView& p, const Call& c, bool expiryDone) {
   int32_t left = 0;
   for (int32_t i = 0; i < c.n; i++) {
     const int32_t s = c.slots[i];
-    if (!expiryDone || !l3Readable(p, s) || (ld16(p.slot(s), int64_t(p.l3[s]) + 6) & 0x3fff) != 0) {
+    if (!expiryDone || !l3Readable(p, s) || (rd16(p.slot(s), int64_t(p.l3[s]) + 6) & 0x3fff) != 0) {
       leave(c, i, &left);
       continue;
     }
@@ -218,13 +218,13 @@ int32_t nodeport4(const PoolView& p, const Ip4NodeView& t, const Call& c) {
       const uint8_t* b = p.slot(s);
       const int64_t l3 = p.l3[s], l4 = p.l4[s];
       const uint32_t proto = b[l3 + 9];
-      const uint32_t dst = ld32(b, l3 + 16);
+      const uint32_t dst = rd32(b, l3 + 16);
       const int32_t dev = p.device[s];
       const bool pass = l4 < 0 || (proto != kTcp && proto != kUdp) || (dst != t.nodeIp && dst != t.snatIp) || dev < 0;
       if (!pass) {
         if (dev >= t.deviceCount) { leave(c, i, &left); continue; }
         const uint8_t kind = t.deviceKinds[dev];
-        const bool outer = proto == kUdp && t.vxlan && ld16(b, l4 + 2) == t.tunnelPort;
+        const bool outer = proto == kUdp && t.vxlan && rd16(b, l4 + 2) == t.tunnelPort;
         if ((kind == kKindUnderlay || kind == kKindVxlan) && !outer) { leave(c, i, &left); continue; }
       }
     }

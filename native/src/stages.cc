@@ -21,9 +21,9 @@ inline void dropPacket(const PoolView& p, const Call& c, int32_t s, uint16_t rea
 }
 
 inline uint64_t macOf(uint32_t hi16, uint32_t lo32) { return (uint64_t(hi16) << 32) | lo32; }
-inline uint64_t macAt(const uint8_t* b, int64_t o) { return macOf(ld16(b, o), ld32(b, o + 2)); }
-inline uint32_t be16(uint16_t v) { return ld16(reinterpret_cast<const uint8_t*>(&v), 0); }
-inline uint32_t be32(uint32_t v) { return ld32(reinterpret_cast<const uint8_t*>(&v), 0); }
+inline uint64_t macAt(const uint8_t* b, int64_t o) { return macOf(rd16(b, o), rd32(b, o + 2)); }
+inline uint32_t be16(uint16_t v) { return rd16(reinterpret_cast<const uint8_t*>(&v), 0); }
+inline uint32_t be32(uint32_t v) { return rd32(reinterpret_cast<const uint8_t*>(&v), 0); }
 inline uint64_t deviceMac(const native_device_v1& d) { return macOf(be16(d.mac_hi), be32(d.mac_lo)); }
 
 // foldSum (wire.h) without the loop: the same result for every s < 2^62 (a value in [0, 0xffff] congruent
@@ -97,7 +97,7 @@ inline uint64_t onesSumForChecksum(const uint8_t* b, int64_t off, int64_t len, u
 
 // ipv4HeaderChecksum (wire.h), with onesSumFast.
 inline uint32_t ipv4HeaderChecksumFast(const uint8_t* b, int64_t off, int64_t ihl) {
-  return finishFast(onesSumFast(b, off, ihl) - ld16(b, off + 10));
+  return finishFast(onesSumFast(b, off, ihl) - rd16(b, off + 10));
 }
 
 
@@ -112,7 +112,7 @@ int32_t ethernetInput(const PoolView& p, const NodeView& node, const Call& c) {
   for (int32_t i = 0; i < c.n; i++) {
     for (int32_t j = i == 0 ? 0 : i + kPacketAhead; j <= i + kPacketAhead && j < c.n; j++) {
       const int32_t t = c.slots[j];
-      prefetchSlot<0>(p, t, p.start[t], int64_t(p.start[t]) + 14 + 20);  // this stage and ip4-input
+      prefetchSlot(p, t, p.start[t], int64_t(p.start[t]) + 14 + 20);  // this stage and ip4-input
     }
     const int32_t s = c.slots[i];
     const int32_t dev = p.device[s];
@@ -124,7 +124,7 @@ int32_t ethernetInput(const PoolView& p, const NodeView& node, const Call& c) {
       dropPacket(p, c, s, DROP_NOT_FOR_THIS_HOST);
       continue;
     }
-    const uint32_t type = ld16(b, st + 12);
+    const uint32_t type = rd16(b, st + 12);
     if (type == kEthertypeIpv4) p.next[s] = 1;
     else if (type == kEthertypeArp) p.next[s] = 0;
     else dropPacket(p, c, s, type == kEthertypeIpv6 ? DROP_UNSUPPORTED_L3_PROTOCOL : DROP_UNSUPPORTED_L2_PROTOCOL);
@@ -145,18 +145,18 @@ int32_t ip4Input(const PoolView& p, const Call& c) {
     p.l3[s] = int32_t(l3);
     const int64_t end = st + p.len[s];
     const int64_t ihl = int64_t(b[l3] & 0x0f) * 4;
-    const int64_t total = ld16(b, l3 + 2);
+    const int64_t total = rd16(b, l3 + 2);
     const bool truncated = p.wireLen[s] > p.len[s];
     if (end - l3 < 20 || (b[l3] >> 4) != 4 || ihl < 20 || l3 + ihl > end || total < ihl || (l3 + total > end && !truncated)) {
       dropPacket(p, c, s, DROP_INVALID_PACKET_DROPPED);
       continue;
     }
-    if (ipv4HeaderChecksumFast(b, l3, ihl) != ld16(b, l3 + 10)) {
+    if (ipv4HeaderChecksumFast(b, l3, ihl) != rd16(b, l3 + 10)) {
       dropPacket(p, c, s, DROP_IPV4_HEADER_CHECKSUM);
       continue;
     }
     p.aux2[s] = 0;
-    p.l4[s] = (ld16(b, l3 + 6) & 0x1fff) == 0 ? int32_t(l3 + ihl) : -1;
+    p.l4[s] = (rd16(b, l3 + 6) & 0x1fff) == 0 ? int32_t(l3 + ihl) : -1;
     if (l3 + total < end) {
       p.len[s] = int32_t(l3 + total - st);
       p.wireLen[s] = p.len[s];
@@ -178,14 +178,14 @@ int32_t ip4Forward(const PoolView& p, const NodeView& node, const Call& c) {
     }
     uint8_t* b = p.slot(s);
     const uint32_t ttl = b[l3 + 8];
-    const uint32_t total = ld16(b, l3 + 2);
+    const uint32_t total = rd16(b, l3 + 2);
     if (ttl <= 1 || (total > node.devices[dev].mtu && (b[l3 + 6] & 0x40) != 0)) {
       c.handBack[i] = 1; left++; continue;
     }
     c.handBack[i] = 0;
-    const uint32_t old = ld16(b, l3 + 8);
+    const uint32_t old = rd16(b, l3 + 8);
     b[l3 + 8] = uint8_t(ttl - 1);
-    st16(b, l3 + 10, csumUpdate16(ld16(b, l3 + 10), old, ld16(b, l3 + 8)));
+    wr16(b, l3 + 10, csumUpdate16(rd16(b, l3 + 10), old, rd16(b, l3 + 8)));
     p.next[s] = 0;
   }
   return left;
@@ -194,17 +194,17 @@ int32_t ip4Forward(const PoolView& p, const NodeView& node, const Call& c) {
 // vxlanSourcePort in src/stages/vxlan.ts.
 static uint32_t vxlanSourcePort(const uint8_t* b, int64_t l3, int64_t l4, uint32_t seed) {
   const uint32_t proto = b[l3 + 9];
-  const uint32_t src = ld32(b, l3 + 12);
-  const uint32_t dst = ld32(b, l3 + 16);
-  const bool fragment = (ld16(b, l3 + 6) & 0x3fff) != 0;
+  const uint32_t src = rd32(b, l3 + 12);
+  const uint32_t dst = rd32(b, l3 + 16);
+  const bool fragment = (rd16(b, l3 + 6) & 0x3fff) != 0;
   uint32_t h;
   if (!fragment && proto == 6 && l4 >= 0) {
-    h = hash3(src, dst, ld32(b, l4) ^ proto, seed);
+    h = hash3(src, dst, rd32(b, l4) ^ proto, seed);
   } else {
     uint32_t p1 = 0, p2 = 0;
     if (!fragment && proto == 17 && l4 >= 0) {
-      p1 = ld16(b, l4);
-      p2 = ld16(b, l4 + 2);
+      p1 = rd16(b, l4);
+      p2 = rd16(b, l4 + 2);
     }
     const bool lo = src < dst || (src == dst && p1 <= p2);
     const uint32_t ports = lo ? ((p1 << 16) | p2) : ((p2 << 16) | p1);
@@ -230,8 +230,8 @@ int32_t vxlan4Encap(const PoolView& p, const NodeView& node, const Call& c, uint
     // The outer headers go to headroom no stage touched (a cold line); the checksum reads the frame.
     for (int32_t j = i == 0 ? 0 : i + kPacketAhead; j <= i + kPacketAhead && j < c.n; j++) {
       const int32_t t = c.slots[j];
-      prefetchSlot<1>(p, t, int64_t(p.start[t]) - kVxlanOverhead, p.start[t]);
-      prefetchSlot<0>(p, t, p.start[t], int64_t(p.start[t]) + p.len[t]);
+      prefetchSlot(p, t, int64_t(p.start[t]) - kVxlanOverhead, p.start[t]);
+      prefetchSlot(p, t, p.start[t], int64_t(p.start[t]) + p.len[t]);
     }
     const int32_t s = c.slots[i];
     c.handBack[i] = 0;
@@ -252,9 +252,9 @@ int32_t vxlan4Encap(const PoolView& p, const NodeView& node, const Call& c, uint
     p.start[s] = int32_t(st);
     p.len[s] += kVxlanOverhead;
     p.wireLen[s] += kVxlanOverhead;
-    st16(b, st, outerHi); st32(b, st + 2, outerLo);
-    st16(b, st + 6, be16(nic.mac_hi)); st32(b, st + 8, be32(nic.mac_lo));
-    st16(b, st + 12, 0x0800);
+    wr16(b, st, outerHi); wr32(b, st + 2, outerLo);
+    wr16(b, st + 6, be16(nic.mac_hi)); wr32(b, st + 8, be32(nic.mac_lo));
+    wr16(b, st + 12, 0x0800);
     const int64_t ip = st + kEthHlen;
     const uint32_t ipTotal = uint32_t(20 + 8 + 8 + innerLen) & 0xffff;
     const uint32_t id = *ipId & 0xffff;  // wr16 keeps the low 16 bits
@@ -262,32 +262,32 @@ int32_t vxlan4Encap(const PoolView& p, const NodeView& node, const Call& c, uint
     const uint32_t src = node.nodeIp;
     b[ip] = 0x45;
     b[ip + 1] = 0;
-    st16(b, ip + 2, ipTotal);
-    st16(b, ip + 4, id);
-    st16(b, ip + 6, 0);
+    wr16(b, ip + 2, ipTotal);
+    wr16(b, ip + 4, id);
+    wr16(b, ip + 6, 0);
     b[ip + 8] = 64;
     b[ip + 9] = 17;
-    st32(b, ip + 12, src);
-    st32(b, ip + 16, remote);
+    wr32(b, ip + 12, src);
+    wr32(b, ip + 16, remote);
     // ipv4HeaderChecksum over the 20 bytes just written (checksum field zero): the same word sum, from the values.
     const uint64_t addrWords = (src >> 16) + (src & 0xffff) + (remote >> 16) + (remote & 0xffff);
-    st16(b, ip + 10, finishFast(0x4500u + ipTotal + id + 0x4011u + addrWords));
+    wr16(b, ip + 10, finishFast(0x4500u + ipTotal + id + 0x4011u + addrWords));
     const int64_t udp = ip + 20;
     const uint32_t udpLen = uint32_t(8 + 8 + innerLen);
     const uint32_t vniWord = node.vni << 8;
-    st16(b, udp, sport);
-    st16(b, udp + 2, node.port);
-    st16(b, udp + 4, udpLen);
-    st16(b, udp + 6, 0);
-    st32(b, udp + 8, 0x08000000u);
-    st32(b, udp + 12, vniWord);
+    wr16(b, udp, sport);
+    wr16(b, udp + 2, node.port);
+    wr16(b, udp + 4, udpLen);
+    wr16(b, udp + 6, 0);
+    wr32(b, udp + 8, 0x08000000u);
+    wr32(b, udp + 12, vniWord);
     if (node.udpCsum) {
       // onesSum over the UDP and VXLAN headers just written (as 16-bit words, checksum zero), then the inner
       // frame from memory; plus pseudoSum4's words. The same checksum as the TS stage's.
       const uint64_t pseudo = addrWords + 17 + (udpLen & 0xffff) + (udpLen >> 16);
       const uint64_t hdr = (sport & 0xffff) + (node.port & 0xffff) + (udpLen & 0xffff) + 0x0800u + (vniWord >> 16) + (vniWord & 0xffff);
       const uint32_t cs = finishFast(onesSumForChecksum(b, udp + 16, innerLen, pseudo + hdr));
-      st16(b, udp + 6, cs == 0 ? 0xffff : cs);
+      wr16(b, udp + 6, cs == 0 ? 0xffff : cs);
     }
     p.l3[s] = int32_t(ip);
     p.l4[s] = int32_t(udp);
@@ -305,17 +305,17 @@ int32_t vxlan4Encap(const PoolView& p, const NodeView& node, const Call& c, uint
 // runs the full parser. `end` is both the captured and the wire end (decap sets wireLen = len).
 static bool parseInnerPlain(const uint8_t* b, int64_t off, int64_t end, uint32_t vxlanPort, int32_t* l3, int32_t* l4) {
   if (end - off < 14) return false;
-  if (ld16(b, off + 12) != kEthertypeIpv4) return false;
+  if (rd16(b, off + 12) != kEthertypeIpv4) return false;
   const int64_t ipo = off + 14;
   if (end - ipo < 20) return false;
   const uint32_t b0 = b[ipo];
   if ((b0 >> 4) != 4) return false;
   const int64_t ihl = int64_t(b0 & 15) << 2;
-  const int64_t total = ld16(b, ipo + 2);
+  const int64_t total = rd16(b, ipo + 2);
   if (ihl < 20 || total == 0 || total < ihl) return false;
   if (ipo + total > end) return false;  // BAD_IPV4_TOTAL_LENGTH: TS parse
   const int64_t ipEnd = ipo + total;
-  const uint32_t ff = ld16(b, ipo + 6);
+  const uint32_t ff = rd16(b, ipo + 6);
   const bool mf = (ff >> 13) & 1;
   const uint32_t fragOff = (ff & 0x1fff) << 3;
   const uint32_t proto = b[ipo + 9];
@@ -333,8 +333,8 @@ static bool parseInnerPlain(const uint8_t* b, int64_t off, int64_t end, uint32_t
   }
   if (proto == 17) {
     if (avail < 8 || mf) return false;
-    const uint32_t dport = ld16(b, p + 2);
-    const int64_t ulen = ld16(b, p + 4);
+    const uint32_t dport = rd16(b, p + 2);
+    const int64_t ulen = rd16(b, p + 4);
     if (ulen < 8 || p + ulen > end) return false;
     if (dport == vxlanPort || dport == 6081) return false;
     *l4 = int32_t(p);
@@ -358,23 +358,23 @@ int32_t vxlan4Decap(const PoolView& p, const NodeView& node, const Call& c) {
   for (int32_t i = 0; i < c.n; i++) {
     for (int32_t j = i == 0 ? 0 : i + kPacketAhead; j <= i + kPacketAhead && j < c.n; j++) {
       const int32_t t = c.slots[j];
-      prefetchSlot<0>(p, t, p.l3[t], int64_t(p.start[t]) + p.len[t]);
+      prefetchSlot(p, t, p.l3[t], int64_t(p.start[t]) + p.len[t]);
     }
     const int32_t s = c.slots[i];
     const int64_t l3 = p.l3[s];
     const int64_t udp = p.l4[s];
     if (privateBuffer(p, s) || l3 < 0 || udp < 0 || udp + 16 > p.slotBytes) { c.handBack[i] = 1; left++; continue; }
     uint8_t* b = p.slot(s);
-    const int64_t udpLen = ld16(b, udp + 4);
+    const int64_t udpLen = rd16(b, udp + 4);
     const int64_t end = int64_t(p.start[s]) + p.len[s];
     if (udpLen < 16 || udp + udpLen > end) {
       c.handBack[i] = 0;
       dropPacket(p, c, s, DROP_INVALID_PACKET_DROPPED);
       continue;
     }
-    const uint32_t csum = ld16(b, udp + 6);
+    const uint32_t csum = rd16(b, udp + 6);
     // pseudoSum4(b, l3 + 12, l3 + 16, 17, udpLen): the address words, protocol and length.
-    const uint64_t pseudo = uint64_t(ld16(b, l3 + 12)) + ld16(b, l3 + 14) + ld16(b, l3 + 16) + ld16(b, l3 + 18) + 17 +
+    const uint64_t pseudo = uint64_t(rd16(b, l3 + 12)) + rd16(b, l3 + 14) + rd16(b, l3 + 16) + rd16(b, l3 + 18) + 17 +
                             (uint32_t(udpLen) & 0xffff) + (uint32_t(udpLen) >> 16);
     if (csum != 0 && finishFast(onesSumForChecksum(b, udp, udpLen, pseudo)) != 0) {
       c.handBack[i] = 0;
@@ -382,8 +382,8 @@ int32_t vxlan4Decap(const PoolView& p, const NodeView& node, const Call& c) {
       continue;
     }
     const int64_t vx = udp + 8;
-    const uint32_t flags = ld32(b, vx);
-    const uint32_t vni = ld32(b, vx + 4) >> 8;
+    const uint32_t flags = rd32(b, vx);
+    const uint32_t vni = rd32(b, vx + 4) >> 8;
     if (flags != 0x08000000u || b[vx + 7] != 0) {
       c.handBack[i] = 0;
       dropPacket(p, c, s, DROP_INVALID_VXLAN_FLAGS);

@@ -2,17 +2,17 @@
 // Every function computes exactly what its TypeScript namesake computes (the parity tests hold them to it).
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 namespace dpemu {
 
-inline uint32_t rd16(const uint8_t* b, int64_t o) { return (uint32_t(b[o]) << 8) | b[o + 1]; }
-inline uint32_t rd32(const uint8_t* b, int64_t o) {
-  return (uint32_t(b[o]) << 24) | (uint32_t(b[o + 1]) << 16) | (uint32_t(b[o + 2]) << 8) | b[o + 3];
-}
-inline void wr16(uint8_t* b, int64_t o, uint32_t v) { b[o] = uint8_t(v >> 8); b[o + 1] = uint8_t(v); }
-inline void wr32(uint8_t* b, int64_t o, uint32_t v) {
-  b[o] = uint8_t(v >> 24); b[o + 1] = uint8_t(v >> 16); b[o + 2] = uint8_t(v >> 8); b[o + 3] = uint8_t(v);
-}
+// Big-endian loads and stores, as one unaligned access and a byte swap (the byte-at-a-time forms
+// compiled to separate byte accesses on the hot path).
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "rd16/rd32/wr16/wr32 swap little-endian words");
+inline uint32_t rd16(const uint8_t* b, int64_t o) { uint16_t v; std::memcpy(&v, b + o, 2); return __builtin_bswap16(v); }
+inline uint32_t rd32(const uint8_t* b, int64_t o) { uint32_t v; std::memcpy(&v, b + o, 4); return __builtin_bswap32(v); }
+inline void wr16(uint8_t* b, int64_t o, uint32_t v) { const uint16_t x = __builtin_bswap16(uint16_t(v)); std::memcpy(b + o, &x, 2); }
+inline void wr32(uint8_t* b, int64_t o, uint32_t v) { const uint32_t x = __builtin_bswap32(v); std::memcpy(b + o, &x, 4); }
 
 // onesSum: unfolded one's-complement sum (odd length padded with a zero byte).
 inline uint64_t onesSum(const uint8_t* b, int64_t off, int64_t len, uint64_t initial = 0) {
