@@ -280,16 +280,16 @@ Napi::Value Nf4Prerouting(const Napi::CallbackInfo& info) {
 Napi::Value Nf4Postrouting(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PoolHandle* pool; NodeHandle* unused; Call c;
-  if (info.Length() < 9 || !info[1].IsExternal()) { fail(env, "nf4Postrouting(pool, ct, slots, n, drops, handBack, from, inputHook, out)"); return env.Undefined(); }
+  if (info.Length() < 8 || !info[1].IsExternal()) { fail(env, "nf4Postrouting(pool, ct, slots, n, drops, handBack, from, out)"); return env.Undefined(); }
   CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
   if (!callArgs(info, &pool, &unused, &c)) return env.Undefined();
   const int32_t from = info[6].ToNumber().Int32Value();
   if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
   double* out = nullptr;
   size_t len = 0;
-  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
+  if (!typed(env, info[7], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
   int32_t runEnd = c.n;
-  const int32_t stop = nf4PostroutingEstablished(pool->view, ct->view, c, from, info[7].ToBoolean().Value(), &runEnd);
+  const int32_t stop = nf4PostroutingEstablished(pool->view, ct->view, c, from, &runEnd);
   out[1] = runEnd;
   return Napi::Number::New(env, stop);
 }

@@ -1,8 +1,7 @@
-#include "prefetch.h"
 #include "conntrack.h"
 
 #include "nffilter.h"
-#include "stages.h"
+#include "prefetch.h"
 #include "wire.h"
 
 namespace dpemu {
@@ -325,11 +324,9 @@ int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, C
 // that are not NEW: applyNat at the SRC hook; confirm() is a no-op for them.
 namespace {
 // False when the TS stage must take the packet (read-only). *untracked: no entry, nothing to rewrite.
-bool postCheck(const PoolView& p, const CtView& ct, int32_t s, bool inputHook) {
+bool postCheck(const PoolView& p, const CtView& ct, int32_t s) {
   const int32_t n = p.ct[s];
   const uint8_t info = p.ctinfo[s];
-  // INPUT walks the filter table first: only established packets (whose walk was proven to ACCEPT).
-  if (inputHook && (n < 0 || (info != IP_CT_ESTABLISHED && info != IP_CT_ESTABLISHED_REPLY))) return false;
   if (n < 0) return true;
   const int32_t e = n >> 1;
   if (!usable(p, s) || e >= ct.max || ct.slot[e] != SLOT_HASHED) return false;
@@ -340,12 +337,12 @@ bool postCheck(const PoolView& p, const CtView& ct, int32_t s, bool inputHook) {
 }
 }  // namespace
 
-int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, bool inputHook, int32_t* runEnd) {
+int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, int32_t* runEnd) {
   for (int32_t i = from; i < c.n; i++) {
     const int32_t s = c.slots[i];
-    if (!postCheck(p, ct, s, inputHook)) {
+    if (!postCheck(p, ct, s)) {
       int32_t j = i + 1;
-      while (j < c.n && !postCheck(p, ct, c.slots[j], inputHook)) j++;
+      while (j < c.n && !postCheck(p, ct, c.slots[j])) j++;
       *runEnd = j;
       return i;
     }

@@ -55,8 +55,7 @@ struct CtCall {
 // stands (runEnd): conntrack state is shared between packets, so the wrapper runs the TS stage on
 // that run and resumes here, keeping the vector's packet order exactly.
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from);
-// inputHook: nf4-input (filter INPUT proven to ACCEPT established packets, then the same source un-NAT).
-int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, bool inputHook, int32_t* runEnd);
+int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, int32_t* runEnd);
 int32_t nf4ForwardEstablished(const PoolView& p, const Call& c);
 
 // nf4-output (ordered form, as above): TCP/UDP packets of confirmed, live entries (ESTABLISHED, or NEW

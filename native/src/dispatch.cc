@@ -1,9 +1,9 @@
-#include "prefetch.h"
 #include "dispatch.h"
 
 #include <cstring>
 #include <ctime>
 
+#include "prefetch.h"
 #include "stages.h"
 
 namespace dpemu {
@@ -26,21 +26,25 @@ inline void push(EngineView& e, int32_t q, int32_t slot) {
   e.pending[0]++;
 }
 
+// runStage's results: a simple twin's packets left, an ordered twin's stop index (-1: it took all).
+inline int32_t leftResult(int32_t left) { return left == 0 ? -1 : left; }
+inline int32_t stopResult(int32_t stop, int32_t n) { return stop >= n ? -1 : stop; }
+
 // Runs the native twin on the vector. Returns -1 when it took every packet, else the value the
 // TypeScript finish needs (packets left, or the index it stopped at; runEnd in *runEnd).
 int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, double now, int32_t* runEnd) {
   const PoolView& p = *e.pool;
   const NodeView& nv = *e.nodeViews[node];
   switch (kind) {
-    case kStageEthernetInput: { const int32_t left = ethernetInput(p, nv, c); return left == 0 ? -1 : left; }
-    case kStageIp4Input: { const int32_t left = ip4Input(p, c); return left == 0 ? -1 : left; }
-    case kStageIp4Forward: { const int32_t left = ip4Forward(p, nv, c); return left == 0 ? -1 : left; }
-    case kStageNf4Forward: { const int32_t left = nf4ForwardEstablished(p, c); return left == 0 ? -1 : left; }
+    case kStageEthernetInput: return leftResult(ethernetInput(p, nv, c));
+    case kStageIp4Input: return leftResult(ip4Input(p, c));
+    case kStageIp4Forward: return leftResult(ip4Forward(p, nv, c));
+    case kStageNf4Forward: return leftResult(nf4ForwardEstablished(p, c));
     case kStageVxlan4Decap: {
       const int32_t left = vxlan4Decap(p, nv, c);
       // The TS stage's rt.observe(s, vxlanDev, 0) for a decapsulated packet: with no observers, the device move.
       for (int32_t i = 0; i < c.n; i++) if (c.handBack[i] == 0 && p.next[c.slots[i]] == 0) p.device[c.slots[i]] = nv.vxlanDev;
-      return left == 0 ? -1 : left;
+      return leftResult(left);
     }
     case kStageVxlan4Encap: {
       // All or nothing: the outer IPv4 ID is taken in packet order.
@@ -55,20 +59,20 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
       const int32_t stop = nf4PreroutingEstablished(p, *e.cts[node], c, &cc, 0);
       e.found[node] += cc.found;
       *runEnd = cc.runEnd;
-      return stop >= c.n ? -1 : stop;
+      return stopResult(stop, c.n);
     }
     case kStageNf4Postrouting: {
       int32_t end = c.n;
-      const int32_t stop = nf4PostroutingEstablished(p, *e.cts[node], c, 0, false, &end);
+      const int32_t stop = nf4PostroutingEstablished(p, *e.cts[node], c, 0, &end);
       *runEnd = end;
-      return stop >= c.n ? -1 : stop;
+      return stopResult(stop, c.n);
     }
     case kStageNf4Input: {
       if (e.filters.size() != size_t(e.nodes)) return kNothingDone;
       int32_t end = c.n;
       const int32_t stop = nf4InputTracked(p, *e.cts[node], *e.filters[node], c, 0, &end);
       *runEnd = end;
-      return stop >= c.n ? -1 : stop;
+      return stopResult(stop, c.n);
     }
     case kStageNf4Output: {
       if (e.filters.size() != size_t(e.nodes)) return kNothingDone;
@@ -76,23 +80,22 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
       const int32_t stop = nf4OutputTracked(p, *e.cts[node], *e.filters[node], c, &cc, 0);
       e.found[node] += cc.found;
       *runEnd = cc.runEnd;
-      return stop >= c.n ? -1 : stop;
+      return stopResult(stop, c.n);
     }
-    case kStageIp4Lookup: { const int32_t left = ip4Lookup(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
-    case kStageIp4Output: { const int32_t left = ip4Output(p, nv, *e.ip4[node], c); return left == 0 ? -1 : left; }
-    case kStageIp4Local: { const int32_t left = ip4Local(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
+    case kStageIp4Lookup: return leftResult(ip4Lookup(p, *e.ip4[node], c));
+    case kStageIp4Output: return leftResult(ip4Output(p, nv, *e.ip4[node], c));
+    case kStageIp4Local: return leftResult(ip4Local(p, *e.ip4[node], c));
     case kStageIp4Defrag: {
       // The stage first expires reassembly queues (TypeScript): only with none queued is there nothing to expire.
       if (!e.reassemblyEmpty[node]) return kNothingDone;
-      const int32_t left = ip4Defrag(p, c, true);
-      return left == 0 ? -1 : left;
+      return leftResult(ip4Defrag(p, c, true));
     }
-    case kStageNodeport4: { const int32_t left = nodeport4(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
-    case kStageIpvs4In: { const int32_t left = ipvs4In(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
-    case kStageSock4Connect: { const int32_t left = sock4Connect(p, *e.ip4[node], c); return left == 0 ? -1 : left; }
-    case kStageFrameInput: { const int32_t left = frameInput(p, *e.devices, c); return left == 0 ? -1 : left; }
-    case kStageVethXmit: { const int32_t left = vethXmit(p, *e.devices, c); return left == 0 ? -1 : left; }
-    case kStageUnderlayXmit: { const int32_t left = underlayXmit(p, *e.devices, c, nv.nic); return left == 0 ? -1 : left; }
+    case kStageNodeport4: return leftResult(nodeport4(p, *e.ip4[node], c));
+    case kStageIpvs4In: return leftResult(ipvs4In(p, *e.ip4[node], c));
+    case kStageSock4Connect: return leftResult(sock4Connect(p, *e.ip4[node], c));
+    case kStageFrameInput: return leftResult(frameInput(p, *e.devices, c));
+    case kStageVethXmit: return leftResult(vethXmit(p, *e.devices, c));
+    case kStageUnderlayXmit: return leftResult(underlayXmit(p, *e.devices, c, nv.nic));
     case kStagePolicy4Egress:
     case kStagePolicy4Ingress: {
       const uint8_t f = e.policyFlags[node];
@@ -100,7 +103,7 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
       int32_t end = c.n;
       const int32_t stop = policy4Established(p, *e.devices, c, 0, kind == kStagePolicy4Egress, (f & 2) != 0, e.open, e.openLen, &end);
       *runEnd = end;
-      return stop >= c.n ? -1 : stop;
+      return stopResult(stop, c.n);
     }
     default:
       return kNothingDone;

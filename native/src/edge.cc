@@ -1,6 +1,6 @@
-#include "prefetch.h"
 #include "edge.h"
 
+#include "prefetch.h"
 #include "wire.h"
 
 namespace dpemu {

@@ -62,8 +62,8 @@ export interface NativeAddon {
    * out[1] the end of the run of packets from there that all need TS (Float64Array(2)).
    */
   nf4Prerouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, now: number, out: Float64Array, from: number): number;
-  /** nf4-postrouting, or nf4-input (inputHook: established packets only) when its filter walk is proven to accept them. */
-  nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, inputHook: boolean, out: Float64Array): number;
+  /** nf4-postrouting: untracked packets and packets of confirmed entries whose nat binding is set up. */
+  nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, out: Float64Array): number;
   /** nf4-forward when its filter walk is proven to accept established packets: passes them, marks the rest. */
   nf4Forward(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
   /** The IPv4 stages' node tables (src/native/ip4-tables.ts); the addon keeps its own copy. */
