@@ -175,8 +175,10 @@ export function nativeStages(
   const scratch = new Int32Array(pool.size);
   const ipIdBox = new Int32Array(1);
 
-  /** Runs the TS stage on the packets the addon left (hand[i] = 1), in vector order. */
-  const rest = (ts: Process, rt: StageRuntime<NodeContext>, slots: Int32Array, n: number): void => {
+  /** Counts the packets the addon took and runs the TS stage on those it left (hand[i] = 1), in vector order. */
+  const rest = (ts: Process, rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, left: number): void => {
+    rt.counters.nativePackets += n - left;
+    if (left === 0) return;
     let k = 0;
     for (let i = 0; i < n; i++) if (hand[i] === 1) scratch[k++] = slots[i];
     if (k > 0) ts(rt, scratch, k, pool);
@@ -184,22 +186,20 @@ export function nativeStages(
 
   const simple = (ts: StageDef<NodeContext>, kind: number, call: (node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, rt: StageRuntime<NodeContext>) => number): NativeStageDef => {
     const wrapper: NativeStageDef = {
-    ...ts,
-    process(rt, slots, n) {
-      if (rt.tracing) return ts.process(rt, slots, n, pool);
-      const left = call(nodeH[rt.nodeIndex], slots, n, rt.counters.drops, rt);
-      rt.counters.nativePackets += n - left;
-      if (left > 0) rest(ts.process, rt, slots, n);
-    },
-    native: {
-      kind: () => kind,
-      observing: false,
-      finish(rt, slots, n, left) {
-        if (left === NOTHING_DONE) return wrapper.process(rt, slots, n, pool);
-        rt.counters.nativePackets += n - left;
-        rest(ts.process, rt, slots, n);
+      ...ts,
+      process(rt, slots, n) {
+        if (rt.tracing) return ts.process(rt, slots, n, pool);
+        const left = call(nodeH[rt.nodeIndex], slots, n, rt.counters.drops, rt);
+        rest(ts.process, rt, slots, n, left);
       },
-    },
+      native: {
+        kind: () => kind,
+        observing: false,
+        finish(rt, slots, n, left) {
+          if (left === NOTHING_DONE) return wrapper.process(rt, slots, n, pool);
+          rest(ts.process, rt, slots, n, left);
+        },
+      },
     };
     return wrapper;
   };
@@ -208,9 +208,11 @@ export function nativeStages(
    * Stages over shared conntrack state: the addon runs the vector from `from` and stops at the first
    * packet it leaves; the TS stage runs on that packet and the following ones the addon would also
    * leave (found[1]), and the addon resumes after them, so every entry sees its packets in vector
-   * order, as with the TS stage alone.
+   * order, as with the TS stage alone. `guard`, when given, says whether the addon may run on the
+   * node now (checked before the first call and after every TS run, which may change it); when it
+   * may not, the TS stage takes the rest of the vector.
    */
-  const ordered = (ts: StageDef<NodeContext>, kind: number, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number) => number): NativeStageDef => {
+  const ordered = (ts: StageDef<NodeContext>, kind: number, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number) => number, guard?: (ctx: NodeContext) => boolean): NativeStageDef => {
     /** From a native stop at `stop` (runEnd: the run that needs TS), TS and native in turns to the end. */
     const resume = (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, stop: number, runEnd: number): number => {
       let native = 0;
@@ -220,6 +222,11 @@ export function nativeStages(
         for (let k = stop; k < end; k++) scratch[k - stop] = slots[k];
         ts.process(rt, scratch, end - stop, pool);
         if (end >= n) break;
+        if (guard && !guard(rt.ctx)) {
+          for (let k = end; k < n; k++) scratch[k - end] = slots[k];
+          ts.process(rt, scratch, n - end, pool);
+          break;
+        }
         stop = call(rt, slots, n, end);
         native += stop - end;
         runEnd = found[1];
@@ -229,7 +236,7 @@ export function nativeStages(
     const wrapper: NativeStageDef = {
       ...ts,
       process(rt, slots, n) {
-        if (rt.tracing) return ts.process(rt, slots, n, pool);
+        if (rt.tracing || (guard && !guard(rt.ctx))) return ts.process(rt, slots, n, pool);
         const stop = call(rt, slots, n, 0);
         rt.counters.nativePackets += stop + (stop < n ? resume(rt, slots, n, stop, found[1]) : 0);
       },
@@ -270,8 +277,7 @@ export function nativeStages(
       observing: true,
       // Without observers (the only case the dispatcher runs it) the decapsulated packets already moved to the VXLAN device.
       finish(rt, slots, n, left) {
-        rt.counters.nativePackets += n - left;
-        rest(ts.process, rt, slots, n);
+        rest(ts.process, rt, slots, n, left);
       },
     },
     process(rt, slots, n) {
@@ -318,8 +324,7 @@ export function nativeStages(
       kind: () => (devH === null ? StageKind.JS : kind),
       observing: true,
       finish(rt, slots, n, left) {
-        rt.counters.nativePackets += n - left;
-        rest(ts.process, rt, slots, n);
+        rest(ts.process, rt, slots, n, left);
       },
     },
     process(rt, slots, n) {
@@ -370,49 +375,12 @@ export function nativeStages(
    */
   /** policy4-* runs natively on a node with no eBPF state and no flow waiting for the L7 proxy. */
   const policyNative = (ctx: NodeContext): boolean => devH !== null && ctx.ebpf === null && ctx.proxied.size === 0;
-  const policy = (ts: StageDef<NodeContext>, egress: boolean, kind: number): NativeStageDef => {
-    /** From `from`: the addon, then the TS stage on the run it leaves, in turns; returns the packets the addon took. */
-    const loop = (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number): number => {
+  const policy = (ts: StageDef<NodeContext>, egress: boolean, kind: number): NativeStageDef =>
+    ordered(ts, devH === null ? StageKind.JS : kind, (rt, slots, n, from) => {
       const ctx = rt.ctx;
       const on = ctx.policy !== null;
-      let native = 0;
-      while (from < n) {
-        if (ctx.proxied.size > 0) {
-          for (let k = from; k < n; k++) scratch[k - from] = slots[k];
-          ts.process(rt, scratch, n - from, pool);
-          break;
-        }
-        const stop = addon.policy4(poolH, devH!, slots, n, rt.counters.drops, hand, from, egress, on, found, on ? openOf(ctx.policy!) : noneOpen);
-        native += stop - from;
-        if (stop >= n) break;
-        from = tsRun(rt, slots, n, stop, found[1]);
-      }
-      return native;
-    };
-    /** The TS stage on the run [stop, runEnd) the addon left (at least one packet); returns where it ended. */
-    const tsRun = (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, stop: number, runEnd: number): number => {
-      const end = Math.max(stop + 1, Math.min(n, runEnd));
-      for (let k = stop; k < end; k++) scratch[k - stop] = slots[k];
-      ts.process(rt, scratch, end - stop, pool);
-      return end;
-    };
-    const wrapper: NativeStageDef = {
-      ...ts,
-      process(rt, slots, n) {
-        if (rt.tracing || !policyNative(rt.ctx)) return ts.process(rt, slots, n, pool);
-        rt.counters.nativePackets += loop(rt, slots, n, 0);
-      },
-      native: {
-        kind: () => (devH === null ? StageKind.JS : kind),
-        observing: false,
-        finish(rt, slots, n, stop, runEnd) {
-          if (stop === NOTHING_DONE) return wrapper.process(rt, slots, n, pool);
-          rt.counters.nativePackets += stop + loop(rt, slots, n, tsRun(rt, slots, n, stop, runEnd));
-        },
-      },
-    };
-    return wrapper;
-  };
+      return addon.policy4(poolH, devH!, slots, n, rt.counters.drops, hand, from, egress, on, found, on ? openOf(ctx.policy!) : noneOpen);
+    }, policyNative);
   const wrapped = stages.map((st): StageDef<NodeContext> => {
     switch (st.name) {
       case S.ETHERNET_INPUT: return simple(st, StageKind.ETHERNET_INPUT, (node, sl, n, d) => addon.ethernetInput(poolH, node, sl, n, d, hand));
@@ -427,7 +395,7 @@ export function nativeStages(
         rt.ctx.conntrack.stats.found += found[0];
         return stop;
       });
-      case S.NF4_POSTROUTING: return ordered(st, StageKind.NF4_POSTROUTING, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, false, found));
+      case S.NF4_POSTROUTING: return ordered(st, StageKind.NF4_POSTROUTING, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found));
       // Filter hooks: native only on nodes whose chain walk is proven to ACCEPT every established
       // packet with no side effect (filter-proof.ts); elsewhere, and for other packets, the TS stage.
       case S.NF4_FORWARD: return byNode(st, forwardProof, simple(st, StageKind.NF4_FORWARD, (_node, sl, n, d) => addon.nf4Forward(poolH, null, sl, n, d, hand)));
