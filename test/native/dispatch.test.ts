@@ -5,9 +5,7 @@ import type { EngineObserver } from '../../src/engine/runtime.js';
 import { Recorder } from '../../src/observe/recorder.js';
 import { buildFrame } from '../../src/packet/build.js';
 import { ipv4ToString } from '../../src/packet/format.js';
-import { loadScenarioText } from '../../src/scenario/index.js';
-import { defaultScenarioPath } from '../../src/scenario/index.js';
-import { readFileSync } from 'node:fs';
+import { issueCluster } from '../../src/bench/issue-workloads.js';
 import { assertNativeBuilt, conntrackDump } from './parity-helpers.js';
 
 /**
@@ -21,20 +19,8 @@ import { assertNativeBuilt, conntrackDump } from './parity-helpers.js';
  */
 assertNativeBuilt();
 
-const POLICY = `---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: backend-from-client, namespace: default }
-spec:
-  podSelector: { matchLabels: { app: backend } }
-  policyTypes: [Ingress]
-  ingress:
-    - from: [{ podSelector: { matchLabels: { app: client } } }]
-      ports: [{ protocol: TCP, port: 8080 }]
-`;
-const loaded = loadScenarioText(readFileSync(defaultScenarioPath(), 'utf8') + POLICY, 'dispatch');
-if (!loaded.ok) throw loaded.error;
-const cluster = loaded.cluster;
+// The bench's cluster: the default scenario with a NetworkPolicy on the backends (ingress from app=client, TCP 8080).
+const cluster = issueCluster();
 const pod = (n: string) => cluster.pods.find((p) => p.name === n)!;
 const podA = pod('pod-a');
 const VIP = '10.96.5.20';
