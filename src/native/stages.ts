@@ -126,16 +126,9 @@ export interface NativeStages {
 }
 
 /**
- * Replaces the overlay fast-path stages of `stages` by native wrappers bound to `pool` and the
- * nodes' tables. Other stages are returned as they are.
+ * Replaces the stages of `stages` that have native twins by wrappers bound to `pool` and the nodes'
+ * tables (other stages are returned as they are), with the handles the native dispatcher attaches to.
  */
-export function withNativeStages(
-  stages: readonly StageDef<NodeContext>[], addon: NativeAddon, pool: PacketPool, contexts: readonly NodeContext[],
-): StageDef<NodeContext>[] {
-  return nativeStages(stages, addon, pool, contexts).stages;
-}
-
-/** As withNativeStages, with the handles the native dispatcher attaches to. */
 export function nativeStages(
   stages: readonly StageDef<NodeContext>[], addon: NativeAddon, pool: PacketPool, contexts: readonly NodeContext[],
 ): NativeStages {
