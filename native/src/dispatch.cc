@@ -110,6 +110,26 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
   }
 }
 
+// May the dispatcher make the call at queue qb next without the native twin needing JavaScript's tables?
+inline bool nativeCall(const EngineView& e, int32_t q) {
+  const uint8_t kind = e.kind[q];
+  if (kind == kStageJs) return false;
+  return kind < kStageIp4Lookup || (e.ip4.size() == size_t(e.nodes) && e.reassemblyEmpty != nullptr && e.devices != nullptr);
+}
+
+// The queue every packet of the vector goes to next, or -1 (they part, or one ends here).
+inline int32_t sharedNext(const EngineView& e, const int32_t* nextIds, int32_t n) {
+  const PoolView& p = *e.pool;
+  const int16_t nx = p.next[e.vector[0]];
+  const int16_t pn = p.node[e.vector[0]];
+  if (nx < 0 || nx >= kMaxNext || nextIds[nx] < 0 || pn < 0 || pn >= e.nodes) return -1;
+  for (int32_t i = 1; i < n; i++) {
+    const int32_t s = e.vector[i];
+    if (p.next[s] != nx || p.node[s] != pn) return -1;
+  }
+  return nextIds[nx] * e.nodes + pn;
+}
+
 }  // namespace
 
 int32_t engineRun(EngineView& e) {
@@ -117,32 +137,39 @@ int32_t engineRun(EngineView& e) {
   const int32_t nodes = e.nodes;
   const int32_t total = e.stages * nodes;
   const int32_t size = p.size;
-  while (e.pending[0] > 0) {
-    int32_t q = 0;
-    while (q < total && e.heads[q] == e.tails[q]) q++;
-    if (q == total) return kRunYield;  // pending disagrees with the queues: the engine's loop decides
+  // A vector handed straight to the next call: the engine would queue every packet of the call at one
+  // empty queue that is then the first non-empty one, and pop the same packets, in the same order, as
+  // its next vector. Skipping the queue changes nothing but the work.
+  int32_t carried = -1;
+  int32_t n = 0;
+  while (carried >= 0 || e.pending[0] > 0) {
+    int32_t q = carried;
+    if (q < 0) {
+      q = 0;
+      while (q < total && e.heads[q] == e.tails[q]) q++;
+      if (q == total) return kRunYield;  // pending disagrees with the queues: the engine's loop decides
+      if (!nativeCall(e, q)) return kRunYield;
+      const int64_t base = int64_t(q) * size;
+      n = 0;
+      while (n < e.vectorSize && e.heads[q] != e.tails[q]) {
+        const int32_t slot = e.queues[base + wrap(e.heads[q], size)];
+        e.heads[q]++;
+        p.next[slot] = -1;
+        e.vector[n++] = slot;
+      }
+      if (e.heads[q] == e.tails[q]) e.heads[q] = e.tails[q] = 0;
+      e.pending[0] -= n;
+      // The stage reads every packet's headers: start the loads for the whole vector (cold after
+      // the previous stage's sweep over up to 256 slots, each in its own pages).
+      for (int32_t i = 0; i < n; i++) {
+        const int32_t s = e.vector[i];
+        if (!p.ownBuf[s]) prefetchLine(p.slot(s) + p.start[s]);
+      }
+    }
+    carried = -1;
     const uint8_t kind = e.kind[q];
-    if (kind == kStageJs) return kRunYield;
-    // The IPv4 stages' tables come with engineTables; without them the wrapper runs the call.
-    if (kind >= kStageIp4Lookup && (e.ip4.size() != size_t(nodes) || e.reassemblyEmpty == nullptr || e.devices == nullptr)) return kRunYield;
     const int32_t sid = q / nodes;
     const int32_t node = q - sid * nodes;
-    const int64_t base = int64_t(q) * size;
-    int32_t n = 0;
-    while (n < e.vectorSize && e.heads[q] != e.tails[q]) {
-      const int32_t slot = e.queues[base + wrap(e.heads[q], size)];
-      e.heads[q]++;
-      p.next[slot] = -1;
-      e.vector[n++] = slot;
-    }
-    if (e.heads[q] == e.tails[q]) e.heads[q] = e.tails[q] = 0;
-    e.pending[0] -= n;
-    // The stage reads every packet's headers: start the loads for the whole vector (cold after
-    // the previous stage's sweep over up to 256 slots, each in its own pages).
-    for (int32_t i = 0; i < n; i++) {
-      const int32_t s = e.vector[i];
-      if (!p.ownBuf[s]) prefetchLine(p.slot(s) + p.start[s]);
-    }
     double* rec = e.counters + int64_t(q) * e.counterWords;
     const Call c{e.vector, n, rec + kCounterHead, e.counterWords - kCounterHead, e.hand};
     const int32_t v0 = e.vector[0];
@@ -162,6 +189,17 @@ int32_t engineRun(EngineView& e) {
     rec[2] += nowNs() - t0;
     rec[3] += n;
     const int32_t* nextIds = e.nextIds + int64_t(sid) * kMaxNext;
+    const int32_t qb = sharedNext(e, nextIds, n);
+    if (qb >= 0 && e.heads[qb] == e.tails[qb] && nativeCall(e, qb)) {
+      int32_t first = 0;
+      while (first < qb && e.heads[first] == e.tails[first]) first++;
+      if (first == qb) {
+        for (int32_t i = 0; i < n; i++) p.next[e.vector[i]] = -1;
+        carried = qb;
+        e.call[4]++;
+        continue;
+      }
+    }
     for (int32_t i = 0; i < n; i++) {
       const int32_t slot = e.vector[i];
       const int16_t nx = p.next[slot];

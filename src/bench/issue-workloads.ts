@@ -38,8 +38,8 @@ spec:
 export const ISSUE_VIP = '10.96.5.20';
 /** Established flows of both workloads. */
 export const ISSUE_FLOWS = 4096;
-/** Frames per capture batch (one injectFrames + one run). */
-export const ISSUE_BATCH = 2048;
+/** Frames per capture batch (one injectFrames + one run): one vector, as the issue's "one call per vector (e.g. 256 frames)". */
+export const ISSUE_BATCH = 256;
 
 export type WorkloadId = 'a' | 'b';
 export const WORKLOADS: readonly { readonly id: WorkloadId; readonly name: string; readonly newFlows: boolean }[] = [

@@ -72,7 +72,7 @@ export const MAX_NEXT = 16;
 export interface EngineRunner {
   run(): number;
   settle(): void;
-  /** The partial call: [queue, vector length]. */
+  /** The partial call: [queue, vector length, result, runEnd]; [4] counts vectors carried straight to the next call. */
   readonly call: Int32Array;
   finish(stage: number, rt: StageRuntime<unknown>, slots: Int32Array, n: number): void;
 }

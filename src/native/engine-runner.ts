@@ -57,7 +57,8 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
   configure();
   const deferred = new Int32Array(2 * pool.size);
   const deferredCount = new Int32Array(1);
-  const call = new Int32Array(4);
+  // [queue, n, result, runEnd] of a partial call; [4]: vectors handed straight to the next call (a statistic).
+  const call = new Int32Array(5);
   const found = new Float64Array(mem.nodes);
   const ipId = new Int32Array(mem.nodes);
   const handle = native.addon.attachEngine(
