@@ -50,8 +50,10 @@ inline int32_t ctFind(const CtView& ct, uint32_t proto, uint32_t src, uint32_t d
 // Warms the lookups of a vector before it is walked (as VPP's dual/quad loops do): every packet's
 // bucket head first, then the first chain entry's tuple and state words. Only loads; no decision
 // depends on it. With thousands of flows, each lookup otherwise waits on ~10 cache misses in turn.
+// Once per call: a call resumed after a TypeScript run (from > 0) was warmed when it began, and
+// warming the rest again at every resume made a vector with many new flows quadratic.
 void prefetchLookups(const PoolView& p, const CtView& ct, const Call& c, int32_t from) {
-  if (c.n - from < 4) return;
+  if (from != 0 || c.n < 4) return;
   auto key = [&](int32_t s, uint32_t* h) -> bool {
     if (p.ownBuf[s]) return false;
     const int64_t l3 = p.l3[s], l4 = p.l4[s];
