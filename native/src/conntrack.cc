@@ -47,43 +47,61 @@ inline int32_t ctFind(const CtView& ct, uint32_t proto, uint32_t src, uint32_t d
   return -1;
 }
 
-// Warms the lookups of a vector before it is walked (as VPP's dual/quad loops do): every packet's
-// bucket head first, then the first chain entry's tuple and state words. Only loads; no decision
-// depends on it. With thousands of flows, each lookup otherwise waits on ~10 cache misses in turn.
-// Once per call: a call resumed after a TypeScript run (from > 0) was warmed when it began, and
-// warming the rest again at every resume made a vector with many new flows quadratic.
-void prefetchLookups(const PoolView& p, const CtView& ct, const Call& c, int32_t from) {
-  if (from != 0 || c.n < 4) return;
-  auto key = [&](int32_t s, uint32_t* h) -> bool {
-    if (p.ownBuf[s]) return false;
-    const int64_t l3 = p.l3[s], l4 = p.l4[s];
-    if (l3 < 0 || l4 < 0 || l4 + 4 > p.slotBytes) return false;
-    const uint8_t* b = p.slot(s);
-    const uint32_t proto = b[l3 + 9];
-    if (proto != 6 && proto != 17) return false;
-    *h = ctHash(ct, proto, 0, rd32(b, l3 + 12), rd32(b, l3 + 16), rd16(b, l4), rd16(b, l4 + 2));
-    return true;
-  };
-  uint32_t h = 0;
-  for (int32_t i = from; i < c.n; i++) if (key(c.slots[i], &h)) prefetchLine(&ct.buckets[h]);
-  for (int32_t i = from; i < c.n; i++) {
-    if (!key(c.slots[i], &h)) continue;
-    const int32_t n = ct.buckets[h];
-    if (n < 0) continue;
-    const int32_t e = n >> 1;
-    prefetchLine(&ct.tSrc[n]);
-    prefetchLine(&ct.tDst[n]);
-    prefetchLine(&ct.tSport[n]);
-    prefetchLine(&ct.tDport[n]);
-    prefetchLine(&ct.proto[e]);
-    prefetchLine(&ct.zone[e]);
-    prefetchLine(&ct.status[e]);
-    prefetchLine(&ct.deadline[e]);
-    prefetchLine(&ct.tcpState[e]);
-    prefetchLine(&ct.tdEnd[n]);
-    prefetchLine(&ct.tcpFlags[n]);
+// Warms a call's lookups as it walks the vector (as VPP's quad loops do): the bucket head of the
+// packet kBucketAhead ahead, and the first chain entry's tuple and state words of the packet
+// kEntryAhead ahead, whose bucket head was asked for earlier. Only loads; no decision depends on it.
+// With thousands of flows each lookup otherwise waits on ~10 cache misses in turn; warming the whole
+// vector up front lost the lines from L1 before their use, and redoing it at every resume after a
+// TypeScript run made a vector with many new flows quadratic.
+class LookupWarmer {
+ public:
+  LookupWarmer(const PoolView& p, const CtView& ct, const Call& c, int32_t from) : p_(p), ct_(ct), c_(c) {
+    for (int32_t i = from; i < from + kBucketAhead && i < c.n; i++) bucket(i);
   }
-}
+  void step(int32_t i) {
+    if (i + kBucketAhead < c_.n) bucket(i + kBucketAhead);
+    const int32_t j = i + kEntryAhead;
+    if (j >= c_.n) return;
+    const uint32_t h = hash_[j & kRing];
+    if (h == kNoHash) return;
+    const int32_t n = ct_.buckets[h];
+    if (n < 0) return;
+    const int32_t e = n >> 1;
+    prefetchLine(&ct_.tSrc[n]);
+    prefetchLine(&ct_.tDst[n]);
+    prefetchLine(&ct_.tSport[n]);
+    prefetchLine(&ct_.tDport[n]);
+    prefetchLine(&ct_.proto[e]);
+    prefetchLine(&ct_.zone[e]);
+    prefetchLine(&ct_.status[e]);
+    prefetchLine(&ct_.deadline[e]);
+    prefetchLine(&ct_.tcpState[e]);
+    prefetchLine(&ct_.tdEnd[n]);
+    prefetchLine(&ct_.tcpFlags[n]);
+  }
+
+ private:
+  static constexpr int32_t kBucketAhead = 12, kEntryAhead = 6, kRing = 15;
+  static constexpr uint32_t kNoHash = 0xffffffffu;
+  void bucket(int32_t i) {
+    const int32_t s = c_.slots[i];
+    uint32_t h = kNoHash;
+    const int64_t l3 = p_.l3[s], l4 = p_.l4[s];
+    if (!p_.ownBuf[s] && l3 >= 0 && l4 >= 0 && l4 + 4 <= p_.slotBytes) {
+      const uint8_t* b = p_.slot(s);
+      const uint32_t proto = b[l3 + 9];
+      if (proto == 6 || proto == 17) {
+        h = ctHash(ct_, proto, 0, rd32(b, l3 + 12), rd32(b, l3 + 16), rd16(b, l4), rd16(b, l4 + 2));
+        prefetchLine(&ct_.buckets[h]);
+      }
+    }
+    hash_[i & kRing] = h;
+  }
+  const PoolView& p_;
+  const CtView& ct_;
+  const Call& c_;
+  uint32_t hash_[kRing + 1];
+};
 
 inline uint32_t csumUpdate32(uint32_t hc, uint32_t o, uint32_t n) {
   return finishChecksum(uint64_t(~hc & 0xffff) + (~(o >> 16) & 0xffff) + (~o & 0xffff) + (n >> 16) + (n & 0xffff));
@@ -286,8 +304,9 @@ bool preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDec
 
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
   PreDecision d{};
-  prefetchLookups(p, ct, c, from);
+  LookupWarmer warm(p, ct, c, from);
   for (int32_t i = from; i < c.n; i++) {
+    warm.step(i);
     const int32_t s = c.slots[i];
     if (!preCheck(p, ct, s, cc->now, &d)) {
       // The run of packets that also need TS as the table stands: handing them all over is exact
@@ -457,8 +476,9 @@ bool inCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s
 int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, CtCall* cc, int32_t from) {
   OutDecision d{};
   // The outer VXLAN flows are many (udp_flow_src_port hashes the inner flow): warm them too.
-  prefetchLookups(p, ct, c, from);
+  LookupWarmer warm(p, ct, c, from);
   for (int32_t i = from; i < c.n; i++) {
+    warm.step(i);
     const int32_t s = c.slots[i];
     if (!outCheck(p, ct, f, s, cc->now, &d)) {
       int32_t j = i + 1;
