@@ -274,6 +274,14 @@ export interface WorkloadRun {
   readonly stages: ReadonlyMap<string, StageTotals>;
   /** The engine's run loop was the native dispatcher. */
   readonly nativeDispatch: boolean;
+  /** Ns in stage calls per node over the timed batches (node-1's share is the work the C reference's node-1 mode does). */
+  readonly nodeNs: ReadonlyMap<string, number>;
+}
+
+function nsByNode(b: IssueBench): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of b.dp.engine.runtimeRows()) m.set(r.node, (m.get(r.node) ?? 0) + r.ns);
+  return m;
 }
 
 /** Handshake, `warm` packets of warm-up (JIT, tables), then `packets` more of the same workload, batch by batch. */
@@ -281,6 +289,8 @@ export function measureWorkload(engine: EngineName, newFlows: boolean, packets: 
   const b = new IssueBench(engine);
   b.run(issueWorkload(newFlows, warm));
   const frames = issueWorkload(newFlows, packets, warm);
+  const before = nsByNode(b);
   const batches = b.sampled(frames);
-  return { engine, packets, ns: batches.reduce((a, s) => a + s.ns, 0), batches, stages: sumStages(batches), nativeDispatch: b.nativeDispatch };
+  const nodeNs = new Map([...nsByNode(b)].map(([node, ns]) => [node, ns - (before.get(node) ?? 0)] as const));
+  return { engine, packets, ns: batches.reduce((a, s) => a + s.ns, 0), batches, stages: sumStages(batches), nativeDispatch: b.nativeDispatch, nodeNs };
 }

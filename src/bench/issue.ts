@@ -76,7 +76,7 @@ export function runIssueWorkloads(engines: readonly EngineName[], packets: numbe
     }
     step(`C reference (bench/c-reference/ref.c) on workload ${w.id}`);
     const c = cReference(issueWorkload(w.newFlows, Math.min(packets, 100_000), warm));
-    const fig = runs.map((r) => ({ engine: r.engine, packetsPerSec: (r.packets * 1e9) / r.ns, nsPerPacket: r.ns / r.packets, nativeDispatch: r.nativeDispatch, nativeShare: share(r), stageNsPerPacket: stageNs(r) }));
+    const fig = runs.map((r) => ({ engine: r.engine, packetsPerSec: (r.packets * 1e9) / r.ns, nsPerPacket: r.ns / r.packets, nativeDispatch: r.nativeDispatch, nativeShare: share(r), stageNsPerPacket: stageNs(r), node1StageNsPerPacket: (r.nodeNs.get('node-1') ?? 0) / r.packets }));
     const ts = fig.find((f) => f.engine === 'ts');
     const nat = fig.find((f) => f.engine === 'native');
     workloads.push({
@@ -103,7 +103,7 @@ export function issueTargets(workloads: readonly IssueWorkloadResult[]): IssueTa
   const cWhy = !nat ? none : a?.cNote ?? 'C reference not run';
   out.push(
     { target: `(a) native within ${TARGET_OVER_C}x of C, whole path (ref.c full: the same work)`, measured: c ? `${c.full.toFixed(1)}x C's time (${nat!.nsPerPacket.toFixed(0)} vs ${a!.cReference!.fullNs.toFixed(1)} ns/packet)` : cWhy, met: c !== undefined && c.full <= TARGET_OVER_C },
-    { target: `(a) native within ${TARGET_OVER_C}x of C, node-1's work only (ref.c default)`, measured: c ? `${c.node1.toFixed(1)}x C's time (${nat!.nsPerPacket.toFixed(0)} vs ${a!.cReference!.node1Ns.toFixed(1)} ns/packet)` : cWhy, met: c !== undefined && c.node1 <= TARGET_OVER_C },
+    { target: `(a) native within ${TARGET_OVER_C}x of C, node-1's work only (ref.c default)`, measured: c ? `${c.node1.toFixed(1)}x C's time (${nat!.nsPerPacket.toFixed(0)} vs ${a!.cReference!.node1Ns.toFixed(1)} ns/packet; node-1's stage calls alone ${(nat!.node1StageNsPerPacket ?? NaN).toFixed(0)} ns, ${((nat!.node1StageNsPerPacket ?? NaN) / a!.cReference!.node1Ns).toFixed(1)}x)` : cWhy, met: c !== undefined && c.node1 <= TARGET_OVER_C },
   );
   return out;
 }

@@ -148,6 +148,8 @@ export interface IssueEngineFigure {
   readonly nativeShare: number;
   /** ns per packet spent inside stage calls (the counters' ns over all stages and nodes); the rest of nsPerPacket is dispatch, queueing and JavaScript. */
   readonly stageNsPerPacket?: number;
+  /** Ns per packet inside node-1's stage calls: the part of the path the C reference's node-1 mode does. */
+  readonly node1StageNsPerPacket?: number;
 }
 
 export interface IssueWorkloadResult {

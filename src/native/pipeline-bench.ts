@@ -27,6 +27,8 @@ for (const w of WORKLOADS) {
   else if (cref) {
     const nat = 1e9 / pps(res.native);
     console.log(`  C reference, node-1's work (parse, conntrack, DNAT, TTL, policy, VXLAN encap) ${(1000 / cref.node1Ns).toFixed(3)} Mpps  (${cref.node1Ns.toFixed(1)} ns/packet)  native/C time ratio ${(nat / cref.node1Ns).toFixed(1)}x`);
+    const node1 = (res.native.nodeNs.get('node-1') ?? 0) / res.native.packets;
+    console.log(`  native node-1's stage calls ${node1.toFixed(0)} ns/packet (the C reference's node-1 work, without the dispatcher and queueing): ${(node1 / cref.node1Ns).toFixed(1)}x its time`);
     console.log(`  C reference, the whole path (+ outer conntrack on both nodes, decap, inner conntrack, TTL, ingress policy on node-2) ${(1000 / cref.fullNs).toFixed(3)} Mpps  (${cref.fullNs.toFixed(1)} ns/packet)  native/C time ratio ${(nat / cref.fullNs).toFixed(1)}x`);
   }
   console.log('  stage                 node-packets   ts ns/pkt  native ns/pkt  native share');

@@ -15,14 +15,14 @@ function fakeRun(engine: 'ts' | 'native'): WorkloadRun {
     batch(3000, [['nf4-prerouting', totals(900, 300, engine === 'native' ? 300 : 0)], ['vxlan4-encap', totals(100, 100, engine === 'native' ? 100 : 0)]]),
   ];
   const stages = new Map<string, StageTotals>([['nf4-prerouting', totals(1200, 600, engine === 'native' ? 600 : 0, 2)], ['vxlan4-encap', totals(150, 200, engine === 'native' ? 190 : 0, 2)]]);
-  return { engine, packets: 200, ns: 4000, batches, stages, nativeDispatch: engine === 'native' };
+  return { engine, packets: 200, ns: 4000, batches, stages, nativeDispatch: engine === 'native', nodeNs: new Map([['node-1', 900]]) };
 }
 
 const workload = (nativePps: number, tsPps: number, cFullNs?: number): IssueWorkloadResult => ({
   id: 'a', name: '(a)', packets: 1000, warmup: 100, flows: 4096, batch: ISSUE_BATCH,
   engines: [
     { engine: 'ts', packetsPerSec: tsPps, nsPerPacket: 1e9 / tsPps, nativeDispatch: false, nativeShare: 0 },
-    { engine: 'native', packetsPerSec: nativePps, nsPerPacket: 1e9 / nativePps, nativeDispatch: true, nativeShare: 1 },
+    { engine: 'native', packetsPerSec: nativePps, nsPerPacket: 1e9 / nativePps, nativeDispatch: true, nativeShare: 1, node1StageNsPerPacket: 0.4e9 / nativePps },
   ],
   nativeOverTs: nativePps / tsPps,
   ...(cFullNs !== undefined ? { cReference: { node1Ns: cFullNs / 2, fullNs: cFullNs, packets: 1e6 }, nativeOverC: { node1: 1e9 / nativePps / (cFullNs / 2), full: 1e9 / nativePps / cFullNs } } : {}),
@@ -69,6 +69,8 @@ describe('issue targets', () => {
     expect(not.map((t) => t.met)).toEqual([false, false, false, false]);
     expect(not[0].measured).toBe('0.200 Mpps');
     expect(not[1].measured).toBe('4.00x');
+    // node-1's share of the native time (here 40%: 2000 of 5000 ns) against C's node-1 work (15 ns).
+    expect(not[3].measured).toBe("333.3x C's time (5000 vs 15.0 ns/packet; node-1's stage calls alone 2000 ns, 133.3x)");
   });
 
   it('not met, and says why, without a native engine or a C reference', () => {
