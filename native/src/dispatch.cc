@@ -117,17 +117,27 @@ inline bool nativeCall(const EngineView& e, int32_t q) {
   return kind < kStageIp4Lookup || (e.ip4.size() == size_t(e.nodes) && e.reassemblyEmpty != nullptr && e.devices != nullptr);
 }
 
-// The queue every packet of the vector goes to next, or -1 (they part, or one ends here).
-inline int32_t sharedNext(const EngineView& e, const int32_t* nextIds, int32_t n) {
+// Carries the call's vector to the next call when the engine would queue every packet at one empty
+// queue that is then the first non-empty one: resets each packet's next as the engine's pop does and
+// returns that queue; else -1 with the packets untouched.
+inline int32_t carry(EngineView& e, const int32_t* nextIds, int32_t n) {
   const PoolView& p = *e.pool;
   const int16_t nx = p.next[e.vector[0]];
   const int16_t pn = p.node[e.vector[0]];
   if (nx < 0 || nx >= kMaxNext || nextIds[nx] < 0 || pn < 0 || pn >= e.nodes) return -1;
-  for (int32_t i = 1; i < n; i++) {
+  const int32_t qb = nextIds[nx] * e.nodes + pn;
+  if (e.heads[qb] != e.tails[qb] || !nativeCall(e, qb)) return -1;
+  for (int32_t q = 0; q < qb; q++) if (e.heads[q] != e.tails[q]) return -1;
+  // One pass: check and reset; on a packet going elsewhere, put back the next the ones before it had.
+  for (int32_t i = 0; i < n; i++) {
     const int32_t s = e.vector[i];
-    if (p.next[s] != nx || p.node[s] != pn) return -1;
+    if (p.next[s] != nx || p.node[s] != pn) {
+      for (int32_t k = 0; k < i; k++) p.next[e.vector[k]] = nx;
+      return -1;
+    }
+    p.next[s] = -1;
   }
-  return nextIds[nx] * e.nodes + pn;
+  return qb;
 }
 
 }  // namespace
@@ -189,16 +199,10 @@ int32_t engineRun(EngineView& e) {
     rec[2] += nowNs() - t0;
     rec[3] += n;
     const int32_t* nextIds = e.nextIds + int64_t(sid) * kMaxNext;
-    const int32_t qb = sharedNext(e, nextIds, n);
-    if (qb >= 0 && e.heads[qb] == e.tails[qb] && nativeCall(e, qb)) {
-      int32_t first = 0;
-      while (first < qb && e.heads[first] == e.tails[first]) first++;
-      if (first == qb) {
-        for (int32_t i = 0; i < n; i++) p.next[e.vector[i]] = -1;
-        carried = qb;
-        e.call[4]++;
-        continue;
-      }
+    carried = carry(e, nextIds, n);
+    if (carried >= 0) {
+      e.call[4]++;
+      continue;
     }
     for (int32_t i = 0; i < n; i++) {
       const int32_t slot = e.vector[i];
