@@ -87,7 +87,7 @@ class LookupWarmer {
     const int32_t s = c_.slots[i];
     uint32_t h = kNoHash;
     const int64_t l3 = p_.l3[s], l4 = p_.l4[s];
-    if (!p_.ownBuf[s] && l3 >= 0 && l4 >= 0 && l4 + 4 <= p_.slotBytes) {
+    if (!p_.ownBuf[s] && l3 >= 0 && l3 + 20 <= p_.slotBytes && l4 >= 0 && l4 + 4 <= p_.slotBytes) {
       const uint8_t* b = p_.slot(s);
       const uint32_t proto = b[l3 + 9];
       if (proto == 6 || proto == 17) {

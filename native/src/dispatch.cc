@@ -201,7 +201,7 @@ int32_t engineRun(EngineView& e) {
     const int32_t* nextIds = e.nextIds + int64_t(sid) * kMaxNext;
     carried = carry(e, nextIds, n);
     if (carried >= 0) {
-      e.call[4]++;
+      if (e.call[4] < INT32_MAX) e.call[4]++;  // a statistic: saturates
       continue;
     }
     for (int32_t i = 0; i < n; i++) {
