@@ -15,6 +15,7 @@
 #include "edge.h"
 #include "stages.h"
 #include "dispatch.h"
+#include "bpfmap.h"
 
 namespace dpemu {
 namespace {
@@ -566,6 +567,39 @@ Napi::Value Policy4(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, stop);
 }
 
+struct BpfHashHandle {
+  BpfHashView view;
+  std::vector<Napi::ObjectReference> keep;
+};
+
+// attachBpfHash(bytes: Uint8Array over a HashMap/LruHashMap's whole buffer): the map as native code sees it.
+Napi::Value AttachBpfHash(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = std::make_unique<BpfHashHandle>();
+  uint8_t* b = nullptr;
+  size_t len = 0;
+  if (info.Length() < 1 || !typed(env, info[0], napi_uint8_array, &b, &len, &h->keep, "attachBpfHash(bytes: Uint8Array)")) return env.Undefined();
+  if (!h->view.attach(b, len)) { fail(env, "attachBpfHash: not a hash or LRU hash map (header v1) that fits its buffer"); return env.Undefined(); }
+  return Napi::External<BpfHashHandle>::New(env, h.release(), [](Napi::Env, BpfHashHandle* x) { delete x; });
+}
+
+// bpfHashLookup(map, key: Uint8Array, peek: boolean) -> value byte offset or -1 (lookup counts and
+// touches as HashMap.lookup; peek only finds). For tests against the TypeScript map.
+Napi::Value BpfHashLookup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsExternal()) { fail(env, "bpfHashLookup(map, key, peek)"); return env.Undefined(); }
+  BpfHashView& m = info[0].As<Napi::External<BpfHashHandle>>().Data()->view;
+  uint8_t* k = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[1], napi_uint8_array, &k, &len, nullptr, "key must be a Uint8Array")) return env.Undefined();
+  if (len < m.keySize) { fail(env, "key shorter than the map's key_size"); return env.Undefined(); }
+  if (info[2].ToBoolean().Value()) {
+    const int32_t e = m.peek(k);
+    return Napi::Number::New(env, e < 0 ? -1.0 : double(m.valueAt(e)));
+  }
+  return Napi::Number::New(env, double(m.lookup(k)));
+}
+
 struct FilterHandle {
   FilterView view;
   std::vector<Napi::ObjectReference> keep;
@@ -746,6 +780,8 @@ Napi::Value Layouts(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   exports.Set("attachPool", Napi::Function::New(env, AttachPool));
+  exports.Set("attachBpfHash", Napi::Function::New(env, AttachBpfHash));
+  exports.Set("bpfHashLookup", Napi::Function::New(env, BpfHashLookup));
   exports.Set("attachNode", Napi::Function::New(env, AttachNode));
   exports.Set("ethernetInput", Napi::Function::New(env, EthernetInput));
   exports.Set("ip4Input", Napi::Function::New(env, Ip4Input));

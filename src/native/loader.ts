@@ -96,6 +96,10 @@ export interface NativeAddon {
   attachFilter(program: FilterProgram): NativeHandle;
   /** The native filter walk for one packet [src, dst, proto, sport, dport, mark, ctstate] from built-in chain index `chain`: the mark after ACCEPT, or -1 (TS walks). */
   filterWalk(filter: NativeHandle, chain: number, pkt: Uint32Array): number;
+  /** A HashMap/LruHashMap's buffer (its `bytes`) as native/src/bpfmap.h sees it. */
+  attachBpfHash(bytes: Uint8Array): NativeHandle;
+  /** Value byte offset or -1: a lookup as HashMap.lookup (counts, LRU touch), or with `peek` a find that changes nothing. */
+  bpfHashLookup(map: NativeHandle, key: Uint8Array, peek: boolean): number;
   /**
    * nf4-output for TCP/UDP packets of confirmed entries (ESTABLISHED, or NEW once DST_NAT_DONE) whose
    * NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; returns the stop index,
