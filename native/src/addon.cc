@@ -30,6 +30,16 @@ struct NodeHandle {
   std::vector<Napi::ObjectReference> keep;
 };
 
+struct BpfCtHandle {
+  BpfCtView view;
+  std::vector<Napi::ObjectReference> keep;
+};
+
+struct BpfSockHandle {
+  BpfSockView view;
+  std::vector<Napi::ObjectReference> keep;
+};
+
 bool fail(Napi::Env env, const char* msg) {
   Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
   return false;
@@ -469,7 +479,26 @@ IP4_STAGE(Ip4Lookup, ip4Lookup)
 IP4_STAGE(Ip4Local, ip4Local)
 IP4_STAGE(Nodeport4, nodeport4)
 IP4_STAGE(Ipvs4In, ipvs4In)
-IP4_STAGE(Sock4Connect, sock4Connect)
+
+// sock4Connect(pool, null, slots, n, drops, handBack, ip4, from, out, sock) -> index of the first packet left
+// for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that needs it; sock: the node's
+// attachBpfSock handle (kube-proxy ebpf mode) or null.
+Napi::Value Sock4Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PoolHandle* pool; NodeHandle* node; Call c; Ip4Handle* ip4;
+  if (!callArgs(info, &pool, &node, &c) || !ip4Arg(info, &ip4)) return env.Undefined();
+  if (info.Length() < 10) { fail(env, "sock4Connect(pool, null, slots, n, drops, handBack, ip4, from, out, sock)"); return env.Undefined(); }
+  const int32_t from = info[7].ToNumber().Int32Value();
+  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  double* out = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
+  BpfSockView* sock = info[9].IsExternal() ? &info[9].As<Napi::External<BpfSockHandle>>().Data()->view : nullptr;
+  int32_t runEnd = c.n;
+  const int32_t stop = sock4Connect(pool->view, ip4->tables.view, sock, c, from, &runEnd);
+  out[1] = runEnd;
+  return Napi::Number::New(env, stop);
+}
 
 Napi::Value Ip4Output(const Napi::CallbackInfo& info) {
   PoolHandle* pool; NodeHandle* node; Call c; Ip4Handle* ip4;
@@ -546,13 +575,15 @@ Napi::Value UnderlayXmit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), underlayXmit(pool->view, dev->view, c, info[6].ToNumber().Int32Value()));
 }
 
-// policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out, open) -> index of the first
-// packet left for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that needs it;
-// open (Uint8Array per device): bit 0 / bit 1 = no policy selects the endpoint in egress / ingress.
+// policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out, open, ebpfCt, now) -> index
+// of the first packet left for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that
+// needs it; open (Uint8Array per device): bit 0 / bit 1 = no policy selects the endpoint in egress /
+// ingress; ebpfCt: the node's attachBpfCt handle in kube-proxy ebpf mode, else null; now: the call's time.
 Napi::Value Policy4(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PoolHandle* pool = nullptr; DevHandle* dev = nullptr; Call c{};
-  if (!devArgs(info, 11, "policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out, open)", &pool, &dev, &c)) return env.Undefined();
+  if (!devArgs(info, 13, "policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out, open, ebpfCt, now)", &pool, &dev, &c)) return env.Undefined();
+  BpfCtView* ebpf = info[11].IsExternal() ? &info[11].As<Napi::External<BpfCtHandle>>().Data()->view : nullptr;
   uint8_t* open = nullptr;
   size_t openLen = 0;
   if (!typed(env, info[10], napi_uint8_array, &open, &openLen, nullptr, "open must be a Uint8Array")) return env.Undefined();
@@ -562,9 +593,50 @@ Napi::Value Policy4(const Napi::CallbackInfo& info) {
   size_t len = 0;
   if (!typed(env, info[9], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
   int32_t runEnd = c.n;
-  const int32_t stop = policy4Established(pool->view, dev->view, c, from, info[7].ToBoolean().Value(), info[8].ToBoolean().Value(), open, int32_t(openLen), &runEnd);
+  const int32_t stop = policy4Established(pool->view, dev->view, c, from, info[7].ToBoolean().Value(), info[8].ToBoolean().Value(), open, int32_t(openLen), ebpf,
+                                          info[12].ToNumber().DoubleValue(), &runEnd);
   out[1] = runEnd;
   return Napi::Number::New(env, stop);
+}
+
+// attachBpfCt({ tcp: Uint8Array, any: Uint8Array, lifeTcp, lifeTcpSyn, lifeTcpFin, lifeAny }): a node's
+// ct4_global and ct_any4 map buffers and Cilium's lifetimes (seconds), for policy4's records.
+Napi::Value AttachBpfCt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachBpfCt({ tcp, any, lifeTcp, lifeTcpSyn, lifeTcpFin, lifeAny })"); return env.Undefined(); }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto h = std::make_unique<BpfCtHandle>();
+  uint8_t* b = nullptr;
+  size_t len = 0;
+  if (!typed(env, o.Get("tcp"), napi_uint8_array, &b, &len, &h->keep, "tcp must be a Uint8Array")) return env.Undefined();
+  bool ok = h->view.tcp.attach(b, len);
+  if (ok && !typed(env, o.Get("any"), napi_uint8_array, &b, &len, &h->keep, "any must be a Uint8Array")) return env.Undefined();
+  ok = ok && h->view.any.attach(b, len);
+  ok = ok && h->view.tcp.keySize == sizeof(ipv4_ct_tuple_v1) && h->view.any.keySize == sizeof(ipv4_ct_tuple_v1) &&
+       h->view.tcp.valueSize == sizeof(ct_entry_v1) && h->view.any.valueSize == sizeof(ct_entry_v1);
+  if (!ok) { fail(env, "attachBpfCt: tcp and any must be ct maps (ipv4_ct_tuple_v1 -> ct_entry_v1, hash or LRU hash)"); return env.Undefined(); }
+  h->view.lifeTcp = o.Get("lifeTcp").ToNumber().Uint32Value();
+  h->view.lifeTcpSyn = o.Get("lifeTcpSyn").ToNumber().Uint32Value();
+  h->view.lifeTcpFin = o.Get("lifeTcpFin").ToNumber().Uint32Value();
+  h->view.lifeAny = o.Get("lifeAny").ToNumber().Uint32Value();
+  return Napi::External<BpfCtHandle>::New(env, h.release(), [](Napi::Env, BpfCtHandle* x) { delete x; });
+}
+
+// attachBpfSock({ conn: Uint8Array, services: Uint8Array }): a node's sock4_conn and lb4_services buffers.
+Napi::Value AttachBpfSock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachBpfSock({ conn, services })"); return env.Undefined(); }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto h = std::make_unique<BpfSockHandle>();
+  uint8_t* b = nullptr;
+  size_t len = 0;
+  if (!typed(env, o.Get("conn"), napi_uint8_array, &b, &len, &h->keep, "conn must be a Uint8Array")) return env.Undefined();
+  bool ok = h->view.conn.attach(b, len);
+  if (ok && !typed(env, o.Get("services"), napi_uint8_array, &b, &len, &h->keep, "services must be a Uint8Array")) return env.Undefined();
+  ok = ok && h->view.services.attach(b, len) && h->view.conn.keySize == 16 && h->view.conn.valueSize >= 10 &&
+       h->view.services.keySize == sizeof(lb4_key_v1);
+  if (!ok) { fail(env, "attachBpfSock: conn must be sock4_conn_v1 and services lb4_services_v1 (hash or LRU hash)"); return env.Undefined(); }
+  return Napi::External<BpfSockHandle>::New(env, h.release(), [](Napi::Env, BpfSockHandle* x) { delete x; });
 }
 
 struct BpfHashHandle {
@@ -751,6 +823,36 @@ Napi::Value EngineFilters(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// engineEbpf(engine, ct: (External | null)[], sock: (External | null)[]): per node, its attachBpfCt and
+// attachBpfSock handles (kube-proxy ebpf mode) or null.
+Napi::Value EngineEbpf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsExternal() || !info[1].IsArray() || !info[2].IsArray()) { fail(env, "engineEbpf(engine, ct[], sock[])"); return env.Undefined(); }
+  EngineHandle* h = info[0].As<Napi::External<EngineHandle>>().Data();
+  Napi::Array cts = info[1].As<Napi::Array>();
+  Napi::Array socks = info[2].As<Napi::Array>();
+  if (int32_t(cts.Length()) != h->view.nodes || int32_t(socks.Length()) != h->view.nodes) { fail(env, "engineEbpf: one entry per node"); return env.Undefined(); }
+  h->view.ebpf.assign(size_t(h->view.nodes), nullptr);
+  h->view.sock.assign(size_t(h->view.nodes), nullptr);
+  for (int32_t i = 0; i < h->view.nodes; i++) {
+    Napi::Value x = cts.Get(uint32_t(i));
+    Napi::Value y = socks.Get(uint32_t(i));
+    if (!(x.IsNull() || x.IsUndefined() || x.IsExternal()) || !(y.IsNull() || y.IsUndefined() || y.IsExternal())) {
+      fail(env, "engineEbpf: entries must be attachBpfCt / attachBpfSock handles or null");
+      return env.Undefined();
+    }
+    if (x.IsExternal()) {
+      h->view.ebpf[size_t(i)] = &x.As<Napi::External<BpfCtHandle>>().Data()->view;
+      h->keep.push_back(Napi::Persistent(x.As<Napi::Object>()));
+    }
+    if (y.IsExternal()) {
+      h->view.sock[size_t(i)] = &y.As<Napi::External<BpfSockHandle>>().Data()->view;
+      h->keep.push_back(Napi::Persistent(y.As<Napi::Object>()));
+    }
+  }
+  return env.Undefined();
+}
+
 // { structs: { name: { size, align, offsets: { field: offset } } }, dropReasons: { code: name } }
 Napi::Value Layouts(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -781,6 +883,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   exports.Set("attachPool", Napi::Function::New(env, AttachPool));
   exports.Set("attachBpfHash", Napi::Function::New(env, AttachBpfHash));
+  exports.Set("attachBpfCt", Napi::Function::New(env, AttachBpfCt));
+  exports.Set("attachBpfSock", Napi::Function::New(env, AttachBpfSock));
+  exports.Set("engineEbpf", Napi::Function::New(env, EngineEbpf));
   exports.Set("bpfHashLookup", Napi::Function::New(env, BpfHashLookup));
   exports.Set("attachNode", Napi::Function::New(env, AttachNode));
   exports.Set("ethernetInput", Napi::Function::New(env, EthernetInput));

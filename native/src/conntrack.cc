@@ -117,6 +117,8 @@ inline uint32_t udpCsumUpdate32(uint32_t hc, uint32_t o, uint32_t n) {
   return r == 0 ? 0xffff : r;
 }
 
+}  // namespace
+
 // src/dataplane/nat.ts natRewrite: address and port with RFC 1624 incremental checksums.
 void natRewrite(const PoolView& p, int32_t s, int which, uint32_t addr, uint32_t port) {
   uint8_t* b = p.slot(s);
@@ -149,6 +151,8 @@ void natRewrite(const PoolView& p, int32_t s, int which, uint32_t addr, uint32_t
   }
   // ICMP is never handled natively (handed back before NAT).
 }
+
+namespace {
 
 inline void refresh(CtView& ct, int32_t e, double now, double timeout) {
   if (ct.status[e] & IPS_FIXED_TIMEOUT) return;

@@ -43,6 +43,10 @@ struct CtView {
   uint8_t validFlags[256] = {};   // tcpFlagsValid(f) for every flag byte
 };
 
+// src/dataplane/nat.ts natRewrite for TCP/UDP (ICMP is never rewritten natively): the source (which 0)
+// or destination (1) address and port, with RFC 1624 incremental IPv4 and L4 checksums.
+void natRewrite(const PoolView& p, int32_t s, int which, uint32_t addr, uint32_t port);
+
 // Per call: the packet time and the `found` lookups to add to ConntrackStats (a JS object).
 struct CtCall {
   double now;

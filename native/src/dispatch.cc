@@ -92,7 +92,14 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
     }
     case kStageNodeport4: return leftResult(nodeport4(p, *e.ip4[node], c));
     case kStageIpvs4In: return leftResult(ipvs4In(p, *e.ip4[node], c));
-    case kStageSock4Connect: return leftResult(sock4Connect(p, *e.ip4[node], c));
+    case kStageSock4Connect: {
+      // With eBPF, the socket-LB maps come with engineEbpf (null: every TCP/UDP packet is left).
+      BpfSockView* sock = e.sock.size() == size_t(e.nodes) ? e.sock[node] : nullptr;
+      int32_t end = c.n;
+      const int32_t stop = sock4Connect(p, *e.ip4[node], sock, c, 0, &end);
+      *runEnd = end;
+      return stopResult(stop, c.n);
+    }
     case kStageFrameInput: return leftResult(frameInput(p, *e.devices, c));
     case kStageVethXmit: return leftResult(vethXmit(p, *e.devices, c));
     case kStageUnderlayXmit: return leftResult(underlayXmit(p, *e.devices, c, nv.nic));
@@ -100,8 +107,14 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
     case kStagePolicy4Ingress: {
       const uint8_t f = e.policyFlags[node];
       if (!(f & 1)) return kNothingDone;
+      BpfCtView* ebpf = nullptr;
+      if (f & 4) {
+        // eBPF state: its conntrack maps come with engineEbpf; without them the wrapper runs the call.
+        if (e.ebpf.size() != size_t(e.nodes) || e.ebpf[node] == nullptr) return kNothingDone;
+        ebpf = e.ebpf[node];
+      }
       int32_t end = c.n;
-      const int32_t stop = policy4Established(p, *e.devices, c, 0, kind == kStagePolicy4Egress, (f & 2) != 0, e.open, e.openLen, &end);
+      const int32_t stop = policy4Established(p, *e.devices, c, 0, kind == kStagePolicy4Egress, (f & 2) != 0, e.open, e.openLen, ebpf, now, &end);
       *runEnd = end;
       return stopResult(stop, c.n);
     }

@@ -76,10 +76,12 @@ struct EngineView {
   std::vector<const Ip4NodeView*> ip4;   // engineTables
   uint8_t* reassemblyEmpty = nullptr;   // per node: ip4-defrag's table holds no queue (no expiry due)
   const DeviceView* devices = nullptr;  // edge stages (engineTables)
-  uint8_t* policyFlags = nullptr;       // per node: bit 0 policy4 may run natively, bit 1 a policy engine is on
+  uint8_t* policyFlags = nullptr;       // per node: bit 0 policy4 may run natively, bit 1 a policy engine is on, bit 2 eBPF state
   const uint8_t* open = nullptr;        // per device: policy4's open bits
   int32_t openLen = 0;
   std::vector<const FilterView*> filters;  // engineFilters: per node, the compiled filter table
+  std::vector<BpfCtView*> ebpf;            // engineEbpf: per node, its eBPF conntrack maps (ebpf mode) or null
+  std::vector<BpfSockView*> sock;          // engineEbpf: per node, its socket-LB maps (ebpf mode) or null
 };
 
 // A runStage result: nothing was done, the wrapper's whole `process` runs (NOTHING_DONE in stages.ts).

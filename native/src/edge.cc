@@ -1,5 +1,10 @@
 #include "edge.h"
 
+#include <cmath>
+#include <cstring>
+
+#include "layouts.h"
+
 #include "prefetch.h"
 #include "wire.h"
 
@@ -222,7 +227,76 @@ int32_t underlayXmit(const PoolView& p, const DeviceView& d, const Call& c, int3
   return left;
 }
 
-int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c, int32_t from, bool egress, bool policyOn, const uint8_t* open, int32_t openLen, int32_t* runEnd) {
+namespace {
+
+enum PolicyAction { kPolicyPass, kPolicyRecord, kPolicyTs };
+constexpr uint16_t kCtSeenNonSyn = 1 << 4;  // CT_F_SEEN_NON_SYN
+
+// ctRecord's key for an established packet at this endpoint (OUT when the endpoint started the flow,
+// IN when it accepted it), and the map it lives in. False when the packet's headers are not readable.
+bool bpfCtKey(const PoolView& p, BpfCtView& v, int32_t s, bool egress, uint8_t key[14], BpfHashView** map) {
+  const int64_t l3 = p.l3[s], l4 = p.l4[s];
+  if (p.ownBuf[s] != 0 || l3 < 0 || l3 + 20 > p.slotBytes) return false;
+  const uint8_t* b = p.slot(s);
+  const uint32_t proto = b[l3 + 9];
+  const bool ports = l4 >= 0 && (proto == 6 || proto == 17);
+  if (l4 >= 0 && l4 + 14 > p.slotBytes) return false;
+  const uint32_t saddr = rd32(b, l3 + 12), daddr = rd32(b, l3 + 16);
+  const uint32_t sport = ports ? rd16(b, l4) : 0, dport = ports ? rd16(b, l4 + 2) : 0;
+  const bool reply = (p.ct[s] & 1) == 1;
+  const uint32_t cAddr = reply ? daddr : saddr, cPort = reply ? dport : sport;
+  const uint32_t sAddr = reply ? saddr : daddr, sPort = reply ? sport : dport;
+  const bool out = egress != reply;
+  // struct ipv4_ct_tuple (packed, network order): daddr, saddr, dport, sport, nexthdr, flags.
+  wr32(key, 0, out ? cAddr : sAddr);
+  wr32(key, 4, out ? sAddr : cAddr);
+  wr16(key, 8, out ? cPort : sPort);
+  wr16(key, 10, out ? sPort : cPort);
+  key[12] = uint8_t(proto);
+  key[13] = out ? 0 : 1;  // TUPLE_F_OUT / TUPLE_F_IN
+  *map = proto == 6 ? &v.tcp : &v.any;
+  return true;
+}
+
+inline uint64_t ld64(const uint8_t* q) { uint64_t x; std::memcpy(&x, q, 8); return x; }
+inline void st64(uint8_t* q, uint64_t x) { std::memcpy(q, &x, 8); }
+
+// ctRecord's update of an existing entry (the caller found it with a peek).
+void bpfCtRecord(const PoolView& p, BpfCtView& v, BpfHashView& map, const uint8_t key[14], int32_t s, bool rx, double now) {
+  const int64_t off = map.lookup(key);
+  if (off < 0) return;  // the peek found it and nothing ran since
+  uint8_t* e = map.bytes + off;
+  const uint8_t* b = p.slot(s);
+  const int64_t l3 = p.l3[s], l4 = p.l4[s];
+  const uint32_t proto = b[l3 + 9];
+  const uint64_t bytes = rd16(b, l3 + 2);
+  const uint8_t tcpFlags = proto == 6 && l4 >= 0 ? b[l4 + 13] : 0;
+  const uint32_t nowS = uint32_t(int64_t(std::floor(now)));
+  ct_entry_v1 c;
+  std::memcpy(&c, e, sizeof c);
+  if (rx) {
+    c.rx_packets += 1;
+    c.rx_bytes += bytes;
+    c.rx_flags_seen |= tcpFlags;
+    c.last_rx_report = nowS;
+  } else {
+    c.tx_packets += 1;
+    c.tx_bytes += bytes;
+    c.tx_flags_seen |= tcpFlags;
+    c.last_tx_report = nowS;
+  }
+  const bool syn = proto == 6 && (tcpFlags & 0x02) != 0 && (tcpFlags & 0x10) == 0;
+  if (proto == 6 && !syn) c.flags |= kCtSeenNonSyn;
+  const bool closing = proto == 6 && (tcpFlags & 0x05) != 0;
+  c.lifetime = nowS + (proto != 6 ? v.lifeAny : closing ? v.lifeTcpFin : (c.flags & kCtSeenNonSyn) ? v.lifeTcp : v.lifeTcpSyn);
+  std::memcpy(e, &c, sizeof c);
+}
+
+}  // namespace
+
+int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c, int32_t from, bool egress, bool policyOn,
+                           const uint8_t* open, int32_t openLen, BpfCtView* ebpf, double now, int32_t* runEnd) {
+  // The iptables model (no eBPF state): only NEW/untracked packets the policy decides need TS.
   auto needsTs = [&](int32_t s) -> bool {
     if (!policyOn) return false;
     const int32_t dev = p.device[s];
@@ -241,14 +315,31 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
     if ((proto != 6 && proto != 17 && proto != 1 && proto != 132) || p.l4[s] < 0) return false;
     return true;  // the policy decides
   };
+  // eBPF state: every pod endpoint is enforced; an established packet is recorded in ct4_global.
+  uint8_t key[14];
+  BpfHashView* map = nullptr;
+  auto decide = [&](int32_t s) -> PolicyAction {
+    if (ebpf == nullptr) return needsTs(s) ? kPolicyTs : kPolicyPass;
+    const int32_t dev = p.device[s];
+    if (egress && dev < 0) return kPolicyPass;
+    if (dev < 0 || dev >= d.count) return kPolicyTs;
+    const bool enforced = egress ? (d.kind(dev) == kKindHostVeth && d.hasPod(dev)) : d.hasPod(dev);
+    if (!enforced) return kPolicyPass;
+    if (p.ct[s] < 0 || p.ctinfo[s] == kCtNew) return kPolicyTs;  // a decision, or an entry to create
+    if (p.ctinfo[s] == 1 || p.ctinfo[s] == 4) return kPolicyPass;  // RELATED: accounted to its flow, no record
+    if (!bpfCtKey(p, *ebpf, s, egress, key, &map)) return kPolicyTs;
+    return map->peek(key) >= 0 ? kPolicyRecord : kPolicyTs;
+  };
   for (int32_t i = from; i < c.n; i++) {
     const int32_t s = c.slots[i];
-    if (needsTs(s)) {
+    const PolicyAction a = decide(s);
+    if (a == kPolicyTs) {
       int32_t e = i + 1;
-      while (e < c.n && needsTs(c.slots[e])) e++;
+      while (e < c.n && decide(c.slots[e]) == kPolicyTs) e++;
       *runEnd = e;
       return i;
     }
+    if (a == kPolicyRecord) bpfCtRecord(p, *ebpf, *map, key, s, !egress, now);
     p.next[s] = 0;
   }
   *runEnd = c.n;

@@ -7,6 +7,7 @@
 // packet order from what these functions wrote (pool.device, pool.next).
 #pragma once
 #include <cstdint>
+#include "bpfmap.h"
 #include "pool.h"
 
 namespace dpemu {
@@ -43,6 +44,13 @@ struct DeviceView {
 // Packets it gives next = 1 (received at a node device) are to be observed (device, 0) by the caller.
 int32_t frameInput(const PoolView& p, const DeviceView& d, const Call& c);
 
+// A node's eBPF conntrack maps (cilium_ct4_global for TCP, cilium_ct_any4_global for the rest) and
+// Cilium's lifetimes in seconds (the cluster's `ebpf` settings), for policy4's per-packet record.
+struct BpfCtView {
+  BpfHashView tcp, any;
+  uint32_t lifeTcp = 0, lifeTcpSyn = 0, lifeTcpFin = 0, lifeAny = 0;
+};
+
 // Simple form. src/stages/veth.ts: device <- peer; host veth -> next 0, pod eth0 -> done FORWARDED.
 // The caller observes (from, 1) then (to, 0) per packet. Left: a device outside the table.
 int32_t vethXmit(const PoolView& p, const DeviceView& d, const Call& c);
@@ -62,7 +70,13 @@ int32_t underlayXmit(const PoolView& p, const DeviceView& d, const Call& c, int3
 // of an endpoint no policy selects in that direction (open[device] bit 0 egress, bit 1 ingress: its
 // chain ACCEPTs every new flow), or one the policy does not decide (not TCP/UDP/ICMP/SCTP, no L4).
 // Left: NEW and untracked packets the policy decides (a walk of its chains), devices outside the table.
+//
+// With `ebpf` (kube-proxy ebpf mode: the node has eBPF state), every pod endpoint is enforced as the TS
+// stage does, and a tracked packet that is not NEW gets bpf_lxc's record in ct4_global / ct_any4
+// (src/ebpf/state.ts ctRecord on an existing entry: the map lookup with its stats and LRU touch, the
+// rx or tx counters, flags seen, SEEN_NON_SYN, lifetime from `now`); RELATED packets pass unrecorded.
+// Left: NEW and untracked packets (policy decision, entry creation) and records whose entry is missing.
 int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c, int32_t from, bool egress, bool policyOn,
-                           const uint8_t* open, int32_t openLen, int32_t* runEnd);
+                           const uint8_t* open, int32_t openLen, BpfCtView* ebpf, double now, int32_t* runEnd);
 
 }  // namespace dpemu

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include <cstring>
+
+#include "conntrack.h"
 #include "drop_reasons.h"
 #include "stages.h"
 #include "wire.h"
@@ -251,22 +254,56 @@ int32_t ipvs4In(const PoolView& p, const Ip4NodeView& t, const Call& c) {
   return left;
 }
 
-// src/stages/sock4.ts
-int32_t sock4Connect(const PoolView& p, const Ip4NodeView& t, const Call& c) {
-  int32_t left = 0;
-  for (int32_t i = 0; i < c.n; i++) {
+// src/stages/sock4.ts (see ip4.h).
+int32_t sock4Connect(const PoolView& p, const Ip4NodeView& t, BpfSockView* sock, const Call& c, int32_t from, int32_t* runEnd) {
+  enum Action { kPass, kConnected, kNotService, kTs };
+  uint8_t kc[16], ks[12];
+  auto decide = [&](int32_t s) -> Action {
+    if (!t.ebpf || p.l3[s] < 0 || p.l4[s] < 0) return kPass;
+    if (!l3Readable(p, s)) return kTs;
+    const uint8_t* b = p.slot(s);
+    const int64_t l3 = p.l3[s];
+    const uint32_t proto = b[l3 + 9];
+    if ((b[l3] >> 4) != 4 || (proto != kTcp && proto != kUdp)) return kPass;
+    if (sock == nullptr || !l4PortsReadable(p, s)) return kTs;
+    const int64_t l4 = p.l4[s];
+    // sock4_conn_key_v1: client_addr, vip (be32), client_port, vport (be16), proto, pad3.
+    std::memset(kc, 0, sizeof kc);
+    std::memcpy(kc, b + l3 + 12, 8);
+    std::memcpy(kc + 8, b + l4, 4);
+    kc[12] = uint8_t(proto);
+    if (sock->conn.keySize != sizeof kc || sock->services.keySize != sizeof ks) return kTs;
+    if (sock->conn.peek(kc) >= 0) return kConnected;
+    // lb4_key_v1: address (be32), dport (be16), backend_slot 0, proto, scope 0, pad2.
+    std::memset(ks, 0, sizeof ks);
+    std::memcpy(ks, b + l3 + 16, 4);
+    std::memcpy(ks + 4, b + l4 + 2, 2);
+    ks[8] = uint8_t(proto);
+    return sock->services.peek(ks) >= 0 ? kTs : kNotService;
+  };
+  for (int32_t i = from; i < c.n; i++) {
     const int32_t s = c.slots[i];
-    if (t.ebpf && p.l3[s] >= 0 && p.l4[s] >= 0) {
-      if (!l3Readable(p, s)) { leave(c, i, &left); continue; }
-      const uint8_t* b = p.slot(s);
-      const int64_t l3 = p.l3[s];
-      const uint32_t proto = b[l3 + 9];
-      if ((b[l3] >> 4) == 4 && (proto == kTcp || proto == kUdp)) { leave(c, i, &left); continue; }
+    const Action a = decide(s);
+    if (a == kTs) {
+      int32_t e = i + 1;
+      while (e < c.n && decide(c.slots[e]) == kTs) e++;
+      *runEnd = e;
+      return i;
     }
-    c.handBack[i] = 0;
+    if (a == kConnected) {
+      // connect(): the socket's backend (sock4_conn_v1: backend_addr be32 at 0, backend_port be16 at 8).
+      const int64_t v = sock->conn.lookup(kc);
+      const uint8_t* val = sock->conn.bytes + v;
+      natRewrite(p, s, 1, rd32(val, 0), rd16(val, 8));
+    } else if (a == kNotService) {
+      // connect(): no socket, then selectBackend's frontend lookup: both misses are counted.
+      sock->conn.lookup(kc);
+      sock->services.lookup(ks);
+    }
     p.next[s] = 0;
   }
-  return left;
+  *runEnd = c.n;
+  return c.n;
 }
 
 }  // namespace dpemu

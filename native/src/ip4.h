@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "layouts.h"
+#include "bpfmap.h"
 #include "pool.h"
 
 namespace dpemu {
@@ -81,7 +82,17 @@ int32_t ip4Defrag(const PoolView& p, const Call& c, bool expiryDone);
 int32_t nodeport4(const PoolView& p, const Ip4NodeView& t, const Call& c);
 // ipvs4-in: aux1 cleared and passed when the node has no IPVS or the packet is not TCP/UDP; the rest are left.
 int32_t ipvs4In(const PoolView& p, const Ip4NodeView& t, const Call& c);
-// sock4-connect: passed when the node has no eBPF or the packet is not IPv4 TCP/UDP; the rest are left.
-int32_t sock4Connect(const PoolView& p, const Ip4NodeView& t, const Call& c);
+// A node's socket-LB maps (src/ebpf/state.ts): sock4_conn (the connected socket's backend) and lb4_services.
+struct BpfSockView {
+  BpfHashView conn, services;
+};
+
+// sock4-connect, ordered form (returns the index of the first packet the TS stage must take, c.n when
+// none; *runEnd the end of the run from there that needs it): passed when the node has no eBPF or the
+// packet is not IPv4 TCP/UDP. With `sock` (the node's maps), src/ebpf/state.ts connect() for a connected
+// socket (sock4_conn hit: the lookup, then the destination rewritten to the backend) or a destination
+// that is no frontend (both lookups miss, counted): the packet passes. Left: a frontend without a
+// connected socket (the LB decision) and, without `sock`, every eBPF TCP/UDP packet.
+int32_t sock4Connect(const PoolView& p, const Ip4NodeView& t, BpfSockView* sock, const Call& c, int32_t from, int32_t* runEnd);
 
 }  // namespace dpemu

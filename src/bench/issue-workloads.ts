@@ -47,14 +47,20 @@ export const WORKLOADS: readonly { readonly id: WorkloadId; readonly name: strin
   { id: 'b', name: '(b) the same with 10% new flows (every 10th packet a new flow\'s SYN)', newFlows: true },
 ];
 
-let clusterCache: Cluster | null = null;
-/** The default scenario (3 nodes, VXLAN, the `backend` Service) plus the NetworkPolicy on the backends. */
-export function issueCluster(): Cluster {
-  if (clusterCache) return clusterCache;
-  const loaded = loadScenarioText(readFileSync(defaultScenarioPath(), 'utf8') + POLICY, 'bench');
+const clusterCache = new Map<string, Cluster>();
+/**
+ * The default scenario (3 nodes, VXLAN, the `backend` Service) plus the NetworkPolicy on the backends; in
+ * kube-proxy mode `mode` (the scenario's iptables by default; ebpf: socket LB and bpf_lxc's conntrack).
+ */
+export function issueCluster(mode: 'iptables' | 'ebpf' = 'iptables'): Cluster {
+  const hit = clusterCache.get(mode);
+  if (hit) return hit;
+  const text = readFileSync(defaultScenarioPath(), 'utf8').replace(/^(\s*mode:) iptables\b/m, `$1 ${mode}`);
+  const loaded = loadScenarioText(text + POLICY, 'bench');
   if (!loaded.ok) throw loaded.error;
-  clusterCache = loaded.cluster;
-  return clusterCache;
+  if (loaded.cluster.kubeProxy.mode !== mode) throw new Error(`issue workload: the default scenario's kube-proxy mode did not become ${mode}`);
+  clusterCache.set(mode, loaded.cluster);
+  return loaded.cluster;
 }
 
 const podOf = (cluster: Cluster, n: string) => {
@@ -119,8 +125,10 @@ export interface BatchSample {
 export class IssueBench {
   readonly dp: Dataplane;
   readonly t = 1_700_000_000;
-  constructor(readonly engine: EngineName, opts: { nativeDispatch?: boolean } = {}) {
-    this.dp = new Dataplane(issueCluster(), { engine, poolSize: 8192, vectorSize: 256, ...(opts.nativeDispatch === false ? { nativeDispatch: false } : {}) });
+  readonly mode: 'iptables' | 'ebpf';
+  constructor(readonly engine: EngineName, opts: { nativeDispatch?: boolean; mode?: 'iptables' | 'ebpf' } = {}) {
+    this.mode = opts.mode ?? 'iptables';
+    this.dp = new Dataplane(issueCluster(this.mode), { engine, poolSize: 8192, vectorSize: 256, ...(opts.nativeDispatch === false ? { nativeDispatch: false } : {}) });
     this.handshake();
   }
   /** Whether the engine's run loop is the native dispatcher (set for engine native, and nothing turns it off here). */
@@ -138,7 +146,7 @@ export class IssueBench {
   }
   /** SYN, SYN/ACK from the backend each flow was DNATed to, ACK: every flow ESTABLISHED and ASSURED. */
   handshake(): void {
-    const cluster = issueCluster();
+    const cluster = issueCluster(this.mode);
     const podA = podOf(cluster, 'pod-a');
     const sp = Array.from({ length: ISSUE_FLOWS }, (_, i) => 1024 + i);
     for (let k = 0; k < ISSUE_FLOWS; k += ISSUE_BATCH) this.send(sp.slice(k, k + ISSUE_BATCH).map((p) => tcp('a', podA.mac, podA.ip, ISSUE_VIP, p, 80, 0x02, 1000, 0, 0)));

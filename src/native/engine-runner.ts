@@ -73,6 +73,7 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
   const policyFlags = new Uint8Array(mem.nodes);
   native.addon.engineTables(handle, native.ip4, reassemblyEmpty, native.devices, policyFlags, native.open);
   native.addon.engineFilters(handle, native.filters);
+  native.addon.engineEbpf(handle, native.ebpfCt, native.ebpfSock);
   const names = defs.map((d) => d.name);
   return {
     call,

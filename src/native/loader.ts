@@ -78,7 +78,14 @@ export interface NativeAddon {
   /** nodeport4 / ipvs4-in / sock4-connect: the pass-through cases; anything needing a map or table lookup is left. */
   nodeport4(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
   ipvs4In(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
-  sock4Connect(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  /**
+   * sock4-connect from index `from` (ordered): passes what needs no LB decision (no eBPF, not IPv4 TCP/UDP; with the
+   * node's socket-LB maps, a connected socket's packet rewritten to its backend, or a destination that is no frontend);
+   * returns the index of the first packet the TS stage must take (n when none), out[1] the end of the run that needs it.
+   */
+  sock4Connect(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle, from: number, out: Float64Array, sock: NativeHandle | null): number;
+  /** A node's socket-LB maps (sock4_conn, lb4_services: their `bytes`). */
+  attachBpfSock(maps: { conn: Uint8Array; services: Uint8Array }): NativeHandle;
   /** The cluster's device table for the edge stages (deviceTable() in src/native/stages.ts). */
   attachDevices(table: NativeDeviceTable): NativeHandle;
   /** frame-input: common frames parsed and attached natively; the rest marked for the TS stage. Returns packets left. */
@@ -91,7 +98,11 @@ export interface NativeAddon {
    * the first packet the TS stage must take (n when none), out[1] the end of the run that needs it.
    * open[device]: bit 0 / bit 1 = no policy selects the endpoint in egress / ingress (new flows pass).
    */
-  policy4(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, egress: boolean, policyOn: boolean, out: Float64Array, open: Uint8Array): number;
+  policy4(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, egress: boolean, policyOn: boolean, out: Float64Array, open: Uint8Array, ebpfCt: NativeHandle | null, now: number): number;
+  /** A node's eBPF conntrack maps (ct4_global, ct_any4: their `bytes`) and Cilium's lifetimes in seconds, for policy4's records. */
+  attachBpfCt(ct: { tcp: Uint8Array; any: Uint8Array; lifeTcp: number; lifeTcpSyn: number; lifeTcpFin: number; lifeAny: number }): NativeHandle;
+  /** Per node, the dispatcher's attachBpfCt handle (kube-proxy ebpf mode) or null. */
+  engineEbpf(engine: NativeHandle, ct: readonly (NativeHandle | null)[], sock: readonly (NativeHandle | null)[]): void;
   /** A node's filter table as compiled by src/native/filter-program.ts. */
   attachFilter(program: FilterProgram): NativeHandle;
   /** The native filter walk for one packet [src, dst, proto, sport, dport, mark, ctstate] from built-in chain index `chain`: the mark after ACCEPT, or -1 (TS walks). */

@@ -111,8 +111,9 @@ export interface NativeStages {
   /** The cluster's device table for the edge stages (null: no node). */
   readonly devices: NativeHandle | null;
   /**
-   * Per node, at each dispatcher run: bit 0 policy4-* may run natively (no eBPF state, no flow
-   * waiting for the L7 proxy), bit 1 a policy engine is on; refreshes `open` for it.
+   * Per node, at each dispatcher run: bit 0 policy4-* may run natively (no flow waiting for the L7
+   * proxy; eBPF state only with its maps attached), bit 1 a policy engine is on, bit 2 eBPF state
+   * (the native stage records established packets in ct4_global); refreshes `open` for it.
    */
   policyFlags(ctx: NodeContext): number;
   /** Per device: bit 0/1 no policy selects its pod in egress/ingress (policy4's open table). */
@@ -121,6 +122,10 @@ export interface NativeStages {
   readonly filters: readonly NativeHandle[];
   /** Per node: the IPv4 routing tables (ip4-tables.ts). */
   readonly ip4: readonly NativeHandle[];
+  /** Per node: its eBPF conntrack maps for policy4's records (kube-proxy ebpf mode), else null. */
+  readonly ebpfCt: readonly (NativeHandle | null)[];
+  /** Per node: its socket-LB maps for sock4-connect (kube-proxy ebpf mode), else null. */
+  readonly ebpfSock: readonly (NativeHandle | null)[];
   /** Hand-back marks shared by the wrappers and the dispatcher. */
   readonly hand: Uint8Array;
 }
@@ -163,6 +168,18 @@ export function nativeStages(
   });
   // The IPv4 stages' tables (routes, neighbours, device kinds), one handle per node.
   const ip4H: NativeHandle[] = contexts.map((ctx) => addon.attachIp4(ip4Tables(ctx)));
+  // kube-proxy ebpf mode: the node's ct4_global / ct_any4 maps (bpf_lxc's records of established packets in policy4).
+  const ebpfCtH: (NativeHandle | null)[] = contexts.map((ctx) => {
+    const eb = ctx.ebpf;
+    if (eb === null) return null;
+    const c = eb.config;
+    return addon.attachBpfCt({
+      tcp: eb.ct.bytes, any: eb.ctAny.bytes,
+      lifeTcp: c.ctTimeoutRegularTcp, lifeTcpSyn: c.ctTimeoutRegularTcpSyn, lifeTcpFin: c.ctTimeoutRegularTcpFin, lifeAny: c.ctTimeoutRegularAny,
+    });
+  });
+  // ... and its socket-LB maps (sock4-connect: connected sockets and frontends).
+  const ebpfSockH: (NativeHandle | null)[] = contexts.map((ctx) => (ctx.ebpf === null ? null : addon.attachBpfSock({ conn: ctx.ebpf.sockConn.bytes, services: ctx.ebpf.services.bytes })));
   // Scratch shared by the wrappers (the engine runs one stage call at a time); a vector never exceeds the pool.
   const hand = new Uint8Array(pool.size);
   const scratch = new Int32Array(pool.size);
@@ -366,13 +383,14 @@ export function nativeStages(
    * decide; the TS stage runs that run, and the addon resumes. A flow REDIRECTed to the L7 proxy
    * (proxied) or eBPF state (ct4_global records) sends the rest of the vector to TS.
    */
-  /** policy4-* runs natively on a node with no eBPF state and no flow waiting for the L7 proxy. */
-  const policyNative = (ctx: NodeContext): boolean => devH !== null && ctx.ebpf === null && ctx.proxied.size === 0;
+  /** policy4-* runs natively on a node with no flow waiting for the L7 proxy (and, with eBPF state, its maps attached). */
+  const policyNative = (ctx: NodeContext): boolean => devH !== null && ctx.proxied.size === 0 && (ctx.ebpf === null || ebpfCtH[contexts.indexOf(ctx)] != null);
   const policy = (ts: StageDef<NodeContext>, egress: boolean, kind: number): NativeStageDef =>
     ordered(ts, devH === null ? StageKind.JS : kind, (rt, slots, n, from) => {
       const ctx = rt.ctx;
       const on = ctx.policy !== null;
-      return addon.policy4(poolH, devH!, slots, n, rt.counters.drops, hand, from, egress, on, found, on ? openOf(ctx.policy!) : noneOpen);
+      return addon.policy4(poolH, devH!, slots, n, rt.counters.drops, hand, from, egress, on, found, on ? openOf(ctx.policy!) : noneOpen,
+        ctx.ebpf === null ? null : ebpfCtH[rt.nodeIndex], rt.now);
     }, policyNative);
   const wrapped = stages.map((st): StageDef<NodeContext> => {
     switch (st.name) {
@@ -406,7 +424,9 @@ export function nativeStages(
       // eBPF / IPVS hooks: native only where the TS stage passes the packet on untouched.
       case S.NODEPORT4: return simple(st, StageKind.NODEPORT4, (_node, sl, n, d, rt) => addon.nodeport4(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
       case S.IPVS4_IN: return simple(st, StageKind.IPVS4_IN, (_node, sl, n, d, rt) => addon.ipvs4In(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
-      case S.SOCK4_CONNECT: return simple(st, StageKind.SOCK4_CONNECT, (_node, sl, n, d, rt) => addon.sock4Connect(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      // Ordered: a connected socket's lookup touches the LRU map that TS writes for new connections.
+      case S.SOCK4_CONNECT: return ordered(st, StageKind.SOCK4_CONNECT, (rt, sl, n, from) =>
+        addon.sock4Connect(poolH, null, sl, n, rt.counters.drops, hand, ip4H[rt.nodeIndex], from, found, ebpfSockH[rt.nodeIndex]));
       // Common frames (Ethernet/VLAN, IPv4, TCP/UDP/ICMP) attached at a preset device or by source MAC;
       // a frame received at a node device (next 1) is observed there, as the TS stage does.
       case S.FRAME_INPUT: return observed(st, StageKind.FRAME_INPUT, (rt, sl, n) => addon.frameInput(poolH, devH!, sl, n, rt.counters.drops, hand), (rt, s) => {
@@ -445,9 +465,10 @@ export function nativeStages(
   });
   const policyFlags = (ctx: NodeContext): number => {
     if (!policyNative(ctx)) return 0;
-    if (ctx.policy === null) return 1;
+    const ebpf = ctx.ebpf === null ? 0 : 4;
+    if (ctx.policy === null) return 1 | ebpf;
     openOf(ctx.policy);
-    return 3;
+    return 3 | ebpf;
   };
-  return { stages: wrapped, addon, pool: poolH, nodes: nodeH, conntrack: ctH, ip4: ip4H, devices: devH, policyFlags, open, filters: filterH, hand };
+  return { stages: wrapped, addon, pool: poolH, nodes: nodeH, conntrack: ctH, ip4: ip4H, ebpfCt: ebpfCtH, ebpfSock: ebpfSockH, devices: devH, policyFlags, open, filters: filterH, hand };
 }

@@ -19,10 +19,10 @@ import { assertNativeBuilt, conntrackDump } from './parity-helpers.js';
  */
 assertNativeBuilt();
 
-// The bench's cluster: the default scenario with a NetworkPolicy on the backends (ingress from app=client, TCP 8080).
-const cluster = issueCluster();
-const pod = (n: string) => cluster.pods.find((p) => p.name === n)!;
-const podA = pod('pod-a');
+// The bench's cluster: the default scenario with a NetworkPolicy on the backends (ingress from app=client,
+// TCP 8080), in kube-proxy iptables mode and in ebpf mode (socket LB, bpf_lxc's conntrack records in policy4).
+type KpMode = 'iptables' | 'ebpf';
+const podA = issueCluster().pods.find((p) => p.name === 'pod-a')!;
 const VIP = '10.96.5.20';
 
 const tcp = (mac: string, src: string, dst: string, sp: number, dp: number, flags: number, seq: number, ack: number, payload: number): Uint8Array =>
@@ -30,7 +30,7 @@ const tcp = (mac: string, src: string, dst: string, sp: number, dp: number, flag
 
 type Mode = 'ts' | 'per-stage' | 'dispatch';
 
-interface Outcome { counters: string[]; conntrack: string[]; ipIds: number[]; pool: string; results: string[]; native: number; carried: number }
+interface Outcome { counters: string[]; conntrack: string[]; ebpfMaps: string[]; policyNative: number; ipIds: number[]; pool: string; results: string[]; native: number; carried: number }
 
 function hashArrays(arrays: readonly ArrayBufferView[]): string {
   const h = createHash('sha256');
@@ -39,7 +39,8 @@ function hashArrays(arrays: readonly ArrayBufferView[]): string {
 }
 
 /** Handshakes `flows` flows through the Service, then data with a new flow's SYN every `newEvery` packets and some RSTs. */
-function run(mode: Mode, withFinal: boolean, flows: number, packets: number, newEvery: number, vectorSize: number, batch: number): Outcome {
+function run(mode: Mode, withFinal: boolean, flows: number, packets: number, newEvery: number, vectorSize: number, batch: number, kp: KpMode = 'iptables'): Outcome {
+  const cluster = issueCluster(kp);
   const observers: EngineObserver[] = [];
   const dp = new Dataplane(cluster, { engine: mode === 'ts' ? 'ts' : 'native', nativeDispatch: mode === 'dispatch', observers, vectorSize, poolSize: 4096 });
   const rec = new Recorder(dp.pool, false);
@@ -90,11 +91,17 @@ function run(mode: Mode, withFinal: boolean, flows: number, packets: number, new
   return {
     counters: rows.map((r) => `${r.node} ${r.stage} calls ${r.calls} packets ${r.packets} drops ${r.drops.map((d) => `${d.code}x${d.count}`).join(',')}`),
     conntrack: [...conntrackDump(dp), ...dp.contexts.map((c) => JSON.stringify(c.conntrack.stats))],
+    // Every eBPF map of every node, whole buffers: entries, LRU order, stats counters.
+    ebpfMaps: dp.contexts.map((c) => {
+      const eb = c.ebpf;
+      return eb ? hashArrays([eb.ct, eb.ctAny, eb.sockConn, eb.reverseSk, eb.affinity, eb.services, eb.backends, eb.revNat, eb.ipcache, eb.snat].map((m) => m.bytes)) : '-';
+    }),
     ipIds: dp.contexts.map((c) => c.ipId),
     pool: hashArrays([pool.bytes, pool.start, pool.len, pool.wireLen, pool.node, pool.device, pool.ingress, pool.next, pool.drop, pool.verdict,
       pool.mark, pool.flags, pool.frameNo, pool.l3, pool.l4, pool.ct, pool.ctinfo, pool.aux0, pool.aux1, pool.aux2, pool.freeList, pool.freeTop]),
     results: rec.take().map((r) => `#${r.frame} v${r.verdict} d${r.drop} ${r.stage} n${r.node} hops ${r.hops.map((h) => `${h.node}:${h.device}/${h.dir}`).join(',')}`),
     native: rows.reduce((a, r) => a + r.nativePackets, 0),
+    policyNative: rows.filter((r) => r.stage.startsWith('policy4')).reduce((a, r) => a + r.nativePackets, 0),
     carried: dp.engine.runner?.call[4] ?? 0,
   };
 }
@@ -108,16 +115,22 @@ describe('native dispatcher: the engine loop in C++ over the same arrays', () =>
     // Batches of one vector: whole calls go straight on to the next stage (the carried vector).
     { flows: 64, packets: 2048, newEvery: 0, vector: 256, batch: 256 },
     { flows: 40, packets: 1500, newEvery: 9, vector: 100, batch: 100 },
+    // kube-proxy ebpf mode: policy4 records established packets in ct4_global natively.
+    { flows: 64, packets: 2048, newEvery: 0, vector: 256, batch: 256, kp: 'ebpf' as const },
+    { flows: 50, packets: 2000, newEvery: 10, vector: 256, batch: 300, kp: 'ebpf' as const },
+    { flows: 17, packets: 800, newEvery: 7, vector: 7, batch: 61, kp: 'ebpf' as const },
   ];
   for (const c of cases) {
     for (const withFinal of [false, true]) {
-      it(`${c.flows} flows, ${c.packets} packets, new flow every ${c.newEvery || 'never'}, vector ${c.vector}, ${withFinal ? 'final observer' : 'no observer'}`, () => {
-        const ts = run('ts', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch);
-        const perStage = run('per-stage', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch);
-        const dispatch = run('dispatch', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch);
+      const kp = 'kp' in c ? c.kp : 'iptables';
+      it(`${kp}: ${c.flows} flows, ${c.packets} packets, new flow every ${c.newEvery || 'never'}, vector ${c.vector}, ${withFinal ? 'final observer' : 'no observer'}`, () => {
+        const ts = run('ts', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch, kp);
+        const perStage = run('per-stage', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch, kp);
+        const dispatch = run('dispatch', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch, kp);
         for (const other of [perStage, dispatch]) {
           expect(other.counters).toEqual(ts.counters);
           expect(other.conntrack).toEqual(ts.conntrack);
+          expect(other.ebpfMaps).toEqual(ts.ebpfMaps);
           expect(other.ipIds).toEqual(ts.ipIds);
           expect(other.results).toEqual(ts.results);
           expect(other.pool).toBe(ts.pool);
@@ -128,6 +141,9 @@ describe('native dispatcher: the engine loop in C++ over the same arrays', () =>
         expect(dispatch.native).toBeGreaterThan(0);
         // Batches of one vector go from call to call without the queues.
         if (c.batch === c.vector) expect(dispatch.carried).toBeGreaterThan(0);
+        // The policy hooks ran natively (in ebpf mode: recording established packets in ct4_global).
+        expect(perStage.policyNative).toBeGreaterThan(0);
+        expect(dispatch.policyNative).toBe(perStage.policyNative);
       });
     }
   }
