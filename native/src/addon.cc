@@ -35,6 +35,11 @@ struct BpfCtHandle {
   std::vector<Napi::ObjectReference> keep;
 };
 
+struct IpvsHandle {
+  IpvsView view;
+  std::vector<Napi::ObjectReference> keep;
+};
+
 struct BpfSockHandle {
   BpfSockView view;
   std::vector<Napi::ObjectReference> keep;
@@ -478,7 +483,75 @@ bool ip4Arg(const Napi::CallbackInfo& info, Ip4Handle** ip4) {
 IP4_STAGE(Ip4Lookup, ip4Lookup)
 IP4_STAGE(Ip4Local, ip4Local)
 IP4_STAGE(Nodeport4, nodeport4)
-IP4_STAGE(Ipvs4In, ipvs4In)
+
+// attachIpvs(Ipvs.nativeView()): a node's IPVS connection table and virtual-server hash.
+Napi::Value AttachIpvs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachIpvs(view)"); return env.Undefined(); }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto h = std::make_unique<IpvsHandle>();
+  IpvsView& v = h->view;
+  auto& k = h->keep;
+  size_t cap = 0, m = 0;
+  bool ok = typed(env, o.Get("proto"), napi_uint8_array, &v.proto, &cap, &k, "proto");
+  auto arr = [&](const char* name, napi_typedarray_type t, auto** ptr, size_t need) {
+    if (!ok) return;
+    ok = typed(env, o.Get(name), t, ptr, &m, &k, name) && (m >= need || fail(env, name));
+  };
+  arr("caddr", napi_uint32_array, &v.caddr, cap); arr("cport", napi_uint16_array, &v.cport, cap);
+  arr("vaddr", napi_uint32_array, &v.vaddr, cap); arr("vport", napi_uint16_array, &v.vport, cap);
+  arr("daddr", napi_uint32_array, &v.daddr, cap); arr("dport", napi_uint16_array, &v.dport, cap);
+  arr("state", napi_uint8_array, &v.state, cap); arr("flags", napi_uint8_array, &v.flags, cap);
+  arr("expires", napi_float64_array, &v.expires, cap); arr("timeout", napi_float64_array, &v.timeout, cap);
+  arr("svc", napi_int32_array, &v.svc, cap); arr("dest", napi_int32_array, &v.dest, cap);
+  arr("nControl", napi_int32_array, &v.nControl, cap); arr("next", napi_int32_array, &v.next, cap);
+  arr("used", napi_uint8_array, &v.used, cap); arr("cursors", napi_int32_array, &v.cursors, 2);
+  size_t heads = 0, svcs = 0, dc = 0;
+  if (ok) ok = typed(env, o.Get("heads"), napi_int32_array, &v.heads, &heads, &k, "heads") && heads > 0 && (heads & (heads - 1)) == 0;
+  uint32_t* a = nullptr; uint32_t* bk = nullptr; int32_t* val = nullptr; int32_t* counts = nullptr;
+  if (ok) ok = typed(env, o.Get("svcKeyA"), napi_uint32_array, &a, &svcs, &k, "svcKeyA") && svcs > 0 && (svcs & (svcs - 1)) == 0;
+  arr("svcKeyB", napi_uint32_array, &bk, svcs);
+  arr("svcVal", napi_int32_array, &val, svcs);
+  if (ok) ok = typed(env, o.Get("destCount"), napi_int32_array, &counts, &dc, &k, "destCount");
+  uint8_t* states = nullptr; double* timeouts = nullptr; size_t ns = 0, nt = 0;
+  if (ok) ok = typed(env, o.Get("tcpStates"), napi_uint8_array, &states, &ns, nullptr, "tcpStates") && ns >= sizeof v.tcpStates;
+  if (ok) ok = typed(env, o.Get("tcpTimeouts"), napi_float64_array, &timeouts, &nt, nullptr, "tcpTimeouts") && nt >= 12;
+  if (!ok) { if (!env.IsExceptionPending()) fail(env, "attachIpvs: malformed view"); return env.Undefined(); }
+  for (size_t i = 0; i < sizeof v.tcpStates; i++) ok = ok && states[i] < 12;
+  if (!ok) { fail(env, "attachIpvs: tcpStates out of range"); return env.Undefined(); }
+  std::memcpy(v.tcpStates, states, sizeof v.tcpStates);
+  std::memcpy(v.tcpTimeouts, timeouts, sizeof v.tcpTimeouts);
+  v.capacity = int32_t(cap);
+  v.mask = uint32_t(heads - 1);
+  v.svcKeyA = a; v.svcKeyB = bk; v.svcVal = val; v.svcMask = uint32_t(svcs - 1);
+  v.destCount = counts; v.svcCount = int32_t(dc);
+  v.sweep = o.Get("sweep").ToNumber().Int32Value();
+  v.udp = o.Get("udp").ToNumber().DoubleValue();
+  return Napi::External<IpvsHandle>::New(env, h.release(), [](Napi::Env, IpvsHandle* x) { delete x; });
+}
+
+// ipvs4In(pool, null, slots, n, drops, handBack, ip4, from, out, ipvs, now) -> index of the first packet left
+// for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that needs it; ipvs: the node's
+// attachIpvs handle or null; now: the call's time.
+Napi::Value Ipvs4In(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PoolHandle* pool; NodeHandle* node; Call c; Ip4Handle* ip4;
+  if (!callArgs(info, &pool, &node, &c) || !ip4Arg(info, &ip4)) return env.Undefined();
+  if (info.Length() < 11) { fail(env, "ipvs4In(pool, null, slots, n, drops, handBack, ip4, from, out, ipvs, now)"); return env.Undefined(); }
+  const int32_t from = info[7].ToNumber().Int32Value();
+  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  double* out = nullptr;
+  size_t len = 0;
+  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
+  IpvsView* v = info[9].IsExternal() ? &info[9].As<Napi::External<IpvsHandle>>().Data()->view : nullptr;
+  int32_t runEnd = c.n;
+  const int32_t stop = ipvs4In(pool->view, ip4->tables.view, v, c, info[10].ToNumber().DoubleValue(), from, &runEnd);
+  out[1] = runEnd;
+  return Napi::Number::New(env, stop);
+}
+
+// engineIpvs(engine, ipvs: (External | null)[]): per node, its attachIpvs handle or null.
+Napi::Value EngineIpvs(const Napi::CallbackInfo& info);
 
 // sock4Connect(pool, null, slots, n, drops, handBack, ip4, from, out, sock) -> index of the first packet left
 // for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that needs it; sock: the node's
@@ -853,6 +926,23 @@ Napi::Value EngineEbpf(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value EngineIpvs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsExternal() || !info[1].IsArray()) { fail(env, "engineIpvs(engine, ipvs[])"); return env.Undefined(); }
+  EngineHandle* h = info[0].As<Napi::External<EngineHandle>>().Data();
+  Napi::Array xs = info[1].As<Napi::Array>();
+  if (int32_t(xs.Length()) != h->view.nodes) { fail(env, "engineIpvs: one entry per node"); return env.Undefined(); }
+  h->view.ipvs.assign(size_t(h->view.nodes), nullptr);
+  for (int32_t i = 0; i < h->view.nodes; i++) {
+    Napi::Value x = xs.Get(uint32_t(i));
+    if (x.IsNull() || x.IsUndefined()) continue;
+    if (!x.IsExternal()) { fail(env, "engineIpvs: entries must be attachIpvs handles or null"); return env.Undefined(); }
+    h->view.ipvs[size_t(i)] = &x.As<Napi::External<IpvsHandle>>().Data()->view;
+    h->keep.push_back(Napi::Persistent(x.As<Napi::Object>()));
+  }
+  return env.Undefined();
+}
+
 // { structs: { name: { size, align, offsets: { field: offset } } }, dropReasons: { code: name } }
 Napi::Value Layouts(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -885,6 +975,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attachBpfHash", Napi::Function::New(env, AttachBpfHash));
   exports.Set("attachBpfCt", Napi::Function::New(env, AttachBpfCt));
   exports.Set("attachBpfSock", Napi::Function::New(env, AttachBpfSock));
+  exports.Set("attachIpvs", Napi::Function::New(env, AttachIpvs));
+  exports.Set("engineIpvs", Napi::Function::New(env, EngineIpvs));
   exports.Set("engineEbpf", Napi::Function::New(env, EngineEbpf));
   exports.Set("bpfHashLookup", Napi::Function::New(env, BpfHashLookup));
   exports.Set("attachNode", Napi::Function::New(env, AttachNode));

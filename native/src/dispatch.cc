@@ -91,7 +91,14 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
       return leftResult(ip4Defrag(p, c, true));
     }
     case kStageNodeport4: return leftResult(nodeport4(p, *e.ip4[node], c));
-    case kStageIpvs4In: return leftResult(ipvs4In(p, *e.ip4[node], c));
+    case kStageIpvs4In: {
+      // With IPVS, its tables come with engineIpvs (null: every TCP/UDP packet is left).
+      IpvsView* v = e.ipvs.size() == size_t(e.nodes) ? e.ipvs[node] : nullptr;
+      int32_t end = c.n;
+      const int32_t stop = ipvs4In(p, *e.ip4[node], v, c, now, 0, &end);
+      *runEnd = end;
+      return stopResult(stop, c.n);
+    }
     case kStageSock4Connect: {
       // With eBPF, the socket-LB maps come with engineEbpf (null: every TCP/UDP packet is left).
       BpfSockView* sock = e.sock.size() == size_t(e.nodes) ? e.sock[node] : nullptr;

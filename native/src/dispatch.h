@@ -82,6 +82,7 @@ struct EngineView {
   std::vector<const FilterView*> filters;  // engineFilters: per node, the compiled filter table
   std::vector<BpfCtView*> ebpf;            // engineEbpf: per node, its eBPF conntrack maps (ebpf mode) or null
   std::vector<BpfSockView*> sock;          // engineEbpf: per node, its socket-LB maps (ebpf mode) or null
+  std::vector<IpvsView*> ipvs;             // engineIpvs: per node, its IPVS (ipvs mode) or null
 };
 
 // A runStage result: nothing was done, the wrapper's whole `process` runs (NOTHING_DONE in stages.ts).

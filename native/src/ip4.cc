@@ -238,20 +238,129 @@ int32_t nodeport4(const PoolView& p, const Ip4NodeView& t, const Call& c) {
 }
 
 // src/stages/ipvs4.ts: aux1 is cleared first for every packet the stage handles.
-int32_t ipvs4In(const PoolView& p, const Ip4NodeView& t, const Call& c) {
-  int32_t left = 0;
-  for (int32_t i = 0; i < c.n; i++) {
-    const int32_t s = c.slots[i];
-    if (t.ipvs) {
-      if (!l3Readable(p, s)) { leave(c, i, &left); continue; }
-      const uint32_t proto = p.slot(s)[p.l3[s] + 9];
-      if (p.l4[s] >= 0 && (proto == kTcp || proto == kUdp)) { leave(c, i, &left); continue; }
+namespace {
+
+constexpr uint8_t kIpvsTemplate = 1, kIpvsInactive = 2, kIpvsEstablished = 1;
+
+// ConnTable.bucket.
+inline uint32_t ipvsBucket(const IpvsView& v, uint32_t proto, uint32_t addr, uint32_t port) {
+  uint32_t h = ((addr ^ (proto << 24)) * 0x9e3779b1u) ^ ((port + 0x7f4a7c15u) * 0x85ebca6bu);
+  h ^= h >> 15;
+  return h & v.mask;
+}
+
+// tcpEvent: rst beats syn beats fin beats ack; -1 no state change.
+inline int32_t ipvsTcpEvent(uint32_t f) {
+  if (f & 0x04) return 3;
+  if (f & 0x02) return 0;
+  if (f & 0x01) return 1;
+  if (f & 0x10) return 2;
+  return -1;
+}
+
+// May Ipvs.stateTransition run natively: no dest counter moves (active <-> inactive; JavaScript objects).
+bool ipvsTransitionNative(const IpvsView& v, int32_t c, uint32_t proto, uint32_t flags, int32_t dir) {
+  if (proto != 6) return true;
+  const int32_t ev = ipvsTcpEvent(flags);
+  if (ev < 0) return true;
+  if (v.state[c] >= 11) return false;
+  const uint8_t ns = v.tcpStates[(dir * 4 + ev) * 11 + v.state[c]];
+  const int32_t si = v.svc[c], di = v.dest[c];
+  const bool dest = si >= 0 && si < v.svcCount && di >= 0 && di < v.destCount[si];
+  if (!dest) return true;
+  const bool inactive = (v.flags[c] & kIpvsInactive) != 0;
+  return !((!inactive && ns != kIpvsEstablished) || (inactive && ns == kIpvsEstablished));
+}
+
+void ipvsTransition(IpvsView& v, int32_t c, uint32_t proto, uint32_t flags, int32_t dir, double now) {
+  if (proto != 6) {
+    v.expires[c] = now + v.udp;
+    return;
+  }
+  const int32_t ev = ipvsTcpEvent(flags);
+  if (ev >= 0) {
+    const uint8_t ns = v.tcpStates[(dir * 4 + ev) * 11 + v.state[c]];
+    v.state[c] = ns;
+    v.timeout[c] = v.tcpTimeouts[ns];
+  }
+  v.expires[c] = now + v.timeout[c];
+}
+
+}  // namespace
+
+int32_t ipvs4In(const PoolView& p, const Ip4NodeView& t, IpvsView* v, const Call& c, double now, int32_t from, int32_t* runEnd) {
+  enum Action { kPass, kReply, kIn, kSwept, kTs };
+  int32_t conn = -1;
+  auto decide = [&](int32_t s) -> Action {
+    if (!t.ipvs) return kPass;
+    if (!l3Readable(p, s)) return kTs;
+    const uint8_t* b = p.slot(s);
+    const int64_t l3 = p.l3[s], l4 = p.l4[s];
+    const uint32_t proto = b[l3 + 9];
+    if (l4 < 0 || (proto != kTcp && proto != kUdp)) return kPass;
+    if (v == nullptr || l4 + 14 > p.slotBytes) return kTs;
+    const uint32_t src = rd32(b, l3 + 12), dst = rd32(b, l3 + 16), sport = rd16(b, l4), dport = rd16(b, l4 + 2);
+    const uint32_t flags = proto == kTcp ? b[l4 + 13] : 0;
+    // lookupReply: findOut (the client is the destination).
+    for (int32_t i = v->heads[ipvsBucket(*v, proto, dst, dport)]; i >= 0 && i < v->capacity; i = v->next[i]) {
+      if (v->caddr[i] == dst && v->cport[i] == dport && v->daddr[i] == src && v->dport[i] == sport && v->proto[i] == proto &&
+          (v->flags[i] & kIpvsTemplate) == 0) {
+        if (v->expires[i] <= now || !ipvsTransitionNative(*v, i, proto, flags, 1)) return kTs;
+        conn = i;
+        return kReply;
+      }
     }
-    c.handBack[i] = 0;
+    // lookupOrSchedule: the amortised sweep expires nothing (else TS), then findIn.
+    int32_t k = v->cursors[1];
+    for (int32_t n = 0; n < v->sweep; n++) {
+      if (k < 0 || k >= v->capacity) return kTs;
+      if (v->used[k] == 1 && v->expires[k] <= now && !((v->flags[k] & kIpvsTemplate) && v->nControl[k] > 0)) return kTs;
+      k = k + 1 == v->capacity ? 0 : k + 1;
+    }
+    for (int32_t i = v->heads[ipvsBucket(*v, proto, src, sport)]; i >= 0 && i < v->capacity; i = v->next[i]) {
+      if (v->caddr[i] == src && v->cport[i] == sport && v->vaddr[i] == dst && v->vport[i] == dport && v->proto[i] == proto &&
+          (v->flags[i] & kIpvsTemplate) == 0) {
+        if (v->expires[i] <= now || !ipvsTransitionNative(*v, i, proto, flags, 0)) return kTs;
+        conn = i;
+        return kIn;
+      }
+    }
+    // findService: no virtual server passes; a TCP packet without SYN (or with RST) is not scheduled.
+    const uint32_t hi = (proto << 16) | dport;
+    uint32_t h = (dst ^ (hi * 0x85ebca6bu)) * 0x9e3779b1u;
+    h = (h ^ (h >> 16)) & v->svcMask;
+    for (uint32_t probes = 0; v->svcVal[h] >= 0 && probes <= v->svcMask; h = (h + 1) & v->svcMask, probes++) {
+      if (v->svcKeyA[h] == dst && v->svcKeyB[h] == hi) return (proto == kTcp && ((flags & 0x02) == 0 || (flags & 0x04) != 0)) ? kSwept : kTs;
+    }
+    return kSwept;
+  };
+  for (int32_t i = from; i < c.n; i++) {
+    const int32_t s = c.slots[i];
+    const Action a = decide(s);
+    if (a == kTs) {
+      int32_t e = i + 1;
+      while (e < c.n && decide(c.slots[e]) == kTs) e++;
+      *runEnd = e;
+      return i;
+    }
+    if (a != kPass) {
+      const uint8_t* b = p.slot(s);
+      const uint32_t proto = b[p.l3[s] + 9];
+      const uint32_t flags = proto == kTcp ? b[p.l4[s] + 13] : 0;
+      if (a == kIn || a == kSwept) {
+        // amortisedExpire's cursor moves on (nothing it passes expires: checked above).
+        int32_t k = v->cursors[1];
+        for (int32_t n = 0; n < v->sweep; n++) k = k + 1 == v->capacity ? 0 : k + 1;
+        v->cursors[1] = k;
+      }
+      if (a == kReply) ipvsTransition(*v, conn, proto, flags, 1, now);
+      else if (a == kIn) ipvsTransition(*v, conn, proto, flags, 0, now);
+    }
     p.aux1[s] = 0;
     p.next[s] = 0;
   }
-  return left;
+  *runEnd = c.n;
+  return c.n;
 }
 
 // src/stages/sock4.ts (see ip4.h).

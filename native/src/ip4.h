@@ -80,8 +80,32 @@ int32_t ip4Defrag(const PoolView& p, const Call& c, bool expiryDone);
 // nodeport4: the packets the TS stage passes without a map lookup (no eBPF, not TCP/UDP, not to the
 // node, not from the NIC/tunnel device, the VXLAN outer packet); the rest are left.
 int32_t nodeport4(const PoolView& p, const Ip4NodeView& t, const Call& c);
-// ipvs4-in: aux1 cleared and passed when the node has no IPVS or the packet is not TCP/UDP; the rest are left.
-int32_t ipvs4In(const PoolView& p, const Ip4NodeView& t, const Call& c);
+// A node's IPVS (src/ipvs/ipvs.ts Ipvs.nativeView): the connection table, the virtual-server hash, the
+// per-service dest counts, the sweep size, the TCP state table and timeouts.
+struct IpvsView {
+  uint8_t* proto = nullptr; uint32_t* caddr = nullptr; uint16_t* cport = nullptr; uint32_t* vaddr = nullptr;
+  uint16_t* vport = nullptr; uint32_t* daddr = nullptr; uint16_t* dport = nullptr; uint8_t* state = nullptr;
+  uint8_t* flags = nullptr; double* expires = nullptr; double* timeout = nullptr; int32_t* svc = nullptr;
+  int32_t* dest = nullptr; int32_t* nControl = nullptr; int32_t* next = nullptr; int32_t* heads = nullptr;
+  uint8_t* used = nullptr; int32_t* cursors = nullptr;  // [0] free head, [1] sweep cursor
+  int32_t capacity = 0;
+  uint32_t mask = 0;  // heads - 1
+  const uint32_t* svcKeyA = nullptr; const uint32_t* svcKeyB = nullptr; const int32_t* svcVal = nullptr;
+  uint32_t svcMask = 0;
+  const int32_t* destCount = nullptr;
+  int32_t svcCount = 0;
+  int32_t sweep = 0;
+  double udp = 0;
+  uint8_t tcpStates[8 * 11] = {};
+  double tcpTimeouts[12] = {};
+};
+
+// ipvs4-in, ordered form (as sock4Connect): aux1 cleared and passed when the node has no IPVS or the packet is
+// not TCP/UDP. With `v` (the node's IPVS), a reply of a live connection, a client packet of a live connection
+// (after the amortised sweep), one to no virtual server, or a TCP packet without SYN (or with RST) to one, as
+// lookupReply/lookupOrSchedule do, when nothing expires and no dest moves between active and inactive.
+// Left: scheduling, expiry, dest counter changes (JavaScript objects), and without `v` every TCP/UDP packet.
+int32_t ipvs4In(const PoolView& p, const Ip4NodeView& t, IpvsView* v, const Call& c, double now, int32_t from, int32_t* runEnd);
 // A node's socket-LB maps (src/ebpf/state.ts): sock4_conn (the connected socket's backend) and lb4_services.
 struct BpfSockView {
   BpfHashView conn, services;

@@ -52,7 +52,7 @@ const clusterCache = new Map<string, Cluster>();
  * The default scenario (3 nodes, VXLAN, the `backend` Service) plus the NetworkPolicy on the backends; in
  * kube-proxy mode `mode` (the scenario's iptables by default; ebpf: socket LB and bpf_lxc's conntrack).
  */
-export function issueCluster(mode: 'iptables' | 'ebpf' = 'iptables'): Cluster {
+export function issueCluster(mode: 'iptables' | 'ebpf' | 'ipvs' = 'iptables'): Cluster {
   const hit = clusterCache.get(mode);
   if (hit) return hit;
   const text = readFileSync(defaultScenarioPath(), 'utf8').replace(/^(\s*mode:) iptables\b/m, `$1 ${mode}`);
@@ -125,8 +125,8 @@ export interface BatchSample {
 export class IssueBench {
   readonly dp: Dataplane;
   readonly t = 1_700_000_000;
-  readonly mode: 'iptables' | 'ebpf';
-  constructor(readonly engine: EngineName, opts: { nativeDispatch?: boolean; mode?: 'iptables' | 'ebpf' } = {}) {
+  readonly mode: 'iptables' | 'ebpf' | 'ipvs';
+  constructor(readonly engine: EngineName, opts: { nativeDispatch?: boolean; mode?: 'iptables' | 'ebpf' | 'ipvs' } = {}) {
     this.mode = opts.mode ?? 'iptables';
     this.dp = new Dataplane(issueCluster(this.mode), { engine, poolSize: 8192, vectorSize: 256, ...(opts.nativeDispatch === false ? { nativeDispatch: false } : {}) });
     this.handshake();

@@ -56,12 +56,13 @@ export class ConnTable {
   /** Template controlling this connection, or -1; and on templates the number of live controlled connections. */
   readonly control: Int32Array;
   readonly nControl: Int32Array;
-  private readonly next: Int32Array;
-  private readonly heads: Int32Array;
-  private readonly used: Uint8Array;
+  /** Hash chains (next slot, -1 ends; free slots chain the free list) and bucket heads; `used` 1 for a live slot. */
+  readonly next: Int32Array;
+  readonly heads: Int32Array;
+  readonly used: Uint8Array;
   private readonly mask: number;
-  private freeHead = 0;
-  private sweepCursor = 0;
+  /** [0] free list head, [1] sweep cursor: typed memory, so the native ipvs4-in advances the same cursor. */
+  readonly cursors = new Int32Array(2);
   count = 0;
   /** Counted stats: connections created, expired, refused for lack of room. */
   readonly stats = { created: 0, expired: 0, full: 0 };
@@ -125,12 +126,12 @@ export class ConnTable {
 
   /** Returns the new slot, or -1 when the table is full. */
   insert(proto: number, caddr: number, cport: number, vaddr: number, vport: number, daddr: number, dport: number): number {
-    const i = this.freeHead;
+    const i = this.cursors[0];
     if (i < 0) {
       this.stats.full++;
       return -1;
     }
-    this.freeHead = this.next[i];
+    this.cursors[0] = this.next[i];
     this.proto[i] = proto;
     this.caddr[i] = caddr;
     this.cport[i] = cport;
@@ -159,8 +160,8 @@ export class ConnTable {
       if (p >= 0) this.next[p] = this.next[i];
     }
     this.used[i] = 0;
-    this.next[i] = this.freeHead;
-    this.freeHead = i;
+    this.next[i] = this.cursors[0];
+    this.cursors[0] = i;
     this.count--;
   }
 
@@ -170,8 +171,8 @@ export class ConnTable {
 
   /** Next slot to look at for incremental expiry (wraps). */
   nextSweep(): number {
-    const i = this.sweepCursor;
-    this.sweepCursor = i + 1 === this.capacity ? 0 : i + 1;
+    const i = this.cursors[1];
+    this.cursors[1] = i + 1 === this.capacity ? 0 : i + 1;
     return i;
   }
 }

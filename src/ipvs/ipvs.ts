@@ -31,6 +31,38 @@ export const IPVS_NO_CONN = 4;
  */
 export const IPVS_PASS_NOT_SYN = 5;
 
+/** Ipvs.nativeView(): the typed arrays and parameters the native ipvs4-in shares with this object. */
+export interface IpvsNativeView {
+  readonly proto: Uint8Array;
+  readonly caddr: Uint32Array;
+  readonly cport: Uint16Array;
+  readonly vaddr: Uint32Array;
+  readonly vport: Uint16Array;
+  readonly daddr: Uint32Array;
+  readonly dport: Uint16Array;
+  readonly state: Uint8Array;
+  readonly flags: Uint8Array;
+  readonly expires: Float64Array;
+  readonly timeout: Float64Array;
+  readonly svc: Int32Array;
+  readonly dest: Int32Array;
+  readonly nControl: Int32Array;
+  readonly next: Int32Array;
+  readonly heads: Int32Array;
+  readonly used: Uint8Array;
+  readonly cursors: Int32Array;
+  readonly svcKeyA: Uint32Array;
+  readonly svcKeyB: Uint32Array;
+  readonly svcVal: Int32Array;
+  readonly destCount: Int32Array;
+  readonly sweep: number;
+  readonly udp: number;
+  /** TCP_STATES flattened: [(dir * 4 + event) * 11 + state]. */
+  readonly tcpStates: Uint8Array;
+  /** tcpTimeout(state) for states 0..11. */
+  readonly tcpTimeouts: Float64Array;
+}
+
 export class IpvsResult {
   verdict = IPVS_NO_SERVICE;
   /** Real server (DNAT target) on HIT. */
@@ -90,6 +122,32 @@ export class Ipvs {
       this.svcKeyB[h] = keyHi(proto, s.port);
       this.svcVal[h] = i;
     });
+  }
+
+  /**
+   * What the native ipvs4-in reads and writes (native/src/ip4.cc): the connection table's arrays, the
+   * virtual-server hash, the sweep size, the TCP state table and timeouts per state. `destCount` is per
+   * service (a dest index below it exists); the caller refreshes it with `destCounts` before a run.
+   */
+  nativeView(): IpvsNativeView {
+    const t = this.conns;
+    const tcpStates = new Uint8Array(8 * 11);
+    TCP_STATES.forEach((row, r) => row.forEach((ns, st) => { tcpStates[r * 11 + st] = ns; }));
+    const tcpTimeouts = new Float64Array(12);
+    for (let st = 0; st < 12; st++) tcpTimeouts[st] = tcpTimeout(st, this.timeouts);
+    return {
+      proto: t.proto, caddr: t.caddr, cport: t.cport, vaddr: t.vaddr, vport: t.vport, daddr: t.daddr, dport: t.dport,
+      state: t.state, flags: t.flags, expires: t.expires, timeout: t.timeout, svc: t.svc, dest: t.dest, nControl: t.nControl,
+      next: t.next, heads: t.heads, used: t.used, cursors: t.cursors,
+      svcKeyA: this.svcKeyA, svcKeyB: this.svcKeyB, svcVal: this.svcVal, destCount: this.destCounts(new Int32Array(this.services.length)),
+      sweep: this.sweep, udp: this.timeouts.udp, tcpStates, tcpTimeouts,
+    };
+  }
+
+  /** Fills `out` (one per service) with each service's dest count. */
+  destCounts(out: Int32Array): Int32Array {
+    for (let i = 0; i < this.services.length; i++) out[i] = this.services[i].dests.length;
+    return out;
   }
 
   private svcHash(addr: number, proto: number, port: number): number {

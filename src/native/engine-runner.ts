@@ -74,6 +74,7 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
   native.addon.engineTables(handle, native.ip4, reassemblyEmpty, native.devices, policyFlags, native.open);
   native.addon.engineFilters(handle, native.filters);
   native.addon.engineEbpf(handle, native.ebpfCt, native.ebpfSock);
+  native.addon.engineIpvs(handle, native.ipvs);
   const names = defs.map((d) => d.name);
   return {
     call,
@@ -87,6 +88,7 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
         reassemblyEmpty[i] = contexts[i].reassembly.queues.size === 0 ? 1 : 0;
         policyFlags[i] = native.policyFlags(contexts[i]);
       }
+      native.refreshIpvs();
       return native.addon.engineRun(handle);
     },
     settle(): void {

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { ConntrackNativeView } from '../conntrack/table.js';
+import type { IpvsNativeView } from '../ipvs/ipvs.js';
 import type { FilterProgram } from './filter-program.js';
 import { packageRoot } from '../scenario/default-path.js';
 import { DpemuError } from '../util/errors.js';
@@ -77,7 +78,16 @@ export interface NativeAddon {
   ip4Defrag(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, expiryDone: boolean): number;
   /** nodeport4 / ipvs4-in / sock4-connect: the pass-through cases; anything needing a map or table lookup is left. */
   nodeport4(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
-  ipvs4In(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle): number;
+  /**
+   * ipvs4-in from index `from` (ordered): passes what needs neither scheduling, expiry nor a dest counter change
+   * (no IPVS, not TCP/UDP; with the node's IPVS, replies and client packets of live connections, packets to no
+   * virtual server, TCP packets without SYN); returns the index of the first packet the TS stage must take.
+   */
+  ipvs4In(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle, from: number, out: Float64Array, ipvs: NativeHandle | null, now: number): number;
+  /** A node's IPVS (Ipvs.nativeView()). */
+  attachIpvs(view: IpvsNativeView): NativeHandle;
+  /** Per node, the dispatcher's attachIpvs handle or null. */
+  engineIpvs(engine: NativeHandle, ipvs: readonly (NativeHandle | null)[]): void;
   /**
    * sock4-connect from index `from` (ordered): passes what needs no LB decision (no eBPF, not IPv4 TCP/UDP; with the
    * node's socket-LB maps, a connected socket's packet rewritten to its backend, or a destination that is no frontend);

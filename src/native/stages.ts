@@ -126,6 +126,10 @@ export interface NativeStages {
   readonly ebpfCt: readonly (NativeHandle | null)[];
   /** Per node: its socket-LB maps for sock4-connect (kube-proxy ebpf mode), else null. */
   readonly ebpfSock: readonly (NativeHandle | null)[];
+  /** Per node: its IPVS for ipvs4-in (kube-proxy ipvs mode), else null. */
+  readonly ipvs: readonly (NativeHandle | null)[];
+  /** Before a dispatcher run: copies each IPVS's per-service dest counts to the memory the addon reads. */
+  refreshIpvs(): void;
   /** Hand-back marks shared by the wrappers and the dispatcher. */
   readonly hand: Uint8Array;
 }
@@ -178,6 +182,15 @@ export function nativeStages(
       lifeTcp: c.ctTimeoutRegularTcp, lifeTcpSyn: c.ctTimeoutRegularTcpSyn, lifeTcpFin: c.ctTimeoutRegularTcpFin, lifeAny: c.ctTimeoutRegularAny,
     });
   });
+  // kube-proxy ipvs mode: the node's connection table and virtual servers (ipvs4-in for live connections).
+  const ipvsViews = contexts.map((ctx) => (ctx.ipvs === null ? null : ctx.ipvs.nativeView()));
+  const ipvsH: (NativeHandle | null)[] = ipvsViews.map((v) => (v === null ? null : addon.attachIpvs(v)));
+  const refreshIpvs = (): void => {
+    for (let i = 0; i < contexts.length; i++) {
+      const v = ipvsViews[i];
+      if (v !== null) contexts[i].ipvs!.destCounts(v.destCount);
+    }
+  };
   // ... and its socket-LB maps (sock4-connect: connected sockets and frontends).
   const ebpfSockH: (NativeHandle | null)[] = contexts.map((ctx) => (ctx.ebpf === null ? null : addon.attachBpfSock({ conn: ctx.ebpf.sockConn.bytes, services: ctx.ebpf.services.bytes })));
   // Scratch shared by the wrappers (the engine runs one stage call at a time); a vector never exceeds the pool.
@@ -423,7 +436,12 @@ export function nativeStages(
       });
       // eBPF / IPVS hooks: native only where the TS stage passes the packet on untouched.
       case S.NODEPORT4: return simple(st, StageKind.NODEPORT4, (_node, sl, n, d, rt) => addon.nodeport4(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
-      case S.IPVS4_IN: return simple(st, StageKind.IPVS4_IN, (_node, sl, n, d, rt) => addon.ipvs4In(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
+      // Ordered: live connections' state and the sweep cursor are shared with the TS stage's scheduling.
+      case S.IPVS4_IN: return ordered(st, StageKind.IPVS4_IN, (rt, sl, n, from) => {
+        const v = ipvsViews[rt.nodeIndex];
+        if (v !== null) rt.ctx.ipvs!.destCounts(v.destCount);
+        return addon.ipvs4In(poolH, null, sl, n, rt.counters.drops, hand, ip4H[rt.nodeIndex], from, found, ipvsH[rt.nodeIndex], rt.now);
+      });
       // Ordered: a connected socket's lookup touches the LRU map that TS writes for new connections.
       case S.SOCK4_CONNECT: return ordered(st, StageKind.SOCK4_CONNECT, (rt, sl, n, from) =>
         addon.sock4Connect(poolH, null, sl, n, rt.counters.drops, hand, ip4H[rt.nodeIndex], from, found, ebpfSockH[rt.nodeIndex]));
@@ -470,5 +488,5 @@ export function nativeStages(
     openOf(ctx.policy);
     return 3 | ebpf;
   };
-  return { stages: wrapped, addon, pool: poolH, nodes: nodeH, conntrack: ctH, ip4: ip4H, ebpfCt: ebpfCtH, ebpfSock: ebpfSockH, devices: devH, policyFlags, open, filters: filterH, hand };
+  return { stages: wrapped, addon, pool: poolH, nodes: nodeH, conntrack: ctH, ip4: ip4H, ebpfCt: ebpfCtH, ebpfSock: ebpfSockH, ipvs: ipvsH, refreshIpvs, devices: devH, policyFlags, open, filters: filterH, hand };
 }

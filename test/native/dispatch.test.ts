@@ -20,8 +20,8 @@ import { assertNativeBuilt, conntrackDump } from './parity-helpers.js';
 assertNativeBuilt();
 
 // The bench's cluster: the default scenario with a NetworkPolicy on the backends (ingress from app=client,
-// TCP 8080), in kube-proxy iptables mode and in ebpf mode (socket LB, bpf_lxc's conntrack records in policy4).
-type KpMode = 'iptables' | 'ebpf';
+// TCP 8080), in kube-proxy iptables, ebpf (socket LB, bpf_lxc's conntrack records in policy4) and ipvs mode.
+type KpMode = 'iptables' | 'ebpf' | 'ipvs';
 const podA = issueCluster().pods.find((p) => p.name === 'pod-a')!;
 const VIP = '10.96.5.20';
 
@@ -30,7 +30,7 @@ const tcp = (mac: string, src: string, dst: string, sp: number, dp: number, flag
 
 type Mode = 'ts' | 'per-stage' | 'dispatch';
 
-interface Outcome { counters: string[]; conntrack: string[]; ebpfMaps: string[]; policyNative: number; ipIds: number[]; pool: string; results: string[]; native: number; carried: number }
+interface Outcome { counters: string[]; conntrack: string[]; ebpfMaps: string[]; ipvs: string[]; policyNative: number; ipvsNative: number; ipIds: number[]; pool: string; results: string[]; native: number; carried: number }
 
 function hashArrays(arrays: readonly ArrayBufferView[]): string {
   const h = createHash('sha256');
@@ -77,12 +77,21 @@ function run(mode: Mode, withFinal: boolean, flows: number, packets: number, new
   send(sp.map((p) => { const b = cluster.pods.find((x) => x.ip === be.get(p))!; return tcp(b.mac, b.ip, podA.ip, 8080, p, 0x12, 5000, 1001, 0); }));
   send(sp.map((p) => tcp(podA.mac, podA.ip, VIP, p, 80, 0x10, 1001, 5001, 0)));
   const data: Uint8Array[] = [];
+  const later = new Map<number, Uint8Array>();
   let fresh = 30000;
   for (let i = 0; i < packets; i++) {
     const p = sp[i % flows]!;
     if (newEvery > 0 && i % newEvery === newEvery - 1) data.push(tcp(podA.mac, podA.ip, VIP, fresh++, 80, 0x02, 7, 0, 0));
     else if (i % 499 === 498) data.push(tcp(podA.mac, podA.ip, VIP, p, 80, 0x18, 1, 5001, 17000)); // too big for a slot: pool.load's private buffer
     else if (i % 97 === 96) data.push(tcp(podA.mac, podA.ip, VIP, p, 80, 0x04, 1001 + 100 * Math.floor(i / flows), 0, 0));
+    else if (i % 131 === 130) {
+      // The backend closes: FIN|ACK, and the same FIN again two batches later (a state move that keeps the
+      // connection inactive, so the native stages take it).
+      const b = cluster.pods.find((x) => x.ip === be.get(p))!;
+      const fin = tcp(b.mac, b.ip, podA.ip, 8080, p, 0x11, 5001, 1001 + 100 * Math.floor(i / flows), 0);
+      data.push(fin);
+      later.set(i + 2 * batch, fin);
+    } else if (later.has(i)) data.push(later.get(i)!);
     else data.push(tcp(podA.mac, podA.ip, VIP, p, 80, 0x18, 1001 + 100 * Math.floor(i / flows), 5001, 100));
   }
   send(data);
@@ -92,6 +101,14 @@ function run(mode: Mode, withFinal: boolean, flows: number, packets: number, new
     counters: rows.map((r) => `${r.node} ${r.stage} calls ${r.calls} packets ${r.packets} drops ${r.drops.map((d) => `${d.code}x${d.count}`).join(',')}`),
     conntrack: [...conntrackDump(dp), ...dp.contexts.map((c) => JSON.stringify(c.conntrack.stats))],
     // Every eBPF map of every node, whole buffers: entries, LRU order, stats counters.
+    // Each node's IPVS: the connection table's arrays and cursors, and the dest counters.
+    ipvs: dp.contexts.map((c) => {
+      const v = c.ipvs;
+      if (!v) return '-';
+      const t = v.conns;
+      return hashArrays([t.proto, t.caddr, t.cport, t.vaddr, t.vport, t.daddr, t.dport, t.state, t.flags, t.expires, t.timeout, t.svc, t.dest, t.control, t.nControl, t.next, t.heads, t.used, t.cursors]) +
+        JSON.stringify([t.count, t.stats, v.services.map((s) => s.dests.map((d) => [d.activeConns, d.inactConns, d.persistConns]))]);
+    }),
     ebpfMaps: dp.contexts.map((c) => {
       const eb = c.ebpf;
       return eb ? hashArrays([eb.ct, eb.ctAny, eb.sockConn, eb.reverseSk, eb.affinity, eb.services, eb.backends, eb.revNat, eb.ipcache, eb.snat].map((m) => m.bytes)) : '-';
@@ -102,6 +119,7 @@ function run(mode: Mode, withFinal: boolean, flows: number, packets: number, new
     results: rec.take().map((r) => `#${r.frame} v${r.verdict} d${r.drop} ${r.stage} n${r.node} hops ${r.hops.map((h) => `${h.node}:${h.device}/${h.dir}`).join(',')}`),
     native: rows.reduce((a, r) => a + r.nativePackets, 0),
     policyNative: rows.filter((r) => r.stage.startsWith('policy4')).reduce((a, r) => a + r.nativePackets, 0),
+    ipvsNative: rows.filter((r) => r.stage === 'ipvs4-in').reduce((a, r) => a + r.nativePackets, 0),
     carried: dp.engine.runner?.call[4] ?? 0,
   };
 }
@@ -119,6 +137,10 @@ describe('native dispatcher: the engine loop in C++ over the same arrays', () =>
     { flows: 64, packets: 2048, newEvery: 0, vector: 256, batch: 256, kp: 'ebpf' as const },
     { flows: 50, packets: 2000, newEvery: 10, vector: 256, batch: 300, kp: 'ebpf' as const },
     { flows: 17, packets: 800, newEvery: 7, vector: 7, batch: 61, kp: 'ebpf' as const },
+    // kube-proxy ipvs mode: ipvs4-in passes live connections natively.
+    { flows: 64, packets: 2048, newEvery: 0, vector: 256, batch: 256, kp: 'ipvs' as const },
+    { flows: 50, packets: 2000, newEvery: 10, vector: 256, batch: 300, kp: 'ipvs' as const },
+    { flows: 17, packets: 800, newEvery: 7, vector: 7, batch: 61, kp: 'ipvs' as const },
   ];
   for (const c of cases) {
     for (const withFinal of [false, true]) {
@@ -131,6 +153,7 @@ describe('native dispatcher: the engine loop in C++ over the same arrays', () =>
           expect(other.counters).toEqual(ts.counters);
           expect(other.conntrack).toEqual(ts.conntrack);
           expect(other.ebpfMaps).toEqual(ts.ebpfMaps);
+          expect(other.ipvs).toEqual(ts.ipvs);
           expect(other.ipIds).toEqual(ts.ipIds);
           expect(other.results).toEqual(ts.results);
           expect(other.pool).toBe(ts.pool);
@@ -144,6 +167,8 @@ describe('native dispatcher: the engine loop in C++ over the same arrays', () =>
         // The policy hooks ran natively (in ebpf mode: recording established packets in ct4_global).
         expect(perStage.policyNative).toBeGreaterThan(0);
         expect(dispatch.policyNative).toBe(perStage.policyNative);
+        expect(dispatch.ipvsNative).toBe(perStage.ipvsNative);
+        if (kp === 'ipvs') expect(perStage.ipvsNative).toBeGreaterThan(0);
       });
     }
   }
