@@ -728,8 +728,9 @@ Napi::Value AttachBpfHash(const Napi::CallbackInfo& info) {
   return Napi::External<BpfHashHandle>::New(env, h.release(), [](Napi::Env, BpfHashHandle* x) { delete x; });
 }
 
-// bpfHashLookup(map, key: Uint8Array, peek: boolean) -> value byte offset or -1 (lookup counts and
-// touches as HashMap.lookup; peek only finds). For tests against the TypeScript map.
+// bpfHashLookup(map, key: Uint8Array, mode) -> value byte offset or -1. Mode 0: lookup (counts and touches
+// as HashMap.lookup); 1: peek (only finds); 2: peek, then hit() on what it found (the stages' form of a
+// lookup). For tests against the TypeScript map.
 Napi::Value BpfHashLookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsExternal()) { fail(env, "bpfHashLookup(map, key, peek)"); return env.Undefined(); }
@@ -738,11 +739,11 @@ Napi::Value BpfHashLookup(const Napi::CallbackInfo& info) {
   size_t len = 0;
   if (!typed(env, info[1], napi_uint8_array, &k, &len, nullptr, "key must be a Uint8Array")) return env.Undefined();
   if (len < m.keySize) { fail(env, "key shorter than the map's key_size"); return env.Undefined(); }
-  if (info[2].ToBoolean().Value()) {
-    const int32_t e = m.peek(k);
-    return Napi::Number::New(env, e < 0 ? -1.0 : double(m.valueAt(e)));
-  }
-  return Napi::Number::New(env, double(m.lookup(k)));
+  const int32_t mode = info[2].ToNumber().Int32Value();
+  if (mode == 0) return Napi::Number::New(env, double(m.lookup(k)));
+  const int32_t e = m.peek(k);
+  if (e < 0) return Napi::Number::New(env, -1.0);
+  return Napi::Number::New(env, double(mode == 2 ? m.hit(e) : m.valueAt(e)));
 }
 
 struct FilterHandle {

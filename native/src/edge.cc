@@ -262,10 +262,8 @@ inline uint64_t ld64(const uint8_t* q) { uint64_t x; std::memcpy(&x, q, 8); retu
 inline void st64(uint8_t* q, uint64_t x) { std::memcpy(q, &x, 8); }
 
 // ctRecord's update of an existing entry (the caller found it with a peek).
-void bpfCtRecord(const PoolView& p, BpfCtView& v, BpfHashView& map, const uint8_t key[14], int32_t s, bool rx, double now) {
-  const int64_t off = map.lookup(key);
-  if (off < 0) return;  // the peek found it and nothing ran since
-  uint8_t* e = map.bytes + off;
+void bpfCtRecord(const PoolView& p, BpfCtView& v, BpfHashView& map, int32_t entry, int32_t s, bool rx, double now) {
+  uint8_t* e = map.bytes + map.hit(entry);  // the lookup of the entry the peek found (nothing ran since)
   const uint8_t* b = p.slot(s);
   const int64_t l3 = p.l3[s], l4 = p.l4[s];
   const uint32_t proto = b[l3 + 9];
@@ -318,6 +316,7 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
   // eBPF state: every pod endpoint is enforced; an established packet is recorded in ct4_global.
   uint8_t key[14];
   BpfHashView* map = nullptr;
+  int32_t entry = -1;
   auto decide = [&](int32_t s) -> PolicyAction {
     if (ebpf == nullptr) return needsTs(s) ? kPolicyTs : kPolicyPass;
     const int32_t dev = p.device[s];
@@ -328,7 +327,8 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
     if (p.ct[s] < 0 || p.ctinfo[s] == kCtNew) return kPolicyTs;  // a decision, or an entry to create
     if (p.ctinfo[s] == 1 || p.ctinfo[s] == 4) return kPolicyPass;  // RELATED: accounted to its flow, no record
     if (!bpfCtKey(p, *ebpf, s, egress, key, &map)) return kPolicyTs;
-    return map->peek(key) >= 0 ? kPolicyRecord : kPolicyTs;
+    entry = map->peek(key);
+    return entry >= 0 ? kPolicyRecord : kPolicyTs;
   };
   for (int32_t i = from; i < c.n; i++) {
     const int32_t s = c.slots[i];
@@ -339,7 +339,7 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
       *runEnd = e;
       return i;
     }
-    if (a == kPolicyRecord) bpfCtRecord(p, *ebpf, *map, key, s, !egress, now);
+    if (a == kPolicyRecord) bpfCtRecord(p, *ebpf, *map, entry, s, !egress, now);
     p.next[s] = 0;
   }
   *runEnd = c.n;

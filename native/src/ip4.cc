@@ -367,6 +367,7 @@ int32_t ipvs4In(const PoolView& p, const Ip4NodeView& t, IpvsView* v, const Call
 int32_t sock4Connect(const PoolView& p, const Ip4NodeView& t, BpfSockView* sock, const Call& c, int32_t from, int32_t* runEnd) {
   enum Action { kPass, kConnected, kNotService, kTs };
   uint8_t kc[16], ks[12];
+  int32_t conn = -1;
   auto decide = [&](int32_t s) -> Action {
     if (!t.ebpf || p.l3[s] < 0 || p.l4[s] < 0) return kPass;
     if (!l3Readable(p, s)) return kTs;
@@ -382,7 +383,8 @@ int32_t sock4Connect(const PoolView& p, const Ip4NodeView& t, BpfSockView* sock,
     std::memcpy(kc + 8, b + l4, 4);
     kc[12] = uint8_t(proto);
     if (sock->conn.keySize != sizeof kc || sock->services.keySize != sizeof ks) return kTs;
-    if (sock->conn.peek(kc) >= 0) return kConnected;
+    conn = sock->conn.peek(kc);
+    if (conn >= 0) return kConnected;
     // lb4_key_v1: address (be32), dport (be16), backend_slot 0, proto, scope 0, pad2.
     std::memset(ks, 0, sizeof ks);
     std::memcpy(ks, b + l3 + 16, 4);
@@ -401,8 +403,7 @@ int32_t sock4Connect(const PoolView& p, const Ip4NodeView& t, BpfSockView* sock,
     }
     if (a == kConnected) {
       // connect(): the socket's backend (sock4_conn_v1: backend_addr be32 at 0, backend_port be16 at 8).
-      const int64_t v = sock->conn.lookup(kc);
-      const uint8_t* val = sock->conn.bytes + v;
+      const uint8_t* val = sock->conn.bytes + sock->conn.hit(conn);
       natRewrite(p, s, 1, rd32(val, 0), rd16(val, 8));
     } else if (a == kNotService) {
       // connect(): no socket, then selectBackend's frontend lookup: both misses are counted.

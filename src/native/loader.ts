@@ -119,8 +119,8 @@ export interface NativeAddon {
   filterWalk(filter: NativeHandle, chain: number, pkt: Uint32Array): number;
   /** A HashMap/LruHashMap's buffer (its `bytes`) as native/src/bpfmap.h sees it. */
   attachBpfHash(bytes: Uint8Array): NativeHandle;
-  /** Value byte offset or -1: a lookup as HashMap.lookup (counts, LRU touch), or with `peek` a find that changes nothing. */
-  bpfHashLookup(map: NativeHandle, key: Uint8Array, peek: boolean): number;
+  /** Value byte offset or -1: mode 0 a lookup as HashMap.lookup (counts, LRU touch); 1 a peek that changes nothing; 2 a peek then hit() on its entry. */
+  bpfHashLookup(map: NativeHandle, key: Uint8Array, mode: 0 | 1 | 2): number;
   /**
    * nf4-output for TCP/UDP packets of confirmed entries (ESTABLISHED, or NEW once DST_NAT_DONE) whose
    * NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; returns the stop index,
