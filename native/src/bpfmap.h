@@ -134,6 +134,14 @@ struct BpfHashView {
     return -1;
   }
   int32_t peek(const uint8_t* key) const { return find(key, bpf::htabHash(key, keySize, seed)); }
+  uint32_t hashOf(const uint8_t* key) const { return bpf::htabHash(key, keySize, seed); }
+  // Prefetch hints for a lookup to come (loads only): the bucket head, or the chain's first entry and
+  // its LRU neighbours (which a hit's move-to-front writes).
+  const void* bucketLine(uint32_t hash) const { return u32 + bucketsWord + (hash & mask); }
+  int32_t bucketHead(uint32_t hash) const { return i32(bucketsWord + (hash & mask)); }
+  const void* entryLine(int32_t e) const { return u32 + entryWord(e); }
+  int32_t lruPrev(int32_t e) const { return lru ? i32(entryWord(e) + bpf::E_PREV) : -1; }
+  int32_t lruNext(int32_t e) const { return lru ? i32(entryWord(e) + bpf::E_LNEXT) : -1; }
 
   // HashMap.lookup: counts the lookup and its hit or miss, moves a hit to the LRU head; the byte offset
   // of the value, or -1.

@@ -330,7 +330,44 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
     entry = map->peek(key);
     return entry >= 0 ? kPolicyRecord : kPolicyTs;
   };
+  // ct4_global is Cilium-sized (hundreds of thousands of entries): warm each record's bucket head 8
+  // packets ahead, its first chain entry 4 ahead and that entry's LRU neighbours 2 ahead (loads only).
+  constexpr int32_t kRing = 15;
+  uint32_t ringHash[kRing + 1];
+  BpfHashView* ringMap[kRing + 1];
+  auto warmKey = [&](int32_t j) {
+    ringMap[j & kRing] = nullptr;
+    const int32_t s = c.slots[j];
+    const int32_t dev = p.device[s];
+    if (p.ct[s] < 0 || p.ctinfo[s] == kCtNew || dev < 0 || dev >= d.count) return;
+    uint8_t k[14];
+    BpfHashView* m = nullptr;
+    if (!bpfCtKey(p, *ebpf, s, egress, k, &m)) return;
+    const uint32_t h = m->hashOf(k);
+    prefetchLine(m->bucketLine(h));
+    ringHash[j & kRing] = h;
+    ringMap[j & kRing] = m;
+  };
+  auto warm = [&](int32_t i) {
+    if (i + 8 < c.n) warmKey(i + 8);
+    if (i + 4 < c.n && ringMap[(i + 4) & kRing] != nullptr) {
+      const BpfHashView* m = ringMap[(i + 4) & kRing];
+      const int32_t e = m->bucketHead(ringHash[(i + 4) & kRing]);
+      if (e >= 0 && uint32_t(e) < m->max) prefetchLine(m->entryLine(e));
+    }
+    if (i + 2 < c.n && ringMap[(i + 2) & kRing] != nullptr) {
+      const BpfHashView* m = ringMap[(i + 2) & kRing];
+      const int32_t e = m->bucketHead(ringHash[(i + 2) & kRing]);
+      if (e >= 0 && uint32_t(e) < m->max) {
+        const int32_t a = m->lruPrev(e), b = m->lruNext(e);
+        if (a >= 0 && uint32_t(a) < m->max) prefetchLine(m->entryLine(a));
+        if (b >= 0 && uint32_t(b) < m->max) prefetchLine(m->entryLine(b));
+      }
+    }
+  };
+  if (ebpf != nullptr) for (int32_t j = from; j < from + 8 && j < c.n; j++) warmKey(j);
   for (int32_t i = from; i < c.n; i++) {
+    if (ebpf != nullptr) warm(i);
     const int32_t s = c.slots[i];
     const PolicyAction a = decide(s);
     if (a == kPolicyTs) {
