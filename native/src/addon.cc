@@ -310,11 +310,7 @@ Napi::Value Nf4Postrouting(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, stop);
 }
 
-Napi::Value Nf4Forward(const Napi::CallbackInfo& info) {
-  PoolHandle* pool; NodeHandle* unused; Call c;
-  if (!callArgs(info, &pool, &unused, &c)) return info.Env().Undefined();
-  return Napi::Number::New(info.Env(), nf4ForwardEstablished(pool->view, c));
-}
+Napi::Value Nf4Forward(const Napi::CallbackInfo& info);
 
 struct EngineHandle {
   EngineView view;
@@ -845,6 +841,18 @@ Napi::Value Nf4Input(const Napi::CallbackInfo& info) {
   const int32_t stop = nf4InputTracked(pool->view, ct->view, f->view, c, from, &runEnd);
   out[1] = runEnd;
   return Napi::Number::New(env, stop);
+}
+
+// nf4Forward(pool, ct, filter, slots, n, drops, handBack) -> packets left for TypeScript (handBack marks them).
+Napi::Value Nf4Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 7 || !info[0].IsExternal() || !info[1].IsExternal() || !info[2].IsExternal()) { fail(env, "nf4Forward(pool, ct, filter, slots, n, drops, handBack)"); return env.Undefined(); }
+  PoolHandle* pool = info[0].As<Napi::External<PoolHandle>>().Data();
+  CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
+  FilterHandle* f = info[2].As<Napi::External<FilterHandle>>().Data();
+  Call c;
+  if (!vectorArgs(info, 3, pool, &c)) return env.Undefined();
+  return Napi::Number::New(env, nf4ForwardFiltered(pool->view, ct->view, f->view, c));
 }
 
 // engineTables(engine, ip4: External[], reassemblyEmpty: Uint8Array, devices: External|null, policyFlags: Uint8Array,

@@ -386,15 +386,39 @@ int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, 
   return c.n;
 }
 
-// src/stages/netfilter.ts nf4Forward when the node's filter FORWARD walk was proven (src/native/filter-proof.ts)
-// to ACCEPT every established packet without side effects: established packets go on, others to TS.
-int32_t nf4ForwardEstablished(const PoolView& p, const Call& c) {
+// src/stages/netfilter.ts nf4Forward: the filter FORWARD walk (fillKp's packet: the entry's NAT bits in
+// the ctstate) over the compiled program, any ctstate; ACCEPT takes the walk's mark and goes on. A node
+// without rules accepts with the mark untouched. Walks that do not end in a plain ACCEPT, private
+// buffers and unreadable headers are left (simple form: the walk is pure, so order does not matter).
+int32_t nf4ForwardFiltered(const PoolView& p, const CtView& ct, const FilterView& f, const Call& c) {
   int32_t left = 0;
   for (int32_t i = 0; i < c.n; i++) {
     const int32_t s = c.slots[i];
-    const uint8_t info = p.ctinfo[s];
-    if (p.ct[s] < 0 || (info != IP_CT_ESTABLISHED && info != IP_CT_ESTABLISHED_REPLY)) { c.handBack[i] = 1; left++; continue; }
     c.handBack[i] = 0;
+    if (!f.present) {
+      p.next[s] = 0;
+      continue;
+    }
+    bool ok = usable(p, s);
+    const uint8_t* b = p.slot(s);
+    const int64_t l3 = p.l3[s], l4 = p.l4[s];
+    const uint32_t proto = ok ? b[l3 + 9] : 0;
+    const bool ports = ok && l4 >= 0 && (proto == 6 || proto == 17);
+    if (ports && l4 + 4 > p.slotBytes) ok = false;
+    const int32_t n = p.ct[s];
+    if (ok && n >= 0 && (n >> 1) >= ct.max) ok = false;
+    uint32_t mark = 0;
+    if (ok) {
+      const FilterPacket pk{rd32(b, l3 + 12), rd32(b, l3 + 16), filterProto(proto), ports ? rd16(b, l4) : 0u, ports ? rd16(b, l4 + 2) : 0u,
+                            p.mark[s], filterCtstate(p.ctinfo[s], n >= 0 ? ct.status[n >> 1] : 0)};
+      ok = filterAccepts(f, f.forward, pk, &mark);
+    }
+    if (!ok) {
+      c.handBack[i] = 1;
+      left++;
+      continue;
+    }
+    p.mark[s] = mark;
     p.next[s] = 0;
   }
   return left;

@@ -60,7 +60,8 @@ struct CtCall {
 // that run and resumes here, keeping the vector's packet order exactly.
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from);
 int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, int32_t* runEnd);
-int32_t nf4ForwardEstablished(const PoolView& p, const Call& c);
+// nf4-forward (simple form): the filter FORWARD walk over the compiled program (nffilter.h) for any packet.
+int32_t nf4ForwardFiltered(const PoolView& p, const CtView& ct, const FilterView& f, const Call& c);
 
 // nf4-output (ordered form, as above): TCP/UDP packets of confirmed, live entries (ESTABLISHED, or NEW
 // once the nat binding is done: the outer VXLAN flows, which never see a reply), their NAT when it

@@ -39,7 +39,10 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
     case kStageEthernetInput: return leftResult(ethernetInput(p, nv, c));
     case kStageIp4Input: return leftResult(ip4Input(p, c));
     case kStageIp4Forward: return leftResult(ip4Forward(p, nv, c));
-    case kStageNf4Forward: return leftResult(nf4ForwardEstablished(p, c));
+    case kStageNf4Forward: {
+      if (e.filters.size() != size_t(e.nodes)) return kNothingDone;
+      return leftResult(nf4ForwardFiltered(p, *e.cts[node], *e.filters[node], c));
+    }
     case kStageVxlan4Decap: {
       const int32_t left = vxlan4Decap(p, nv, c);
       // The TS stage's rt.observe(s, vxlanDev, 0) for a decapsulated packet: with no observers, the device move.

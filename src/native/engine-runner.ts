@@ -2,7 +2,7 @@
  * The native dispatcher as the engine's runner (EngineRunner): the engine's run loop in C++
  * (native/src/dispatch.cc) over the engine's own typed arrays. It makes each call whose stage has
  * a native twin on that node, back to back with no JavaScript in between, and returns at the first
- * call that needs TypeScript (a TS-only stage, a node without the filter proof, an observed stage
+ * call that needs TypeScript (a TS-only stage, a node without its tables attached, an observed stage
  * while capture observers listen) or in the middle of a call whose twin handed packets back; the
  * engine then makes that call (or lets the wrapper's `finish` complete it) exactly as without the
  * runner. Packets that end natively are freed natively, unless JavaScript must see their end

@@ -66,7 +66,8 @@ export interface NativeAddon {
   /** nf4-postrouting: untracked packets and packets of confirmed entries whose nat binding is set up. */
   nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, out: Float64Array): number;
   /** nf4-forward when its filter walk is proven to accept established packets: passes them, marks the rest. */
-  nf4Forward(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
+  /** nf4-forward: the filter FORWARD walk over the compiled program for every packet; packets whose walk does not end in a plain ACCEPT are left (handBack). */
+  nf4Forward(pool: NativeHandle, ct: NativeHandle, filter: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
   /** The IPv4 stages' node tables (src/native/ip4-tables.ts); the addon keeps its own copy. */
   attachIp4(tables: NativeIp4Tables): NativeHandle;
   /** ip4-lookup: returns the packets left (no route: ICMP network unreachable). */

@@ -16,7 +16,6 @@ import type { StageDef } from '../engine/stage.js';
 import { expireReassembly } from '../stages/ip4-defrag.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { S } from '../stages/names.js';
-import { establishedAccepts } from './filter-proof.js';
 import { ip4Tables } from './ip4-tables.js';
 import { compileFilter } from './filter-program.js';
 import { nativeDeviceV1, nativeFdbEntryV1 } from './layouts.js';
@@ -89,7 +88,7 @@ export const NOTHING_DONE = 0x7fffffff;
 
 /**
  * A wrapper the native dispatcher can run without JavaScript: its twin's kind per node (0 where the
- * TS stage must run, e.g. no filter proof), whether the TS stage reports capture observations (then
+ * TS stage must run, e.g. no addon tables for that node), whether the TS stage reports capture observations (then
  * the dispatcher leaves it to JavaScript while observers listen), and `finish`, which completes a
  * call the dispatcher left partly done (`result`: packets left, or the index it stopped at).
  */
@@ -150,18 +149,8 @@ export function nativeStages(
   // Each node's nf_conntrack table: the addon works on the same typed arrays (ConntrackTable.nativeView).
   const ctH: NativeHandle[] = contexts.map((ctx) => addon.attachConntrack(ctx.conntrack.nativeView()));
   const found = new Float64Array(2);
-  const forwardProof = contexts.map((ctx) => establishedAccepts(ctx.rules, 'filter', 'FORWARD'));
   // Each node's filter table as a program the addon walks exactly as walk.ts (nf4-output, nf4-input).
   const filterH: NativeHandle[] = contexts.map((ctx) => addon.attachFilter(compileFilter(ctx.rules, ctx.localAddrs)));
-  /** The native stage on nodes where `proof` holds, the TS stage elsewhere. */
-  const byNode = (ts: StageDef<NodeContext>, proof: boolean[], nat: NativeStageDef): NativeStageDef => ({
-    ...ts,
-    process(rt, slots, n) {
-      if (proof[rt.nodeIndex]) nat.process(rt, slots, n, pool);
-      else ts.process(rt, slots, n, pool);
-    },
-    native: { ...nat.native, kind: (node) => (proof[node] ? nat.native.kind(node) : StageKind.JS) },
-  });
   const nodeH: NativeHandle[] = contexts.map((ctx) => {
     const t = nodeTables(ctx);
     const tun = ctx.cluster.tunnel;
@@ -420,9 +409,8 @@ export function nativeStages(
         return stop;
       });
       case S.NF4_POSTROUTING: return ordered(st, StageKind.NF4_POSTROUTING, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found));
-      // Filter hooks: native only on nodes whose chain walk is proven to ACCEPT every established
-      // packet with no side effect (filter-proof.ts); elsewhere, and for other packets, the TS stage.
-      case S.NF4_FORWARD: return byNode(st, forwardProof, simple(st, StageKind.NF4_FORWARD, (_node, sl, n, d) => addon.nf4Forward(poolH, null, sl, n, d, hand)));
+      // The filter FORWARD walk over the compiled program; walks that end elsewhere go to the TS stage.
+      case S.NF4_FORWARD: return simple(st, StageKind.NF4_FORWARD, (_node, sl, n, d, rt) => addon.nf4Forward(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, d, hand));
       // IPv4 routing: no route (ICMP) and fragmentation go to the TS stage.
       case S.IP4_LOOKUP: return simple(st, StageKind.IP4_LOOKUP, (_node, sl, n, d, rt) => addon.ip4Lookup(poolH, null, sl, n, d, hand, ip4H[rt.nodeIndex]));
       case S.IP4_OUTPUT: return simple(st, StageKind.IP4_OUTPUT, (node, sl, n, d, rt) => addon.ip4Output(poolH, node, sl, n, d, hand, ip4H[rt.nodeIndex]));
