@@ -259,11 +259,39 @@ inline bool usable(const PoolView& p, int32_t s) {
 
 // applyNat's rewrite for this hook and direction is one the native natRewrite makes exactly: none,
 // or TCP/UDP (the TS natRewrite also rewrites the ICMP echo id: handed back).
+// The status bit that says this hook translates this direction (the reply direction takes the other hook's).
+inline uint32_t natBit(uint32_t hookBit, int32_t dir) { return dir == 1 ? (hookBit ^ IPS_NAT_MASK) : hookBit; }
+
 inline bool natNative(const PoolView& p, int32_t s, uint32_t status, int32_t dir, uint32_t hookBit) {
-  const uint32_t bit = dir == 1 ? (hookBit ^ IPS_NAT_MASK) : hookBit;
-  if (!(status & bit)) return true;
+  if (!(status & natBit(hookBit, dir))) return true;
   const uint32_t proto = p.slot(s)[p.l3[s] + 9];
   return p.l4[s] < 0 || proto == 6 || proto == 17;
+}
+
+// src/stages/netfilter-common.ts applyNat for a tracked packet whose rewrite natRewrite makes (natNative):
+// at a DST hook the destination becomes the other direction's source, at a SRC hook the source its destination.
+void applyNatNative(const PoolView& p, const CtView& ct, int32_t s, bool dstHook) {
+  const int32_t n = p.ct[s];
+  if (n < 0) return;
+  const int32_t e = n >> 1, dir = n & 1;
+  if (!(ct.status[e] & natBit(dstHook ? IPS_DST_NAT : IPS_SRC_NAT, dir))) return;
+  const int32_t other = e * 2 + (dir ^ 1);
+  if (dstHook) natRewrite(p, s, 1, ct.tSrc[other], ct.tSport[other]);
+  else natRewrite(p, s, 0, ct.tDst[other], ct.tDport[other]);
+}
+
+// src/stages/netfilter-common.ts fillKp: the packet a filter walk sees (ports for TCP/UDP only, the entry's
+// NAT bits in the ctstate; status 0 when untracked). False when the ports lie beyond the slot. The caller
+// checked usable().
+bool fillKpPacket(const PoolView& p, int32_t s, uint32_t status, FilterPacket* pk) {
+  const uint8_t* b = p.slot(s);
+  const int64_t l3 = p.l3[s], l4 = p.l4[s];
+  const uint32_t proto = b[l3 + 9];
+  const bool ports = l4 >= 0 && (proto == 6 || proto == 17);
+  if (ports && l4 + 4 > p.slotBytes) return false;
+  *pk = FilterPacket{rd32(b, l3 + 12), rd32(b, l3 + 16), filterProto(proto), ports ? rd16(b, l4) : 0u, ports ? rd16(b, l4 + 2) : 0u,
+                     p.mark[s], filterCtstate(p.ctinfo[s], status)};
+  return true;
 }
 
 }  // namespace
@@ -304,45 +332,35 @@ bool preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDec
   return true;
 }
 
+// conntrackIn for a packet preCheck/outCheck took: the entry's TCP or UDP state update, the lookup
+// counted as found, and the packet's entry and ctinfo.
+void trackTaken(const PoolView& p, CtView& ct, int32_t s, const PreDecision& d, CtCall* cc) {
+  const uint8_t* b = p.slot(s);
+  const int64_t l3 = p.l3[s];
+  const int64_t l4 = p.l4[s];
+  if (d.proto == 6) {
+    const uint32_t payload = rd16(b, l3 + 2) - uint32_t(b[l3] & 0x0f) * 4 - uint32_t(b[l4 + 12] >> 4) * 4;
+    tcpPacket(ct, d.e, d.dir, cc->now, b[l4 + 13], rd32(b, l4 + 4), rd32(b, l4 + 8), rd16(b, l4 + 14), payload, d.index, d.ns);
+  } else {
+    udpPacket(ct, d.e, d.dir, cc->now);
+  }
+  cc->found++;
+  p.ct[s] = d.n;
+  p.ctinfo[s] = d.ctinfo;
+}
+
 }  // namespace
 
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
   PreDecision d{};
   LookupWarmer warm(p, ct, c, from);
-  for (int32_t i = from; i < c.n; i++) {
-    warm.step(i);
-    const int32_t s = c.slots[i];
-    if (!preCheck(p, ct, s, cc->now, &d)) {
-      // The run of packets that also need TS as the table stands: handing them all over is exact
-      // (TS is the reference); only a native decision must wait for the packets before it.
-      int32_t j = i + 1;
-      while (j < c.n && !preCheck(p, ct, c.slots[j], cc->now, &d)) j++;
-      cc->runEnd = j;
-      return i;
-    }
-    const uint8_t* b = p.slot(s);
-    const int64_t l3 = p.l3[s];
-    const int64_t l4 = p.l4[s];
-    const int32_t e = d.e, dir = d.dir;
-    if (d.proto == 6) {
-      const uint32_t payload = rd16(b, l3 + 2) - uint32_t(b[l3] & 0x0f) * 4 - uint32_t(b[l4 + 12] >> 4) * 4;
-      tcpPacket(ct, e, dir, cc->now, b[l4 + 13], rd32(b, l4 + 4), rd32(b, l4 + 8), rd16(b, l4 + 14), payload, d.index, d.ns);
-    } else {
-      udpPacket(ct, e, dir, cc->now);
-    }
-    cc->found++;
-    p.ct[s] = d.n;
-    p.ctinfo[s] = d.ctinfo;
-    // applyNat(dstHook)
-    const uint32_t bit = dir == 1 ? (IPS_DST_NAT ^ IPS_NAT_MASK) : IPS_DST_NAT;
-    if (ct.status[e] & bit) {
-      const int32_t other = e * 2 + (dir ^ 1);
-      natRewrite(p, s, 1, ct.tSrc[other], ct.tSport[other]);
-    }
-    p.next[s] = 0;
-  }
-  cc->runEnd = c.n;
-  return c.n;
+  return walkOrdered(c, from, &cc->runEnd, [&](int32_t i) { warm.step(i); },
+    [&](int32_t s) { return preCheck(p, ct, s, cc->now, &d); },
+    [&](int32_t s) {
+      trackTaken(p, ct, s, d, cc);
+      applyNatNative(p, ct, s, true);
+      p.next[s] = 0;
+    });
 }
 
 // src/stages/netfilter.ts nf4Postrouting for untracked packets and packets of confirmed entries
@@ -363,27 +381,11 @@ bool postCheck(const PoolView& p, const CtView& ct, int32_t s) {
 }  // namespace
 
 int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, int32_t* runEnd) {
-  for (int32_t i = from; i < c.n; i++) {
-    const int32_t s = c.slots[i];
-    if (!postCheck(p, ct, s)) {
-      int32_t j = i + 1;
-      while (j < c.n && !postCheck(p, ct, c.slots[j])) j++;
-      *runEnd = j;
-      return i;
-    }
-    const int32_t n = p.ct[s];
-    if (n < 0) { p.next[s] = 0; continue; }
-    const int32_t e = n >> 1;
-    const int32_t dir = n & 1;
-    const uint32_t bit = dir == 1 ? (IPS_SRC_NAT ^ IPS_NAT_MASK) : IPS_SRC_NAT;
-    if (ct.status[e] & bit) {
-      const int32_t other = e * 2 + (dir ^ 1);
-      natRewrite(p, s, 0, ct.tDst[other], ct.tDport[other]);
-    }
-    p.next[s] = 0;
-  }
-  *runEnd = c.n;
-  return c.n;
+  return walkOrdered(c, from, runEnd, noWarm, [&](int32_t s) { return postCheck(p, ct, s); },
+    [&](int32_t s) {
+      applyNatNative(p, ct, s, false);
+      p.next[s] = 0;
+    });
 }
 
 // src/stages/netfilter.ts nf4Forward: the filter FORWARD walk (fillKp's packet: the entry's NAT bits in
@@ -394,27 +396,13 @@ int32_t nf4ForwardFiltered(const PoolView& p, const CtView& ct, const FilterView
   int32_t left = 0;
   for (int32_t i = 0; i < c.n; i++) {
     const int32_t s = c.slots[i];
-    c.handBack[i] = 0;
-    if (!f.present) {
-      p.next[s] = 0;
-      continue;
-    }
-    bool ok = usable(p, s);
-    const uint8_t* b = p.slot(s);
-    const int64_t l3 = p.l3[s], l4 = p.l4[s];
-    const uint32_t proto = ok ? b[l3 + 9] : 0;
-    const bool ports = ok && l4 >= 0 && (proto == 6 || proto == 17);
-    if (ports && l4 + 4 > p.slotBytes) ok = false;
     const int32_t n = p.ct[s];
-    if (ok && n >= 0 && (n >> 1) >= ct.max) ok = false;
-    uint32_t mark = 0;
-    if (ok) {
-      const FilterPacket pk{rd32(b, l3 + 12), rd32(b, l3 + 16), filterProto(proto), ports ? rd16(b, l4) : 0u, ports ? rd16(b, l4 + 2) : 0u,
-                            p.mark[s], filterCtstate(p.ctinfo[s], n >= 0 ? ct.status[n >> 1] : 0)};
-      ok = filterAccepts(f, f.forward, pk, &mark);
-    }
+    uint32_t mark = p.mark[s];
+    FilterPacket pk;
+    const bool ok = !f.present || (usable(p, s) && (n < 0 || (n >> 1) < ct.max) && fillKpPacket(p, s, n >= 0 ? ct.status[n >> 1] : 0, &pk) &&
+                                   filterAccepts(f, f.forward, pk, &mark));
+    c.handBack[i] = ok ? 0 : 1;
     if (!ok) {
-      c.handBack[i] = 1;
       left++;
       continue;
     }
@@ -462,8 +450,7 @@ bool outCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t 
   else return false;  // nat OUTPUT walk: TS
   if (proto == 6 && tcpNeedsTs(ct, e, dir, b[l4 + 13], &pd.index, &pd.ns)) return false;
   FilterPacket pk{src, dst, proto, sport, dport, p.mark[s], filterCtstate(pd.ctinfo, st)};
-  const uint32_t bit = dir == 1 ? (IPS_DST_NAT ^ IPS_NAT_MASK) : IPS_DST_NAT;
-  d->nat = (st & bit) != 0;
+  d->nat = (st & natBit(IPS_DST_NAT, dir)) != 0;
   if (d->nat) {
     const int32_t other = e * 2 + (dir ^ 1);
     if (ct.tSrc[other] != dst) return false;  // the destination changes: route again (TS)
@@ -479,12 +466,6 @@ bool outCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t 
 // is one natRewrite makes, and the entry is confirmed (confirm() a no-op) or the packet untracked.
 bool inCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, uint32_t* mark) {
   if (!usable(p, s)) return false;
-  const uint8_t* b = p.slot(s);
-  const int64_t l3 = p.l3[s];
-  const int64_t l4 = p.l4[s];
-  const uint32_t proto = b[l3 + 9];
-  const bool ports = l4 >= 0 && (proto == 6 || proto == 17);
-  if (ports && l4 + 4 > p.slotBytes) return false;
   const int32_t n = p.ct[s];
   uint32_t st = 0;
   if (n >= 0) {
@@ -493,10 +474,9 @@ bool inCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s
     st = ct.status[e];
     if (!natNative(p, s, st, n & 1, IPS_SRC_NAT)) return false;
   }
-  if (!f.present) return true;
-  const FilterPacket pk{rd32(b, l3 + 12), rd32(b, l3 + 16), filterProto(proto), ports ? rd16(b, l4) : 0, ports ? rd16(b, l4 + 2) : 0,
-                        p.mark[s], filterCtstate(p.ctinfo[s], st)};
-  return filterAccepts(f, f.input, pk, mark);
+  FilterPacket pk;
+  if (!fillKpPacket(p, s, st, &pk)) return false;
+  return !f.present || filterAccepts(f, f.input, pk, mark);
 }
 
 }  // namespace
@@ -505,65 +485,24 @@ int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, con
   OutDecision d{};
   // The outer VXLAN flows are many (udp_flow_src_port hashes the inner flow): warm them too.
   LookupWarmer warm(p, ct, c, from);
-  for (int32_t i = from; i < c.n; i++) {
-    warm.step(i);
-    const int32_t s = c.slots[i];
-    if (!outCheck(p, ct, f, s, cc->now, &d)) {
-      int32_t j = i + 1;
-      while (j < c.n && !outCheck(p, ct, f, c.slots[j], cc->now, &d)) j++;
-      cc->runEnd = j;
-      return i;
-    }
-    const uint8_t* b = p.slot(s);
-    const int64_t l3 = p.l3[s];
-    const int64_t l4 = p.l4[s];
-    const PreDecision& pd = d.pre;
-    const int32_t e = pd.e, dir = pd.dir;
-    if (pd.proto == 6) {
-      const uint32_t payload = rd16(b, l3 + 2) - uint32_t(b[l3] & 0x0f) * 4 - uint32_t(b[l4 + 12] >> 4) * 4;
-      tcpPacket(ct, e, dir, cc->now, b[l4 + 13], rd32(b, l4 + 4), rd32(b, l4 + 8), rd16(b, l4 + 14), payload, pd.index, pd.ns);
-    } else {
-      udpPacket(ct, e, dir, cc->now);
-    }
-    cc->found++;
-    p.ct[s] = pd.n;
-    p.ctinfo[s] = pd.ctinfo;
-    if (d.nat) {
-      const int32_t other = e * 2 + (dir ^ 1);
-      natRewrite(p, s, 1, ct.tSrc[other], ct.tSport[other]);
-    }
-    if (d.setMark) p.mark[s] = d.mark;
-    p.next[s] = 0;
-  }
-  cc->runEnd = c.n;
-  return c.n;
+  return walkOrdered(c, from, &cc->runEnd, [&](int32_t i) { warm.step(i); },
+    [&](int32_t s) { return outCheck(p, ct, f, s, cc->now, &d); },
+    [&](int32_t s) {
+      trackTaken(p, ct, s, d.pre, cc);
+      if (d.nat) applyNatNative(p, ct, s, true);
+      if (d.setMark) p.mark[s] = d.mark;
+      p.next[s] = 0;
+    });
 }
 
 int32_t nf4InputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, int32_t from, int32_t* runEnd) {
   uint32_t mark = 0;
-  for (int32_t i = from; i < c.n; i++) {
-    const int32_t s = c.slots[i];
-    if (!inCheck(p, ct, f, s, &mark)) {
-      int32_t j = i + 1;
-      while (j < c.n && !inCheck(p, ct, f, c.slots[j], &mark)) j++;
-      *runEnd = j;
-      return i;
-    }
-    if (f.present) p.mark[s] = mark;
-    const int32_t n = p.ct[s];
-    if (n >= 0) {
-      const int32_t e = n >> 1;
-      const int32_t dir = n & 1;
-      const uint32_t bit = dir == 1 ? (IPS_SRC_NAT ^ IPS_NAT_MASK) : IPS_SRC_NAT;
-      if (ct.status[e] & bit) {
-        const int32_t other = e * 2 + (dir ^ 1);
-        natRewrite(p, s, 0, ct.tDst[other], ct.tDport[other]);
-      }
-    }
-    p.next[s] = 0;
-  }
-  *runEnd = c.n;
-  return c.n;
+  return walkOrdered(c, from, runEnd, noWarm, [&](int32_t s) { return inCheck(p, ct, f, s, &mark); },
+    [&](int32_t s) {
+      if (f.present) p.mark[s] = mark;
+      applyNatNative(p, ct, s, false);
+      p.next[s] = 0;
+    });
 }
 
 }  // namespace dpemu

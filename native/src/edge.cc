@@ -366,21 +366,13 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
     }
   };
   if (ebpf != nullptr) for (int32_t j = from; j < from + 8 && j < c.n; j++) warmKey(j);
-  for (int32_t i = from; i < c.n; i++) {
-    if (ebpf != nullptr) warm(i);
-    const int32_t s = c.slots[i];
-    const PolicyAction a = decide(s);
-    if (a == kPolicyTs) {
-      int32_t e = i + 1;
-      while (e < c.n && decide(c.slots[e]) == kPolicyTs) e++;
-      *runEnd = e;
-      return i;
-    }
-    if (a == kPolicyRecord) bpfCtRecord(p, *ebpf, *map, entry, s, !egress, now);
-    p.next[s] = 0;
-  }
-  *runEnd = c.n;
-  return c.n;
+  PolicyAction a = kPolicyPass;
+  return walkOrdered(c, from, runEnd, [&](int32_t i) { if (ebpf != nullptr) warm(i); },
+    [&](int32_t s) { return (a = decide(s)) != kPolicyTs; },
+    [&](int32_t s) {
+      if (a == kPolicyRecord) bpfCtRecord(p, *ebpf, *map, entry, s, !egress, now);
+      p.next[s] = 0;
+    });
 }
 
 }  // namespace dpemu

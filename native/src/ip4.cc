@@ -290,7 +290,7 @@ void ipvsTransition(IpvsView& v, int32_t c, uint32_t proto, uint32_t flags, int3
 
 int32_t ipvs4In(const PoolView& p, const Ip4NodeView& t, IpvsView* v, const Call& c, double now, int32_t from, int32_t* runEnd) {
   enum Action { kPass, kReply, kIn, kSwept, kTs };
-  int32_t conn = -1;
+  int32_t conn = -1, sweptTo = 0;
   auto decide = [&](int32_t s) -> Action {
     if (!t.ipvs) return kPass;
     if (!l3Readable(p, s)) return kTs;
@@ -317,6 +317,7 @@ int32_t ipvs4In(const PoolView& p, const Ip4NodeView& t, IpvsView* v, const Call
       if (v->used[k] == 1 && v->expires[k] <= now && !((v->flags[k] & kIpvsTemplate) && v->nControl[k] > 0)) return kTs;
       k = k + 1 == v->capacity ? 0 : k + 1;
     }
+    sweptTo = k;
     for (int32_t i = v->heads[ipvsBucket(*v, proto, src, sport)]; i >= 0 && i < v->capacity; i = v->next[i]) {
       if (v->caddr[i] == src && v->cport[i] == sport && v->vaddr[i] == dst && v->vport[i] == dport && v->proto[i] == proto &&
           (v->flags[i] & kIpvsTemplate) == 0) {
@@ -334,33 +335,21 @@ int32_t ipvs4In(const PoolView& p, const Ip4NodeView& t, IpvsView* v, const Call
     }
     return kSwept;
   };
-  for (int32_t i = from; i < c.n; i++) {
-    const int32_t s = c.slots[i];
-    const Action a = decide(s);
-    if (a == kTs) {
-      int32_t e = i + 1;
-      while (e < c.n && decide(c.slots[e]) == kTs) e++;
-      *runEnd = e;
-      return i;
-    }
-    if (a != kPass) {
-      const uint8_t* b = p.slot(s);
-      const uint32_t proto = b[p.l3[s] + 9];
-      const uint32_t flags = proto == kTcp ? b[p.l4[s] + 13] : 0;
-      if (a == kIn || a == kSwept) {
-        // amortisedExpire's cursor moves on (nothing it passes expires: checked above).
-        int32_t k = v->cursors[1];
-        for (int32_t n = 0; n < v->sweep; n++) k = k + 1 == v->capacity ? 0 : k + 1;
-        v->cursors[1] = k;
+  Action a = kPass;
+  return walkOrdered(c, from, runEnd, noWarm, [&](int32_t s) { return (a = decide(s)) != kTs; },
+    [&](int32_t s) {
+      if (a != kPass) {
+        const uint8_t* b = p.slot(s);
+        const uint32_t proto = b[p.l3[s] + 9];
+        const uint32_t flags = proto == kTcp ? b[p.l4[s] + 13] : 0;
+        // amortisedExpire's cursor moves on past the slots decide() found nothing to expire in.
+        if (a == kIn || a == kSwept) v->cursors[1] = sweptTo;
+        if (a == kReply) ipvsTransition(*v, conn, proto, flags, 1, now);
+        else if (a == kIn) ipvsTransition(*v, conn, proto, flags, 0, now);
       }
-      if (a == kReply) ipvsTransition(*v, conn, proto, flags, 1, now);
-      else if (a == kIn) ipvsTransition(*v, conn, proto, flags, 0, now);
-    }
-    p.aux1[s] = 0;
-    p.next[s] = 0;
-  }
-  *runEnd = c.n;
-  return c.n;
+      p.aux1[s] = 0;
+      p.next[s] = 0;
+    });
 }
 
 // src/stages/sock4.ts (see ip4.h).
@@ -392,28 +381,20 @@ int32_t sock4Connect(const PoolView& p, const Ip4NodeView& t, BpfSockView* sock,
     ks[8] = uint8_t(proto);
     return sock->services.peek(ks) >= 0 ? kTs : kNotService;
   };
-  for (int32_t i = from; i < c.n; i++) {
-    const int32_t s = c.slots[i];
-    const Action a = decide(s);
-    if (a == kTs) {
-      int32_t e = i + 1;
-      while (e < c.n && decide(c.slots[e]) == kTs) e++;
-      *runEnd = e;
-      return i;
-    }
-    if (a == kConnected) {
-      // connect(): the socket's backend (sock4_conn_v1: backend_addr be32 at 0, backend_port be16 at 8).
-      const uint8_t* val = sock->conn.bytes + sock->conn.hit(conn);
-      natRewrite(p, s, 1, rd32(val, 0), rd16(val, 8));
-    } else if (a == kNotService) {
-      // connect(): no socket, then selectBackend's frontend lookup: both misses are counted.
-      sock->conn.lookup(kc);
-      sock->services.lookup(ks);
-    }
-    p.next[s] = 0;
-  }
-  *runEnd = c.n;
-  return c.n;
+  Action a = kPass;
+  return walkOrdered(c, from, runEnd, noWarm, [&](int32_t s) { return (a = decide(s)) != kTs; },
+    [&](int32_t s) {
+      if (a == kConnected) {
+        // connect(): the socket's backend (sock4_conn_v1: backend_addr be32 at 0, backend_port be16 at 8).
+        const uint8_t* val = sock->conn.bytes + sock->conn.hit(conn);
+        natRewrite(p, s, 1, rd32(val, 0), rd16(val, 8));
+      } else if (a == kNotService) {
+        // connect(): no socket, then selectBackend's frontend lookup: both misses are counted.
+        sock->conn.lookup(kc);
+        sock->services.lookup(ks);
+      }
+      p.next[s] = 0;
+    });
 }
 
 }  // namespace dpemu

@@ -63,4 +63,28 @@ struct Call {
   uint8_t* handBack;  // per vector index: 1 = left for the TypeScript stage
 };
 
+// The ordered form's walk over a vector from `from`: before(i) (warm-up hints), then take(s) decides
+// whether the native stage takes packet s (reading only; it may keep its decision for apply), and
+// apply(s) carries it out. The first packet not taken stops the walk: its index is returned, and
+// *runEnd is the end of the run of packets from there that are not taken either as the tables stand,
+// which the TypeScript stage runs before the native stage resumes (exact: TS is the reference; only
+// a native decision must wait for the packets before it). c.n and *runEnd = c.n when all are taken.
+template <typename Before, typename Take, typename Apply>
+inline int32_t walkOrdered(const Call& c, int32_t from, int32_t* runEnd, Before before, Take take, Apply apply) {
+  for (int32_t i = from; i < c.n; i++) {
+    before(i);
+    const int32_t s = c.slots[i];
+    if (!take(s)) {
+      int32_t j = i + 1;
+      while (j < c.n && !take(c.slots[j])) j++;
+      *runEnd = j;
+      return i;
+    }
+    apply(s);
+  }
+  *runEnd = c.n;
+  return c.n;
+}
+inline void noWarm(int32_t) {}
+
 }  // namespace dpemu
