@@ -46,7 +46,7 @@ groups=(
   "test/native/dispatch.test.ts"
   "test/native/parity-established.test.ts"
   "test/native/parity-ip4.test.ts"
-  "test/native/parity-edge.test.ts test/native/frame-input-direct.test.ts test/native/generated.test.ts"
+  "test/native/parity-edge.test.ts test/native/frame-input-direct.test.ts test/native/filter-proof.test.ts test/native/generated.test.ts"
   "test/native/parity-output.test.ts test/native/filter-walk.test.ts test/native/bpf-hash.test.ts"
 )
 # A test that runs for more than a minute under the sanitizers blocks its worker's event loop, and vitest

@@ -768,6 +768,7 @@ Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
   v.input = o.Get("input").ToNumber().Int32Value();
   v.output = o.Get("output").ToNumber().Int32Value();
   v.forward = o.Get("forward").ToNumber().Int32Value();
+  v.forwardEstablished = o.Get("forwardEstablished").ToBoolean().Value();
   // The walker trusts the program's offsets: check every chain and rule record lies inside it.
   bool ok = wl >= 1 && 1 + 3 * uint64_t(words[0]) <= wl;
   for (uint32_t c = 0; ok && c < words[0]; c++) {

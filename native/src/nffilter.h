@@ -33,6 +33,7 @@ struct FilterView {
   int32_t localCount = 0;
   bool present = false;             // false: the node has no rules (walk() returns null: ACCEPT, mark untouched)
   int32_t input = -1, output = -1, forward = -1;  // built-in chains; -1 missing (walk.ts throws: TS)
+  bool forwardEstablished = false;  // filter-proof.ts: FORWARD ACCEPTs every established packet, no side effect, no MARK
 };
 
 // What fillKp (src/stages/netfilter-common.ts) gives the walk.

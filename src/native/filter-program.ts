@@ -6,6 +6,7 @@
  * targets, jumps to missing chains. Built once per node at setup, like the rules themselves
  * (ctx.rules and ctx.localAddrs are fixed for a context's life).
  */
+import { establishedAccepts } from './filter-proof.js';
 import type { Chain, Match, Rule, RuleSet } from '../kubeproxy/rule.js';
 
 /** Mirrors nff:: in native/src/nffilter.h (a rule is 10 words, then 6 per match). */
@@ -25,6 +26,11 @@ export interface FilterProgram {
   readonly input: number;
   readonly output: number;
   readonly forward: number;
+  /**
+   * filter-proof.ts holds for FORWARD: the walk ACCEPTs every ESTABLISHED packet with no side effect and
+   * no MARK, so nf4-forward passes those without walking (the walk would give the same).
+   */
+  readonly forwardEstablished: boolean;
 }
 
 function cidrMask(prefix: number): number {
@@ -100,7 +106,7 @@ function ruleWords(rule: Rule, index: Map<string, number>, out: number[]): void 
 /** Compiles `rules`' filter table (null: no rules) with the node's local addresses. */
 export function compileFilter(rules: RuleSet | null, localAddrs: ReadonlySet<number>): FilterProgram {
   const local = Uint32Array.from([...localAddrs].map((a) => a >>> 0));
-  if (!rules) return { words: new Uint32Array([0]), local, present: false, input: -1, output: -1, forward: -1 };
+  if (!rules) return { words: new Uint32Array([0]), local, present: false, input: -1, output: -1, forward: -1, forwardEstablished: true };
   const chains: Chain[] = rules.tables.filter;
   const index = new Map<string, number>();
   // walk.ts's chain index keeps the last chain of a name (new Map over the list); so does this one.
@@ -115,5 +121,5 @@ export function compileFilter(rules: RuleSet | null, localAddrs: ReadonlySet<num
     out[3 + 3 * i] = c.policy === 'DROP' ? 1 : 0;
   });
   const at = (name: string): number => index.get(name) ?? -1;
-  return { words: Uint32Array.from(out), local, present: true, input: at('INPUT'), output: at('OUTPUT'), forward: at('FORWARD') };
+  return { words: Uint32Array.from(out), local, present: true, input: at('INPUT'), output: at('OUTPUT'), forward: at('FORWARD'), forwardEstablished: establishedAccepts(rules, 'filter', 'FORWARD') };
 }

@@ -170,6 +170,6 @@ describe('native filter walk = walk.ts', () => {
   });
 
   it('a malformed program is refused at attach', () => {
-    expect(() => addon.attachFilter({ words: Uint32Array.of(1, 4, 99, 0), local: new Uint32Array(0), present: true, input: 0, output: -1, forward: -1 })).toThrow(/malformed/);
+    expect(() => addon.attachFilter({ words: Uint32Array.of(1, 4, 99, 0), local: new Uint32Array(0), present: true, input: 0, output: -1, forward: -1, forwardEstablished: false })).toThrow(/malformed/);
   });
 });
