@@ -196,6 +196,27 @@ export function nativeStages(
     if (k > 0) ts(rt, scratch, k, pool);
   };
 
+  /**
+   * After a simple twin's call, in vector order so capture observations come out as the TS stage makes
+   * them: `each` for every packet the addon took, the TS stage on each run of packets it left, at its place.
+   */
+  const interleave = (ts: StageDef<NodeContext>, rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, each: (s: number) => void): void => {
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i];
+      if (hand[i] === 1) {
+        scratch[k++] = s;
+        continue;
+      }
+      if (k > 0) {
+        ts.process(rt, scratch, k, pool);
+        k = 0;
+      }
+      each(s);
+    }
+    if (k > 0) ts.process(rt, scratch, k, pool);
+  };
+
   const simple = (ts: StageDef<NodeContext>, kind: number, call: (node: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, rt: StageRuntime<NodeContext>) => number): NativeStageDef => {
     const wrapper: NativeStageDef = {
       ...ts,
@@ -301,21 +322,7 @@ export function nativeStages(
         for (let i = 0; i < n; i++) if (pool.next[slots[i]] === 0) rt.observe(slots[i], vx, 0);
         return;
       }
-      // Interleave in vector order so capture observations come out as the TS stage makes them.
-      let k = 0;
-      for (let i = 0; i < n; i++) {
-        const s = slots[i];
-        if (hand[i] === 1) {
-          scratch[k++] = s;
-          continue;
-        }
-        if (k > 0) {
-          ts.process(rt, scratch, k, pool);
-          k = 0;
-        }
-        if (pool.next[s] === 0) rt.observe(s, vx, 0);
-      }
-      if (k > 0) ts.process(rt, scratch, k, pool);
+      interleave(ts, rt, slots, n, (s) => { if (pool.next[s] === 0) rt.observe(s, vx, 0); });
     },
   });
 
@@ -343,20 +350,7 @@ export function nativeStages(
       if (rt.tracing || devH === null) return ts.process(rt, slots, n, pool);
       const left = call(rt, slots, n);
       rt.counters.nativePackets += n - left;
-      let k = 0;
-      for (let i = 0; i < n; i++) {
-        const s = slots[i];
-        if (hand[i] === 1) {
-          scratch[k++] = s;
-          continue;
-        }
-        if (k > 0) {
-          ts.process(rt, scratch, k, pool);
-          k = 0;
-        }
-        after(rt, s);
-      }
-      if (k > 0) ts.process(rt, scratch, k, pool);
+      interleave(ts, rt, slots, n, (s) => after(rt, s));
     },
   });
 
