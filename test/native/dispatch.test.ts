@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Dataplane } from '../../src/dataplane/dataplane.js';
 import type { EngineObserver } from '../../src/engine/runtime.js';
@@ -6,7 +5,7 @@ import { Recorder } from '../../src/observe/recorder.js';
 import { buildFrame } from '../../src/packet/build.js';
 import { ipv4ToString } from '../../src/packet/format.js';
 import { issueCluster } from '../../src/bench/issue-workloads.js';
-import { assertNativeBuilt, conntrackDump } from './parity-helpers.js';
+import { assertNativeBuilt, conntrackDump, hashArrays, mapDump } from './parity-helpers.js';
 
 /**
  * The native dispatcher (native/src/dispatch.cc) runs the engine's loop over the engine's arrays.
@@ -30,13 +29,7 @@ const tcp = (mac: string, src: string, dst: string, sp: number, dp: number, flag
 
 type Mode = 'ts' | 'per-stage' | 'dispatch';
 
-interface Outcome { counters: string[]; conntrack: string[]; ebpfMaps: string[]; ipvs: string[]; policyNative: number; ipvsNative: number; ipIds: number[]; pool: string; results: string[]; native: number; carried: number }
-
-function hashArrays(arrays: readonly ArrayBufferView[]): string {
-  const h = createHash('sha256');
-  for (const a of arrays) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return h.digest('hex');
-}
+interface Outcome { counters: string[]; conntrack: string[]; maps: string[]; policyNative: number; ipvsNative: number; ipIds: number[]; pool: string; results: string[]; native: number; carried: number }
 
 /** Handshakes `flows` flows through the Service, then data with a new flow's SYN every `newEvery` packets and some RSTs. */
 function run(mode: Mode, withFinal: boolean, flows: number, packets: number, newEvery: number, vectorSize: number, batch: number, kp: KpMode = 'iptables'): Outcome {
@@ -100,19 +93,8 @@ function run(mode: Mode, withFinal: boolean, flows: number, packets: number, new
   return {
     counters: rows.map((r) => `${r.node} ${r.stage} calls ${r.calls} packets ${r.packets} drops ${r.drops.map((d) => `${d.code}x${d.count}`).join(',')}`),
     conntrack: [...conntrackDump(dp), ...dp.contexts.map((c) => JSON.stringify(c.conntrack.stats))],
-    // Every eBPF map of every node, whole buffers: entries, LRU order, stats counters.
-    // Each node's IPVS: the connection table's arrays and cursors, and the dest counters.
-    ipvs: dp.contexts.map((c) => {
-      const v = c.ipvs;
-      if (!v) return '-';
-      const t = v.conns;
-      return hashArrays([t.proto, t.caddr, t.cport, t.vaddr, t.vport, t.daddr, t.dport, t.state, t.flags, t.expires, t.timeout, t.svc, t.dest, t.control, t.nControl, t.next, t.heads, t.used, t.cursors]) +
-        JSON.stringify([t.count, t.stats, v.services.map((s) => s.dests.map((d) => [d.activeConns, d.inactConns, d.persistConns]))]);
-    }),
-    ebpfMaps: dp.contexts.map((c) => {
-      const eb = c.ebpf;
-      return eb ? hashArrays([eb.ct, eb.ctAny, eb.sockConn, eb.reverseSk, eb.affinity, eb.services, eb.backends, eb.revNat, eb.ipcache, eb.snat].map((m) => m.bytes)) : '-';
-    }),
+    // Every eBPF map of every node (whole buffers: entries, LRU order, stats counters) and each node's IPVS.
+    maps: mapDump(dp),
     ipIds: dp.contexts.map((c) => c.ipId),
     pool: hashArrays([pool.bytes, pool.start, pool.len, pool.wireLen, pool.node, pool.device, pool.ingress, pool.next, pool.drop, pool.verdict,
       pool.mark, pool.flags, pool.frameNo, pool.l3, pool.l4, pool.ct, pool.ctinfo, pool.aux0, pool.aux1, pool.aux2, pool.freeList, pool.freeTop]),
@@ -152,8 +134,7 @@ describe('native dispatcher: the engine loop in C++ over the same arrays', () =>
         for (const other of [perStage, dispatch]) {
           expect(other.counters).toEqual(ts.counters);
           expect(other.conntrack).toEqual(ts.conntrack);
-          expect(other.ebpfMaps).toEqual(ts.ebpfMaps);
-          expect(other.ipvs).toEqual(ts.ipvs);
+          expect(other.maps).toEqual(ts.maps);
           expect(other.ipIds).toEqual(ts.ipIds);
           expect(other.results).toEqual(ts.results);
           expect(other.pool).toBe(ts.pool);

@@ -43,6 +43,7 @@ async function expectParity(capture: string, c: Cluster, vectorSize: number): Pr
   expect(nat.results).toEqual(ts.results);
   expect(nat.frames).toEqual(ts.frames);
   expect(nat.conntrack).toEqual(ts.conntrack);
+  expect(nat.maps).toEqual(ts.maps);
   return nat.nativePackets;
 }
 
@@ -93,6 +94,7 @@ describe('native parity: the capture corpus (test/fixtures/corpus, malformed fra
         expect(b.d.results).toEqual(a.d.results);
         expect(b.d.frames).toEqual(a.d.frames);
         expect(b.d.conntrack).toEqual(a.d.conntrack);
+        expect(b.d.maps).toEqual(a.d.maps);
       }
     });
   }

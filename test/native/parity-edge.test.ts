@@ -163,6 +163,7 @@ describe('native parity: edge stages (frame-input, veth/underlay xmit, policy)',
           expect(b.results).toEqual(a.results);
           expect(b.frames).toEqual(a.frames);
           expect(b.conntrack).toEqual(a.conntrack);
+          expect(b.maps).toEqual(a.maps);
         });
       }
     }

@@ -129,6 +129,7 @@ describe('native parity: established connections through Services', () => {
         expect(b.results).toEqual(a.results);
         expect(b.frames).toEqual(a.frames);
         expect(b.conntrack).toEqual(a.conntrack);
+        expect(b.maps).toEqual(a.maps);
         expect(nativeIn(b)).toBeGreaterThan(0);
       });
     }

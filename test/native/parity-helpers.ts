@@ -32,6 +32,40 @@ export interface RunDigest {
   readonly stageNative: string[];
   /** Per node: `conntrack -L` at the end, -S counters, and a digest of every table array (byte-exact memory). */
   readonly conntrack: string[];
+  /** Per node: every eBPF map (whole buffer: entries, LRU order, stats) and the IPVS table (mapDump). */
+  readonly maps: string[];
+}
+
+/** sha256 over the bytes of each view, in order. */
+export function hashArrays(arrays: readonly ArrayBufferView[]): string {
+  const h = createHash('sha256');
+  for (const a of arrays) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex');
+}
+
+/**
+ * The other maps both engines must leave identical, per node: each eBPF map's name, entry count,
+ * lookup/update stats and a digest of its whole buffer (header, entries, free list, LRU order), and
+ * the IPVS connection table's arrays with its cursors, counts, stats and every dest's counters.
+ */
+export function mapDump(dp: Dataplane): string[] {
+  return dp.contexts.map((c) => {
+    const out: string[] = [c.node.name];
+    const eb = c.ebpf;
+    if (eb) {
+      for (const m of [eb.ct, eb.ctAny, eb.sockConn, eb.reverseSk, eb.affinity, eb.services, eb.backends, eb.revNat, eb.ipcache, eb.snat]) {
+        out.push(`${m.name} n${m.count} ${JSON.stringify(m.stats())} ${hashArrays([m.bytes])}`);
+      }
+    }
+    const v = c.ipvs;
+    if (v) {
+      const t = v.conns;
+      out.push(`ipvs conns ${t.count} ${JSON.stringify(t.stats)} ` +
+        hashArrays([t.proto, t.caddr, t.cport, t.vaddr, t.vport, t.daddr, t.dport, t.state, t.flags, t.expires, t.timeout, t.svc, t.dest, t.control, t.nControl, t.next, t.heads, t.used, t.cursors]) +
+        ` dests ${JSON.stringify(v.services.map((s) => s.dests.map((d) => [d.activeConns, d.inactConns, d.persistConns])))}`);
+    }
+    return out.join('\n');
+  });
 }
 
 /** Every array the addon may write, hashed, plus the printed table and stats: both engines must leave the same memory. */
@@ -79,6 +113,7 @@ export function digest(dp: Dataplane, rec: Recorder, cap: DeviceCapture): RunDig
     packets: rows.reduce((a, r) => a + r.packets, 0),
     stageNative: rows.map((r) => `${r.node} ${r.stage} ${r.nativePackets}`),
     conntrack: conntrackDump(dp),
+    maps: mapDump(dp),
   };
 }
 

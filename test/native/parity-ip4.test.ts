@@ -134,6 +134,7 @@ describe('native parity: IPv4 routing stages and their hand-backs', () => {
           expect(b.results).toEqual(a.results);
           expect(b.frames).toEqual(a.frames);
           expect(b.conntrack).toEqual(a.conntrack);
+          expect(b.maps).toEqual(a.maps);
         });
       }
     }

@@ -99,6 +99,7 @@ describe('native parity: nf4-output / nf4-input and the outer VXLAN flows', () =
         expect(b.results).toEqual(a.results);
         expect(b.frames).toEqual(a.frames);
         expect(b.conntrack).toEqual(a.conntrack);
+        expect(b.maps).toEqual(a.maps);
       });
     }
   }

@@ -118,6 +118,7 @@ describe('native parity: random frames, damage and vector sizes', () => {
         expect(b.results).toEqual(a.results);
         expect(b.frames).toEqual(a.frames);
         expect(b.conntrack).toEqual(a.conntrack);
+        expect(b.maps).toEqual(a.maps);
         nativeTotal += b.nativePackets;
       }),
       { numRuns: 150 },
