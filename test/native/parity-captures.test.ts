@@ -76,7 +76,10 @@ describe('native parity: kernel pod-to-pod, frames as the pods sent them', () =>
 describe('native parity: the walk under the pcaps/scenarios/*.yaml clusters', () => {
   for (const s of readdirSync(join(root, 'pcaps/scenarios')).filter((f) => f.endsWith('.yaml'))) {
     it(s, async () => {
-      await expectParity(join(root, 'pcaps/default/walk.pcapng'), cluster(join(root, 'pcaps/scenarios', s)), 256);
+      // The pod-to-pod walk and the Service walk (pod-a -> 10.96.5.20:80: the socket LB, IPVS scheduling).
+      for (const w of ['pcaps/default/walk.pcapng', 'pcaps/kernel/service/walk.pcapng']) {
+        for (const v of [256, 3]) await expectParity(join(root, w), cluster(join(root, 'pcaps/scenarios', s)), v);
+      }
     });
   }
 });
