@@ -140,6 +140,7 @@ Napi::Value AttachNode(const Napi::CallbackInfo& info) {
 struct CtHandle {
   CtView view;
   std::vector<Napi::ObjectReference> keep;
+  std::vector<uint32_t> marks;  // the deferring walk's per-entry marks (CtView.marks)
 };
 
 // attachConntrack(ConntrackTable.nativeView()): the node's nf_conntrack arrays (src/conntrack/table.ts layout),
@@ -190,7 +191,13 @@ Napi::Value AttachConntrack(const Napi::CallbackInfo& info) {
   arr("tcpTimeouts", napi_float64_array, &tt, 14);
   arr("transitions", napi_uint8_array, &tr, 120);
   arr("validFlags", napi_uint8_array, &vf, 256);
+  int32_t* count = nullptr;
+  arr("count", napi_int32_array, &count, 1);
   if (!ok) return env.Undefined();
+  v.count = count;
+  h->marks.assign(size_t(v.max), 0);
+  v.marks.word = h->marks.data();
+  v.marks.size = v.max;
   for (int i = 0; i < 14; i++) v.tcpTimeouts[i] = tt[i];
   for (int i = 0; i < 120; i++) v.transitions[i] = tr[i];
   for (int i = 0; i < 256; i++) v.validFlags[i] = vf[i];
@@ -284,12 +291,14 @@ Napi::Value Nf4Prerouting(const Napi::CallbackInfo& info) {
   double* out = nullptr;
   size_t len = 0;
   if (!typed(env, info[7], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 1) return env.Undefined();
-  CtCall cc{info[6].ToNumber().DoubleValue(), 0, 0};
+  if (len < 3) { fail(env, "out must hold 3 numbers"); return env.Undefined(); }
+  CtCall cc{info[6].ToNumber().DoubleValue(), 0, 0, 0};
   const int32_t from = info[8].ToNumber().Int32Value();
   if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
   const int32_t stop = nf4PreroutingEstablished(pool->view, ct->view, c, &cc, from);
   out[0] = cc.found;
-  if (len > 1) out[1] = cc.runEnd;
+  out[1] = cc.runEnd;
+  out[2] = cc.deferred;
   return Napi::Number::New(env, stop);
 }
 
@@ -303,10 +312,11 @@ Napi::Value Nf4Postrouting(const Napi::CallbackInfo& info) {
   if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
   double* out = nullptr;
   size_t len = 0;
-  if (!typed(env, info[7], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
-  int32_t runEnd = c.n;
-  const int32_t stop = nf4PostroutingEstablished(pool->view, ct->view, c, from, &runEnd);
-  out[1] = runEnd;
+  if (!typed(env, info[7], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 3) return env.Undefined();
+  CtCall cc{0, 0, 0, 0};
+  const int32_t stop = nf4PostroutingEstablished(pool->view, ct->view, c, &cc, from);
+  out[1] = cc.runEnd;
+  out[2] = cc.deferred;
   return Napi::Number::New(env, stop);
 }
 
@@ -361,7 +371,7 @@ Napi::Value AttachEngine(const Napi::CallbackInfo& info) {
   arr("deferred", napi_int32_array, &v.deferred, 2 * size);
   arr("deferredCount", napi_int32_array, &v.deferredCount, 1);
   arr("settings", napi_uint8_array, &settings, 2);
-  arr("call", napi_int32_array, &v.call, 5);
+  arr("call", napi_int32_array, &v.call, 6);
   arr("found", napi_float64_array, &v.found, v.nodes);
   arr("ipId", napi_int32_array, &v.ipId, v.nodes);
   if (!ok) return env.Undefined();
@@ -814,13 +824,14 @@ Napi::Value Nf4Output(const Napi::CallbackInfo& info) {
   if (!vectorArgs(info, 3, pool, &c)) return env.Undefined();
   double* out = nullptr;
   size_t len = 0;
-  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
-  CtCall cc{info[7].ToNumber().DoubleValue(), 0, 0};
+  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 3) return env.Undefined();
+  CtCall cc{info[7].ToNumber().DoubleValue(), 0, 0, 0};
   const int32_t from = info[9].ToNumber().Int32Value();
   if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
   const int32_t stop = nf4OutputTracked(pool->view, ct->view, f->view, c, &cc, from);
   out[0] = cc.found;
   out[1] = cc.runEnd;
+  out[2] = cc.deferred;
   return Napi::Number::New(env, stop);
 }
 
@@ -837,10 +848,11 @@ Napi::Value Nf4Input(const Napi::CallbackInfo& info) {
   if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
   double* out = nullptr;
   size_t len = 0;
-  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
-  int32_t runEnd = c.n;
-  const int32_t stop = nf4InputTracked(pool->view, ct->view, f->view, c, from, &runEnd);
-  out[1] = runEnd;
+  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 3) return env.Undefined();
+  CtCall cc{0, 0, 0, 0};
+  const int32_t stop = nf4InputTracked(pool->view, ct->view, f->view, c, &cc, from);
+  out[1] = cc.runEnd;
+  out[2] = cc.deferred;
   return Napi::Number::New(env, stop);
 }
 

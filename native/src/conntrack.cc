@@ -307,29 +307,33 @@ struct PreDecision {
   uint8_t ctinfo, ns;
 };
 
-// False when the TS stage must take the packet. Reads the table, writes nothing.
-bool preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDecision* d) {
-  if (!usable(p, s) || (p.aux1[s] & IPVS_PENDING)) return false;
+// kTake, or what the TS stage's handling of the packet touches: only the packet and its entry
+// (*entry; -1 on a miss: a new entry) for a TCP/UDP packet (kDefer), anything else (kBarrier).
+// Reads the table, writes nothing.
+Verdict preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDecision* d, int32_t* entry) {
+  if (!usable(p, s)) return kBarrier;
   const uint8_t* b = p.slot(s);
   const int64_t l3 = p.l3[s];
   const int64_t l4 = p.l4[s];
   const uint32_t proto = b[l3 + 9];
-  if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return false;
+  if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return kBarrier;
   const int32_t n = ctFind(ct, proto, rd32(b, l3 + 12), rd32(b, l3 + 16), rd16(b, l4), rd16(b, l4 + 2));
-  if (n < 0) return false;
+  if (n < 0) return kDefer;  // a new entry (or IPVS's first packet): TS
   const int32_t e = n >> 1;
   const int32_t dir = n & 1;
-  if (ct.deadline[e] - now <= 0) return false;  // lookup() reaps it: TS
+  *entry = e;
+  if (p.aux1[s] & IPVS_PENDING) return kDefer;  // ipvsDnat binds the entry: TS
+  if (ct.deadline[e] - now <= 0) return kDefer;  // lookup() reaps it: TS
   if (dir == 1) d->ctinfo = IP_CT_ESTABLISHED_REPLY;
   else if (ct.status[e] & IPS_SEEN_REPLY) d->ctinfo = IP_CT_ESTABLISHED;
-  else if (ct.status[e] & IPS_EXPECTED) return false;  // RELATED: TS
+  else if (ct.status[e] & IPS_EXPECTED) return kDefer;  // RELATED: TS
   // NEW whose nat binding is set up (natUninitialized: DST_NAT_DONE) takes the entry's NAT, as
   // ESTABLISHED does; before that the nat PREROUTING walk runs in TS.
   else if (ct.status[e] & IPS_DST_NAT_DONE) d->ctinfo = IP_CT_NEW;
-  else return false;
-  if (proto == 6 && tcpNeedsTs(ct, e, dir, b[l4 + 13], &d->index, &d->ns)) return false;
+  else return kDefer;
+  if (proto == 6 && tcpNeedsTs(ct, e, dir, b[l4 + 13], &d->index, &d->ns)) return kDefer;
   d->n = n; d->e = e; d->dir = dir; d->proto = proto;
-  return true;
+  return kTake;
 }
 
 // conntrackIn for a packet preCheck/outCheck took: the entry's TCP or UDP state update, the lookup
@@ -354,8 +358,8 @@ void trackTaken(const PoolView& p, CtView& ct, int32_t s, const PreDecision& d, 
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
   PreDecision d{};
   LookupWarmer warm(p, ct, c, from);
-  return walkOrdered(c, from, &cc->runEnd, [&](int32_t i) { warm.step(i); },
-    [&](int32_t s) { return preCheck(p, ct, s, cc->now, &d); },
+  return walkDeferring(c, from, ct.roomFor(c.n - from), ct.marks, &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); },
+    [&](int32_t s, int32_t* entry) { return preCheck(p, ct, s, cc->now, &d, entry); },
     [&](int32_t s) {
       trackTaken(p, ct, s, d, cc);
       applyNatNative(p, ct, s, true);
@@ -366,22 +370,26 @@ int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, C
 // src/stages/netfilter.ts nf4Postrouting for untracked packets and packets of confirmed entries
 // that are not NEW: applyNat at the SRC hook; confirm() is a no-op for them.
 namespace {
-// False when the TS stage must take the packet (read-only). *untracked: no entry, nothing to rewrite.
-bool postCheck(const PoolView& p, const CtView& ct, int32_t s) {
+// As preCheck (read-only); untracked packets have nothing to rewrite. TS confirms an unconfirmed
+// entry, or binds NAT on its own entry: the packet's entry (pool.ct) is all it writes.
+Verdict postCheck(const PoolView& p, const CtView& ct, int32_t s, int32_t* entry) {
   const int32_t n = p.ct[s];
   const uint8_t info = p.ctinfo[s];
-  if (n < 0) return true;
+  if (n < 0) return kTake;
   const int32_t e = n >> 1;
-  if (!usable(p, s) || e >= ct.max || ct.slot[e] != SLOT_HASHED) return false;
+  if (!usable(p, s) || e >= ct.max) return kBarrier;
+  *entry = e;
+  if (ct.slot[e] != SLOT_HASHED) return kDefer;
   const uint32_t st = ct.status[e];
   // NEW before its nat binding is set up (natUninitialized: SRC_NAT_DONE) walks nat POSTROUTING: TS.
-  if (info == IP_CT_NEW && !(st & IPS_SRC_NAT_DONE)) return false;
-  return natNative(p, s, st, n & 1, IPS_SRC_NAT);
+  if (info == IP_CT_NEW && !(st & IPS_SRC_NAT_DONE)) return kDefer;
+  return natNative(p, s, st, n & 1, IPS_SRC_NAT) ? kTake : kBarrier;
 }
 }  // namespace
 
-int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, int32_t* runEnd) {
-  return walkOrdered(c, from, runEnd, noWarm, [&](int32_t s) { return postCheck(p, ct, s); },
+int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
+  return walkDeferring(c, from, ct.roomFor(c.n - from), ct.marks, &cc->runEnd, &cc->deferred, noWarm,
+    [&](int32_t s, int32_t* entry) { return postCheck(p, ct, s, entry); },
     [&](int32_t s) {
       applyNatNative(p, ct, s, false);
       p.next[s] = 0;
@@ -433,55 +441,60 @@ struct OutDecision {
 // (lookup + state), the entry's NAT at the DST hook (NEW only once DST_NAT_DONE is set), and the
 // filter OUTPUT walk on the rewritten packet ending in ACCEPT. A NAT that changes the destination
 // address (ip_route_me_harder) and everything preCheck leaves go to TS. Reads only.
-bool outCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, double now, OutDecision* d) {
-  if (!usable(p, s)) return false;
+Verdict outCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, double now, OutDecision* d, int32_t* entry) {
+  if (!usable(p, s)) return kBarrier;
   const uint8_t* b = p.slot(s);
   const int64_t l3 = p.l3[s];
   const int64_t l4 = p.l4[s];
   const uint32_t proto = b[l3 + 9];
-  if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return false;
+  if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return kBarrier;
   const uint32_t src = rd32(b, l3 + 12), dst = rd32(b, l3 + 16), sport = rd16(b, l4), dport = rd16(b, l4 + 2);
   const int32_t n = ctFind(ct, proto, src, dst, sport, dport);
-  if (n < 0) return false;
+  if (n < 0) return kDefer;
   const int32_t e = n >> 1;
   const int32_t dir = n & 1;
-  if (ct.deadline[e] - now <= 0) return false;
+  *entry = e;
+  if (ct.deadline[e] - now <= 0) return kDefer;
   const uint32_t st = ct.status[e];
   PreDecision& pd = d->pre;
   if (dir == 1) pd.ctinfo = IP_CT_ESTABLISHED_REPLY;
   else if (st & IPS_SEEN_REPLY) pd.ctinfo = IP_CT_ESTABLISHED;
-  else if (st & IPS_EXPECTED) return false;
+  else if (st & IPS_EXPECTED) return kDefer;
   else if (st & IPS_DST_NAT_DONE) pd.ctinfo = IP_CT_NEW;
-  else return false;  // nat OUTPUT walk: TS
-  if (proto == 6 && tcpNeedsTs(ct, e, dir, b[l4 + 13], &pd.index, &pd.ns)) return false;
+  else return kDefer;  // nat OUTPUT walk: TS
+  if (proto == 6 && tcpNeedsTs(ct, e, dir, b[l4 + 13], &pd.index, &pd.ns)) return kDefer;
   FilterPacket pk{src, dst, proto, sport, dport, p.mark[s], filterCtstate(pd.ctinfo, st)};
   d->nat = (st & natBit(IPS_DST_NAT, dir)) != 0;
   if (d->nat) {
     const int32_t other = e * 2 + (dir ^ 1);
-    if (ct.tSrc[other] != dst) return false;  // the destination changes: route again (TS)
+    if (ct.tSrc[other] != dst) return kDefer;  // the destination changes: route again (TS)
     pk.dport = ct.tSport[other];
   }
   d->setMark = f.present;
-  if (f.present && !filterAccepts(f, f.output, pk, &d->mark)) return false;
+  if (f.present && !filterAccepts(f, f.output, pk, &d->mark)) return kDefer;
   pd.n = n; pd.e = e; pd.dir = dir; pd.proto = proto;
-  return true;
+  return kTake;
 }
 
 // src/stages/netfilter.ts nf4LocalIn: the filter INPUT walk ends in ACCEPT, the entry's source un-NAT
 // is one natRewrite makes, and the entry is confirmed (confirm() a no-op) or the packet untracked.
-bool inCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, uint32_t* mark) {
-  if (!usable(p, s)) return false;
+// TS confirms an unconfirmed entry or runs a walk that does not ACCEPT (a DROP, or a REJECT whose
+// ICMP error it generates): the packet and its own entry are all it writes.
+Verdict inCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, uint32_t* mark, int32_t* entry) {
+  if (!usable(p, s)) return kBarrier;
   const int32_t n = p.ct[s];
   uint32_t st = 0;
   if (n >= 0) {
     const int32_t e = n >> 1;
-    if (e >= ct.max || ct.slot[e] != SLOT_HASHED) return false;
+    if (e >= ct.max) return kBarrier;
+    *entry = e;
+    if (ct.slot[e] != SLOT_HASHED) return kDefer;
     st = ct.status[e];
-    if (!natNative(p, s, st, n & 1, IPS_SRC_NAT)) return false;
+    if (!natNative(p, s, st, n & 1, IPS_SRC_NAT)) return kBarrier;
   }
   FilterPacket pk;
-  if (!fillKpPacket(p, s, st, &pk)) return false;
-  return !f.present || filterAccepts(f, f.input, pk, mark);
+  if (!fillKpPacket(p, s, st, &pk)) return kBarrier;
+  return !f.present || filterAccepts(f, f.input, pk, mark) ? kTake : kDefer;
 }
 
 }  // namespace
@@ -490,8 +503,8 @@ int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, con
   OutDecision d{};
   // The outer VXLAN flows are many (udp_flow_src_port hashes the inner flow): warm them too.
   LookupWarmer warm(p, ct, c, from);
-  return walkOrdered(c, from, &cc->runEnd, [&](int32_t i) { warm.step(i); },
-    [&](int32_t s) { return outCheck(p, ct, f, s, cc->now, &d); },
+  return walkDeferring(c, from, ct.roomFor(c.n - from), ct.marks, &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); },
+    [&](int32_t s, int32_t* entry) { return outCheck(p, ct, f, s, cc->now, &d, entry); },
     [&](int32_t s) {
       trackTaken(p, ct, s, d.pre, cc);
       if (d.nat) applyNatNative(p, ct, s, true);
@@ -500,9 +513,10 @@ int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, con
     });
 }
 
-int32_t nf4InputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, int32_t from, int32_t* runEnd) {
+int32_t nf4InputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, CtCall* cc, int32_t from) {
   uint32_t mark = 0;
-  return walkOrdered(c, from, runEnd, noWarm, [&](int32_t s) { return inCheck(p, ct, f, s, &mark); },
+  return walkDeferring(c, from, ct.roomFor(c.n - from), ct.marks, &cc->runEnd, &cc->deferred, noWarm,
+    [&](int32_t s, int32_t* entry) { return inCheck(p, ct, f, s, &mark, entry); },
     [&](int32_t s) {
       if (f.present) p.mark[s] = mark;
       applyNatNative(p, ct, s, false);

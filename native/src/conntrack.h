@@ -41,6 +41,10 @@ struct CtView {
   double udpTimeout = 0, udpStreamTimeout = 0;
   uint8_t transitions[120] = {};  // tcp-state.ts TCP_CONNTRACKS [dir][index][state]
   uint8_t validFlags[256] = {};   // tcpFlagsValid(f) for every flag byte
+  const int32_t* count = nullptr; // ConntrackTable.count (live entries, confirmed or not), shared memory
+  EntryMarks marks;               // the deferring walk's per-entry marks (memory owned by the attach handle)
+  // Deferring is exact only while the TS stage cannot fill the table: room for one new entry per packet.
+  bool roomFor(int32_t packets) const { return count != nullptr && int64_t(*count) + packets <= int64_t(max); }
 };
 
 // src/dataplane/nat.ts natRewrite for TCP/UDP (ICMP is never rewritten natively): the source (which 0)
@@ -51,15 +55,19 @@ void natRewrite(const PoolView& p, int32_t s, int which, uint32_t addr, uint32_t
 struct CtCall {
   double now;
   int32_t found;
-  int32_t runEnd;  // when stopped at i: the end of the run of packets from i that all need TS
+  int32_t runEnd;    // when stopped at i: the end of the run of packets from i that all need TS
+  int32_t deferred;  // packets before the stop left for TS (handBack 1): see walkDeferring
 };
 
-// Both run the vector from index `from` and stop at the first packet the TS stage must take,
-// returning its index (c.n when done) and the end of the run of packets that need TS as the table
-// stands (runEnd): conntrack state is shared between packets, so the wrapper runs the TS stage on
-// that run and resumes here, keeping the vector's packet order exactly.
+// The four conntrack hooks run the vector from index `from` with walkDeferring (pool.h): a TCP/UDP
+// packet the native stage does not take is deferred to the TS stage (handBack 1, cc->deferred) with
+// every later packet of its entry, while the table has room for a new entry per packet; any other
+// packet it does not take stops the walk. They return the stop index (c.n when done) and the end
+// of the run of packets from there that need TS as the table stands (cc->runEnd): the wrapper runs
+// the TS stage on the deferred packets and that run, in vector order, and resumes here, so every
+// entry sees its packets in vector order.
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from);
-int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, int32_t from, int32_t* runEnd);
+int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from);
 // nf4-forward (simple form): the filter FORWARD walk over the compiled program (nffilter.h) for any packet.
 int32_t nf4ForwardFiltered(const PoolView& p, const CtView& ct, const FilterView& f, const Call& c);
 
@@ -69,6 +77,6 @@ int32_t nf4ForwardFiltered(const PoolView& p, const CtView& ct, const FilterView
 int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, CtCall* cc, int32_t from);
 // nf4-input (ordered form): any packet whose filter INPUT walk ACCEPTs, untracked or of a confirmed
 // entry, then the entry's source un-NAT (TCP/UDP or none); confirm() is a no-op for them.
-int32_t nf4InputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, int32_t from, int32_t* runEnd);
+int32_t nf4InputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, CtCall* cc, int32_t from);
 
 }  // namespace dpemu

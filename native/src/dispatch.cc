@@ -29,6 +29,12 @@ inline void push(EngineView& e, int32_t q, int32_t slot) {
 // runStage's results: a simple twin's packets left, an ordered twin's stop index (-1: it took all).
 inline int32_t leftResult(int32_t left) { return left == 0 ? -1 : left; }
 inline int32_t stopResult(int32_t stop, int32_t n) { return stop >= n ? -1 : stop; }
+// A conntrack hook's result: partial (the stop index) also when it deferred packets (walkDeferring).
+inline int32_t ctResult(EngineView& e, const CtCall& cc, int32_t stop, int32_t n, int32_t* runEnd) {
+  *runEnd = cc.runEnd;
+  e.call[5] = cc.deferred;
+  return stop >= n && cc.deferred == 0 ? -1 : stop;
+}
 
 // Runs the native twin on the vector. Returns -1 when it took every packet, else the value the
 // TypeScript finish needs (packets left, or the index it stopped at; runEnd in *runEnd).
@@ -58,32 +64,28 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
       return -1;
     }
     case kStageNf4Prerouting: {
-      CtCall cc{now, 0, 0};
+      CtCall cc{now, 0, 0, 0};
       const int32_t stop = nf4PreroutingEstablished(p, *e.cts[node], c, &cc, 0);
       e.found[node] += cc.found;
-      *runEnd = cc.runEnd;
-      return stopResult(stop, c.n);
+      return ctResult(e, cc, stop, c.n, runEnd);
     }
     case kStageNf4Postrouting: {
-      int32_t end = c.n;
-      const int32_t stop = nf4PostroutingEstablished(p, *e.cts[node], c, 0, &end);
-      *runEnd = end;
-      return stopResult(stop, c.n);
+      CtCall cc{now, 0, 0, 0};
+      const int32_t stop = nf4PostroutingEstablished(p, *e.cts[node], c, &cc, 0);
+      return ctResult(e, cc, stop, c.n, runEnd);
     }
     case kStageNf4Input: {
       if (e.filters.size() != size_t(e.nodes)) return kNothingDone;
-      int32_t end = c.n;
-      const int32_t stop = nf4InputTracked(p, *e.cts[node], *e.filters[node], c, 0, &end);
-      *runEnd = end;
-      return stopResult(stop, c.n);
+      CtCall cc{now, 0, 0, 0};
+      const int32_t stop = nf4InputTracked(p, *e.cts[node], *e.filters[node], c, &cc, 0);
+      return ctResult(e, cc, stop, c.n, runEnd);
     }
     case kStageNf4Output: {
       if (e.filters.size() != size_t(e.nodes)) return kNothingDone;
-      CtCall cc{now, 0, 0};
+      CtCall cc{now, 0, 0, 0};
       const int32_t stop = nf4OutputTracked(p, *e.cts[node], *e.filters[node], c, &cc, 0);
       e.found[node] += cc.found;
-      *runEnd = cc.runEnd;
-      return stopResult(stop, c.n);
+      return ctResult(e, cc, stop, c.n, runEnd);
     }
     case kStageIp4Lookup: return leftResult(ip4Lookup(p, *e.ip4[node], c));
     case kStageIp4Output: return leftResult(ip4Output(p, nv, *e.ip4[node], c));
@@ -209,8 +211,12 @@ int32_t engineRun(EngineView& e) {
     const double now = p.tsSec[v0] + double(p.tsNsec[v0]) / 1e9;
     const double t0 = nowNs();
     int32_t runEnd = n;
+    e.call[5] = 0;
     const int32_t r = runStage(e, kind, node, c, now, &runEnd);
     if (r >= 0) {
+      // The engine counts the call (calls, packets) when it finishes it, and adds the finish's time:
+      // the native part's time is the stage's too.
+      rec[2] += nowNs() - t0;
       e.call[0] = q;
       e.call[1] = n;
       e.call[2] = r;

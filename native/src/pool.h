@@ -87,4 +87,72 @@ inline int32_t walkOrdered(const Call& c, int32_t from, int32_t* runEnd, Before 
 }
 inline void noWarm(int32_t) {}
 
+// What a deferring walk's check says of a packet (below).
+enum Verdict : uint8_t { kTake = 0, kDefer = 1, kBarrier = 2 };
+
+// Per-entry marks of one walk, over memory the caller owns (one word per entry): a stamp per walk, so
+// starting a walk clears nothing.
+struct EntryMarks {
+  uint32_t* word = nullptr;
+  int32_t size = 0;
+  uint32_t stamp = 0;
+  void begin() {
+    if (++stamp == 0) {  // wrapped: old stamps could match again
+      for (int32_t i = 0; i < size; i++) word[i] = 0;
+      stamp = 1;
+    }
+  }
+  bool has(int32_t e) const { return e >= 0 && e < size && word[e] == stamp; }
+  void add(int32_t e) {
+    if (e >= 0 && e < size) word[e] = stamp;
+  }
+};
+
+// The deferring form of the ordered walk, for the conntrack hooks. check(s, &entry) says whether the
+// native stage takes packet s and which table entry the packet belongs to (-1: none found). With
+// `defer`, a packet the native stage does not take is deferred (handBack 1) and the walk goes on,
+// and so is every later packet of an entry a deferred packet belongs to: each entry still sees its
+// packets in vector order, native or TS. A barrier, or any packet not taken when `defer` is off,
+// stops the walk as walkOrdered does. handBack is written for every index walked, [from, stop);
+// *deferred counts the 1s. The TypeScript stage then runs the deferred packets and the stopped run
+// [stop, *runEnd) in vector order, before the native stage resumes at *runEnd.
+//
+// Exact when the TypeScript stage, for a deferred packet, writes only that packet, its own entry or
+// a new entry and reads no other entry's state that the native stage writes; the caller switches
+// `defer` off otherwise (a table without room for one new entry per packet: early drop could evict
+// a live entry).
+template <typename Before, typename Check, typename Apply>
+inline int32_t walkDeferring(const Call& c, int32_t from, bool defer, EntryMarks& marks, int32_t* runEnd, int32_t* deferred,
+                             Before before, Check check, Apply apply) {
+  if (defer) marks.begin();
+  int32_t held = 0;
+  for (int32_t i = from; i < c.n; i++) {
+    before(i);
+    const int32_t s = c.slots[i];
+    int32_t entry = -1;
+    Verdict v = Verdict(check(s, &entry));
+    if (v == kTake && held > 0 && marks.has(entry)) v = kDefer;  // no marks to read before the first deferral
+    if (v == kTake) {
+      c.handBack[i] = 0;
+      apply(s);
+      continue;
+    }
+    if (v == kDefer && defer) {
+      c.handBack[i] = 1;
+      held++;
+      marks.add(entry);
+      continue;
+    }
+    int32_t j = i + 1;
+    int32_t unused = -1;
+    while (j < c.n && check(c.slots[j], &unused) != kTake) j++;
+    *runEnd = j;
+    *deferred = held;
+    return i;
+  }
+  *runEnd = c.n;
+  *deferred = held;
+  return c.n;
+}
+
 }  // namespace dpemu

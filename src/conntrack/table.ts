@@ -150,6 +150,8 @@ export interface ConntrackNativeView {
   readonly tcpTimeouts: Float64Array;
   readonly transitions: Uint8Array;
   readonly validFlags: Uint8Array;
+  /** One cell: `count` (live entries). */
+  readonly count: Int32Array;
   readonly udpTimeout: number;
   readonly udpStreamTimeout: number;
 }
@@ -159,7 +161,14 @@ export class ConntrackTable {
   readonly bucketCount: number;
   readonly stats = new ConntrackStats();
   /** Live entries (allocated, confirmed or not), the kernel's nf_conntrack_count. */
-  count = 0;
+  get count(): number {
+    return this.countCell[0]!;
+  }
+  set count(v: number) {
+    this.countCell[0] = v;
+  }
+  /** `count` in shared memory: the native conntrack hooks defer packets to TS only while the table has room. */
+  private readonly countCell = new Int32Array(1);
   /** ctinfo (IP_CT_*) of the last successful lookup()/lookupRelated(). */
   lastCtinfo = C.IP_CT_NEW;
 
@@ -914,7 +923,7 @@ export class ConntrackTable {
       retrans: this.retrans, lastFlags: this.lastFlags, tcpFlags: this.tcpFlags, zone: this.zone, lastWin: this.lastWin,
       status: this.status, tdEnd: this.tdEnd, lastSeq: this.lastSeq, lastAck: this.lastAck, lastEnd: this.lastEnd,
       deadline: this.deadline, streamTs: this.streamTs, buckets: this.buckets,
-      tcpTimeouts: this.tcpTimeouts, transitions: TCP_CONNTRACKS, validFlags,
+      tcpTimeouts: this.tcpTimeouts, transitions: TCP_CONNTRACKS, validFlags, count: this.countCell,
       udpTimeout: this.udpTimeout, udpStreamTimeout: this.udpStreamTimeout,
     };
   }

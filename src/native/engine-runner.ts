@@ -57,8 +57,9 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
   configure();
   const deferred = new Int32Array(2 * pool.size);
   const deferredCount = new Int32Array(1);
-  // [queue, n, result, runEnd] of a partial call; [4]: vectors handed straight to the next call (a statistic).
-  const call = new Int32Array(5);
+  // [queue, n, result, runEnd] of a partial call; [4]: vectors handed straight to the next call (a statistic);
+  // [5]: packets a conntrack hook deferred to TypeScript before its stop (walkDeferring, native/src/pool.h).
+  const call = new Int32Array(6);
   const found = new Float64Array(mem.nodes);
   const ipId = new Int32Array(mem.nodes);
   const handle = native.addon.attachEngine(
@@ -115,7 +116,7 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
     finish(stage: number, rt: StageRuntime<unknown>, slots: Int32Array, n: number): void {
       const w = wrappers[stage];
       if (w === null || kind[stage * mem.nodes + rt.nodeIndex] === StageKind.JS) throw new EngineConfigError(`the native dispatcher left a call of "${names[stage]}", which has no native twin`);
-      w.native.finish(rt as StageRuntime<NodeContext>, slots, n, call[2], call[3]);
+      w.native.finish(rt as StageRuntime<NodeContext>, slots, n, call[2], call[3], call[5]);
     },
   };
 }

@@ -58,9 +58,10 @@ export interface NativeAddon {
   engineInject(engine: NativeHandle, buf: Uint8Array, offset: Int32Array, caplen: Int32Array, wireLen: Int32Array, tsSec: Float64Array, tsNsec: Uint32Array,
     from: number, count: number, frameNo: number, device: number, node: number, stage: number, headroom: number): number;
   /**
-   * Packets of established connections from index `from`; returns the index of the first packet the
-   * TS stage must take (n when none). out[0] receives the lookups to add to ConntrackStats.found,
-   * out[1] the end of the run of packets from there that all need TS (Float64Array(2)).
+   * Packets of established connections from index `from`; returns the index of the walk's stop (n when
+   * none). out[0] receives the lookups to add to ConntrackStats.found, out[1] the end of the run of
+   * packets from the stop that all need TS, out[2] the packets deferred to TS before the stop (marked in
+   * handBack; walkDeferring in native/src/pool.h). Float64Array(3); the other conntrack hooks the same.
    */
   nf4Prerouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, now: number, out: Float64Array, from: number): number;
   /** nf4-postrouting: untracked packets and packets of confirmed entries whose nat binding is set up. */
@@ -125,10 +126,10 @@ export interface NativeAddon {
   /**
    * nf4-output for TCP/UDP packets of confirmed entries (ESTABLISHED, or NEW once DST_NAT_DONE) whose
    * NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; returns the stop index,
-   * out[0] the lookups to add to ConntrackStats.found, out[1] the end of the run that needs TS.
+   * out[0] the lookups to add to ConntrackStats.found, out[1] the end of the run that needs TS, out[2] deferred.
    */
   nf4Output(pool: NativeHandle, ct: NativeHandle, filter: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, now: number, out: Float64Array, from: number): number;
-  /** nf4-input for packets whose filter INPUT walk ACCEPTs (untracked or confirmed entries); stop index, out[1] end of the TS run. */
+  /** nf4-input for packets whose filter INPUT walk ACCEPTs (untracked or confirmed entries); stop index, out[1] end of the TS run, out[2] deferred. */
   nf4Input(pool: NativeHandle, ct: NativeHandle, filter: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, out: Float64Array): number;
   layouts(): NativeLayouts;
 }

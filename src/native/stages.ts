@@ -90,13 +90,14 @@ export const NOTHING_DONE = 0x7fffffff;
  * A wrapper the native dispatcher can run without JavaScript: its twin's kind per node (0 where the
  * TS stage must run, e.g. no addon tables for that node), whether the TS stage reports capture observations (then
  * the dispatcher leaves it to JavaScript while observers listen), and `finish`, which completes a
- * call the dispatcher left partly done (`result`: packets left, or the index it stopped at).
+ * call the dispatcher left partly done (`result`: packets left, or the index it stopped at; `deferred`:
+ * packets a conntrack hook left before that index, marked in the hand-back array).
  */
 export interface NativeStageDef extends StageDef<NodeContext> {
   readonly native: {
     readonly kind: (node: number) => number;
     readonly observing: boolean;
-    finish(rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, result: number, runEnd: number): void;
+    finish(rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, result: number, runEnd: number, deferred: number): void;
   };
 }
 
@@ -148,7 +149,8 @@ export function nativeStages(
   });
   // Each node's nf_conntrack table: the addon works on the same typed arrays (ConntrackTable.nativeView).
   const ctH: NativeHandle[] = contexts.map((ctx) => addon.attachConntrack(ctx.conntrack.nativeView()));
-  const found = new Float64Array(2);
+  // A native ordered call's outputs: [0] conntrack lookups found, [1] end of the run TS takes, [2] packets deferred.
+  const found = new Float64Array(3);
   // Each node's filter table as a program the addon walks exactly as walk.ts (nf4-output, nf4-input).
   const filterH: NativeHandle[] = contexts.map((ctx) => addon.attachFilter(compileFilter(ctx.rules, ctx.localAddrs)));
   const nodeH: NativeHandle[] = contexts.map((ctx) => {
@@ -238,31 +240,41 @@ export function nativeStages(
   };
 
   /**
-   * Stages over shared conntrack state: the addon runs the vector from `from` and stops at the first
-   * packet it leaves; the TS stage runs on that packet and the following ones the addon would also
-   * leave (found[1]), and the addon resumes after them, so every entry sees its packets in vector
-   * order, as with the TS stage alone. `guard`, when given, says whether the addon may run on the
-   * node now (checked before the first call and after every TS run, which may change it); when it
-   * may not, the TS stage takes the rest of the vector.
+   * Stages over shared state: the addon runs the vector from `from` and stops at the first packet it
+   * leaves; the TS stage runs on that packet and the following ones the addon would also leave
+   * (found[1]), and the addon resumes after them, so every entry sees its packets in vector order, as
+   * with the TS stage alone. The conntrack hooks (`deferring`) may also leave packets before their
+   * stop and go on (found[2] of them, marked in `hand`; walkDeferring in native/src/pool.h): the TS
+   * stage runs those first, then the stopped run, in vector order. `guard`, when given, says whether
+   * the addon may run on the node now (checked before the first call and after every TS run, which
+   * may change it); when it may not, the TS stage takes the rest of the vector.
    */
-  const ordered = (ts: StageDef<NodeContext>, kind: number, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number) => number, guard?: (ctx: NodeContext) => boolean): NativeStageDef => {
-    /** From a native stop at `stop` (runEnd: the run that needs TS), TS and native in turns to the end. */
-    const resume = (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, stop: number, runEnd: number): number => {
+  const ordered = (ts: StageDef<NodeContext>, kind: number, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number) => number, guard?: (ctx: NodeContext) => boolean, deferring = false): NativeStageDef => {
+    /**
+     * From a native call over [from, stop) that left `deferred` packets there and stopped at `stop` (runEnd:
+     * the run that needs TS), TS and native in turns to the end. Returns the packets the addon took.
+     */
+    const resume = (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number, stop: number, runEnd: number, deferred: number): number => {
       let native = 0;
-      while (stop < n) {
+      for (;;) {
+        native += stop - from - deferred;
+        if (stop >= n && deferred === 0) break;
         // runEnd: the end of the run from `stop` that needs TS as the table stands (exact to hand over).
-        const end = Math.max(stop + 1, Math.min(n, runEnd));
-        for (let k = stop; k < end; k++) scratch[k - stop] = slots[k];
-        ts.process(rt, scratch, end - stop, pool);
+        const end = stop >= n ? n : Math.max(stop + 1, Math.min(n, runEnd));
+        let k = 0;
+        if (deferred > 0) for (let i = from; i < stop; i++) if (hand[i] === 1) scratch[k++] = slots[i];
+        for (let i = stop; i < end; i++) scratch[k++] = slots[i];
+        ts.process(rt, scratch, k, pool);
         if (end >= n) break;
         if (guard && !guard(rt.ctx)) {
-          for (let k = end; k < n; k++) scratch[k - end] = slots[k];
+          for (let i = end; i < n; i++) scratch[i - end] = slots[i];
           ts.process(rt, scratch, n - end, pool);
           break;
         }
+        from = end;
         stop = call(rt, slots, n, end);
-        native += stop - end;
         runEnd = found[1];
+        deferred = deferring ? found[2] : 0;
       }
       return native;
     };
@@ -271,14 +283,14 @@ export function nativeStages(
       process(rt, slots, n) {
         if (rt.tracing || (guard && !guard(rt.ctx))) return ts.process(rt, slots, n, pool);
         const stop = call(rt, slots, n, 0);
-        rt.counters.nativePackets += stop + (stop < n ? resume(rt, slots, n, stop, found[1]) : 0);
+        rt.counters.nativePackets += resume(rt, slots, n, 0, stop, found[1], deferring ? found[2] : 0);
       },
       native: {
         kind: () => kind,
         observing: false,
-        finish(rt, slots, n, stop, runEnd) {
+        finish(rt, slots, n, stop, runEnd, deferred) {
           if (stop === NOTHING_DONE) return wrapper.process(rt, slots, n, pool);
-          rt.counters.nativePackets += stop + resume(rt, slots, n, stop, runEnd);
+          rt.counters.nativePackets += resume(rt, slots, n, 0, stop < 0 ? n : stop, runEnd, deferred);
         },
       },
     };
@@ -396,13 +408,14 @@ export function nativeStages(
       case S.VXLAN4_ENCAP: return encap(st);
       case S.VXLAN4_DECAP: return decap(st);
       // Established packets only: NEW/INVALID/RELATED, ICMP, expired entries, IPVS scheduling and
-      // TCP packets whose state update is not a plain ACCEPT go to the TS stage untouched.
+      // TCP packets whose state update is not a plain ACCEPT go to the TS stage untouched (TCP/UDP
+      // ones deferred with their entry's later packets, the rest stopping the walk).
       case S.NF4_PREROUTING: return ordered(st, StageKind.NF4_PREROUTING, (rt, sl, n, from) => {
         const stop = addon.nf4Prerouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, rt.now, found, from);
         rt.ctx.conntrack.stats.found += found[0];
         return stop;
-      });
-      case S.NF4_POSTROUTING: return ordered(st, StageKind.NF4_POSTROUTING, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found));
+      }, undefined, true);
+      case S.NF4_POSTROUTING: return ordered(st, StageKind.NF4_POSTROUTING, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found), undefined, true);
       // The filter FORWARD walk over the compiled program; walks that end elsewhere go to the TS stage.
       case S.NF4_FORWARD: return simple(st, StageKind.NF4_FORWARD, (_node, sl, n, d, rt) => addon.nf4Forward(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, d, hand));
       // IPv4 routing: no route (ICMP) and fragmentation go to the TS stage.
@@ -452,14 +465,14 @@ export function nativeStages(
       case S.POLICY4_EGRESS: return policy(st, true, StageKind.POLICY4_EGRESS);
       case S.POLICY4_INGRESS: return policy(st, false, StageKind.POLICY4_INGRESS);
       // Packets whose filter INPUT walk (the compiled program) ACCEPTs, untracked or of confirmed entries.
-      case S.NF4_INPUT: return ordered(st, StageKind.NF4_INPUT, (rt, sl, n, from) => addon.nf4Input(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found));
+      case S.NF4_INPUT: return ordered(st, StageKind.NF4_INPUT, (rt, sl, n, from) => addon.nf4Input(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found), undefined, true);
       // Confirmed entries (ESTABLISHED, or NEW with the nat binding done: the outer VXLAN flows) whose
       // NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; the rest to TS.
       case S.NF4_OUTPUT: return ordered(st, StageKind.NF4_OUTPUT, (rt, sl, n, from) => {
         const stop = addon.nf4Output(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, rt.now, found, from);
         rt.ctx.conntrack.stats.found += found[0];
         return stop;
-      });
+      }, undefined, true);
       default: return st;
     }
   });

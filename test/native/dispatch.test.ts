@@ -32,8 +32,10 @@ type Mode = 'ts' | 'per-stage' | 'dispatch';
 interface Outcome { counters: string[]; conntrack: string[]; maps: string[]; policyNative: number; ipvsNative: number; ipIds: number[]; pool: string; results: string[]; native: number; carried: number }
 
 /** Handshakes `flows` flows through the Service, then data with a new flow's SYN every `newEvery` packets and some RSTs. */
-function run(mode: Mode, withFinal: boolean, flows: number, packets: number, newEvery: number, vectorSize: number, batch: number, kp: KpMode = 'iptables'): Outcome {
-  const cluster = issueCluster(kp);
+function run(mode: Mode, withFinal: boolean, flows: number, packets: number, newEvery: number, vectorSize: number, batch: number, kp: KpMode = 'iptables', ctMax = 0): Outcome {
+  const base = issueCluster(kp);
+  // A small nf_conntrack_max fills the tables: new flows early-drop unassured entries (the outer VXLAN flows).
+  const cluster = ctMax > 0 ? { ...base, conntrack: { ...base.conntrack, max: ctMax } } : base;
   const observers: EngineObserver[] = [];
   const dp = new Dataplane(cluster, { engine: mode === 'ts' ? 'ts' : 'native', nativeDispatch: mode === 'dispatch', observers, vectorSize, poolSize: 4096 });
   const rec = new Recorder(dp.pool, false);
@@ -123,14 +125,18 @@ describe('native dispatcher: the engine loop in C++ over the same arrays', () =>
     { flows: 64, packets: 2048, newEvery: 0, vector: 256, batch: 256, kp: 'ipvs' as const },
     { flows: 50, packets: 2000, newEvery: 10, vector: 256, batch: 300, kp: 'ipvs' as const },
     { flows: 17, packets: 800, newEvery: 7, vector: 7, batch: 61, kp: 'ipvs' as const },
+    // Full conntrack tables: the hooks must not defer new flows past packets of entries an early drop may evict.
+    { flows: 40, packets: 1500, newEvery: 4, vector: 256, batch: 256, ctMax: 90 },
+    { flows: 30, packets: 900, newEvery: 3, vector: 64, batch: 100, ctMax: 70 },
   ];
   for (const c of cases) {
     for (const withFinal of [false, true]) {
       const kp = 'kp' in c ? c.kp : 'iptables';
-      it(`${kp}: ${c.flows} flows, ${c.packets} packets, new flow every ${c.newEvery || 'never'}, vector ${c.vector}, ${withFinal ? 'final observer' : 'no observer'}`, () => {
-        const ts = run('ts', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch, kp);
-        const perStage = run('per-stage', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch, kp);
-        const dispatch = run('dispatch', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch, kp);
+      it(`${kp}: ${c.flows} flows, ${c.packets} packets, new flow every ${c.newEvery || 'never'}, vector ${c.vector}${'ctMax' in c ? `, nf_conntrack_max ${c.ctMax}` : ''}, ${withFinal ? 'final observer' : 'no observer'}`, () => {
+        const ctMax = 'ctMax' in c ? c.ctMax : 0;
+        const ts = run('ts', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch, kp, ctMax);
+        const perStage = run('per-stage', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch, kp, ctMax);
+        const dispatch = run('dispatch', withFinal, c.flows, c.packets, c.newEvery, c.vector, c.batch, kp, ctMax);
         for (const other of [perStage, dispatch]) {
           expect(other.counters).toEqual(ts.counters);
           expect(other.conntrack).toEqual(ts.conntrack);
@@ -150,6 +156,8 @@ describe('native dispatcher: the engine loop in C++ over the same arrays', () =>
         expect(dispatch.policyNative).toBe(perStage.policyNative);
         expect(dispatch.ipvsNative).toBe(perStage.ipvsNative);
         if (kp === 'ipvs') expect(perStage.ipvsNative).toBeGreaterThan(0);
+        // The small tables were full: new flows early-dropped entries.
+        if ('ctMax' in c) expect(ts.conntrack.join('\n')).toMatch(/"early_drop":[1-9]/);
       });
     }
   }
