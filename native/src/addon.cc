@@ -140,7 +140,6 @@ Napi::Value AttachNode(const Napi::CallbackInfo& info) {
 struct CtHandle {
   CtView view;
   std::vector<Napi::ObjectReference> keep;
-  std::vector<uint32_t> marks;  // the deferring walk's per-entry marks (CtView.marks)
 };
 
 // attachConntrack(ConntrackTable.nativeView()): the node's nf_conntrack arrays (src/conntrack/table.ts layout),
@@ -195,9 +194,6 @@ Napi::Value AttachConntrack(const Napi::CallbackInfo& info) {
   arr("count", napi_int32_array, &count, 1);
   if (!ok) return env.Undefined();
   v.count = count;
-  h->marks.assign(size_t(v.max), 0);
-  v.marks.word = h->marks.data();
-  v.marks.size = v.max;
   for (int i = 0; i < 14; i++) v.tcpTimeouts[i] = tt[i];
   for (int i = 0; i < 120; i++) v.transitions[i] = tr[i];
   for (int i = 0; i < 256; i++) v.validFlags[i] = vf[i];
@@ -670,11 +666,12 @@ Napi::Value Policy4(const Napi::CallbackInfo& info) {
   if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
   double* out = nullptr;
   size_t len = 0;
-  if (!typed(env, info[9], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
-  int32_t runEnd = c.n;
+  if (!typed(env, info[9], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 3) return env.Undefined();
+  int32_t runEnd = c.n, deferred = 0;
   const int32_t stop = policy4Established(pool->view, dev->view, c, from, info[7].ToBoolean().Value(), info[8].ToBoolean().Value(), open, int32_t(openLen), ebpf,
-                                          info[12].ToNumber().DoubleValue(), &runEnd);
+                                          info[12].ToNumber().DoubleValue(), &runEnd, &deferred);
   out[1] = runEnd;
+  out[2] = deferred;
   return Napi::Number::New(env, stop);
 }
 
@@ -737,6 +734,25 @@ Napi::Value AttachBpfHash(const Napi::CallbackInfo& info) {
 // bpfHashLookup(map, key: Uint8Array, mode) -> value byte offset or -1. Mode 0: lookup (counts and touches
 // as HashMap.lookup); 1: peek (only finds); 2: peek, then hit() on what it found (the stages' form of a
 // lookup). For tests against the TypeScript map.
+// deferredEntriesProbe(adds: Int32Array, queries: Int32Array, out: Uint8Array): the deferring walk's
+// entry set (pool.h DeferredEntries) after adding `adds` in turn: out[i] = has(queries[i]). For tests.
+Napi::Value DeferredEntriesProbe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t* adds = nullptr;
+  int32_t* queries = nullptr;
+  uint8_t* out = nullptr;
+  size_t na = 0, nq = 0, no = 0;
+  if (info.Length() < 3 || !typed(env, info[0], napi_int32_array, &adds, &na, nullptr, "adds must be an Int32Array") ||
+      !typed(env, info[1], napi_int32_array, &queries, &nq, nullptr, "queries must be an Int32Array") ||
+      !typed(env, info[2], napi_uint8_array, &out, &no, nullptr, "out must be a Uint8Array") || no < nq) {
+    return env.Undefined();
+  }
+  DeferredEntries set;
+  for (size_t i = 0; i < na; i++) set.add(adds[i]);
+  for (size_t i = 0; i < nq; i++) out[i] = set.has(queries[i]) ? 1 : 0;
+  return env.Undefined();
+}
+
 Napi::Value BpfHashLookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsExternal()) { fail(env, "bpfHashLookup(map, key, peek)"); return env.Undefined(); }
@@ -1001,6 +1017,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineIpvs", Napi::Function::New(env, EngineIpvs));
   exports.Set("engineEbpf", Napi::Function::New(env, EngineEbpf));
   exports.Set("bpfHashLookup", Napi::Function::New(env, BpfHashLookup));
+  exports.Set("deferredEntriesProbe", Napi::Function::New(env, DeferredEntriesProbe));
   exports.Set("attachNode", Napi::Function::New(env, AttachNode));
   exports.Set("ethernetInput", Napi::Function::New(env, EthernetInput));
   exports.Set("ip4Input", Napi::Function::New(env, Ip4Input));

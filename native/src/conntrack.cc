@@ -358,7 +358,7 @@ void trackTaken(const PoolView& p, CtView& ct, int32_t s, const PreDecision& d, 
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
   PreDecision d{};
   LookupWarmer warm(p, ct, c, from);
-  return walkDeferring(c, from, ct.roomFor(c.n - from), ct.marks, &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); },
+  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); },
     [&](int32_t s, int32_t* entry) { return preCheck(p, ct, s, cc->now, &d, entry); },
     [&](int32_t s) {
       trackTaken(p, ct, s, d, cc);
@@ -388,7 +388,7 @@ Verdict postCheck(const PoolView& p, const CtView& ct, int32_t s, int32_t* entry
 }  // namespace
 
 int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
-  return walkDeferring(c, from, ct.roomFor(c.n - from), ct.marks, &cc->runEnd, &cc->deferred, noWarm,
+  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, noWarm,
     [&](int32_t s, int32_t* entry) { return postCheck(p, ct, s, entry); },
     [&](int32_t s) {
       applyNatNative(p, ct, s, false);
@@ -503,7 +503,7 @@ int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, con
   OutDecision d{};
   // The outer VXLAN flows are many (udp_flow_src_port hashes the inner flow): warm them too.
   LookupWarmer warm(p, ct, c, from);
-  return walkDeferring(c, from, ct.roomFor(c.n - from), ct.marks, &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); },
+  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); },
     [&](int32_t s, int32_t* entry) { return outCheck(p, ct, f, s, cc->now, &d, entry); },
     [&](int32_t s) {
       trackTaken(p, ct, s, d.pre, cc);
@@ -515,7 +515,7 @@ int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, con
 
 int32_t nf4InputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, CtCall* cc, int32_t from) {
   uint32_t mark = 0;
-  return walkDeferring(c, from, ct.roomFor(c.n - from), ct.marks, &cc->runEnd, &cc->deferred, noWarm,
+  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, noWarm,
     [&](int32_t s, int32_t* entry) { return inCheck(p, ct, f, s, &mark, entry); },
     [&](int32_t s) {
       if (f.present) p.mark[s] = mark;

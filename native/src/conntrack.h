@@ -42,7 +42,6 @@ struct CtView {
   uint8_t transitions[120] = {};  // tcp-state.ts TCP_CONNTRACKS [dir][index][state]
   uint8_t validFlags[256] = {};   // tcpFlagsValid(f) for every flag byte
   const int32_t* count = nullptr; // ConntrackTable.count (live entries, confirmed or not), shared memory
-  EntryMarks marks;               // the deferring walk's per-entry marks (memory owned by the attach handle)
   // Deferring is exact only while the TS stage cannot fill the table: room for one new entry per packet.
   bool roomFor(int32_t packets) const { return count != nullptr && int64_t(*count) + packets <= int64_t(max); }
 };

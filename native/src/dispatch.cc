@@ -125,10 +125,9 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
         if (e.ebpf.size() != size_t(e.nodes) || e.ebpf[node] == nullptr) return kNothingDone;
         ebpf = e.ebpf[node];
       }
-      int32_t end = c.n;
-      const int32_t stop = policy4Established(p, *e.devices, c, 0, kind == kStagePolicy4Egress, (f & 2) != 0, e.open, e.openLen, ebpf, now, &end);
-      *runEnd = end;
-      return stopResult(stop, c.n);
+      CtCall cc{now, 0, c.n, 0};
+      const int32_t stop = policy4Established(p, *e.devices, c, 0, kind == kStagePolicy4Egress, (f & 2) != 0, e.open, e.openLen, ebpf, now, &cc.runEnd, &cc.deferred);
+      return ctResult(e, cc, stop, c.n, runEnd);
     }
     default:
       return kNothingDone;

@@ -293,7 +293,7 @@ void bpfCtRecord(const PoolView& p, BpfCtView& v, BpfHashView& map, int32_t entr
 }  // namespace
 
 int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c, int32_t from, bool egress, bool policyOn,
-                           const uint8_t* open, int32_t openLen, BpfCtView* ebpf, double now, int32_t* runEnd) {
+                           const uint8_t* open, int32_t openLen, BpfCtView* ebpf, double now, int32_t* runEnd, int32_t* deferred) {
   // The iptables model (no eBPF state): only NEW/untracked packets the policy decides need TS.
   auto needsTs = [&](int32_t s) -> bool {
     if (!policyOn) return false;
@@ -367,8 +367,13 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
   };
   if (ebpf != nullptr) for (int32_t j = from; j < from + 8 && j < c.n; j++) warmKey(j);
   PolicyAction a = kPolicyPass;
-  return walkOrdered(c, from, runEnd, [&](int32_t i) { if (ebpf != nullptr) warm(i); },
-    [&](int32_t s) { return (a = decide(s)) != kPolicyTs; },
+  return walkDeferring(c, from, ebpf == nullptr, runEnd, deferred, [&](int32_t i) { if (ebpf != nullptr) warm(i); },
+    [&](int32_t s, int32_t* flow) {
+      *flow = p.ct[s] >= 0 ? p.ct[s] >> 1 : -1;
+      if ((a = decide(s)) != kPolicyTs) return kTake;
+      const int32_t l3 = p.l3[s];
+      return p.ownBuf[s] != 0 || l3 < 0 || l3 + 20 > p.slotBytes ? kBarrier : kDefer;
+    },
     [&](int32_t s) {
       if (a == kPolicyRecord) bpfCtRecord(p, *ebpf, *map, entry, s, !egress, now);
       p.next[s] = 0;

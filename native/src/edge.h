@@ -76,7 +76,10 @@ int32_t underlayXmit(const PoolView& p, const DeviceView& d, const Call& c, int3
 // (src/ebpf/state.ts ctRecord on an existing entry: the map lookup with its stats and LRU touch, the
 // rx or tx counters, flags seen, SEEN_NON_SYN, lifetime from `now`); RELATED packets pass unrecorded.
 // Left: NEW and untracked packets (policy decision, entry creation) and records whose entry is missing.
+// Without eBPF state the decisions left are deferred and the walk goes on (walkDeferring, pool.h: a
+// decision writes only its packet and, for an L7 REDIRECT, its own flow's proxy state); with it, the
+// first one stops the walk (ct4_global's LRU order depends on the order of every record).
 int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c, int32_t from, bool egress, bool policyOn,
-                           const uint8_t* open, int32_t openLen, BpfCtView* ebpf, double now, int32_t* runEnd);
+                           const uint8_t* open, int32_t openLen, BpfCtView* ebpf, double now, int32_t* runEnd, int32_t* deferred);
 
 }  // namespace dpemu

@@ -90,22 +90,41 @@ inline void noWarm(int32_t) {}
 // What a deferring walk's check says of a packet (below).
 enum Verdict : uint8_t { kTake = 0, kDefer = 1, kBarrier = 2 };
 
-// Per-entry marks of one walk, over memory the caller owns (one word per entry): a stamp per walk, so
-// starting a walk clears nothing.
-struct EntryMarks {
-  uint32_t* word = nullptr;
-  int32_t size = 0;
-  uint32_t stamp = 0;
-  void begin() {
-    if (++stamp == 0) {  // wrapped: old stamps could match again
-      for (int32_t i = 0; i < size; i++) word[i] = 0;
-      stamp = 1;
+// The entries the deferred packets of one walk belong to: a small open-addressing set on the stack
+// (a walk defers at most a vector's packets). Past kCap entries it overflows and says yes to every
+// question: deferring more packets than needed keeps the order exact.
+class DeferredEntries {
+ public:
+  bool has(int32_t e) const {
+    if (overflow_) return true;
+    if (count_ == 0 || e < 0) return false;
+    for (uint32_t h = slot(e);; h = (h + 1) & kMask) {
+      if (key_[h] == e) return true;
+      if (key_[h] == kEmpty) return false;
     }
   }
-  bool has(int32_t e) const { return e >= 0 && e < size && word[e] == stamp; }
   void add(int32_t e) {
-    if (e >= 0 && e < size) word[e] = stamp;
+    if (e < 0 || overflow_) return;
+    if (count_ == 0) for (int32_t& k : key_) k = kEmpty;
+    uint32_t h = slot(e);
+    while (key_[h] != kEmpty) {
+      if (key_[h] == e) return;
+      h = (h + 1) & kMask;
+    }
+    if (++count_ > kCap) {
+      overflow_ = true;
+      return;
+    }
+    key_[h] = e;
   }
+
+ private:
+  static constexpr int32_t kSlots = 512, kCap = kSlots / 2, kEmpty = -1;
+  static constexpr uint32_t kMask = kSlots - 1;
+  static uint32_t slot(int32_t e) { return (uint32_t(e) * 0x9e3779b1u) >> 23; }
+  int32_t key_[kSlots];
+  int32_t count_ = 0;
+  bool overflow_ = false;
 };
 
 // The deferring form of the ordered walk, for the conntrack hooks. check(s, &entry) says whether the
@@ -122,22 +141,23 @@ struct EntryMarks {
 // `defer` off otherwise (a table without room for one new entry per packet: early drop could evict
 // a live entry).
 template <typename Before, typename Check, typename Apply>
-inline int32_t walkDeferring(const Call& c, int32_t from, bool defer, EntryMarks& marks, int32_t* runEnd, int32_t* deferred,
-                             Before before, Check check, Apply apply) {
-  if (defer) marks.begin();
+inline int32_t walkDeferring(const Call& c, int32_t from, bool defer, int32_t* runEnd, int32_t* deferred, Before before, Check check, Apply apply) {
+  DeferredEntries marks;
   int32_t held = 0;
   for (int32_t i = from; i < c.n; i++) {
     before(i);
     const int32_t s = c.slots[i];
     int32_t entry = -1;
     Verdict v = Verdict(check(s, &entry));
-    if (v == kTake && held > 0 && marks.has(entry)) v = kDefer;  // no marks to read before the first deferral
+    if (v == kTake && held > 0 && marks.has(entry)) v = kDefer;
     if (v == kTake) {
-      c.handBack[i] = 0;
+      if (held > 0) c.handBack[i] = 0;
       apply(s);
       continue;
     }
     if (v == kDefer && defer) {
+      // The first deferral writes the marks of the packets taken before it (none were written yet).
+      if (held == 0) for (int32_t k = from; k < i; k++) c.handBack[k] = 0;
       c.handBack[i] = 1;
       held++;
       marks.add(entry);

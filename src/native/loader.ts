@@ -123,6 +123,8 @@ export interface NativeAddon {
   attachBpfHash(bytes: Uint8Array): NativeHandle;
   /** Value byte offset or -1: mode 0 a lookup as HashMap.lookup (counts, LRU touch); 1 a peek that changes nothing; 2 a peek then hit() on its entry. */
   bpfHashLookup(map: NativeHandle, key: Uint8Array, mode: 0 | 1 | 2): number;
+  /** The conntrack hooks' deferred-entry set (native/src/pool.h DeferredEntries): out[i] = has(queries[i]) after the adds. For tests. */
+  deferredEntriesProbe(adds: Int32Array, queries: Int32Array, out: Uint8Array): void;
   /**
    * nf4-output for TCP/UDP packets of confirmed entries (ESTABLISHED, or NEW once DST_NAT_DONE) whose
    * NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; returns the stop index,

@@ -399,7 +399,7 @@ export function nativeStages(
       const on = ctx.policy !== null;
       return addon.policy4(poolH, devH!, slots, n, rt.counters.drops, hand, from, egress, on, found, on ? openOf(ctx.policy!) : noneOpen,
         ctx.ebpf === null ? null : ebpfCtH[rt.nodeIndex], rt.now);
-    }, policyNative);
+    }, policyNative, true);
   const wrapped = stages.map((st): StageDef<NodeContext> => {
     switch (st.name) {
       case S.ETHERNET_INPUT: return simple(st, StageKind.ETHERNET_INPUT, (node, sl, n, d) => addon.ethernetInput(poolH, node, sl, n, d, hand));
