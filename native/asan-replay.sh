@@ -47,7 +47,7 @@ groups=(
   "test/native/parity-established.test.ts"
   "test/native/parity-ip4.test.ts"
   "test/native/parity-edge.test.ts test/native/frame-input-direct.test.ts test/native/filter-proof.test.ts test/native/generated.test.ts"
-  "test/native/parity-output.test.ts test/native/filter-walk.test.ts test/native/bpf-hash.test.ts"
+  "test/native/parity-output.test.ts test/native/filter-walk.test.ts test/native/bpf-hash.test.ts test/native/deferred-entries.test.ts"
 )
 # A test that runs for more than a minute under the sanitizers blocks its worker's event loop, and vitest
 # then reports "[vitest-worker]: Timeout calling ..." as an unhandled error (exit 1) although every test
