@@ -367,7 +367,7 @@ Napi::Value AttachEngine(const Napi::CallbackInfo& info) {
   arr("deferred", napi_int32_array, &v.deferred, 2 * size);
   arr("deferredCount", napi_int32_array, &v.deferredCount, 1);
   arr("settings", napi_uint8_array, &settings, 2);
-  arr("call", napi_int32_array, &v.call, 6);
+  arr("call", napi_int32_array, &v.call, 7);
   arr("found", napi_float64_array, &v.found, v.nodes);
   arr("ipId", napi_int32_array, &v.ipId, v.nodes);
   if (!ok) return env.Undefined();

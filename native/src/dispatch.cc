@@ -164,6 +164,39 @@ inline int32_t carry(EngineView& e, const int32_t* nextIds, int32_t n) {
   return qb;
 }
 
+// After a call of stage `sid` over the vector's n packets: the vector carried straight to the next
+// call (returns its queue), or each packet queued at its next stage, ended natively (free stack) or
+// left for JavaScript to end (deferred); -1 then.
+int32_t moveOn(EngineView& e, int32_t sid, int32_t n) {
+  const PoolView& p = *e.pool;
+  const int32_t nodes = e.nodes;
+  const int32_t* nextIds = e.nextIds + int64_t(sid) * kMaxNext;
+  const int32_t carried = carry(e, nextIds, n);
+  if (carried >= 0) {
+    if (e.call[4] < INT32_MAX) e.call[4]++;  // a statistic: saturates
+    return carried;
+  }
+  for (int32_t i = 0; i < n; i++) {
+    const int32_t slot = e.vector[i];
+    const int16_t nx = p.next[slot];
+    const int16_t pn = p.node[slot];
+    if (nx >= 0 && nx < kMaxNext && nextIds[nx] >= 0 && pn >= 0 && pn < nodes) {
+      push(e, nextIds[nx] * nodes + pn, slot);
+    } else if (nx >= 0 || e.deferredCount[0] > 0 || (nx == kNextDrop && e.settings[1]) || (nx == kNextDone && e.settings[0]) ||
+               (nx != kNextDrop && nx != kNextDone) || p.ownBuf[slot]) {
+      // JavaScript ends it (observers, the drop hook, a private buffer, a next outside the stage's
+      // list or a node outside the cluster: an error there); once one is
+      // deferred, all later ones are too, so the free stack keeps the engine's order.
+      const int32_t k = e.deferredCount[0]++;
+      e.deferred[2 * k] = slot;
+      e.deferred[2 * k + 1] = sid;
+    } else {
+      e.freeList[e.freeTop[0]++] = slot;
+    }
+  }
+  return -1;
+}
+
 }  // namespace
 
 int32_t engineRun(EngineView& e) {
@@ -176,6 +209,17 @@ int32_t engineRun(EngineView& e) {
   // its next vector. Skipping the queue changes nothing but the work.
   int32_t carried = -1;
   int32_t n = 0;
+  if (e.call[6] != 0) {
+    // A partial call JavaScript has just finished (engine.ts): count it and move its packets on, as
+    // after a native call; its time and native packets were counted by JavaScript.
+    e.call[6] = 0;
+    const int32_t q = e.call[0];
+    n = e.call[1];
+    double* rec = e.counters + int64_t(q) * e.counterWords;
+    rec[0] += 1;
+    rec[1] += n;
+    carried = moveOn(e, q / nodes, n);
+  }
   while (carried >= 0 || e.pending[0] > 0) {
     int32_t q = carried;
     if (q < 0) {
@@ -213,8 +257,8 @@ int32_t engineRun(EngineView& e) {
     e.call[5] = 0;
     const int32_t r = runStage(e, kind, node, c, now, &runEnd);
     if (r >= 0) {
-      // The engine counts the call (calls, packets) when it finishes it, and adds the finish's time:
-      // the native part's time is the stage's too.
+      // The engine finishes the call (the TS part, its time) and hands it back for counting and
+      // moving on (call[6]): the native part's time is the stage's too.
       rec[2] += nowNs() - t0;
       e.call[0] = q;
       e.call[1] = n;
@@ -226,30 +270,7 @@ int32_t engineRun(EngineView& e) {
     rec[1] += n;
     rec[2] += nowNs() - t0;
     rec[3] += n;
-    const int32_t* nextIds = e.nextIds + int64_t(sid) * kMaxNext;
-    carried = carry(e, nextIds, n);
-    if (carried >= 0) {
-      if (e.call[4] < INT32_MAX) e.call[4]++;  // a statistic: saturates
-      continue;
-    }
-    for (int32_t i = 0; i < n; i++) {
-      const int32_t slot = e.vector[i];
-      const int16_t nx = p.next[slot];
-      const int16_t pn = p.node[slot];
-      if (nx >= 0 && nx < kMaxNext && nextIds[nx] >= 0 && pn >= 0 && pn < nodes) {
-        push(e, nextIds[nx] * nodes + pn, slot);
-      } else if (nx >= 0 || e.deferredCount[0] > 0 || (nx == kNextDrop && e.settings[1]) || (nx == kNextDone && e.settings[0]) ||
-                 (nx != kNextDrop && nx != kNextDone) || p.ownBuf[slot]) {
-        // JavaScript ends it (observers, the drop hook, a private buffer, a next outside the stage's
-        // list or a node outside the cluster: an error there); once one is
-        // deferred, all later ones are too, so the free stack keeps the engine's order.
-        const int32_t k = e.deferredCount[0]++;
-        e.deferred[2 * k] = slot;
-        e.deferred[2 * k + 1] = sid;
-      } else {
-        e.freeList[e.freeTop[0]++] = slot;
-      }
-    }
+    carried = moveOn(e, sid, n);
   }
   return kRunIdle;
 }

@@ -67,7 +67,7 @@ struct EngineView {
   int32_t* deferred = nullptr;
   int32_t* deferredCount = nullptr;
   const uint8_t* settings = nullptr;  // [0]: defer delivered packets, [1]: defer dropped packets
-  int32_t* call = nullptr;            // partial call: [queue, n, result, runEnd]; [4] vectors carried straight on; [5] packets deferred (walkDeferring)
+  int32_t* call = nullptr;            // partial call: [queue, n, result, runEnd]; [4] vectors carried straight on; [5] packets deferred (walkDeferring); [6] 1: JS finished it, count and move it on
   double* found = nullptr;            // per node: conntrack lookups found, for ConntrackStats
   int32_t* ipId = nullptr;            // per node: the outer IPv4 ID counter
   const PoolView* pool = nullptr;

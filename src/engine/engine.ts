@@ -241,7 +241,8 @@ export class Engine<C> {
     const total = this.stages.length * nodes;
     const pool = this.pool;
     const size = pool.size;
-    while (this.pendingBox[0] > 0) {
+    // A partial call the loop finished is counted and moved on by the runner (call[6]) even when nothing else is queued.
+    while (this.pendingBox[0] > 0 || (this.runner !== null && this.runner.call[6] !== 0)) {
       const runner = this.runner;
       let partial = false;
       if (runner !== null && !this.tracingOn && this.onCall === null) {
@@ -255,7 +256,6 @@ export class Engine<C> {
       if (partial) {
         q = runner!.call[0];
         n = runner!.call[1];
-        runner!.call[1] = 0;
       } else {
         while (q < total && this.heads[q] === this.tails[q]) q++;
         const base = q * size;
@@ -278,6 +278,12 @@ export class Engine<C> {
       const c = rt.counters;
       const ns = (performance.now() - t0) * 1e6;
       c.ns += ns;
+      if (partial) {
+        // The runner counts the call and moves its packets on as after its own calls, carrying the
+        // vector straight to the next call where it can (native/src/dispatch.cc engineRun).
+        runner!.call[6] = 1;
+        continue;
+      }
       if (this.onCall !== null) this.onCall(rt, n, ns);
       c.calls++;
       c.packets += n;

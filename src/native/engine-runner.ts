@@ -58,8 +58,9 @@ export function attachNativeRunner(engine: Engine<NodeContext>, native: NativeSt
   const deferred = new Int32Array(2 * pool.size);
   const deferredCount = new Int32Array(1);
   // [queue, n, result, runEnd] of a partial call; [4]: vectors handed straight to the next call (a statistic);
-  // [5]: packets a conntrack hook deferred to TypeScript before its stop (walkDeferring, native/src/pool.h).
-  const call = new Int32Array(6);
+  // [5]: packets a conntrack hook deferred to TypeScript before its stop (walkDeferring, native/src/pool.h);
+  // [6]: 1 when the engine finished a partial call: the next run() counts it and moves its packets on.
+  const call = new Int32Array(7);
   const found = new Float64Array(mem.nodes);
   const ipId = new Int32Array(mem.nodes);
   const handle = native.addon.attachEngine(
