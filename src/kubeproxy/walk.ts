@@ -48,8 +48,13 @@ export interface WalkResult {
   rejectWith: 'icmp-port-unreachable' | 'tcp-reset' | null;
   /** nat table only: the translation the terminating rule asked for. */
   nat: NatAction | null;
-  /** Every rule that matched, in order (jumps, MARKs and the terminating rule): the trace. */
+  /**
+   * Every rule that matched, in order (jumps, MARKs and the terminating rule): the trace. The first
+   * `matchedCount` entries: a reused result keeps its array (truncating and regrowing it on every
+   * walk cost about a third of a short walk), so entries past the count are an earlier walk's.
+   */
   matched: Rule[];
+  matchedCount: number;
 }
 
 const MAX_DEPTH = 64;
@@ -125,12 +130,12 @@ export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpP
   const start = idx.get(chain);
   if (!start) throw new KubeProxyError('KP_UNKNOWN_CHAIN', `kube-proxy: no chain ${chain} in table ${table} of node ${rs.node}`);
   // Pass `out` to reuse one result (and its matched array) across packets: no per-packet allocation.
-  const result: WalkResult = out ?? { verdict: 'ACCEPT', by: null, rejectWith: null, nat: null, matched: [] };
+  const result: WalkResult = out ?? { verdict: 'ACCEPT', by: null, rejectWith: null, nat: null, matched: [], matchedCount: 0 };
   result.verdict = 'ACCEPT';
   result.by = null;
   result.rejectWith = null;
   result.nat = null;
-  result.matched.length = 0;
+  result.matchedCount = 0;
   const chains = STACK_CHAIN;
   let depth = 0;
   let transfers = 0;
@@ -146,7 +151,7 @@ export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpP
     }
     const rule = cur.rules[i++];
     if (!matchRule(rule, pkt, ctx)) continue;
-    result.matched.push(rule);
+    result.matched[result.matchedCount++] = rule;
     const t = rule.target;
     switch (t.kind) {
       case 'jump':

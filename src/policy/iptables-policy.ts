@@ -245,7 +245,7 @@ export function iptablesVerdict(
   PKT.mark = 0;
   PKT.ctstate = ctstate;
   const w = walkChain(rs, 'filter', workloadChain(pod, dir), PKT, CTX, out.walk);
-  out.rulesMatched = w.matched.length;
+  out.rulesMatched = w.matchedCount;
   out.dropReason = null;
   if (w.verdict === 'ACCEPT') {
     out.verdict = w.by && w.by.matches.some((m) => m.kind === 'mark' && m.value === MARK_PROXY) ? 'REDIRECT' : 'ALLOW';
@@ -257,5 +257,5 @@ export function iptablesVerdict(
 }
 
 export function newIptResult(): IptResult {
-  return { verdict: 'ALLOW', dropReason: null, rulesMatched: 0, walk: { verdict: 'ACCEPT', by: null, rejectWith: null, nat: null, matched: [] } };
+  return { verdict: 'ALLOW', dropReason: null, rulesMatched: 0, walk: { verdict: 'ACCEPT', by: null, rejectWith: null, nat: null, matched: [], matchedCount: 0 } };
 }

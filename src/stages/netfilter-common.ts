@@ -12,7 +12,7 @@ import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, rd16, rd32 } from '../dataplane
 
 /** One reusable rule-walk packet and result: no allocation per packet. */
 export const kp: KpPacket = { src32: 0, dst32: 0, proto: 'other', sport: 0, dport: 0, mark: 0, srcIsLocal: false, dstIsLocal: false, ctstate: 0 };
-export const walkOut: WalkResult = { verdict: 'ACCEPT', by: null, rejectWith: null, nat: null, matched: [] };
+export const walkOut: WalkResult = { verdict: 'ACCEPT', by: null, rejectWith: null, nat: null, matched: [], matchedCount: 0 };
 
 export const CTINFO_UNTRACKED = 255;
 

@@ -28,7 +28,7 @@ function walk(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, table:
   const r = walkChain(rules, table, chain, pkt, rt.ctx.walkCtx, walkOut);
   pool.mark[s] = pkt.mark;
   if (rt.tracing) {
-    for (const m of r.matched) rt.trace(s, `iptables ${table} ${chain}`, 'match', formatRule(m));
+    for (let k = 0; k < r.matchedCount; k++) rt.trace(s, `iptables ${table} ${chain}`, 'match', formatRule(r.matched[k]));
   }
   return r;
 }
