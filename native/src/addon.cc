@@ -301,7 +301,7 @@ Napi::Value Nf4Prerouting(const Napi::CallbackInfo& info) {
 Napi::Value Nf4Postrouting(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PoolHandle* pool; NodeHandle* unused; Call c;
-  if (info.Length() < 8 || !info[1].IsExternal()) { fail(env, "nf4Postrouting(pool, ct, slots, n, drops, handBack, from, out)"); return env.Undefined(); }
+  if (info.Length() < 9 || !info[1].IsExternal()) { fail(env, "nf4Postrouting(pool, ct, slots, n, drops, handBack, from, out, now)"); return env.Undefined(); }
   CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
   if (!callArgs(info, &pool, &unused, &c)) return env.Undefined();
   const int32_t from = info[6].ToNumber().Int32Value();
@@ -309,7 +309,7 @@ Napi::Value Nf4Postrouting(const Napi::CallbackInfo& info) {
   double* out = nullptr;
   size_t len = 0;
   if (!typed(env, info[7], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 3) return env.Undefined();
-  CtCall cc{0, 0, 0, 0};
+  CtCall cc{info[8].ToNumber().DoubleValue(), 0, 0, 0};
   const int32_t stop = nf4PostroutingEstablished(pool->view, ct->view, c, &cc, from);
   out[1] = cc.runEnd;
   out[2] = cc.deferred;
@@ -851,10 +851,10 @@ Napi::Value Nf4Output(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, stop);
 }
 
-// nf4Input(pool, ct, filter, slots, n, drops, handBack, from, out) -> stop index; out[1] end of the TS run.
+// nf4Input(pool, ct, filter, slots, n, drops, handBack, from, out, now) -> stop index; out[1] end of the TS run, out[2] deferred.
 Napi::Value Nf4Input(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 9 || !info[0].IsExternal() || !info[1].IsExternal() || !info[2].IsExternal()) { fail(env, "nf4Input(pool, ct, filter, slots, n, drops, handBack, from, out)"); return env.Undefined(); }
+  if (info.Length() < 10 || !info[0].IsExternal() || !info[1].IsExternal() || !info[2].IsExternal()) { fail(env, "nf4Input(pool, ct, filter, slots, n, drops, handBack, from, out, now)"); return env.Undefined(); }
   PoolHandle* pool = info[0].As<Napi::External<PoolHandle>>().Data();
   CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
   FilterHandle* f = info[2].As<Napi::External<FilterHandle>>().Data();
@@ -865,7 +865,7 @@ Napi::Value Nf4Input(const Napi::CallbackInfo& info) {
   double* out = nullptr;
   size_t len = 0;
   if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 3) return env.Undefined();
-  CtCall cc{0, 0, 0, 0};
+  CtCall cc{info[9].ToNumber().DoubleValue(), 0, 0, 0};
   const int32_t stop = nf4InputTracked(pool->view, ct->view, f->view, c, &cc, from);
   out[1] = cc.runEnd;
   out[2] = cc.deferred;

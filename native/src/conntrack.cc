@@ -371,15 +371,17 @@ int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, C
 // that are not NEW: applyNat at the SRC hook; confirm() is a no-op for them.
 namespace {
 // As preCheck (read-only); untracked packets have nothing to rewrite. TS confirms an unconfirmed
-// entry, or binds NAT on its own entry: the packet's entry (pool.ct) is all it writes.
-Verdict postCheck(const PoolView& p, const CtView& ct, int32_t s, int32_t* entry) {
+// entry, or binds NAT on its own entry: the packet's entry (pool.ct) is all it writes, except that a
+// confirm frees an expired entry holding one of its tuples. So a packet whose entry has expired by
+// `now` is deferred: a deferred packet before it may free that entry, as the TS stage alone would.
+Verdict postCheck(const PoolView& p, const CtView& ct, int32_t s, double now, int32_t* entry) {
   const int32_t n = p.ct[s];
   const uint8_t info = p.ctinfo[s];
   if (n < 0) return kTake;
   const int32_t e = n >> 1;
   if (!usable(p, s) || e >= ct.max) return kBarrier;
   *entry = e;
-  if (ct.slot[e] != SLOT_HASHED) return kDefer;
+  if (ct.slot[e] != SLOT_HASHED || ct.deadline[e] - now <= 0) return kDefer;
   const uint32_t st = ct.status[e];
   // NEW before its nat binding is set up (natUninitialized: SRC_NAT_DONE) walks nat POSTROUTING: TS.
   if (info == IP_CT_NEW && !(st & IPS_SRC_NAT_DONE)) return kDefer;
@@ -389,7 +391,7 @@ Verdict postCheck(const PoolView& p, const CtView& ct, int32_t s, int32_t* entry
 
 int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
   return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, noWarm,
-    [&](int32_t s, int32_t* entry) { return postCheck(p, ct, s, entry); },
+    [&](int32_t s, int32_t* entry) { return postCheck(p, ct, s, cc->now, entry); },
     [&](int32_t s) {
       applyNatNative(p, ct, s, false);
       p.next[s] = 0;
@@ -479,8 +481,9 @@ Verdict outCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32
 // src/stages/netfilter.ts nf4LocalIn: the filter INPUT walk ends in ACCEPT, the entry's source un-NAT
 // is one natRewrite makes, and the entry is confirmed (confirm() a no-op) or the packet untracked.
 // TS confirms an unconfirmed entry or runs a walk that does not ACCEPT (a DROP, or a REJECT whose
-// ICMP error it generates): the packet and its own entry are all it writes.
-Verdict inCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, uint32_t* mark, int32_t* entry) {
+// ICMP error it generates): the packet and its own entry are all it writes, but for a confirm's free
+// of an expired entry holding one of its tuples (postCheck): an expired entry's packet is deferred.
+Verdict inCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, double now, uint32_t* mark, int32_t* entry) {
   if (!usable(p, s)) return kBarrier;
   const int32_t n = p.ct[s];
   uint32_t st = 0;
@@ -488,7 +491,7 @@ Verdict inCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_
     const int32_t e = n >> 1;
     if (e >= ct.max) return kBarrier;
     *entry = e;
-    if (ct.slot[e] != SLOT_HASHED) return kDefer;
+    if (ct.slot[e] != SLOT_HASHED || ct.deadline[e] - now <= 0) return kDefer;
     st = ct.status[e];
     if (!natNative(p, s, st, n & 1, IPS_SRC_NAT)) return kBarrier;
   }
@@ -516,7 +519,7 @@ int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, con
 int32_t nf4InputTracked(const PoolView& p, CtView& ct, const FilterView& f, const Call& c, CtCall* cc, int32_t from) {
   uint32_t mark = 0;
   return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, noWarm,
-    [&](int32_t s, int32_t* entry) { return inCheck(p, ct, f, s, &mark, entry); },
+    [&](int32_t s, int32_t* entry) { return inCheck(p, ct, f, s, cc->now, &mark, entry); },
     [&](int32_t s) {
       if (f.present) p.mark[s] = mark;
       applyNatNative(p, ct, s, false);

@@ -215,6 +215,7 @@ int32_t engineRun(EngineView& e) {
     e.call[6] = 0;
     const int32_t q = e.call[0];
     n = e.call[1];
+    if (q < 0 || q >= total || n <= 0 || n > e.vectorSize) return kRunYield;  // not a call this loop made
     double* rec = e.counters + int64_t(q) * e.counterWords;
     rec[0] += 1;
     rec[1] += n;

@@ -242,7 +242,7 @@ export class Engine<C> {
     const pool = this.pool;
     const size = pool.size;
     // A partial call the loop finished is counted and moved on by the runner (call[6]) even when nothing else is queued.
-    while (this.pendingBox[0] > 0 || (this.runner !== null && this.runner.call[6] !== 0)) {
+    while (this.pendingBox[0] > 0 || (this.runner !== null && this.runner.call[6] !== 0 && !this.tracingOn && this.onCall === null)) {
       const runner = this.runner;
       let partial = false;
       if (runner !== null && !this.tracingOn && this.onCall === null) {

@@ -65,7 +65,7 @@ export interface NativeAddon {
    */
   nf4Prerouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, now: number, out: Float64Array, from: number): number;
   /** nf4-postrouting: untracked packets and packets of confirmed entries whose nat binding is set up. */
-  nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, out: Float64Array): number;
+  nf4Postrouting(pool: NativeHandle, ct: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, out: Float64Array, now: number): number;
   /** nf4-forward when its filter walk is proven to accept established packets: passes them, marks the rest. */
   /** nf4-forward: the filter FORWARD walk over the compiled program for every packet; packets whose walk does not end in a plain ACCEPT are left (handBack). */
   nf4Forward(pool: NativeHandle, ct: NativeHandle, filter: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array): number;
@@ -132,7 +132,7 @@ export interface NativeAddon {
    */
   nf4Output(pool: NativeHandle, ct: NativeHandle, filter: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, now: number, out: Float64Array, from: number): number;
   /** nf4-input for packets whose filter INPUT walk ACCEPTs (untracked or confirmed entries); stop index, out[1] end of the TS run, out[2] deferred. */
-  nf4Input(pool: NativeHandle, ct: NativeHandle, filter: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, out: Float64Array): number;
+  nf4Input(pool: NativeHandle, ct: NativeHandle, filter: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, out: Float64Array, now: number): number;
   layouts(): NativeLayouts;
 }
 

@@ -415,7 +415,7 @@ export function nativeStages(
         rt.ctx.conntrack.stats.found += found[0];
         return stop;
       }, undefined, true);
-      case S.NF4_POSTROUTING: return ordered(st, StageKind.NF4_POSTROUTING, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found), undefined, true);
+      case S.NF4_POSTROUTING: return ordered(st, StageKind.NF4_POSTROUTING, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found, rt.now), undefined, true);
       // The filter FORWARD walk over the compiled program; walks that end elsewhere go to the TS stage.
       case S.NF4_FORWARD: return simple(st, StageKind.NF4_FORWARD, (_node, sl, n, d, rt) => addon.nf4Forward(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, d, hand));
       // IPv4 routing: no route (ICMP) and fragmentation go to the TS stage.
@@ -465,7 +465,7 @@ export function nativeStages(
       case S.POLICY4_EGRESS: return policy(st, true, StageKind.POLICY4_EGRESS);
       case S.POLICY4_INGRESS: return policy(st, false, StageKind.POLICY4_INGRESS);
       // Packets whose filter INPUT walk (the compiled program) ACCEPTs, untracked or of confirmed entries.
-      case S.NF4_INPUT: return ordered(st, StageKind.NF4_INPUT, (rt, sl, n, from) => addon.nf4Input(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found), undefined, true);
+      case S.NF4_INPUT: return ordered(st, StageKind.NF4_INPUT, (rt, sl, n, from) => addon.nf4Input(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found, rt.now), undefined, true);
       // Confirmed entries (ESTABLISHED, or NEW with the nat binding done: the outer VXLAN flows) whose
       // NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; the rest to TS.
       case S.NF4_OUTPUT: return ordered(st, StageKind.NF4_OUTPUT, (rt, sl, n, from) => {
