@@ -36,9 +36,11 @@ inline uint32_t ctHash(const CtView& ct, uint32_t proto, uint32_t zone, uint32_t
   return h & ct.mask;
 }
 
-// ConntrackTable.find: node id of a hashed tuple, expired or not; -1 if absent.
-inline int32_t ctFind(const CtView& ct, uint32_t proto, uint32_t src, uint32_t dst, uint32_t sport, uint32_t dport) {
-  int32_t n = ct.buckets[ctHash(ct, proto, 0, src, dst, sport, dport)];
+// ConntrackTable.find: node id of a hashed tuple, expired or not; -1 if absent. `bucket`: the tuple's
+// ctHash when the caller has it (the LookupWarmer computed it ahead), else kNoBucket.
+constexpr uint32_t kNoBucket = 0xffffffffu;
+inline int32_t ctFind(const CtView& ct, uint32_t proto, uint32_t src, uint32_t dst, uint32_t sport, uint32_t dport, uint32_t bucket = kNoBucket) {
+  int32_t n = ct.buckets[bucket != kNoBucket ? bucket : ctHash(ct, proto, 0, src, dst, sport, dport)];
   while (n != -1) {
     const int32_t e = n >> 1;
     if (ct.tSrc[n] == src && ct.tDst[n] == dst && ct.tSport[n] == sport && ct.tDport[n] == dport && ct.proto[e] == proto && ct.zone[e] == 0) return n;
@@ -58,6 +60,8 @@ class LookupWarmer {
   LookupWarmer(const PoolView& p, const CtView& ct, const Call& c, int32_t from) : p_(p), ct_(ct), c_(c) {
     for (int32_t i = from; i < from + kBucketAhead && i < c.n; i++) bucket(i);
   }
+  // The bucket of packet i's tuple, computed kBucketAhead packets earlier (kNoBucket when it has none).
+  uint32_t bucketOf(int32_t i) const { return hash_[i & kRing]; }
   void step(int32_t i) {
     if (i + kBucketAhead < c_.n) bucket(i + kBucketAhead);
     const int32_t j = i + kEntryAhead;
@@ -82,7 +86,7 @@ class LookupWarmer {
 
  private:
   static constexpr int32_t kBucketAhead = 12, kEntryAhead = 6, kRing = 15;
-  static constexpr uint32_t kNoHash = 0xffffffffu;
+  static constexpr uint32_t kNoHash = kNoBucket;
   void bucket(int32_t i) {
     const int32_t s = c_.slots[i];
     uint32_t h = kNoHash;
@@ -310,14 +314,14 @@ struct PreDecision {
 // kTake, or what the TS stage's handling of the packet touches: only the packet and its entry
 // (*entry; -1 on a miss: a new entry) for a TCP/UDP packet (kDefer), anything else (kBarrier).
 // Reads the table, writes nothing.
-Verdict preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDecision* d, int32_t* entry) {
+Verdict preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDecision* d, int32_t* entry, uint32_t bucket) {
   if (!usable(p, s)) return kBarrier;
   const uint8_t* b = p.slot(s);
   const int64_t l3 = p.l3[s];
   const int64_t l4 = p.l4[s];
   const uint32_t proto = b[l3 + 9];
   if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return kBarrier;
-  const int32_t n = ctFind(ct, proto, rd32(b, l3 + 12), rd32(b, l3 + 16), rd16(b, l4), rd16(b, l4 + 2));
+  const int32_t n = ctFind(ct, proto, rd32(b, l3 + 12), rd32(b, l3 + 16), rd16(b, l4), rd16(b, l4 + 2), bucket);
   if (n < 0) return kDefer;  // a new entry (or IPVS's first packet): TS
   const int32_t e = n >> 1;
   const int32_t dir = n & 1;
@@ -358,8 +362,12 @@ void trackTaken(const PoolView& p, CtView& ct, int32_t s, const PreDecision& d, 
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
   PreDecision d{};
   LookupWarmer warm(p, ct, c, from);
-  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); },
-    [&](int32_t s, int32_t* entry) { return preCheck(p, ct, s, cc->now, &d, entry); },
+  int32_t at = from;  // the walk's index: its bucket was computed ahead (the scan for runEnd hashes afresh)
+  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); at = i; },
+    [&](int32_t s, int32_t* entry) {
+      const uint32_t bucket = c.slots[at] == s ? warm.bucketOf(at) : kNoBucket;
+      return preCheck(p, ct, s, cc->now, &d, entry, bucket);
+    },
     [&](int32_t s) {
       trackTaken(p, ct, s, d, cc);
       applyNatNative(p, ct, s, true);
@@ -443,7 +451,7 @@ struct OutDecision {
 // (lookup + state), the entry's NAT at the DST hook (NEW only once DST_NAT_DONE is set), and the
 // filter OUTPUT walk on the rewritten packet ending in ACCEPT. A NAT that changes the destination
 // address (ip_route_me_harder) and everything preCheck leaves go to TS. Reads only.
-Verdict outCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, double now, OutDecision* d, int32_t* entry) {
+Verdict outCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, double now, OutDecision* d, int32_t* entry, uint32_t bucket) {
   if (!usable(p, s)) return kBarrier;
   const uint8_t* b = p.slot(s);
   const int64_t l3 = p.l3[s];
@@ -451,7 +459,7 @@ Verdict outCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32
   const uint32_t proto = b[l3 + 9];
   if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return kBarrier;
   const uint32_t src = rd32(b, l3 + 12), dst = rd32(b, l3 + 16), sport = rd16(b, l4), dport = rd16(b, l4 + 2);
-  const int32_t n = ctFind(ct, proto, src, dst, sport, dport);
+  const int32_t n = ctFind(ct, proto, src, dst, sport, dport, bucket);
   if (n < 0) return kDefer;
   const int32_t e = n >> 1;
   const int32_t dir = n & 1;
@@ -506,8 +514,12 @@ int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, con
   OutDecision d{};
   // The outer VXLAN flows are many (udp_flow_src_port hashes the inner flow): warm them too.
   LookupWarmer warm(p, ct, c, from);
-  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); },
-    [&](int32_t s, int32_t* entry) { return outCheck(p, ct, f, s, cc->now, &d, entry); },
+  int32_t at = from;
+  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); at = i; },
+    [&](int32_t s, int32_t* entry) {
+      const uint32_t bucket = c.slots[at] == s ? warm.bucketOf(at) : kNoBucket;
+      return outCheck(p, ct, f, s, cc->now, &d, entry, bucket);
+    },
     [&](int32_t s) {
       trackTaken(p, ct, s, d.pre, cc);
       if (d.nat) applyNatNative(p, ct, s, true);
