@@ -127,19 +127,21 @@ class DeferredEntries {
   bool overflow_ = false;
 };
 
-// The deferring form of the ordered walk, for the conntrack hooks. check(s, &entry) says whether the
-// native stage takes packet s and which table entry the packet belongs to (-1: none found). With
-// `defer`, a packet the native stage does not take is deferred (handBack 1) and the walk goes on,
-// and so is every later packet of an entry a deferred packet belongs to: each entry still sees its
-// packets in vector order, native or TS. A barrier, or any packet not taken when `defer` is off,
-// stops the walk as walkOrdered does. handBack is written for every index walked, [from, stop);
-// *deferred counts the 1s. The TypeScript stage then runs the deferred packets and the stopped run
-// [stop, *runEnd) in vector order, before the native stage resumes at *runEnd.
+// The deferring form of the ordered walk, for the conntrack hooks and policy4. check(s, &entry) says
+// whether the native stage takes packet s and which conntrack entry the packet belongs to (-1: none
+// found). With `defer`, a packet the native stage does not take is deferred (handBack 1) and the walk
+// goes on, and so is every later packet of an entry a deferred packet belongs to: each entry still
+// sees its packets in vector order, native or TS. A barrier, or any packet not taken when `defer` is
+// off, stops the walk as walkOrdered does. Once a packet is deferred, handBack holds 0 or 1 for every
+// index walked, [from, stop); *deferred counts the 1s (with none, handBack is not written). The
+// TypeScript stage then runs the deferred packets and the stopped run [stop, *runEnd) in vector
+// order, before the native stage resumes at *runEnd.
 //
 // Exact when the TypeScript stage, for a deferred packet, writes only that packet, its own entry or
-// a new entry and reads no other entry's state that the native stage writes; the caller switches
-// `defer` off otherwise (a table without room for one new entry per packet: early drop could evict
-// a live entry).
+// a new entry and reads no other entry's state that the native stage writes. The callers keep it so:
+// `defer` is off while early drop could evict a live entry (no room for one new entry per packet),
+// and at POSTROUTING/INPUT a packet of an expired entry, which a deferred confirm may free, is
+// deferred as well (docs/native.md, "Deferring").
 template <typename Before, typename Check, typename Apply>
 inline int32_t walkDeferring(const Call& c, int32_t from, bool defer, int32_t* runEnd, int32_t* deferred, Before before, Check check, Apply apply) {
   DeferredEntries marks;
