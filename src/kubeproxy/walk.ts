@@ -7,7 +7,7 @@
 import type { Prng } from '../util/prng.js';
 import { KubeProxyError } from './errors.js';
 import type { RecentTable } from './recent.js';
-import type { Chain, Rule, RuleSet, TableName } from './rule.js';
+import type { Chain, CidrMatch, Match, Rule, RuleSet, TableName } from './rule.js';
 
 export type PacketProto = 'tcp' | 'udp' | 'sctp' | 'icmp' | 'other';
 
@@ -82,12 +82,49 @@ export function findChain(rs: RuleSet, table: TableName, name: string): Chain | 
   return chainIndex(rs)[table].get(name);
 }
 
+/**
+ * A rule as the walk reads it: one object shape for every rule. Rules come in several shapes (src,
+ * dst and protocol are optional), so reading their fields in the walk was a megamorphic load each,
+ * most of a short walk's time. One copy per rules array, rebuilt when the array's length or one of
+ * its elements changes; a rule's own fields are not edited once it is in a table (the renderers
+ * finish a rule before returning it).
+ */
+interface WalkRule {
+  readonly src: CidrMatch | null;
+  readonly dst: CidrMatch | null;
+  readonly protocol: string | null;
+  readonly matches: Match[];
+  readonly rule: Rule;
+}
+const walkRulesCache = new WeakMap<Rule[], WalkRule[]>();
+
+function walkRules(rules: Rule[]): WalkRule[] {
+  let w = walkRulesCache.get(rules);
+  if (w === undefined || w.length !== rules.length) {
+    w = rules.map((r) => ({ src: r.src ?? null, dst: r.dst ?? null, protocol: r.protocol ?? null, matches: r.matches, rule: r }));
+    walkRulesCache.set(rules, w);
+  }
+  return w;
+}
+
 /** Does `rule` match `pkt`? Side effects as in the kernel: `statistic` draws, `recent --set` records. */
 export function matchRule(rule: Rule, pkt: KpPacket, ctx: WalkContext): boolean {
   if (rule.src && cidrHit(rule.src.addr32, rule.src.prefix, pkt.src32) === rule.src.negate) return false;
   if (rule.dst && cidrHit(rule.dst.addr32, rule.dst.prefix, pkt.dst32) === rule.dst.negate) return false;
   if (rule.protocol && rule.protocol !== pkt.proto) return false;
-  for (const m of rule.matches) {
+  return matchModules(rule.matches, pkt, ctx);
+}
+
+function matchWalkRule(r: WalkRule, pkt: KpPacket, ctx: WalkContext): boolean {
+  if (r.src !== null && cidrHit(r.src.addr32, r.src.prefix, pkt.src32) === r.src.negate) return false;
+  if (r.dst !== null && cidrHit(r.dst.addr32, r.dst.prefix, pkt.dst32) === r.dst.negate) return false;
+  if (r.protocol !== null && r.protocol !== pkt.proto) return false;
+  return matchModules(r.matches, pkt, ctx);
+}
+
+/** The `-m` matches of a rule, in the order written. */
+function matchModules(matches: Match[], pkt: KpPacket, ctx: WalkContext): boolean {
+  for (const m of matches) {
     switch (m.kind) {
       case 'comment':
         break;
@@ -140,17 +177,27 @@ export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpP
   let depth = 0;
   let transfers = 0;
   let cur = start;
+  let rules = walkRules(cur.rules);
   let i = 0;
   for (;;) {
     if (i >= cur.rules.length) {
       if (depth === 0) break; // end of the chain we started in: its policy (ACCEPT for every chain kube-proxy touches)
       depth--;
       cur = chains[depth];
+      rules = walkRules(cur.rules);
       i = STACK_NEXT[depth];
       continue;
     }
-    const rule = cur.rules[i++];
-    if (!matchRule(rule, pkt, ctx)) continue;
+    let wr = rules[i];
+    if (wr.rule !== cur.rules[i]) {
+      // An element of the array was replaced since the copy was made: copy again.
+      walkRulesCache.delete(cur.rules);
+      rules = walkRules(cur.rules);
+      wr = rules[i];
+    }
+    i++;
+    if (!matchWalkRule(wr, pkt, ctx)) continue;
+    const rule = wr.rule;
     result.matched[result.matchedCount++] = rule;
     const t = rule.target;
     switch (t.kind) {
@@ -167,6 +214,7 @@ export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpP
         if (depth > MAX_DEPTH) throw new KubeProxyError('KP_CHAIN_LOOP', `kube-proxy: chains nest deeper than ${MAX_DEPTH} at ${t.chain} (a jump loop?)`);
         if (++transfers > MAX_TRANSFERS) throw new KubeProxyError('KP_CHAIN_LOOP', `kube-proxy: more than ${MAX_TRANSFERS} chain entries in one walk at ${t.chain} (a goto loop; the kernel refuses such a table: ELOOP)`);
         cur = next;
+        rules = walkRules(cur.rules);
         i = 0;
         break;
       }
@@ -174,6 +222,7 @@ export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpP
         if (depth === 0) return finish(result, start, null);
         depth--;
         cur = chains[depth];
+        rules = walkRules(cur.rules);
         i = STACK_NEXT[depth];
         break;
       }

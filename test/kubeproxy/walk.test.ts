@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { CT_ESTABLISHED, CT_NEW, RecentTable, renderNodeRules, rulesCommand, walkChain } from '../../src/kubeproxy/index.js';
-import type { KpPacket, RuleSet, WalkContext } from '../../src/kubeproxy/index.js';
+import type { Chain, KpPacket, Rule, RuleSet, WalkContext } from '../../src/kubeproxy/index.js';
 import { parseIpv4 } from '../../src/scenario/index.js';
 import { Prng } from '../../src/util/prng.js';
 import * as S from './scenarios.js';
@@ -37,6 +37,23 @@ describe('chain walker', () => {
     for (const kind of ['goto', 'jump'] as const) {
       expect(() => walkChain(loop(kind), 'filter', 'OUTPUT', pkt('10.244.1.5', '10.96.3.3', 80), ctx())).toThrow(expect.objectContaining({ code: 'KP_CHAIN_LOOP' }));
     }
+  });
+
+  test('a chain edited after a walk is walked as edited (a rule replaced in place, a rule added, the array replaced)', () => {
+    const accept: Rule = { table: 'filter', chain: 'OUTPUT', matches: [], target: { kind: 'ACCEPT' } };
+    const drop: Rule = { table: 'filter', chain: 'OUTPUT', matches: [], target: { kind: 'DROP' } };
+    const toPort = (port: number): Rule => ({ table: 'filter', chain: 'OUTPUT', protocol: 'tcp', matches: [{ kind: 'l4', module: 'tcp', dport: port }], target: { kind: 'DROP' } });
+    const out: Chain = { name: 'OUTPUT', builtin: true, policy: 'ACCEPT', rules: [toPort(81)] };
+    const rs: RuleSet = { node: 'n', tables: { filter: [out], nat: [] } };
+    const walk = (): string => walkChain(rs, 'filter', 'OUTPUT', pkt('10.244.1.5', '10.96.3.3', 80), ctx()).verdict;
+    expect(walk()).toBe('ACCEPT');
+    out.rules[0] = toPort(80);
+    expect(walk()).toBe('DROP');
+    out.rules[0] = toPort(81);
+    out.rules.push(drop);
+    expect(walk()).toBe('DROP');
+    out.rules = [accept, drop];
+    expect(walk()).toBe('ACCEPT');
   });
 
   test('three endpoints are picked uniformly (seeded, statistical bounds)', () => {
