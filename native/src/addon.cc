@@ -242,6 +242,27 @@ bool vectorArgs(const Napi::CallbackInfo& info, size_t at, PoolHandle* pool, Cal
   return true;
 }
 
+// The ordered forms' (from, out) arguments: where the walk starts in the vector, and the
+// Float64Array(3) it reports through (orderedResult). False, a TypeError thrown, when either is wrong.
+bool orderedArgs(const Napi::CallbackInfo& info, const Call& c, size_t fromAt, size_t outAt, int32_t* from, double** out) {
+  Napi::Env env = info.Env();
+  *from = info[fromAt].ToNumber().Int32Value();
+  if (*from < 0 || *from > c.n) return fail(env, "from out of the vector");
+  size_t len = 0;
+  if (!typed(env, info[outAt], napi_float64_array, out, &len, nullptr, "out must be a Float64Array")) return false;
+  return len >= 3 || fail(env, "out must hold 3 numbers");
+}
+
+// An ordered call's outcome: out[0] the conntrack lookups found (for ConntrackStats), out[1] the end
+// of the run TypeScript takes from the stop, out[2] the packets deferred before it (walkDeferring);
+// returns the stop index.
+Napi::Value orderedResult(Napi::Env env, double* out, const CtCall& cc, int32_t stop) {
+  out[0] = cc.found;
+  out[1] = cc.runEnd;
+  out[2] = cc.deferred;
+  return Napi::Number::New(env, stop);
+}
+
 #define NODE_STAGE(Name, fn)                                                              \
   Napi::Value Name(const Napi::CallbackInfo& info) {                                      \
     PoolHandle* pool; NodeHandle* node; Call c;                                           \
@@ -283,19 +304,11 @@ Napi::Value Nf4Prerouting(const Napi::CallbackInfo& info) {
   PoolHandle* pool; NodeHandle* unused; Call c;
   if (info.Length() < 9 || !info[1].IsExternal()) { fail(env, "nf4Prerouting(pool, ct, slots, n, drops, handBack, now, out, from)"); return env.Undefined(); }
   CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
-  if (!callArgs(info, &pool, &unused, &c)) return env.Undefined();
+  int32_t from = 0;
   double* out = nullptr;
-  size_t len = 0;
-  if (!typed(env, info[7], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 1) return env.Undefined();
-  if (len < 3) { fail(env, "out must hold 3 numbers"); return env.Undefined(); }
+  if (!callArgs(info, &pool, &unused, &c) || !orderedArgs(info, c, 8, 7, &from, &out)) return env.Undefined();
   CtCall cc{info[6].ToNumber().DoubleValue(), 0, 0, 0};
-  const int32_t from = info[8].ToNumber().Int32Value();
-  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
-  const int32_t stop = nf4PreroutingEstablished(pool->view, ct->view, c, &cc, from);
-  out[0] = cc.found;
-  out[1] = cc.runEnd;
-  out[2] = cc.deferred;
-  return Napi::Number::New(env, stop);
+  return orderedResult(env, out, cc, nf4PreroutingEstablished(pool->view, ct->view, c, &cc, from));
 }
 
 Napi::Value Nf4Postrouting(const Napi::CallbackInfo& info) {
@@ -303,17 +316,11 @@ Napi::Value Nf4Postrouting(const Napi::CallbackInfo& info) {
   PoolHandle* pool; NodeHandle* unused; Call c;
   if (info.Length() < 9 || !info[1].IsExternal()) { fail(env, "nf4Postrouting(pool, ct, slots, n, drops, handBack, from, out, now)"); return env.Undefined(); }
   CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
-  if (!callArgs(info, &pool, &unused, &c)) return env.Undefined();
-  const int32_t from = info[6].ToNumber().Int32Value();
-  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  int32_t from = 0;
   double* out = nullptr;
-  size_t len = 0;
-  if (!typed(env, info[7], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 3) return env.Undefined();
+  if (!callArgs(info, &pool, &unused, &c) || !orderedArgs(info, c, 6, 7, &from, &out)) return env.Undefined();
   CtCall cc{info[8].ToNumber().DoubleValue(), 0, 0, 0};
-  const int32_t stop = nf4PostroutingEstablished(pool->view, ct->view, c, &cc, from);
-  out[1] = cc.runEnd;
-  out[2] = cc.deferred;
-  return Napi::Number::New(env, stop);
+  return orderedResult(env, out, cc, nf4PostroutingEstablished(pool->view, ct->view, c, &cc, from));
 }
 
 Napi::Value Nf4Forward(const Napi::CallbackInfo& info);
@@ -533,46 +540,39 @@ Napi::Value AttachIpvs(const Napi::CallbackInfo& info) {
 }
 
 // ipvs4In(pool, null, slots, n, drops, handBack, ip4, from, out, ipvs, now) -> index of the first packet left
-// for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that needs it; ipvs: the node's
+// for TypeScript (n when none); out (orderedResult): [1] the end of the run that needs it; ipvs: the node's
 // attachIpvs handle or null; now: the call's time.
 Napi::Value Ipvs4In(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PoolHandle* pool; NodeHandle* node; Call c; Ip4Handle* ip4;
   if (!callArgs(info, &pool, &node, &c) || !ip4Arg(info, &ip4)) return env.Undefined();
   if (info.Length() < 11) { fail(env, "ipvs4In(pool, null, slots, n, drops, handBack, ip4, from, out, ipvs, now)"); return env.Undefined(); }
-  const int32_t from = info[7].ToNumber().Int32Value();
-  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  int32_t from = 0;
   double* out = nullptr;
-  size_t len = 0;
-  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
+  if (!orderedArgs(info, c, 7, 8, &from, &out)) return env.Undefined();
   IpvsView* v = info[9].IsExternal() ? &info[9].As<Napi::External<IpvsHandle>>().Data()->view : nullptr;
-  int32_t runEnd = c.n;
-  const int32_t stop = ipvs4In(pool->view, ip4->tables.view, v, c, info[10].ToNumber().DoubleValue(), from, &runEnd);
-  out[1] = runEnd;
-  return Napi::Number::New(env, stop);
+  const double now = info[10].ToNumber().DoubleValue();
+  CtCall cc{now, 0, c.n, 0};
+  return orderedResult(env, out, cc, ipvs4In(pool->view, ip4->tables.view, v, c, now, from, &cc.runEnd));
 }
 
 // engineIpvs(engine, ipvs: (External | null)[]): per node, its attachIpvs handle or null.
 Napi::Value EngineIpvs(const Napi::CallbackInfo& info);
 
 // sock4Connect(pool, null, slots, n, drops, handBack, ip4, from, out, sock) -> index of the first packet left
-// for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that needs it; sock: the node's
+// for TypeScript (n when none); out (orderedResult): [1] the end of the run that needs it; sock: the node's
 // attachBpfSock handle (kube-proxy ebpf mode) or null.
 Napi::Value Sock4Connect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PoolHandle* pool; NodeHandle* node; Call c; Ip4Handle* ip4;
   if (!callArgs(info, &pool, &node, &c) || !ip4Arg(info, &ip4)) return env.Undefined();
   if (info.Length() < 10) { fail(env, "sock4Connect(pool, null, slots, n, drops, handBack, ip4, from, out, sock)"); return env.Undefined(); }
-  const int32_t from = info[7].ToNumber().Int32Value();
-  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  int32_t from = 0;
   double* out = nullptr;
-  size_t len = 0;
-  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 2) return env.Undefined();
+  if (!orderedArgs(info, c, 7, 8, &from, &out)) return env.Undefined();
   BpfSockView* sock = info[9].IsExternal() ? &info[9].As<Napi::External<BpfSockHandle>>().Data()->view : nullptr;
-  int32_t runEnd = c.n;
-  const int32_t stop = sock4Connect(pool->view, ip4->tables.view, sock, c, from, &runEnd);
-  out[1] = runEnd;
-  return Napi::Number::New(env, stop);
+  CtCall cc{0, 0, c.n, 0};
+  return orderedResult(env, out, cc, sock4Connect(pool->view, ip4->tables.view, sock, c, from, &cc.runEnd));
 }
 
 Napi::Value Ip4Output(const Napi::CallbackInfo& info) {
@@ -651,8 +651,8 @@ Napi::Value UnderlayXmit(const Napi::CallbackInfo& info) {
 }
 
 // policy4(pool, devices, slots, n, drops, handBack, from, egress, policyOn, out, open, ebpfCt, now) -> index
-// of the first packet left for TypeScript (n when none); out[1] (Float64Array(2)) the end of the run that
-// needs it; open (Uint8Array per device): bit 0 / bit 1 = no policy selects the endpoint in egress /
+// of the stop (n when none); out (orderedResult): [1] the end of the run that needs TypeScript, [2] the
+// packets deferred before the stop; open (Uint8Array per device): bit 0 / bit 1 = no policy selects the endpoint in egress /
 // ingress; ebpfCt: the node's attachBpfCt handle in kube-proxy ebpf mode, else null; now: the call's time.
 Napi::Value Policy4(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -662,17 +662,14 @@ Napi::Value Policy4(const Napi::CallbackInfo& info) {
   uint8_t* open = nullptr;
   size_t openLen = 0;
   if (!typed(env, info[10], napi_uint8_array, &open, &openLen, nullptr, "open must be a Uint8Array")) return env.Undefined();
-  const int32_t from = info[6].ToNumber().Int32Value();
-  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  int32_t from = 0;
   double* out = nullptr;
-  size_t len = 0;
-  if (!typed(env, info[9], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 3) return env.Undefined();
-  int32_t runEnd = c.n, deferred = 0;
+  if (!orderedArgs(info, c, 6, 9, &from, &out)) return env.Undefined();
+  const double now = info[12].ToNumber().DoubleValue();
+  CtCall cc{now, 0, c.n, 0};
   const int32_t stop = policy4Established(pool->view, dev->view, c, from, info[7].ToBoolean().Value(), info[8].ToBoolean().Value(), open, int32_t(openLen), ebpf,
-                                          info[12].ToNumber().DoubleValue(), &runEnd, &deferred);
-  out[1] = runEnd;
-  out[2] = deferred;
-  return Napi::Number::New(env, stop);
+                                          now, &cc.runEnd, &cc.deferred);
+  return orderedResult(env, out, cc, stop);
 }
 
 // attachBpfCt({ tcp: Uint8Array, any: Uint8Array, lifeTcp, lifeTcpSyn, lifeTcpFin, lifeAny }): a node's
@@ -837,18 +834,11 @@ Napi::Value Nf4Output(const Napi::CallbackInfo& info) {
   PoolHandle* pool = info[0].IsExternal() ? info[0].As<Napi::External<PoolHandle>>().Data() : nullptr;
   if (pool == nullptr) { fail(env, "pool handle required"); return env.Undefined(); }
   Call c;
-  if (!vectorArgs(info, 3, pool, &c)) return env.Undefined();
+  int32_t from = 0;
   double* out = nullptr;
-  size_t len = 0;
-  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 3) return env.Undefined();
+  if (!vectorArgs(info, 3, pool, &c) || !orderedArgs(info, c, 9, 8, &from, &out)) return env.Undefined();
   CtCall cc{info[7].ToNumber().DoubleValue(), 0, 0, 0};
-  const int32_t from = info[9].ToNumber().Int32Value();
-  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
-  const int32_t stop = nf4OutputTracked(pool->view, ct->view, f->view, c, &cc, from);
-  out[0] = cc.found;
-  out[1] = cc.runEnd;
-  out[2] = cc.deferred;
-  return Napi::Number::New(env, stop);
+  return orderedResult(env, out, cc, nf4OutputTracked(pool->view, ct->view, f->view, c, &cc, from));
 }
 
 // nf4Input(pool, ct, filter, slots, n, drops, handBack, from, out, now) -> stop index; out[1] end of the TS run, out[2] deferred.
@@ -859,17 +849,11 @@ Napi::Value Nf4Input(const Napi::CallbackInfo& info) {
   CtHandle* ct = info[1].As<Napi::External<CtHandle>>().Data();
   FilterHandle* f = info[2].As<Napi::External<FilterHandle>>().Data();
   Call c;
-  if (!vectorArgs(info, 3, pool, &c)) return env.Undefined();
-  const int32_t from = info[7].ToNumber().Int32Value();
-  if (from < 0 || from > c.n) { fail(env, "from out of the vector"); return env.Undefined(); }
+  int32_t from = 0;
   double* out = nullptr;
-  size_t len = 0;
-  if (!typed(env, info[8], napi_float64_array, &out, &len, nullptr, "out must be a Float64Array") || len < 3) return env.Undefined();
+  if (!vectorArgs(info, 3, pool, &c) || !orderedArgs(info, c, 7, 8, &from, &out)) return env.Undefined();
   CtCall cc{info[9].ToNumber().DoubleValue(), 0, 0, 0};
-  const int32_t stop = nf4InputTracked(pool->view, ct->view, f->view, c, &cc, from);
-  out[1] = cc.runEnd;
-  out[2] = cc.deferred;
-  return Napi::Number::New(env, stop);
+  return orderedResult(env, out, cc, nf4InputTracked(pool->view, ct->view, f->view, c, &cc, from));
 }
 
 // nf4Forward(pool, ct, filter, slots, n, drops, handBack) -> packets left for TypeScript (handBack marks them).

@@ -314,7 +314,11 @@ struct PreDecision {
 // kTake, or what the TS stage's handling of the packet touches: only the packet and its entry
 // (*entry; -1 on a miss: a new entry) for a TCP/UDP packet (kDefer), anything else (kBarrier).
 // Reads the table, writes nothing.
-Verdict preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDecision* d, int32_t* entry, uint32_t bucket) {
+// conntrackIn's lookup and state check for a TCP/UDP packet, shared by PREROUTING and OUTPUT: a
+// confirmed, live entry whose ctinfo is ESTABLISHED(_REPLY), or NEW once its nat binding is set up
+// (natUninitialized: DST_NAT_DONE; before that the nat walk runs in TS), and a TCP update that is a
+// plain ACCEPT. Reads the table, writes nothing.
+Verdict trackCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDecision* d, int32_t* entry, uint32_t bucket) {
   if (!usable(p, s)) return kBarrier;
   const uint8_t* b = p.slot(s);
   const int64_t l3 = p.l3[s];
@@ -322,22 +326,26 @@ Verdict preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, Pre
   const uint32_t proto = b[l3 + 9];
   if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return kBarrier;
   const int32_t n = ctFind(ct, proto, rd32(b, l3 + 12), rd32(b, l3 + 16), rd16(b, l4), rd16(b, l4 + 2), bucket);
-  if (n < 0) return kDefer;  // a new entry (or IPVS's first packet): TS
+  if (n < 0) return kDefer;  // a new entry: TS
   const int32_t e = n >> 1;
   const int32_t dir = n & 1;
   *entry = e;
-  if (p.aux1[s] & IPVS_PENDING) return kDefer;  // ipvsDnat binds the entry: TS
   if (ct.deadline[e] - now <= 0) return kDefer;  // lookup() reaps it: TS
+  const uint32_t st = ct.status[e];
   if (dir == 1) d->ctinfo = IP_CT_ESTABLISHED_REPLY;
-  else if (ct.status[e] & IPS_SEEN_REPLY) d->ctinfo = IP_CT_ESTABLISHED;
-  else if (ct.status[e] & IPS_EXPECTED) return kDefer;  // RELATED: TS
-  // NEW whose nat binding is set up (natUninitialized: DST_NAT_DONE) takes the entry's NAT, as
-  // ESTABLISHED does; before that the nat PREROUTING walk runs in TS.
-  else if (ct.status[e] & IPS_DST_NAT_DONE) d->ctinfo = IP_CT_NEW;
+  else if (st & IPS_SEEN_REPLY) d->ctinfo = IP_CT_ESTABLISHED;
+  else if (st & IPS_EXPECTED) return kDefer;  // RELATED: TS
+  else if (st & IPS_DST_NAT_DONE) d->ctinfo = IP_CT_NEW;
   else return kDefer;
   if (proto == 6 && tcpNeedsTs(ct, e, dir, b[l4 + 13], &d->index, &d->ns)) return kDefer;
   d->n = n; d->e = e; d->dir = dir; d->proto = proto;
   return kTake;
+}
+
+// nf4-prerouting: trackCheck, and a packet IPVS just scheduled goes to TS (ipvsDnat binds its entry).
+Verdict preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDecision* d, int32_t* entry, uint32_t bucket) {
+  const Verdict v = trackCheck(p, ct, s, now, d, entry, bucket);
+  return v == kTake && (p.aux1[s] & IPVS_PENDING) ? kDefer : v;
 }
 
 // conntrackIn for a packet preCheck/outCheck took: the entry's TCP or UDP state update, the lookup
@@ -447,33 +455,20 @@ struct OutDecision {
   bool setMark;   // the node has rules: walk() writes pool.mark
 };
 
-// src/stages/netfilter.ts nf4Output for a TCP/UDP packet of a confirmed, live entry: conntrackIn
-// (lookup + state), the entry's NAT at the DST hook (NEW only once DST_NAT_DONE is set), and the
-// filter OUTPUT walk on the rewritten packet ending in ACCEPT. A NAT that changes the destination
-// address (ip_route_me_harder) and everything preCheck leaves go to TS. Reads only.
+// src/stages/netfilter.ts nf4Output for a TCP/UDP packet trackCheck takes: the entry's NAT at the
+// DST hook and the filter OUTPUT walk on the rewritten packet ending in ACCEPT. A NAT that changes the
+// destination address (ip_route_me_harder) and everything trackCheck leaves go to TS. Reads only.
 Verdict outCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32_t s, double now, OutDecision* d, int32_t* entry, uint32_t bucket) {
-  if (!usable(p, s)) return kBarrier;
+  const PreDecision& pd = d->pre;
+  const Verdict v = trackCheck(p, ct, s, now, &d->pre, entry, bucket);
+  if (v != kTake) return v;
   const uint8_t* b = p.slot(s);
   const int64_t l3 = p.l3[s];
   const int64_t l4 = p.l4[s];
-  const uint32_t proto = b[l3 + 9];
-  if ((proto != 6 && proto != 17) || l4 < 0 || l4 + 20 > p.slotBytes) return kBarrier;
-  const uint32_t src = rd32(b, l3 + 12), dst = rd32(b, l3 + 16), sport = rd16(b, l4), dport = rd16(b, l4 + 2);
-  const int32_t n = ctFind(ct, proto, src, dst, sport, dport, bucket);
-  if (n < 0) return kDefer;
-  const int32_t e = n >> 1;
-  const int32_t dir = n & 1;
-  *entry = e;
-  if (ct.deadline[e] - now <= 0) return kDefer;
+  const uint32_t proto = pd.proto, dst = rd32(b, l3 + 16), dport = rd16(b, l4 + 2);
+  const int32_t e = pd.e, dir = pd.dir;
   const uint32_t st = ct.status[e];
-  PreDecision& pd = d->pre;
-  if (dir == 1) pd.ctinfo = IP_CT_ESTABLISHED_REPLY;
-  else if (st & IPS_SEEN_REPLY) pd.ctinfo = IP_CT_ESTABLISHED;
-  else if (st & IPS_EXPECTED) return kDefer;
-  else if (st & IPS_DST_NAT_DONE) pd.ctinfo = IP_CT_NEW;
-  else return kDefer;  // nat OUTPUT walk: TS
-  if (proto == 6 && tcpNeedsTs(ct, e, dir, b[l4 + 13], &pd.index, &pd.ns)) return kDefer;
-  FilterPacket pk{src, dst, proto, sport, dport, p.mark[s], filterCtstate(pd.ctinfo, st)};
+  FilterPacket pk{rd32(b, l3 + 12), dst, proto, rd16(b, l4), dport, p.mark[s], filterCtstate(pd.ctinfo, st)};
   d->nat = (st & natBit(IPS_DST_NAT, dir)) != 0;
   if (d->nat) {
     const int32_t other = e * 2 + (dir ^ 1);
@@ -482,7 +477,6 @@ Verdict outCheck(const PoolView& p, const CtView& ct, const FilterView& f, int32
   }
   d->setMark = f.present;
   if (f.present && !filterAccepts(f, f.output, pk, &d->mark)) return kDefer;
-  pd.n = n; pd.e = e; pd.dir = dir; pd.proto = proto;
   return kTake;
 }
 

@@ -26,11 +26,10 @@ inline void push(EngineView& e, int32_t q, int32_t slot) {
   e.pending[0]++;
 }
 
-// runStage's results: a simple twin's packets left, an ordered twin's stop index (-1: it took all).
+// runStage's results: a simple twin's packets left, an ordered twin's stop index (-1: it took all
+// and deferred none; walkDeferring's deferred packets also make the call partial, call[5] of them).
 inline int32_t leftResult(int32_t left) { return left == 0 ? -1 : left; }
-inline int32_t stopResult(int32_t stop, int32_t n) { return stop >= n ? -1 : stop; }
-// A conntrack hook's result: partial (the stop index) also when it deferred packets (walkDeferring).
-inline int32_t ctResult(EngineView& e, const CtCall& cc, int32_t stop, int32_t n, int32_t* runEnd) {
+inline int32_t orderedResult(EngineView& e, const CtCall& cc, int32_t stop, int32_t n, int32_t* runEnd) {
   *runEnd = cc.runEnd;
   e.call[5] = cc.deferred;
   return stop >= n && cc.deferred == 0 ? -1 : stop;
@@ -67,25 +66,25 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
       CtCall cc{now, 0, 0, 0};
       const int32_t stop = nf4PreroutingEstablished(p, *e.cts[node], c, &cc, 0);
       e.found[node] += cc.found;
-      return ctResult(e, cc, stop, c.n, runEnd);
+      return orderedResult(e, cc, stop, c.n, runEnd);
     }
     case kStageNf4Postrouting: {
       CtCall cc{now, 0, 0, 0};
       const int32_t stop = nf4PostroutingEstablished(p, *e.cts[node], c, &cc, 0);
-      return ctResult(e, cc, stop, c.n, runEnd);
+      return orderedResult(e, cc, stop, c.n, runEnd);
     }
     case kStageNf4Input: {
       if (e.filters.size() != size_t(e.nodes)) return kNothingDone;
       CtCall cc{now, 0, 0, 0};
       const int32_t stop = nf4InputTracked(p, *e.cts[node], *e.filters[node], c, &cc, 0);
-      return ctResult(e, cc, stop, c.n, runEnd);
+      return orderedResult(e, cc, stop, c.n, runEnd);
     }
     case kStageNf4Output: {
       if (e.filters.size() != size_t(e.nodes)) return kNothingDone;
       CtCall cc{now, 0, 0, 0};
       const int32_t stop = nf4OutputTracked(p, *e.cts[node], *e.filters[node], c, &cc, 0);
       e.found[node] += cc.found;
-      return ctResult(e, cc, stop, c.n, runEnd);
+      return orderedResult(e, cc, stop, c.n, runEnd);
     }
     case kStageIp4Lookup: return leftResult(ip4Lookup(p, *e.ip4[node], c));
     case kStageIp4Output: return leftResult(ip4Output(p, nv, *e.ip4[node], c));
@@ -99,18 +98,14 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
     case kStageIpvs4In: {
       // With IPVS, its tables come with engineIpvs (null: every TCP/UDP packet is left).
       IpvsView* v = e.ipvs.size() == size_t(e.nodes) ? e.ipvs[node] : nullptr;
-      int32_t end = c.n;
-      const int32_t stop = ipvs4In(p, *e.ip4[node], v, c, now, 0, &end);
-      *runEnd = end;
-      return stopResult(stop, c.n);
+      CtCall cc{now, 0, c.n, 0};
+      return orderedResult(e, cc, ipvs4In(p, *e.ip4[node], v, c, now, 0, &cc.runEnd), c.n, runEnd);
     }
     case kStageSock4Connect: {
       // With eBPF, the socket-LB maps come with engineEbpf (null: every TCP/UDP packet is left).
       BpfSockView* sock = e.sock.size() == size_t(e.nodes) ? e.sock[node] : nullptr;
-      int32_t end = c.n;
-      const int32_t stop = sock4Connect(p, *e.ip4[node], sock, c, 0, &end);
-      *runEnd = end;
-      return stopResult(stop, c.n);
+      CtCall cc{now, 0, c.n, 0};
+      return orderedResult(e, cc, sock4Connect(p, *e.ip4[node], sock, c, 0, &cc.runEnd), c.n, runEnd);
     }
     case kStageFrameInput: return leftResult(frameInput(p, *e.devices, c));
     case kStageVethXmit: return leftResult(vethXmit(p, *e.devices, c));
@@ -127,7 +122,7 @@ int32_t runStage(EngineView& e, uint8_t kind, int32_t node, const Call& c, doubl
       }
       CtCall cc{now, 0, c.n, 0};
       const int32_t stop = policy4Established(p, *e.devices, c, 0, kind == kStagePolicy4Egress, (f & 2) != 0, e.open, e.openLen, ebpf, now, &cc.runEnd, &cc.deferred);
-      return ctResult(e, cc, stop, c.n, runEnd);
+      return orderedResult(e, cc, stop, c.n, runEnd);
     }
     default:
       return kNothingDone;

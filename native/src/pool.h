@@ -63,28 +63,6 @@ struct Call {
   uint8_t* handBack;  // per vector index: 1 = left for the TypeScript stage
 };
 
-// The ordered form's walk over a vector from `from`: before(i) (warm-up hints), then take(s) decides
-// whether the native stage takes packet s (reading only; it may keep its decision for apply), and
-// apply(s) carries it out. The first packet not taken stops the walk: its index is returned, and
-// *runEnd is the end of the run of packets from there that are not taken either as the tables stand,
-// which the TypeScript stage runs before the native stage resumes (exact: TS is the reference; only
-// a native decision must wait for the packets before it). c.n and *runEnd = c.n when all are taken.
-template <typename Before, typename Take, typename Apply>
-inline int32_t walkOrdered(const Call& c, int32_t from, int32_t* runEnd, Before before, Take take, Apply apply) {
-  for (int32_t i = from; i < c.n; i++) {
-    before(i);
-    const int32_t s = c.slots[i];
-    if (!take(s)) {
-      int32_t j = i + 1;
-      while (j < c.n && !take(c.slots[j])) j++;
-      *runEnd = j;
-      return i;
-    }
-    apply(s);
-  }
-  *runEnd = c.n;
-  return c.n;
-}
 inline void noWarm(int32_t) {}
 
 // What a deferring walk's check says of a packet (below).
@@ -132,7 +110,8 @@ class DeferredEntries {
 // found). With `defer`, a packet the native stage does not take is deferred (handBack 1) and the walk
 // goes on, and so is every later packet of an entry a deferred packet belongs to: each entry still
 // sees its packets in vector order, native or TS. A barrier, or any packet not taken when `defer` is
-// off, stops the walk as walkOrdered does. Once a packet is deferred, handBack holds 0 or 1 for every
+// off, stops the walk (walkOrdered below: its index is returned, *runEnd ends the run of packets from
+// there that are not taken either). Once a packet is deferred, handBack holds 0 or 1 for every
 // index walked, [from, stop); *deferred counts the 1s (with none, handBack is not written). The
 // TypeScript stage then runs the deferred packets and the stopped run [stop, *runEnd) in vector
 // order, before the native stage resumes at *runEnd.
@@ -175,6 +154,19 @@ inline int32_t walkDeferring(const Call& c, int32_t from, bool defer, int32_t* r
   *runEnd = c.n;
   *deferred = held;
   return c.n;
+}
+
+// The ordered form's walk over a vector from `from`: before(i) (warm-up hints), then take(s) decides
+// whether the native stage takes packet s (reading only; it may keep its decision for apply), and
+// apply(s) carries it out. The first packet not taken stops the walk: its index is returned, and
+// *runEnd is the end of the run of packets from there that are not taken either as the tables stand,
+// which the TypeScript stage runs before the native stage resumes (exact: TS is the reference; only
+// a native decision must wait for the packets before it). c.n and *runEnd = c.n when all are taken.
+// walkDeferring without deferring.
+template <typename Before, typename Take, typename Apply>
+inline int32_t walkOrdered(const Call& c, int32_t from, int32_t* runEnd, Before before, Take take, Apply apply) {
+  int32_t deferred = 0;
+  return walkDeferring(c, from, false, runEnd, &deferred, before, [&](int32_t s, int32_t*) { return take(s) ? kTake : kBarrier; }, apply);
 }
 
 }  // namespace dpemu

@@ -83,7 +83,7 @@ export interface NativeAddon {
   /**
    * ipvs4-in from index `from` (ordered): passes what needs neither scheduling, expiry nor a dest counter change
    * (no IPVS, not TCP/UDP; with the node's IPVS, replies and client packets of live connections, packets to no
-   * virtual server, TCP packets without SYN); returns the index of the first packet the TS stage must take.
+   * virtual server, TCP packets without SYN); returns the index of the first packet the TS stage must take; out: as nf4Prerouting (out[2] 0: it never defers).
    */
   ipvs4In(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle, from: number, out: Float64Array, ipvs: NativeHandle | null, now: number): number;
   /** A node's IPVS (Ipvs.nativeView()). */
@@ -93,7 +93,7 @@ export interface NativeAddon {
   /**
    * sock4-connect from index `from` (ordered): passes what needs no LB decision (no eBPF, not IPv4 TCP/UDP; with the
    * node's socket-LB maps, a connected socket's packet rewritten to its backend, or a destination that is no frontend);
-   * returns the index of the first packet the TS stage must take (n when none), out[1] the end of the run that needs it.
+   * returns the index of the first packet the TS stage must take (n when none), out: as nf4Prerouting (out[2] 0 where it never defers).
    */
   sock4Connect(pool: NativeHandle, node: NativeHandle | null, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, ip4: NativeHandle, from: number, out: Float64Array, sock: NativeHandle | null): number;
   /** A node's socket-LB maps (sock4_conn, lb4_services: their `bytes`). */
@@ -107,7 +107,7 @@ export interface NativeAddon {
   underlayXmit(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, nic: number): number;
   /**
    * policy4-egress/ingress from index `from`: passes what needs no policy decision; returns the index of
-   * the first packet the TS stage must take (n when none), out[1] the end of the run that needs it.
+   * the first packet the TS stage must take (n when none), out: as nf4Prerouting (out[2] 0 where it never defers).
    * open[device]: bit 0 / bit 1 = no policy selects the endpoint in egress / ingress (new flows pass).
    */
   policy4(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, egress: boolean, policyOn: boolean, out: Float64Array, open: Uint8Array, ebpfCt: NativeHandle | null, now: number): number;

@@ -243,13 +243,13 @@ export function nativeStages(
    * Stages over shared state: the addon runs the vector from `from` and stops at the first packet it
    * leaves; the TS stage runs on that packet and the following ones the addon would also leave
    * (found[1]), and the addon resumes after them, so every entry sees its packets in vector order, as
-   * with the TS stage alone. The conntrack hooks (`deferring`) may also leave packets before their
-   * stop and go on (found[2] of them, marked in `hand`; walkDeferring in native/src/pool.h): the TS
-   * stage runs those first, then the stopped run, in vector order. `guard`, when given, says whether
+   * with the TS stage alone. The conntrack hooks and policy4 may also leave packets before their stop
+   * and go on (found[2] of them, marked in `hand`; walkDeferring in native/src/pool.h; 0 for the other
+   * stages): the TS stage runs those first, then the stopped run, in vector order. `guard`, when given, says whether
    * the addon may run on the node now (checked before the first call and after every TS run, which
    * may change it); when it may not, the TS stage takes the rest of the vector.
    */
-  const ordered = (ts: StageDef<NodeContext>, kind: number, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number) => number, guard?: (ctx: NodeContext) => boolean, deferring = false): NativeStageDef => {
+  const ordered = (ts: StageDef<NodeContext>, kind: number, call: (rt: StageRuntime<NodeContext>, slots: Int32Array, n: number, from: number) => number, guard?: (ctx: NodeContext) => boolean): NativeStageDef => {
     /**
      * From a native call over [from, stop) that left `deferred` packets there and stopped at `stop` (runEnd:
      * the run that needs TS), TS and native in turns to the end. Returns the packets the addon took.
@@ -274,7 +274,7 @@ export function nativeStages(
         from = end;
         stop = call(rt, slots, n, end);
         runEnd = found[1];
-        deferred = deferring ? found[2] : 0;
+        deferred = found[2];
       }
       return native;
     };
@@ -283,7 +283,7 @@ export function nativeStages(
       process(rt, slots, n) {
         if (rt.tracing || (guard && !guard(rt.ctx))) return ts.process(rt, slots, n, pool);
         const stop = call(rt, slots, n, 0);
-        rt.counters.nativePackets += resume(rt, slots, n, 0, stop, found[1], deferring ? found[2] : 0);
+        rt.counters.nativePackets += resume(rt, slots, n, 0, stop, found[1], found[2]);
       },
       native: {
         kind: () => kind,
@@ -399,7 +399,7 @@ export function nativeStages(
       const on = ctx.policy !== null;
       return addon.policy4(poolH, devH!, slots, n, rt.counters.drops, hand, from, egress, on, found, on ? openOf(ctx.policy!) : noneOpen,
         ctx.ebpf === null ? null : ebpfCtH[rt.nodeIndex], rt.now);
-    }, policyNative, true);
+    }, policyNative);
   const wrapped = stages.map((st): StageDef<NodeContext> => {
     switch (st.name) {
       case S.ETHERNET_INPUT: return simple(st, StageKind.ETHERNET_INPUT, (node, sl, n, d) => addon.ethernetInput(poolH, node, sl, n, d, hand));
@@ -414,8 +414,8 @@ export function nativeStages(
         const stop = addon.nf4Prerouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, rt.now, found, from);
         rt.ctx.conntrack.stats.found += found[0];
         return stop;
-      }, undefined, true);
-      case S.NF4_POSTROUTING: return ordered(st, StageKind.NF4_POSTROUTING, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found, rt.now), undefined, true);
+      });
+      case S.NF4_POSTROUTING: return ordered(st, StageKind.NF4_POSTROUTING, (rt, sl, n, from) => addon.nf4Postrouting(poolH, ctH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found, rt.now));
       // The filter FORWARD walk over the compiled program; walks that end elsewhere go to the TS stage.
       case S.NF4_FORWARD: return simple(st, StageKind.NF4_FORWARD, (_node, sl, n, d, rt) => addon.nf4Forward(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, d, hand));
       // IPv4 routing: no route (ICMP) and fragmentation go to the TS stage.
@@ -465,14 +465,14 @@ export function nativeStages(
       case S.POLICY4_EGRESS: return policy(st, true, StageKind.POLICY4_EGRESS);
       case S.POLICY4_INGRESS: return policy(st, false, StageKind.POLICY4_INGRESS);
       // Packets whose filter INPUT walk (the compiled program) ACCEPTs, untracked or of confirmed entries.
-      case S.NF4_INPUT: return ordered(st, StageKind.NF4_INPUT, (rt, sl, n, from) => addon.nf4Input(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found, rt.now), undefined, true);
+      case S.NF4_INPUT: return ordered(st, StageKind.NF4_INPUT, (rt, sl, n, from) => addon.nf4Input(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, from, found, rt.now));
       // Confirmed entries (ESTABLISHED, or NEW with the nat binding done: the outer VXLAN flows) whose
       // NAT keeps the destination address and whose filter OUTPUT walk ACCEPTs; the rest to TS.
       case S.NF4_OUTPUT: return ordered(st, StageKind.NF4_OUTPUT, (rt, sl, n, from) => {
         const stop = addon.nf4Output(poolH, ctH[rt.nodeIndex], filterH[rt.nodeIndex], sl, n, rt.counters.drops, hand, rt.now, found, from);
         rt.ctx.conntrack.stats.found += found[0];
         return stop;
-      }, undefined, true);
+      });
       default: return st;
     }
   });
