@@ -31,26 +31,12 @@ export const IPVS_NO_CONN = 4;
  */
 export const IPVS_PASS_NOT_SYN = 5;
 
+/** The connection table's arrays the native ipvs4-in reads and writes (ConnTable's own). */
+type SharedConnArrays = 'proto' | 'caddr' | 'cport' | 'vaddr' | 'vport' | 'daddr' | 'dport' | 'state' | 'flags' | 'expires' | 'timeout' |
+  'svc' | 'dest' | 'nControl' | 'next' | 'heads' | 'used' | 'cursors';
+
 /** Ipvs.nativeView(): the typed arrays and parameters the native ipvs4-in shares with this object. */
-export interface IpvsNativeView {
-  readonly proto: Uint8Array;
-  readonly caddr: Uint32Array;
-  readonly cport: Uint16Array;
-  readonly vaddr: Uint32Array;
-  readonly vport: Uint16Array;
-  readonly daddr: Uint32Array;
-  readonly dport: Uint16Array;
-  readonly state: Uint8Array;
-  readonly flags: Uint8Array;
-  readonly expires: Float64Array;
-  readonly timeout: Float64Array;
-  readonly svc: Int32Array;
-  readonly dest: Int32Array;
-  readonly nControl: Int32Array;
-  readonly next: Int32Array;
-  readonly heads: Int32Array;
-  readonly used: Uint8Array;
-  readonly cursors: Int32Array;
+export interface IpvsNativeView extends Pick<ConnTable, SharedConnArrays> {
   readonly svcKeyA: Uint32Array;
   readonly svcKeyB: Uint32Array;
   readonly svcVal: Int32Array;
