@@ -39,6 +39,30 @@ function replayInput(capture: string | undefined, o: Record<string, unknown>, io
   return { cluster, file };
 }
 
+/**
+ * Error codes that mean bad usage or bad input (exit 2, docs/cli.md): a bad option value, a scenario
+ * or capture that is not what it should be, a benchmark baseline that cannot be compared.
+ */
+function usageCode(code: string): boolean {
+  return code === 'SCENARIO_INVALID' || code.startsWith('BAD_') || code === 'FILE_NOT_FOUND' || code === 'UNKNOWN_FORMAT' ||
+    code === 'ENGINE_CHOICE' || code === 'BENCH_BAD_OPTION' || code.startsWith('BENCH_BASELINE_');
+}
+
+/** Options whose value may look like a flag (`--count -1`): joined as `--count=-1`, so the value is checked, not taken for an option. */
+const VALUE_OPTIONS = new Set(['--count', '--threshold']);
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = argv[i + 1];
+    if (VALUE_OPTIONS.has(a) && v !== undefined && /^-\d/.test(v)) {
+      out.push(`${a}=${v}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 function asList(v: unknown): string[] {
   if (v === undefined || v === null || v === false) return [];
   return (Array.isArray(v) ? v : [v]).map(String);
@@ -56,6 +80,12 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--count <n>', 'Stop after N frames')
     .action(async (file: string, o: { json?: boolean; count?: string | number }) => {
       ran = true;
+      // Checked here on the text as given: Number('abc') would report NaN, Number('') 0.
+      if (o.count !== undefined && !/^\d+$/.test(String(o.count))) {
+        io.err(`dpemu inspect: --count must be a non-negative integer, got ${String(o.count)}\n`);
+        code = 2;
+        return;
+      }
       code = await inspectCommand(file, { json: Boolean(o.json), count: o.count === undefined ? undefined : Number(o.count) }, io);
     });
 
@@ -109,7 +139,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     });
 
   cli
-    .command('maps [capture]', 'Replay quietly in eBPF mode, then print each node\'s maps as the Cilium agent does (bpf lb list, ct list global, policy get, ipcache list)')
+    .command('maps [capture]', 'Replay quietly (needs an eBPF-mode scenario), then print each node\'s maps as the Cilium agent does (bpf lb list, ct list global, policy get, ipcache list)')
     .option('--scenario <file>', 'Scenario YAML (repeatable); needs kubeProxy.mode ebpf, e.g. pcaps/scenarios/ebpf.yaml')
     .option('--node <name>', 'Only this node')
     .action(async (capture: string | undefined, o: Record<string, unknown>) => {
@@ -150,17 +180,20 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--quick', 'Smaller sizes, for a smoke run')
     .option('--json <file>', 'Write machine-readable results (benny summaries plus dpemu\'s)')
     .option('--compare <file>', 'Compare with a saved --json run; exit 1 when a stage is slower beyond the threshold')
-    .option('--threshold <x>', 'Regression threshold as a fraction (default 0.5 = 50% slower, after calibration)')
-    .option('--no-kernel', 'Skip the kernel peer (network namespaces; only runs as root)')
+    .option('--threshold <x>', 'Regression threshold as a fraction slower, after calibration (default 1.0: twice the baseline\'s time)')
+    .option('--docs', 'Rewrite the generated part of docs/benchmarks.md and docs/bench/*.svg from this run')
+    .option('--no-kernel', 'Skip the kernel peer (network namespaces; only runs as root); it runs by default')
     .action(async (o: Record<string, unknown>) => {
       ran = true;
       code = await benchCommand(o, io);
     });
 
-  cli.help();
+  // cac prints a negated flag's implied default ("--no-kernel ... (default: true)"), which reads as if the
+  // kernel peer were skipped by default; the description says what happens.
+  cli.help((sections) => sections.map((s) => ({ ...s, body: s.body.replace(/(--no-kernel .*?) \(default: true\)/, '$1') })));
   cli.version(VERSION);
   try {
-    cli.parse(['node', 'dpemu', ...argv], { run: false });
+    cli.parse(['node', 'dpemu', ...joinNegativeValues(argv)], { run: false });
     if (cli.options.help || cli.options.version) return 0;
     if (!cli.matchedCommand) {
       if (argv.length > 0) {
@@ -175,7 +208,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   } catch (e) {
     if (e instanceof DpemuError) {
       io.err(`dpemu: ${e.message}\n`);
-      return e.code === 'SCENARIO_INVALID' || e.code.startsWith('BAD_') || e.code === 'FILE_NOT_FOUND' || e.code === 'UNKNOWN_FORMAT' ? 2 : 1;
+      return usageCode(e.code) ? 2 : 1;
     }
     if (e instanceof Error && e.name === 'CACError') {
       io.err(`dpemu: ${e.message}\n`);
