@@ -117,8 +117,9 @@ export function digest(dp: Dataplane, rec: Recorder, cap: DeviceCapture): RunDig
   };
 }
 
-export async function replayDigest(capture: string, cluster: Cluster, engine: EngineName, vectorSize = 256): Promise<RunDigest> {
+/** `at`: attach every frame there (as --at) instead of by its sender. */
+export async function replayDigest(capture: string, cluster: Cluster, engine: EngineName, vectorSize = 256, at?: string): Promise<RunDigest> {
   const { dp, rec, cap } = newDataplane(cluster, engine, vectorSize);
-  await replay({ capture, cluster, vectorSize }, dp);
+  await replay({ capture, cluster, vectorSize, ...(at !== undefined ? { at } : {}) }, dp);
   return digest(dp, rec, cap);
 }
