@@ -22,8 +22,14 @@ export interface Mismatch {
   error: string;
 }
 
+/** Every capture of the corpus; one without its `.tshark.tsv` is an error, not a file left out. */
 export function corpusFiles(): string[] {
-  return readdirSync(CORPUS).filter((f) => f.endsWith('.tshark.tsv')).map((f) => f.slice(0, -'.tshark.tsv'.length)).sort();
+  const files = readdirSync(CORPUS);
+  const tsv = new Set(files.filter((f) => f.endsWith('.tshark.tsv')));
+  const captures = files.filter((f) => /\.(pcap|pcapng)$/.test(f)).sort();
+  const missing = captures.filter((f) => !tsv.has(`${f}.tshark.tsv`));
+  if (missing.length > 0) throw new Error(`corpus captures without their .tshark.tsv (Wireshark's dissection): ${missing.join(', ')}`);
+  return captures;
 }
 
 export type FrameSource = (bytes: Uint8Array, name: string) => MiniFrame[];
