@@ -80,7 +80,7 @@ describe('HashMap', () => {
       fc.record({ t: fc.constant('get' as const), k: fc.integer({ min: 0, max: 40 }) }),
       fc.record({ t: fc.constant('del' as const), k: fc.integer({ min: 0, max: 40 }) }),
     );
-    fc.assert(fc.property(fc.integer({ min: 1, max: 32 }), fc.nat(), fc.array(op, { maxLength: 300 }), (max, seed, ops) => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 32 }), fc.nat(), fc.array(op, { maxLength: 300, size: 'max' }), (max, seed, ops) => {
       const m = new HashMap({ name: 'h_v1', key: k32, value: v32, maxEntries: max, seed });
       const model = new Map<number, number>();
       for (const o of ops) {
@@ -125,7 +125,7 @@ describe('LruHashMap', () => {
 
   it('agrees with an LRU model (JS Map in recency order) under random ops', () => {
     const op = fc.record({ t: fc.constantFrom('put', 'get', 'del'), k: fc.integer({ min: 0, max: 20 }), v: fc.nat() });
-    fc.assert(fc.property(fc.integer({ min: 1, max: 10 }), fc.array(op, { maxLength: 200 }), (max, ops) => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 10 }), fc.array(op, { maxLength: 200, size: 'max' }), (max, ops) => {
       const m = new LruHashMap({ name: 'lru_v1', key: ipv4CtTupleV1, value: ctEntryV1, maxEntries: max });
       const model = new Map<number, number>();
       const tk = (k: number) => ipv4CtTupleV1.encode({ daddr: 0x0a000001, saddr: 0x0a000100 + k, dport: 80, sport: 40000 + k, nexthdr: 6 });

@@ -110,7 +110,7 @@ describe('native parity: random frames, damage and vector sizes', () => {
     let nativeTotal = 0;
     // Async with a yield per run: the worker's event loop must answer vitest's RPC during a long property run.
     await fc.assert(
-      fc.asyncProperty(fc.array(frameSpec, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 60 }), async (frames, vectorSize, batch) => {
+      fc.asyncProperty(fc.array(frameSpec, { minLength: 1, maxLength: 60, size: 'max' }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 60 }), async (frames, vectorSize, batch) => {
         await new Promise<void>((resolve) => setImmediate(resolve));
         const a = runAll('ts', vectorSize, frames, batch);
         const b = runAll('native', vectorSize, frames, batch);
