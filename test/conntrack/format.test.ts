@@ -92,3 +92,19 @@ describe('conntrack -L lines match the real tool', () => {
     expect(b.t.remaining(b.ss, 1000)).toBe(0);
   });
 });
+
+describe('conntrack -S line', () => {
+  // fixtures/conntrack-S.txt: kernel 6.18's per-CPU lines after the same traffic. That kernel no longer
+  // counts found/insert (every field prints 0); the line's layout is what is compared: "cpu=N", spaces,
+  // a tab, the fields in order, a trailing space.
+  const kernel = readFileSync(new URL('./fixtures/conntrack-S.txt', import.meta.url), 'utf8').split('\n')[0];
+  it('a fresh table prints the kernel\'s cpu=0 line byte for byte', () => {
+    expect(C.formatConntrackStats(table(64, KERNEL_CT_TIMEOUTS))).toBe(kernel);
+  });
+  it('counters appear in their fields', () => {
+    const t = table(64, KERNEL_CT_TIMEOUTS);
+    t.stats.found = 3;
+    t.stats.early_drop = 2;
+    expect(C.formatConntrackStats(t)).toBe(kernel.replace('found=0', 'found=3').replace('early_drop=0', 'early_drop=2'));
+  });
+});

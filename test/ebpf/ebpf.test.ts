@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { EbpfNodeState, SOCK_CONNECTED, SOCK_NEW, SOCK_NO_BACKEND, SOCK_NOT_SERVICE, SockLbResult, ipText } from '../../src/ebpf/state.js';
 import { formatCtList, formatLbList } from '../../src/ebpf/format.js';
 import { lb4KeyV1, lb4ServiceV1, ipcacheKeyV1, remoteEndpointInfoV1, lb4RevNatKeyV1, lb4ReverseNatV1 } from '../../src/maps/cilium-layouts.js';
-import { loadScenarioText, packageRoot } from '../../src/scenario/index.js';
+import { loadScenarioFile, loadScenarioText, packageRoot } from '../../src/scenario/index.js';
+import { CaptureFileReader } from '../../src/capture/index.js';
 import type { Cluster } from '../../src/scenario/model.js';
 import { Harness, dropName, framesAt, ip, parse } from '../helpers/dataplane-harness.js';
 import { podFrame } from '../helpers/frames.js';
@@ -264,11 +265,80 @@ describe('ct4_global helpers and dumps', () => {
     expect(lines).toContain('10.96.5.20:80/TCP (0)   0.0.0.0:0 (1) (0) [ClusterIP, non-routable]');
   });
 
-  it('dpemu maps output for the default eBPF scenario (snapshot)', async () => {
-    const r = await runCli(['maps', '--scenario', join(packageRoot(), 'pcaps/scenarios/ebpf.yaml'), join(packageRoot(), 'pcaps/kernel/service/pod-a.eth0.pcap')]);
-    expect(r.code).toBe(0);
-    expect(r.out).toContain("# node node-3: cilium bpf ipcache list");
-    expect(r.out).toMatchSnapshot();
+  it('dpemu maps after the Service walk: every section, with figures derived from the capture and the scenario', async () => {
+    // The kernel test bed's Service walk (each pod's sent frames, entering at its eth0) under the eBPF scenario
+    // that pins backend-a, as the kernel run did: the socket LB picks the backend the replies come from.
+    const scenarioPath = join(packageRoot(), 'pcaps/scenarios/service-ebpf.yaml');
+    const capture = join(packageRoot(), 'pcaps/kernel/service/walk.pcapng');
+    const r = await runCli(['maps', '--scenario', scenarioPath, capture]);
+    expect(r.code, r.err).toBe(0);
+    const res = loadScenarioFile(scenarioPath);
+    if (!res.ok) throw res.error;
+    const c = res.cluster;
+    const podA = c.pods.find((p) => p.name === 'pod-a')!;
+    const backendA = c.pods.find((p) => p.name === 'backend-a')!;
+    const section = (node: string, what: string): string[] => {
+      const parts = r.out.split(/^# /m);
+      const part = parts.find((x) => x.startsWith(`node ${node}: ${what}`));
+      expect(part, `${node} ${what}`).toBeDefined();
+      return part!.split('\n').slice(1).filter((l) => l.length > 0);
+    };
+    // The connection pod-a:52345 -> 10.96.5.20:80 as counted from the capture: pod-a's segments are the
+    // entry's Tx, backend-a's replies its Rx (packets, IPv4 total lengths, TCP flags ORed).
+    const vip = c.services.find((sv) => sv.name === 'backend')!;
+    const count = { tx: [0, 0, 0], rx: [0, 0, 0] };
+    const reader = CaptureFileReader.open(capture);
+    try {
+      for (let n = reader.next(); n > 0; n = reader.next()) {
+        const b = reader.batch;
+        for (let i = 0; i < n; i++) {
+          const f = b.buf.subarray(b.offset[i]!, b.offset[i]! + b.caplen[i]!);
+          const v = new DataView(f.buffer, f.byteOffset, f.length);
+          if (v.getUint16(12) !== 0x0800 || f[23] !== 6) continue;
+          const l4 = 14 + (f[14]! & 15) * 4;
+          const src = ipText(v.getUint32(26)), dst = ipText(v.getUint32(30));
+          const sp = v.getUint16(l4), dp = v.getUint16(l4 + 2);
+          const side = src === podA.ip && sp === 52345 && dst === vip.clusterIp ? count.tx : src === backendA.ip && dp === 52345 ? count.rx : null;
+          if (!side) continue;
+          side[0]++;
+          side[1] += v.getUint16(16);
+          side[2] |= f[l4 + 13]!;
+        }
+      }
+    } finally {
+      reader.close();
+    }
+    expect(count.tx[0]).toBeGreaterThan(3);
+    expect(count.rx[0]).toBeGreaterThan(3);
+    const hex2 = (x: number) => `0x${x.toString(16).padStart(2, '0')}`;
+    const ct = section('node-1', 'cilium bpf ct list global');
+    const conn = ct.find((l) => l.startsWith(`TCP OUT ${podA.ip}:52345 -> ${backendA.ip}:8080 `));
+    expect(conn, ct.join('\n')).toBeDefined();
+    expect(conn).toContain(`RxPackets=${count.rx[0]} RxBytes=${count.rx[1]} RxFlagsSeen=${hex2(count.rx[2]!)} `);
+    expect(conn).toContain(`TxPackets=${count.tx[0]} TxBytes=${count.tx[1]} TxFlagsSeen=${hex2(count.tx[2]!)} `);
+    // The source identity is pod-a's, as node-1's ipcache gives it.
+    const podAIdentity = /identity=(\d+) /.exec(section('node-1', 'cilium bpf ipcache list').find((l) => l.startsWith(`${podA.ip}/32 `)) ?? '')?.[1];
+    expect(podAIdentity).toBeDefined();
+    expect(conn).toContain(`SourceSecurityID=${podAIdentity} `);
+    // lb list: each ClusterIP service's frontend slot 0, and the pinned backend in slot 1.
+    const lb = section('node-1', 'cilium bpf lb list');
+    for (const sv of c.services) {
+      if (sv.clusterIp === null) continue;
+      for (const port of sv.ports) expect(lb.some((l) => l.startsWith(`${sv.clusterIp}:${port.port}/${port.protocol} (0)`)), `${sv.name} ${port.port}`).toBe(true);
+    }
+    expect(lb.some((l) => l.startsWith(`${vip.clusterIp}:80/TCP (1)`) && l.includes(`${backendA.ip}:8080/TCP`))).toBe(true);
+    // ipcache on every node: each pod's address, with the tunnel endpoint of its node (none when local).
+    for (const node of c.nodes) {
+      const ipc = section(node.name, 'cilium bpf ipcache list');
+      for (const pod of c.pods) {
+        const host = c.nodes.find((x) => x.name === pod.nodeName)!;
+        const tep = host.name === node.name ? '0.0.0.0' : host.ip;
+        expect(ipc.some((l) => l.startsWith(`${pod.ip}/32 `) && l.includes(`tunnelendpoint=${tep} `)), `${node.name} ${pod.name}`).toBe(true);
+      }
+    }
+    // policy get: pod-a, which no policy selects, allows everything both ways.
+    const pol = section('node-1', 'cilium bpf policy get default/pod-a');
+    expect(pol.filter((l) => l.startsWith('Allow'))).toHaveLength(2);
   });
 
   it('dpemu maps refuses a scenario that is not in eBPF mode', async () => {

@@ -22,12 +22,8 @@ describe('Maglev configuration', () => {
     for (const bad of [0, 250, 16383, 65537, 100]) {
       expect(() => maglevConfig({ tableSize: bad })).toThrowError(MaglevConfigError);
     }
-    try {
-      maglevConfig({ tableSize: 1000 });
-    } catch (e) {
-      expect((e as MaglevConfigError).code).toBe('MAGLEV_BAD_TABLE_SIZE');
-      expect((e as Error).message).toContain('16381');
-    }
+    // The error names its code and the sizes that are allowed.
+    expect(() => maglevConfig({ tableSize: 1000 })).toThrow(expect.objectContaining({ code: 'MAGLEV_BAD_TABLE_SIZE', message: expect.stringContaining('16381') }));
   });
 
   it("splits Cilium's default base64 seed into murmur and jhash seeds (big-endian words)", () => {
