@@ -3,8 +3,10 @@
  * bundled default), hand-built frames injected at a named pod/node or by their sender, and what
  * came out: per-packet results (Recorder), per-device frames (DeviceCapture), traces, counters.
  *
- * The engine is an option (`EngineFactory`) so the same suites can run against a future native
- * engine: `describe.each(ENGINES)` in each suite. Only the TypeScript engine exists today.
+ * The engine is an option (`EngineFactory`): the conformance suites run `describe.each(ENGINES)`,
+ * the TypeScript engine and the native one. A traced vector runs the TypeScript stages (trace text
+ * has one source), so the native factory builds its Dataplane untraced: its runs have no traces
+ * (`engine.traces` false) and suites check traces only where the engine gives them.
  */
 import { Dataplane, type DataplaneOptions } from '../../src/dataplane/dataplane.js';
 import type { Device } from '../../src/dataplane/devices.js';
@@ -24,12 +26,30 @@ import type { Cluster, NodeModel, PodModel } from '../../src/scenario/index.js';
 export interface EngineFactory {
   readonly name: string;
   create(cluster: Cluster, opts: DataplaneOptions): Dataplane;
+  /** False when this engine's runs record no traces (the native engine runs untraced). Default true. */
+  readonly traces?: boolean;
 }
 
 export const tsEngine: EngineFactory = { name: 'ts', create: (cluster, opts) => new Dataplane(cluster, opts) };
 
+/** Packets the native stages took, summed over every Dataplane nativeEngine built in this file. */
+export const nativeRuns = { dataplanes: [] as Dataplane[], packets(): number {
+  return this.dataplanes.reduce((a, dp) => a + dp.engine.runtimeRows().reduce((b, r) => b + r.nativePackets, 0), 0);
+} };
+
+/** The native engine (needs the addon: npm run build:native), untraced so its stages run natively. */
+export const nativeEngine: EngineFactory = {
+  name: 'native',
+  traces: false,
+  create: (cluster, opts) => {
+    const dp = new Dataplane(cluster, { ...opts, engine: 'native', tracing: false });
+    nativeRuns.dataplanes.push(dp);
+    return dp;
+  },
+};
+
 /** Every engine the conformance suites run against. */
-export const ENGINES: readonly EngineFactory[] = [tsEngine];
+export const ENGINES: readonly EngineFactory[] = [tsEngine, nativeEngine];
 
 export interface HarnessOptions {
   /** Inline scenario YAML; default: the bundled pcaps/default/scenario.yaml. */

@@ -2,8 +2,8 @@
  * ip4-defrag + ip4-output: a node with conntrack reassembles the pod's fragments and re-fragments
  * the datagram for the 1450-byte tunnel (1444 + 84); an incomplete datagram expires after 30 s.
  */
-import { describe, expect, it } from 'vitest';
-import { ENGINES, Harness, checksumsValid, dropName, framesAt, parse } from '../helpers/dataplane-harness.js';
+import { describe, expect, it, afterAll } from 'vitest';
+import { ENGINES, nativeEngine, nativeRuns, Harness, checksumsValid, dropName, framesAt, parse } from '../helpers/dataplane-harness.js';
 import { podFrame, udp } from '../helpers/frames.js';
 
 /** Splits a pod-built IPv4 frame (20-byte header) into fragments of at most `mtu` bytes, as the pod's stack does. */
@@ -38,6 +38,10 @@ function podFragments(frame: Uint8Array, mtu: number): Uint8Array[] {
 }
 
 describe.each(ENGINES)('fragmentation ($name engine)', (engine) => {
+  // The native runs really ran native stages (an untraced vector; a traced one would run TypeScript).
+  afterAll(() => {
+    if (engine === nativeEngine) expect(nativeRuns.packets(), 'packets the native stages took').toBeGreaterThan(0);
+  });
   it('a 1508-byte datagram sent as 1500 + 28 is reassembled on node-1 and re-fragmented 1444 + 84 for flannel.1', () => {
     const h = new Harness({ engine });
     const payload = Uint8Array.from({ length: 1480 }, (_, i) => i & 255);

@@ -3,12 +3,16 @@
  *
  *   pod-a 10.244.1.5 [node-1 10.0.1.5] == flannel.1 (mtu 1450) ==> [node-2] backend-a, [node-3] backend-b
  */
-import { describe, expect, it } from 'vitest';
-import { ENGINES, Harness, checksumsValid, dropName, framesAt, ip, mac, parse } from '../helpers/dataplane-harness.js';
+import { describe, expect, it, afterAll } from 'vitest';
+import { ENGINES, nativeEngine, nativeRuns, Harness, checksumsValid, dropName, framesAt, ip, mac, parse } from '../helpers/dataplane-harness.js';
 import { HOST_VETH_MAC, podFrame, udp } from '../helpers/frames.js';
 import { buildFrame } from '../../src/packet/build.js';
 
 describe.each(ENGINES)('IPv4 stages ($name engine)', (engine) => {
+  // The native runs really ran native stages (an untraced vector; a traced one would run TypeScript).
+  afterAll(() => {
+    if (engine === nativeEngine) expect(nativeRuns.packets(), 'packets the native stages took').toBeGreaterThan(0);
+  });
   const harness = (): Harness => new Harness({ engine });
 
   describe('ip4-input', () => {
