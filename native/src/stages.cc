@@ -191,6 +191,12 @@ int32_t ip4Forward(const PoolView& p, const NodeView& node, const Call& c) {
   return left;
 }
 
+// ecnEncap in src/stages/vxlan.ts: the kernel's INET_ECN_encapsulate(0, inner TOS).
+static inline uint32_t ecnEncap(uint32_t innerTos) {
+  const uint32_t ecn = innerTos & 3;
+  return ecn == 3 ? 2 : ecn;
+}
+
 // vxlanSourcePort in src/stages/vxlan.ts.
 static uint32_t vxlanSourcePort(const uint8_t* b, int64_t l3, int64_t l4, uint32_t seed) {
   const uint32_t proto = b[l3 + 9];
@@ -260,8 +266,9 @@ int32_t vxlan4Encap(const PoolView& p, const NodeView& node, const Call& c, uint
     const uint32_t id = *ipId & 0xffff;  // wr16 keeps the low 16 bits
     *ipId = (*ipId + 1) & 0xffff;
     const uint32_t src = node.nodeIp;
+    const uint32_t tos = ecnEncap(b[p.l3[s] + 1]);  // read before the outer header: l3 is still the inner one
     b[ip] = 0x45;
-    b[ip + 1] = 0;
+    b[ip + 1] = uint8_t(tos);
     wr16(b, ip + 2, ipTotal);
     wr16(b, ip + 4, id);
     wr16(b, ip + 6, 0);
@@ -271,7 +278,7 @@ int32_t vxlan4Encap(const PoolView& p, const NodeView& node, const Call& c, uint
     wr32(b, ip + 16, remote);
     // ipv4HeaderChecksum over the 20 bytes just written (checksum field zero): the same word sum, from the values.
     const uint64_t addrWords = (src >> 16) + (src & 0xffff) + (remote >> 16) + (remote & 0xffff);
-    wr16(b, ip + 10, finishFast(0x4500u + ipTotal + id + 0x4011u + addrWords));
+    wr16(b, ip + 10, finishFast(0x4500u + tos + ipTotal + id + 0x4011u + addrWords));
     const int64_t udp = ip + 20;
     const uint32_t udpLen = uint32_t(8 + 8 + innerLen);
     const uint32_t vniWord = node.vni << 8;

@@ -31,7 +31,8 @@ export class IcmpRateLimiter {
 
 /**
  * Builds the ICMPv4 error a Linux node sends about the IPv4 datagram at pool.l3[orig]:
- * IPv4 TOS 0xc0 (IPTOS_PREC_INTERNETCONTROL), TTL 64, DF clear (the ICMP socket uses
+ * IPv4 TOS 0xc0 (IPTOS_PREC_INTERNETCONTROL) with the offending datagram's TOS bits (icmp_send:
+ * RT_TOS(tos) | IPTOS_PREC_INTERNETCONTROL, RT_TOS masking 0x1e: no ECN, no precedence), TTL 64, DF clear (the ICMP socket uses
  * IP_PMTUDISC_DONT), source = the node's underlay address, quoting as much of the datagram as fits
  * in 576 bytes. Returns the new slot (Ethernet addresses are filled by ip4-output), or -1 when the
  * kernel would not send one (the offending packet is itself an ICMP error, or a non-first fragment).
@@ -57,7 +58,7 @@ export function buildIcmpError(pool: PacketPool, orig: number, ctx: NodeContext,
   wr16(b, st + 12, 0x0800);
   const ip = st + ETH_HLEN;
   b[ip] = 0x45;
-  b[ip + 1] = 0xc0;
+  b[ip + 1] = 0xc0 | (ob[l3 + 1] & 0x1e);
   wr16(b, ip + 2, total);
   wr16(b, ip + 4, ctx.ipId);
   ctx.ipId = (ctx.ipId + 1) & 0xffff;

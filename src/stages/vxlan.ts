@@ -56,9 +56,20 @@ export function vxlanSourcePort(b: Uint8Array, l3: number, l4: number, seed: num
 }
 
 /**
+ * The outer TOS of a VXLAN device with `tos 0` (iproute2's default): ip_tunnel_ecn_encap, i.e.
+ * INET_ECN_encapsulate(0, inner TOS). The DSCP is not inherited; the ECN field is, except that CE
+ * becomes ECT(0) (a congestion mark is not copied outward). Seen on this kernel: inner 0xc0 -> 0x00,
+ * 0x01 -> 0x01, 0x02 -> 0x02, 0x03 -> 0x02, 0xc2 -> 0x02.
+ */
+export function ecnEncap(innerTos: number): number {
+  const ecn = innerTos & 3;
+  return ecn === 3 ? 2 : ecn;
+}
+
+/**
  * The VXLAN device transmits (vxlan_xmit): the FDB maps the inner destination MAC to the remote
  * VTEP; the outer headers are built as Linux builds them for an IPv4 VXLAN device: outer MACs from
- * the underlay neighbour, IPv4 TOS 0, DF clear, TTL 64, ID from the node's counter, UDP source
+ * the underlay neighbour, IPv4 TOS from the inner ECN bits (ecnEncap), DF clear, TTL 64, ID from the node's counter, UDP source
  * port from the flow hash, destination port from the device, UDP checksum computed when the
  * device has udpcsum (iproute2's default for IPv4), VXLAN flags 0x08 (I) and the VNI.
  */
@@ -89,6 +100,7 @@ export const vxlan4Encap = defineStage<NodeContext>({
         continue;
       }
       const sport = vxlanSourcePort(b, pool.l3[s], pool.l4[s], ctx.hashSeed);
+      const tos = ecnEncap(b[pool.l3[s] + 1]);
       const innerLen = pool.len[s];
       const st = pool.push(s, VXLAN_OVERHEAD);
       b.set(outerMac, st);
@@ -96,7 +108,7 @@ export const vxlan4Encap = defineStage<NodeContext>({
       wr16(b, st + 12, 0x0800);
       const ip = st + ETH_HLEN;
       b[ip] = 0x45;
-      b[ip + 1] = 0;
+      b[ip + 1] = tos;
       wr16(b, ip + 2, 20 + 8 + 8 + innerLen);
       wr16(b, ip + 4, ctx.ipId);
       ctx.ipId = (ctx.ipId + 1) & 0xffff;

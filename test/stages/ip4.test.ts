@@ -65,6 +65,18 @@ describe.each(ENGINES)('IPv4 stages ($name engine)', (engine) => {
       expect(L.ipTotalLen).toBe(20 + 8 + f.length - 14);
     });
 
+    it('an ICMP error\'s TOS is 0xc0 with the offending datagram\'s TOS bits (RT_TOS: 0x1e), as icmp_send sets it', () => {
+      const h = harness();
+      // 0x02 -> 0xc2 was seen on this kernel; 0x10 (IPTOS_LOWDELAY) -> 0xd0; precedence and ECN CE bits are not copied.
+      for (const [tos, want] of [[0x02, 0xc2], [0x10, 0xd0], [0xb8, 0xd8], [0x03, 0xc2], [0xe1, 0xc0]] as const) {
+        const out = h.one(podFrame(h, 'pod-a', '8.8.8.8', udp(5353, 53), new Uint8Array(4), { tos }));
+        const b = framesAt(out, h, 'default/pod-a eth0', 0)[0]!.bytes;
+        const L = parse(b).layers[0]!;
+        expect(L.ipTos, `offending TOS 0x${tos.toString(16)}`).toBe(want);
+        expect(checksumsValid(b, L)).toBe(true);
+      }
+    });
+
     it('ICMP errors are rate limited per destination: the 7th within a second is suppressed, refilled after 1 s', () => {
       const h = harness();
       for (let i = 0; i < 7; i++) h.send(podFrame(h, 'pod-a', '8.8.8.8', udp(2000 + i, 53)), { t: 0 });

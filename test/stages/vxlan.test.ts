@@ -61,6 +61,20 @@ describe.each(ENGINES)('VXLAN ($name engine)', (engine) => {
     expect(parse(framesAt(out, h, 'default/backend-a eth0', 0)[0].bytes).layers[0].ipTtl).toBe(62);
   });
 
+  it('the outer TOS carries the inner ECN field, CE as ECT(0), never the DSCP (ip_tunnel_ecn_encap, seen on this kernel)', () => {
+    const h = new Harness({ engine });
+    // Inner TOS -> outer TOS as a Linux VXLAN device with tos 0 sent them in network namespaces here.
+    const cases: [number, number][] = [[0xc0, 0x00], [0x01, 0x01], [0x02, 0x02], [0x03, 0x02], [0xc2, 0x02], [0xb8, 0x00], [0xbb, 0x02]];
+    cases.forEach(([inner, outer], i) => {
+      const out = h.one(podFrame(h, 'pod-a', h.pod('backend-a').ip, udp(5100 + i, 8080), new Uint8Array(8), { tos: inner }));
+      const v = parse(framesAt(out, h, 'node-1 eth0', 1)[0]!.bytes);
+      expect([v.layers[0]!.ipTos, v.layers[1]!.ipTos], `inner 0x${inner.toString(16)}`).toEqual([outer, inner]);
+      expect(checksumsValid(framesAt(out, h, 'node-1 eth0', 1)[0]!.bytes, v.layers[0]!)).toBe(true);
+      // Decap leaves the inner TOS as it was.
+      expect(parse(framesAt(out, h, 'default/backend-a eth0', 0)[0]!.bytes).layers[0]!.ipTos).toBe(inner);
+    });
+  });
+
   it('the outer UDP source port is stable per flow and direction', () => {
     const h = new Harness({ engine });
     const send = (): number => parse(framesAt(h.one(podFrame(h, 'pod-a', h.pod('backend-a').ip, udp(5000, 8080))), h, 'node-1 eth0', 1)[0].bytes).layers[0].srcPort;
