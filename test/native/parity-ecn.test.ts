@@ -13,8 +13,9 @@ assertNativeBuilt();
 
 const TOS = [0x00, 0x01, 0x02, 0x03, 0xc0, 0xc2, 0xb8, 0xbb, 0xff];
 
-function run(engine: 'ts' | 'native'): { pool: string; counters: string[]; conntrack: string[]; native: number } {
-  const cluster = loadCluster();
+function run(engine: 'ts' | 'native', udpCsum: boolean): { pool: string; counters: string[]; conntrack: string[]; native: number } {
+  const base = loadCluster();
+  const cluster = { ...base, tunnel: { ...base.tunnel, udpCsum } };
   const podA = cluster.pods.find((p) => p.name === 'pod-a')!;
   const backends = cluster.pods.filter((p) => p.name.startsWith('backend-'));
   const dp = new Dataplane(cluster, { engine, nativeDispatch: true, vectorSize: 256, poolSize: 256 });
@@ -45,9 +46,9 @@ function run(engine: 'ts' | 'native'): { pool: string; counters: string[]; connt
 }
 
 describe('native parity: the outer TOS of VXLAN packets (inner ECN copied, CE as ECT(0))', () => {
-  it('same pool bytes, counters and conntrack; vxlan4-encap ran natively', () => {
-    const ts = run('ts');
-    const nat = run('native');
+  it.each([true, false])('udpCsum %s: same pool bytes, counters and conntrack; vxlan4-encap ran natively', (udpCsum) => {
+    const ts = run('ts', udpCsum);
+    const nat = run('native', udpCsum);
     expect(nat.native).toBe(TOS.length * 2);
     expect(nat.counters).toEqual(ts.counters);
     expect(nat.conntrack).toEqual(ts.conntrack);

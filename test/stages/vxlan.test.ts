@@ -75,6 +75,18 @@ describe.each(ENGINES)('VXLAN ($name engine)', (engine) => {
     });
   });
 
+  it('tunnel.udpCsum false (iproute2 noudpcsum): the outer UDP checksum is 0 and node-2 still decapsulates', () => {
+    const h = new Harness({ engine, scenario: withTunnel((b) => b.replace('vni: 1', 'vni: 1\n    udpCsum: false')) });
+    const out = h.one(podFrame(h, 'pod-a', h.pod('backend-a').ip, udp(5200, 8080), new Uint8Array(33).fill(3)));
+    const b = framesAt(out, h, 'node-1 eth0', 1)[0]!.bytes;
+    const O = parse(b).layers[0]!;
+    expect(O.l4Checksum).toBe(0);
+    expect(verifyL4(b, O)).toBe(ChecksumStatus.NOT_CHECKABLE); // UDP checksum 0: none to check
+    expect(checksumsValid(b, O)).toBe(true);
+    expect(out.results.map((r) => r.verdict)).toEqual([1]);
+    expect(framesAt(out, h, 'default/backend-a eth0', 0)).toHaveLength(1);
+  });
+
   it('the outer UDP source port is stable per flow and direction', () => {
     const h = new Harness({ engine });
     const send = (): number => parse(framesAt(h.one(podFrame(h, 'pod-a', h.pod('backend-a').ip, udp(5000, 8080))), h, 'node-1 eth0', 1)[0].bytes).layers[0].srcPort;
