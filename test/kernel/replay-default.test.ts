@@ -100,3 +100,25 @@ describe('dpemu replay --trace of pcaps/default/walk.pcapng', () => {
     expect(new Set(walks.map((w) => /encap: vxlan id \d+ [\d.]+:(\d+)/.exec(w.hops.find((h) => h.includes(' encap: '))!)![1])).size).toBe(1);
   });
 });
+
+describe('dpemu replay of the Service scenario\'s own capture (pcaps/kernel/service/walk.pcapng)', () => {
+  // docs/services.md "See it": the walk holds the pods' sent frames only. pod-a's connection through the
+  // ClusterIP, DNS and the unroutable VIP go as on the kernel test bed; backend-b's replies to node-2's
+  // NodePort client (not in the walk: it ran on node-2's stack) find no connection.
+  it('frames 1-12 are forwarded; backend-b\'s NodePort replies 13-16 are not the kernel\'s; 17 is unroutable', async () => {
+    let text = '';
+    const io: Io = { out: (t) => void (text += t), err: () => undefined, errIsTty: false };
+    expect(await main(['replay', '--scenario', join(packageRoot(), 'pcaps/kernel/service/scenario.yaml')], io)).toBe(0);
+    const verdict = new Map(text.split('\n').flatMap((l) => {
+      const m = /^\s{0,6}(\d+\+?)\s+\d+\.\d{6}\s.*\]\s+(FORWARDED|DROPPED \S+ at \S+ \S+)$/.exec(l);
+      return m ? [[m[1]!, m[2]!] as const] : [];
+    }));
+    for (let f = 1; f <= 12; f++) expect(verdict.get(String(f)), `frame ${f}`).toBe('FORWARDED');
+    expect(verdict.get('13')).toBe('DROPPED CT_INVALID at node-3 nf4-forward');
+    expect(verdict.get('16')).toBe('DROPPED CT_INVALID at node-3 nf4-forward');
+    // The ACK and data segment are picked up mid-stream and end at node-1's flannel.1 address (10.244.1.0).
+    expect(text).toMatch(/^\s+14\s.*10\.244\.3\.9:8080 -> 10\.244\.1\.0:26568 TCP \[\.\]\s+\[backend-b > .* > node-1:eth0 > flannel\.1\]\s+FORWARDED$/m);
+    expect(verdict.get('17')).toBe('DROPPED FIB_LOOKUP_FAILED at node-1 ip4-lookup');
+    expect(verdict.get('17+')).toBe('FORWARDED');
+  });
+});
