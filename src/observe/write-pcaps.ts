@@ -10,16 +10,23 @@ import type { DeviceCapture } from './device-capture.js';
  * as traces name them (`default/pod-a eth0`, `node-1 cali…`, `node-1 flannel.1`, `node-1 eth0`),
  * each frame as captured there with its stage and verdict as the packet comment. A device's frame
  * that was both sent and received on a veth pair appears once per end, as tcpdump shows it.
+ *
+ * Frames are written in timestamp order. The engine observes them vector by vector, so a later
+ * packet's first hop can be seen before an earlier packet's last one (a reply in the same vector as
+ * its request); a capture file is read as a timeline. The sort is stable: one packet's hops, which
+ * share its timestamp, keep the order it took them. Each file interleaves every device of its node,
+ * as `tcpdump -i any` would; filter one device with `frame.interface_name`.
  */
 export async function writeNodePcaps(dir: string, cluster: Cluster, devices: DeviceTable, capture: DeviceCapture, userAppl: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
+  const inTime = [...capture.frames].sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec);
   for (const node of cluster.nodes) {
     const path = join(dir, `${node.name}.pcapng`);
     const w = PcapngWriter.toFile(path, { userAppl });
     const ifOf = new Map<number, number>();
     for (const d of devices.ofNode(node.index)) ifOf.set(d.id, w.addInterface({ linkType: 1, name: d.label, snaplen: 262144 }));
-    for (const f of capture.frames) {
+    for (const f of inTime) {
       const id = ifOf.get(f.device);
       if (id === undefined) continue;
       w.writePacket(id, f.bytes, f.tsSec, f.tsNsec, f.wireLen, f.comment);

@@ -65,6 +65,14 @@ describe('dpemu replay --write-pcaps', () => {
     expect(rows.some(([, c]) => /^frame 19: .*; then DROPPED by ip4-forward: FRAG_NEEDED/.test(c))).toBe(true);
   });
 
+  it('writes each node\'s frames in timestamp order (the engine observes them vector by vector)', () => {
+    for (const n of ['node-1', 'node-2', 'node-3']) {
+      const t = tshark(join(dir, `${n}.pcapng`), ['frame.time_epoch']).map((r) => Number(r[0]));
+      expect(t.length).toBeGreaterThan(0);
+      for (let i = 1; i < t.length; i++) expect(t[i], `${n} frame ${i + 1}`).toBeGreaterThanOrEqual(t[i - 1]!);
+    }
+  });
+
   it('has, per node and interface, exactly the frames DeviceCapture saw at that device', () => {
     const written = new Map<string, number>();
     for (const n of ['node-1', 'node-2', 'node-3']) {
