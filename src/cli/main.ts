@@ -128,14 +128,20 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   cli
     .command('ct [capture]', 'Replay quietly, then print each node\'s conntrack table as `conntrack -L` does')
     .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
+    .option('-o, --output <format>', 'extended: as `conntrack -L -o extended` (each line prefixed with the layer-3 protocol, ipv4 2)')
     .action(async (capture: string | undefined, o: Record<string, unknown>) => {
       ran = true;
+      if (o.output !== undefined && o.output !== 'extended') {
+        io.err(`dpemu ct: -o takes extended, got ${String(o.output)}\n`);
+        code = 2;
+        return;
+      }
       const input = replayInput(capture, o, io);
       if (!input) {
         code = 2;
         return;
       }
-      code = await replayCommand(input.file, input.cluster, { quiet: true, dumpCt: true }, io);
+      code = await replayCommand(input.file, input.cluster, { quiet: true, dumpCt: true, ctExtended: o.output === 'extended' }, io);
     });
 
   cli

@@ -26,6 +26,8 @@ export interface ReplayCommandOptions {
   readonly at?: string;
   /** Print each node's conntrack table after the replay (`conntrack -L` lines). */
   readonly dumpCt?: boolean;
+  /** With dumpCt: `conntrack -L -o extended` lines. */
+  readonly ctExtended?: boolean;
   /** No per-packet lines (for `dpemu ct`). */
   readonly quiet?: boolean;
   /** Engine for the overlay fast-path stages (default ts; `dpemu replay` picks it with selectEngine). */
@@ -132,8 +134,8 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
   if (o.dumpCt) {
     // Remaining timeouts are as of the last packet's time, as `conntrack -L` run right after the capture.
     for (const ctx of dataplane.contexts) {
-      const lines = formatConntrackList(ctx.conntrack, summary.lastTs);
-      io.out(`${o.quiet ? '' : '\n'}# node ${ctx.node.name}: conntrack -L (${lines.length} flow entries)\n`);
+      const lines = formatConntrackList(ctx.conntrack, summary.lastTs, o.ctExtended === true);
+      io.out(`${o.quiet ? '' : '\n'}# node ${ctx.node.name}: conntrack -L${o.ctExtended ? ' -o extended' : ''} (${lines.length} flow entries)\n`);
       for (const l of lines) io.out(`${l}\n`);
       if (o.quiet) io.out('\n');
     }

@@ -46,8 +46,9 @@ export function formatConntrack(t: ConntrackTable, entry: number, now: number, e
 }
 
 /** All live confirmed entries, one line each, in slot order. */
-export function formatConntrackList(t: ConntrackTable, now: number): string[] {
-  return t.entries(now).map((e) => formatConntrack(t, e, now));
+/** Every live entry's `conntrack -L` line (`extended`: `-o extended`, with the `ipv4     2 ` prefix). */
+export function formatConntrackList(t: ConntrackTable, now: number, extended = false): string[] {
+  return t.entries(now).map((e) => formatConntrack(t, e, now, extended));
 }
 
 /** `conntrack -S` style line (single CPU). */

@@ -27,6 +27,7 @@ describe('bad option values exit 2 with the value as given', () => {
     [['replay', '--engine', 'bogus'], /--engine is "bogus": use native or ts/],
     [['replay', '--dump', 'routes'], /--dump takes ct, got routes/],
     [['rules', '--mode', 'ebpf'], /--mode must be iptables or ipvs/],
+    [['ct', '-o', 'json'], /-o takes extended, got json/],
     [['bench', '--threshold', 'abc'], /--threshold takes a fraction >= 0/],
     [['bench', '--threshold', '-1'], /--threshold takes a fraction >= 0/],
   ])('%j', async (args, message) => {

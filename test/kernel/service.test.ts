@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -320,6 +320,16 @@ describe('Service scenario: conntrack -L per node equals the kernel\'s', () => {
     expect(d.map((x) => x.key)).toEqual(k.map((x) => x.key));
     const off = d.map((x, i) => `${x.key}: dpemu ${x.timeout} kernel ${k[i].timeout}`).filter((_, i) => Math.abs(d[i].timeout - k[i].timeout) > 1);
     expect(off).toEqual([]);
+  });
+
+  it.each(['node-1', 'node-2', 'node-3'])('%s: -o extended lines are the kernel\'s (node-N.conntrack-extended.txt)', (node) => {
+    const now = conntrackDumpTime();
+    const PREFIX = 'ipv4     2 ';
+    const kernel = readFileSync(join(SERVICE_DIR, `${node}.conntrack-extended.txt`), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('conntrack v'));
+    const ext = formatConntrackList(run.dp.contexts.find((c) => c.node.name === node)!.conntrack, now, true);
+    for (const l of [...kernel, ...ext]) expect(l.startsWith(PREFIX), l).toBe(true);
+    const key = (lines: string[], masq: number) => lines.map((l) => normalize(l.slice(PREFIX.length), masq).key).sort();
+    expect(key(ext, dpemuPort)).toEqual(key(kernel, kernelPort));
   });
 
   it('the reference walk: node-1 holds the DNAT entry pod-a -> 10.96.5.20:80 replied by backend-a', () => {
