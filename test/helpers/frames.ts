@@ -6,7 +6,7 @@ import type { Harness } from './dataplane-harness.js';
 export const HOST_VETH_MAC = 'ee:ee:ee:ee:ee:ee';
 
 /** An IPv4 frame sent by a pod's eth0 to its gateway (the host veth), as a Calico pod sends every frame. */
-export function podFrame(h: Harness, from: string, dst: string, l4: LayerSpec[], payload?: Uint8Array, ipOpts: { ttl?: number; df?: boolean; id?: number; checksum?: number } = {}): Uint8Array {
+export function podFrame(h: Harness, from: string, dst: string, l4: LayerSpec[], payload?: Uint8Array, ipOpts: { ttl?: number; tos?: number; df?: boolean; id?: number; checksum?: number } = {}): Uint8Array {
   const p = h.pod(from);
   return buildFrame([{ type: 'eth', src: p.mac, dst: HOST_VETH_MAC }, { type: 'ipv4', src: p.ip, dst, ...ipOpts }, ...l4], payload);
 }
