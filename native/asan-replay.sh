@@ -44,7 +44,7 @@ groups=(
   "test/native/parity-random.test.ts"
   "test/native/parity-captures.test.ts"
   "test/native/dispatch.test.ts"
-  "test/native/parity-established.test.ts test/native/parity-confirm-reap.test.ts"
+  "test/native/parity-established.test.ts test/native/parity-confirm-reap.test.ts test/native/parity-ecn.test.ts"
   "test/native/parity-ip4.test.ts"
   "test/native/parity-edge.test.ts test/native/frame-input-direct.test.ts test/native/filter-proof.test.ts test/native/generated.test.ts"
   "test/native/parity-output.test.ts test/native/filter-walk.test.ts test/native/bpf-hash.test.ts test/native/deferred-entries.test.ts"
