@@ -162,6 +162,19 @@ export function parseFiles(files: ReadonlyArray<{ name: string; text: string }>)
   return out;
 }
 
+/** What a skipped kind means for the replay, and what to write instead (course files are mostly workloads). */
+const WORKLOAD_HINT = '; dpemu takes pods only from kind: Pod objects (with the template labels and a spec.nodeName) or `kubectl get pods -o yaml`';
+const SKIP_HINTS: Readonly<Record<string, string>> = {
+  Deployment: WORKLOAD_HINT,
+  ReplicaSet: WORKLOAD_HINT,
+  StatefulSet: WORKLOAD_HINT,
+  DaemonSet: WORKLOAD_HINT,
+  Job: WORKLOAD_HINT,
+  CronJob: WORKLOAD_HINT,
+  ReplicationController: WORKLOAD_HINT,
+  CiliumClusterwideNetworkPolicy: '; its rules are NOT enforced, so verdicts are more permissive than Cilium\'s (write them as a namespaced CiliumNetworkPolicy)',
+};
+
 function parseFile(file: string, text: string, out: ParsedFiles): void {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
@@ -203,6 +216,9 @@ function parseDocument(file: string, doc: number, d: Document.Parsed, lc: LineCo
     problem([], `expected valid YAML: ${e instanceof Error ? e.message : String(e)}`);
     return;
   }
+  // A document that is only comments (or `---` right after `---`) is null: kubectl apply skips it
+  // (cli-runtime StreamVisitor: empty or "null" documents), and so do concatenated course files.
+  if (js === null || js === undefined) return;
   const rec = js as Record<string, unknown> | null;
   if (rec && typeof rec === 'object' && rec.kind === 'List' && rec.apiVersion === 'v1' && Array.isArray(rec.items)) {
     // `kubectl get -o yaml` output: every item is an object of its own, located under items[i].
@@ -246,7 +262,7 @@ function parseObject(
     // Whole course files (Deployments, ConfigMaps, another project's "Cluster" CRD ...) must still load.
     const shown = typeof rawName === 'string' ? ` ${JSON.stringify(rawName)}` : '';
     const item = prefix.length ? ` ${formatPath(prefix)}` : '';
-    out.warnings.push(`${file}:doc ${doc}${item}: skipped ${apiVersion} ${kind}${shown}: dpemu does not model this kind`);
+    out.warnings.push(`${file}:doc ${doc}${item}: skipped ${apiVersion} ${kind}${shown}: dpemu does not model this kind${SKIP_HINTS[kind] ?? ''}`);
     return;
   }
   if (info.apiVersion !== apiVersion) {

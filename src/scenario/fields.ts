@@ -39,6 +39,17 @@ export const portName = z
     error: 'expected a port name of lower-case letters, digits and "-", at most 15 characters, like "http"',
   });
 
+/**
+ * A Service port's name: a DNS-1123 label (ServicePort "must be a DNS_LABEL", up to 63 characters;
+ * kubernetes.io's own example is "name-of-service-port"). The 15-character IANA_SVC_NAME limit of
+ * `portName` is for container ports and the names targetPort refers to.
+ */
+export const servicePortName = z
+  .string({ error: 'expected a port name like "http"' })
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    error: 'expected a Service port name: a DNS label of lower-case letters, digits and "-", at most 63 characters, like "http"',
+  });
+
 /** targetPort / NetworkPolicy port: a number or a container port name. */
 export const portOrName = z.union([port, portName], { error: 'expected a port number 1-65535 or a port name like "http"' });
 

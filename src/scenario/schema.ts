@@ -5,7 +5,7 @@
  */
 import { MAGLEV_TABLE_SIZES } from '../lb/maglev.js';
 import { z } from 'zod';
-import { cidr, intIn, ipv4, labels, mac, metadata, name, port, portName, portOrName, protocol } from './fields.js';
+import { cidr, intIn, ipv4, labels, mac, metadata, name, port, portName, portOrName, protocol, servicePortName } from './fields.js';
 import { ALWAYS_ON_OBJECTS, ciliumNetworkPolicySpec, networkPolicySpec } from './policy-schema.js';
 
 const seconds = intIn(1, 2147483647, 'a timeout in seconds');
@@ -150,7 +150,7 @@ export const serviceSchema = z.looseObject({
     ports: z
       .array(
         z.looseObject({
-          name: portName.optional(),
+          name: servicePortName.optional(),
           port,
           targetPort: portOrName.optional(),
           protocol: protocol.optional(),

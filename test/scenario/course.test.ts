@@ -100,9 +100,9 @@ describe('course-style files', () => {
     const r = loadScenarioText(COURSE, 'lab3.yaml');
     const c = ok(r);
     expect(r.warnings).toEqual([
-      'lab3.yaml:doc 2: skipped apps/v1 Deployment "web": dpemu does not model this kind',
+      'lab3.yaml:doc 2: skipped apps/v1 Deployment "web": dpemu does not model this kind; dpemu takes pods only from kind: Pod objects (with the template labels and a spec.nodeName) or `kubectl get pods -o yaml`',
       'lab3.yaml:doc 3: skipped v1 ConfigMap "web-config": dpemu does not model this kind',
-      'lab3.yaml:doc 8: skipped apps/v1 DaemonSet "agent": dpemu does not model this kind',
+      'lab3.yaml:doc 8: skipped apps/v1 DaemonSet "agent": dpemu does not model this kind; dpemu takes pods only from kind: Pod objects (with the template labels and a spec.nodeName) or `kubectl get pods -o yaml`',
     ]);
     expect(c.warnings).toEqual(r.warnings);
     // no Cluster document: defaults, the node from the Node object
@@ -200,7 +200,7 @@ items:
     const r = loadScenario([{ name: 'nodes.yaml', text: nodes }, { name: 'get.yaml', text: list('10.244.1.9') }]);
     const c = ok(r);
     expect(c.pods.map((p) => p.ip)).toEqual(['10.244.1.9']);
-    expect(r.warnings).toEqual(['get.yaml:doc 1 items[1]: skipped apps/v1 ReplicaSet "rs": dpemu does not model this kind']);
+    expect(r.warnings).toEqual(['get.yaml:doc 1 items[1]: skipped apps/v1 ReplicaSet "rs": dpemu does not model this kind; dpemu takes pods only from kind: Pod objects (with the template labels and a spec.nodeName) or `kubectl get pods -o yaml`']);
   });
 
   it('names items in problem paths', () => {
@@ -215,5 +215,35 @@ items:
     ]);
     const bad = loadScenario([{ name: 'nodes.yaml', text: nodes }, { name: 'get.yaml', text: list('nope') }]);
     expect(bad.ok ? [] : bad.problems.map((p) => `${p.line} ${p.path}`)).toEqual(['8 items[0].status.podIP']);
+  });
+});
+
+describe('what kubectl accepts and course files contain', () => {
+  const node = 'apiVersion: v1\nkind: Node\nmetadata: {name: worker-1}\nspec: {podCIDR: 10.244.1.0/24}\nstatus:\n  addresses: [{type: InternalIP, address: 172.18.0.3}]\n';
+  it('a Service port name is a DNS label of up to 63 characters (kubernetes.io\'s own "name-of-service-port")', () => {
+    const svc = (portName: string) => `${node}---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports:\n    - {name: ${portName}, port: 80, targetPort: http-web-svc}\n`;
+    const c = ok(loadScenarioText(svc('name-of-service-port'), 'svc.yaml'));
+    expect(c.services[0]!.ports[0]).toMatchObject({ name: 'name-of-service-port', targetPort: 'http-web-svc' });
+    expect(loadScenarioText(svc('a'.repeat(63)), 'svc.yaml').ok).toBe(true);
+    const long = loadScenarioText(svc('a'.repeat(64)), 'svc.yaml');
+    expect(long.ok).toBe(false);
+    if (!long.ok) expect(long.error.message).toMatch(/spec\.ports\[0\]\.name: expected a Service port name: a DNS label .* at most 63 characters/);
+    const upper = loadScenarioText(svc('Http'), 'svc.yaml');
+    expect(upper.ok).toBe(false);
+  });
+
+  it('skips empty documents (only comments, or --- right after ---) as kubectl apply does', () => {
+    const text = `# lab 4\n---\n# the nodes\n---\n---\n${node}---\n# end\n`;
+    const r = loadScenarioText(text, 'lab4.yaml');
+    const c = ok(r);
+    expect(c.nodes.map((n) => n.name)).toEqual(['worker-1']);
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('says a skipped CiliumClusterwideNetworkPolicy is not enforced', () => {
+    const text = `${node}---\napiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: only-client}\nspec:\n  endpointSelector: {matchLabels: {app: svc}}\n  ingress: [{fromEndpoints: [{matchLabels: {app: client}}]}]\n`;
+    const r = loadScenarioText(text, 'ccnp.yaml');
+    ok(r);
+    expect(r.warnings).toEqual(['ccnp.yaml:doc 2: skipped cilium.io/v2 CiliumClusterwideNetworkPolicy "only-client": dpemu does not model this kind; its rules are NOT enforced, so verdicts are more permissive than Cilium\'s (write them as a namespaced CiliumNetworkPolicy)']);
   });
 });
