@@ -225,6 +225,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
   interface PodDraft { o: Of<'Pod'>; node: NodeModel; ip32: number | null }
   const podDrafts: PodDraft[] = [];
   const takenPodIps = new Map<number, string>();
+  let unplaced = 0;
   for (const o of all('Pod')) {
     if (o.value.spec?.hostNetwork) {
       warnings.push(`${where(o.src)}: skipped Pod "${o.namespace}/${o.name}": hostNetwork pods are the node itself in dpemu`);
@@ -233,9 +234,16 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
     const nn = o.value.spec?.nodeName;
     let node: NodeModel | undefined;
     if (nn === undefined) {
+      // Course Pods rarely say where they run (kube-scheduler decides). A written podIP names its node
+      // (the pod CIDR holding it); otherwise the pods without a node go round robin over the nodes in
+      // order, deterministically, and the warning says how to choose.
+      const ipGiven = o.value.status?.podIP;
+      const byIp = ipGiven === undefined ? undefined : nodes.find((n) => cidrContains(n.podCidr, parseIpv4(ipGiven)!));
       if (drafts.size === 1) node = nodes[0];
-      else if (drafts.size > 1) {
-        report(o.src, ['spec', 'nodeName'], `missing; expected the node this pod runs on (one of ${nodeList}); only single-node scenarios may leave it out`);
+      else if (byIp) node = byIp;
+      else if (nodes.length > 0) {
+        node = nodes[unplaced++ % nodes.length];
+        warnings.push(`${where(o.src)}: Pod "${o.namespace}/${o.name}" has no spec.nodeName: placed on ${node!.name} (round robin over the nodes; kube-scheduler is not modelled, set spec.nodeName to choose)`);
       }
     } else {
       node = nodeByName.get(nn);

@@ -92,6 +92,7 @@ describe('validation problems', () => {
   });
 
   it('checks cross-object rules: unknown node, IP outside the node CIDR, duplicates, multi-port names', () => {
+    // (doc 4, a Pod with no spec at all, is placed on a node with a warning: see the next test)
     const text = `${TWO_NODES}---
 apiVersion: v1
 kind: Pod
@@ -127,12 +128,22 @@ spec:
     expect(got).toEqual([
       '2:12:spec.nodeName: expected one of the nodes n1, n2, got "n9"',
       '3:18:status.podIP: expected an address inside n1\'s pod CIDR 10.244.1.0/24, got "10.244.2.7"',
-      // no spec at all: the nearest existing ancestor is the document itself
-      '4:20:spec.nodeName: missing; expected the node this pod runs on (one of n1, n2); only single-node scenarios may leave it out',
       '5:28:spec.ports[0].name: missing; expected a name on every port when a Service has more than one port',
       '5:28:spec.ports[1].name: missing; expected a name on every port when a Service has more than one port',
       '6:32:metadata.name: expected each Service once, but default/s is already defined at x.yaml:doc 5',
     ]);
+  });
+
+  it('places Pods without spec.nodeName: by their podIP\'s pod CIDR, else round robin over the nodes, with a warning', () => {
+    const pod = (name: string, extra = '') => `---\napiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, labels: {app: web}}\n${extra}`;
+    const text = TWO_NODES + pod('a') + pod('b') + pod('c') + pod('d', 'status: {podIP: 10.244.2.9}\n') + pod('e', 'spec: {nodeName: n1}\n');
+    const r = loadScenarioText(text, 'p.yaml');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.cluster.pods.map((p) => `${p.name}@${p.nodeName}`)).toEqual(['a@n1', 'b@n2', 'c@n1', 'd@n2', 'e@n1']);
+    expect(r.cluster.pods.find((p) => p.name === 'd')!.ip).toBe('10.244.2.9');
+    expect(r.warnings).toEqual(['a', 'b', 'c'].map((n, i) =>
+      `p.yaml:doc ${i + 2}: Pod "default/${n}" has no spec.nodeName: placed on ${i % 2 === 0 ? 'n1' : 'n2'} (round robin over the nodes; kube-scheduler is not modelled, set spec.nodeName to choose)`));
   });
 
   it('reports an unreadable file as a problem, not an exception', () => {
