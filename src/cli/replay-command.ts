@@ -51,7 +51,8 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
     poolSize: dp0Pool,
     engine: o.engine ?? 'ts',
   });
-  for (const d of dataplane.contexts[0]?.policy?.diagnostics ?? []) io.err(`${d.severity === 'error' ? 'error' : 'warning'}: ${d.message}\n`);
+  // Each policy diagnostic names its object and field, as scenario problems name theirs.
+  for (const d of dataplane.contexts[0]?.policy?.diagnostics ?? []) io.err(`${d.severity === 'error' ? 'error' : 'warning'}: ${d.object}${d.field ? ` ${d.field}` : ''}: ${d.message}\n`);
   recorder = new Recorder(dataplane.pool, Boolean(o.json && o.trace));
   observers.push(recorder);
   if (o.writePcaps) {
