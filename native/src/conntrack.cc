@@ -37,6 +37,9 @@ inline uint32_t ctHash(const CtView& ct, uint32_t proto, uint32_t zone, uint32_t
 }
 
 // ConntrackTable.find: node id of a hashed tuple, expired or not; -1 if absent. `bucket`: the tuple's
+constexpr uint32_t kFlagLocalOutCt = 1u << 3;  // PacketFlag.LOCAL_OUT
+constexpr uint32_t kFlagLoopback = 1u << 4;    // PacketFlag.LOOPBACK
+
 // ctHash when the caller has it (the LookupWarmer computed it ahead), else kNoBucket.
 constexpr uint32_t kNoBucket = 0xffffffffu;
 inline int32_t ctFind(const CtView& ct, uint32_t proto, uint32_t src, uint32_t dst, uint32_t sport, uint32_t dport, uint32_t bucket = kNoBucket) {
@@ -412,7 +415,13 @@ int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, 
     [&](int32_t s, int32_t* entry) { return postCheck(p, ct, s, cc->now, entry); },
     [&](int32_t s) {
       applyNatNative(p, ct, s, false);
-      p.next[s] = 0;
+      if (p.flags[s] & kFlagLoopback) {
+        // lo: received again at LOCAL_IN (netfilter.ts nf4Postrouting).
+        p.flags[s] &= ~(kFlagLoopback | kFlagLocalOutCt);
+        p.next[s] = 1;
+      } else {
+        p.next[s] = 0;
+      }
     });
 }
 

@@ -17,6 +17,11 @@ export const PacketFlag = {
   L2_REWRITTEN: 1 << 2,
   /** Sent by a node's own stack (locally generated or attached there): routed without forwarding. */
   LOCAL_OUT: 1 << 3,
+  /**
+   * A node's own packet to one of its own addresses: LOCAL_OUT (OUTPUT, POSTROUTING) first, then the
+   * loopback to LOCAL_IN, as the kernel routes it through lo (set by ip4-lookup or nf4-output's reroute).
+   */
+  LOOPBACK: 1 << 4,
 } as const;
 
 /** Final verdict of a packet (pool.verdict), named as flow.proto's Verdict. */

@@ -36,7 +36,12 @@ export const ip4Lookup = defineStage<NodeContext>({
       const route = routes.routes[r];
       if (rt.tracing) rt.trace(s, 'routing', route.kind === RouteKind.LOCAL ? 'local' : 'forward', route.text);
       if (route.kind === RouteKind.LOCAL) {
-        rt.next(s, 0);
+        // The node's own packet to itself goes through OUTPUT and POSTROUTING before the loopback delivers
+        // it (nat OUTPUT may DNAT it: kube-proxy's KUBE-NODEPORTS for `curl <node IP>:<nodePort>`).
+        if (pool.flags[s] & PacketFlag.LOCAL_OUT) {
+          pool.flags[s] |= PacketFlag.LOOPBACK;
+          rt.next(s, 2);
+        } else rt.next(s, 0);
         continue;
       }
       pool.aux0[s] = route.dev;

@@ -1,7 +1,7 @@
 import * as CT from '../conntrack/constants.js';
 import { formatConntrack } from '../conntrack/format.js';
 import { Drop } from '../engine/drop-reasons.js';
-import type { PacketPool } from '../engine/pool.js';
+import { PacketFlag, type PacketPool } from '../engine/pool.js';
 import type { StageRuntime } from '../engine/runtime.js';
 import { defineStage } from '../engine/stage.js';
 import { DeviceKind } from '../dataplane/devices.js';
@@ -89,14 +89,16 @@ function natNew(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, r: W
     const addr = a.kind === 'SNAT' ? a.addr32 : masqueradeAddress(rt.ctx, pool.aux0[s]);
     const o = e * 2;
     const want = a.kind === 'SNAT' && a.port ? a.port : ct.tSport[o];
-    const port = pickSourcePort(rt, e, addr, want, a.kind === 'MASQUERADE' && a.randomFully);
+    const randomFully = a.kind === 'MASQUERADE' && a.randomFully;
+    const port = pickSourcePort(rt, e, addr, want, randomFully);
     if (port < 0) {
       if (rt.tracing) rt.trace(s, 'conntrack', 'SNAT failed', 'no free source port');
       return;
     }
     if (ct.snat(e, addr, port)) {
       natRewrite(pool, s, 0, addr, port);
-      if (rt.tracing) rt.trace(s, 'conntrack', a.kind, `source ${ipv4ToString(addr)}:${port}${port !== want ? ` (port ${want} was taken: clash resolved)` : ''}`);
+      const why = randomFully ? ' (--random-fully: a random port)' : port !== want ? ` (port ${want} was taken: clash resolved)` : '';
+      if (rt.tracing) rt.trace(s, 'conntrack', a.kind, `source ${ipv4ToString(addr)}:${port}${why}`);
     }
   }
 }
@@ -187,15 +189,19 @@ export const nf4Output = defineStage<NodeContext>({
       else applyNat(rt, pool, s, true);
       const after = rd32(pool.bufs[s], pool.l3[s] + 16);
       if (after !== before) {
-        // ip_route_me_harder: the destination changed, route again.
+        // ip_route_me_harder: the destination changed, route again (to one of the node's own addresses: lo).
         const r = rt.ctx.routes.lookup(after);
-        if (r < 0 || rt.ctx.routes.routes[r].kind === RouteKind.LOCAL) {
+        if (r < 0) {
           rt.drop(s, Drop.FIB_LOOKUP_FAILED);
           continue;
         }
         const route = rt.ctx.routes.routes[r];
-        pool.aux0[s] = route.dev;
-        pool.aux1[s] = route.kind === RouteKind.VIA ? route.via : after;
+        if (route.kind === RouteKind.LOCAL) pool.flags[s] |= PacketFlag.LOOPBACK;
+        else {
+          pool.flags[s] &= ~PacketFlag.LOOPBACK;
+          pool.aux0[s] = route.dev;
+          pool.aux1[s] = route.kind === RouteKind.VIA ? route.via : after;
+        }
       }
       if (!filterVerdict(rt, s, walk(rt, pool, s, 'filter', 'OUTPUT'))) continue;
       rt.next(s, 0);
@@ -238,7 +244,7 @@ export const nf4LocalIn = defineStage<NodeContext>({
 /** POSTROUTING: kube-proxy's nat POSTROUTING (masquerade marked packets) for a new flow, un-DNAT for replies, confirm. */
 export const nf4Postrouting = defineStage<NodeContext>({
   name: S.NF4_POSTROUTING,
-  next: [S.IP4_OUTPUT],
+  next: [S.IP4_OUTPUT, S.NF4_INPUT],
   drops: [Drop.CT_MAP_INSERTION_FAILED],
   describe: 'netfilter POSTROUTING: SNAT/MASQUERADE, confirm',
   process(rt, slots, n, pool) {
@@ -250,7 +256,12 @@ export const nf4Postrouting = defineStage<NodeContext>({
         applyNat(rt, pool, s, false);
       }
       if (!confirm(rt, pool, s)) continue;
-      rt.next(s, 0);
+      if (pool.flags[s] & PacketFlag.LOOPBACK) {
+        // lo: received again, at LOCAL_IN (PREROUTING finds the entry and its nat already set up).
+        pool.flags[s] &= ~(PacketFlag.LOOPBACK | PacketFlag.LOCAL_OUT);
+        if (rt.tracing) rt.trace(s, 'routing', 'loopback', 'lo: to LOCAL_IN');
+        rt.next(s, 1);
+      } else rt.next(s, 0);
     }
   },
 });

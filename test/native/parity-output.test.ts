@@ -76,6 +76,16 @@ function scenario(engine: 'ts' | 'native', vectorSize: number, runEvery: boolean
     for (let i = 0; i < 3; i++) fromNode(VIP, tcp(48000 + i, 80, r === 0 ? F.SYN : F.ACK, 10 + r, 0));
     phase();
   }
+  // node-1 to its own address (lo): OUTPUT, POSTROUTING, then INPUT. A handshake and data both ways,
+  // so after the first packets POSTROUTING takes the loopback natively (established entry).
+  for (let r = 0; r < 4; r++) {
+    t += 0.01;
+    for (let i = 0; i < 3; i++) {
+      fromNode(node1, tcp(49000 + i, 22, r === 0 ? F.SYN : F.ACK | F.PSH, 700 + r * 5, r === 0 ? 0 : 301 + r * 7), r === 0 ? 0 : 5);
+      fromNode(node1, tcp(22, 49000 + i, r === 0 ? F.SYN | F.ACK : F.ACK | F.PSH, 300 + r * 7, 701 + r * 5), r === 0 ? 0 : 7);
+    }
+    phase();
+  }
   // Close the node's flows; much later, everything again (expired entries everywhere).
   for (let i = 0; i < 4; i++) fromNode(backendB, tcp(45000 + i, 8080, F.FIN | F.ACK, 1031, 5061));
   phase();

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it, afterAll } from 'vitest';
 import * as CT from '../../src/conntrack/constants.js';
 import { formatConntrackList } from '../../src/conntrack/format.js';
+import { buildFrame } from '../../src/packet/build.js';
 import { TcpFlag } from '../../src/packet/view.js';
 import { defaultScenarioPath } from '../../src/scenario/index.js';
 import { ENGINES, nativeEngine, nativeRuns, Harness, checksumsValid, dropName, framesAt, ip, parse, type EngineFactory } from '../helpers/dataplane-harness.js';
@@ -125,6 +126,49 @@ status: { podIP: 10.244.1.5 }
     expect(q.length).toBe(f.length - 14);
     expect(Buffer.from(q.subarray(12)).equals(Buffer.from(f.subarray(14 + 12)))).toBe(true);
     expect(h.drops('node-1').REJECTED).toBe(1);
+  });
+
+  describe('a node\'s own packet to its own address: OUTPUT and POSTROUTING, then the loopback to INPUT', () => {
+    const NODEPORT = `---
+apiVersion: v1
+kind: Service
+metadata: {name: web-np, namespace: default}
+spec:
+  type: NodePort
+  selector: {app: backend}
+  ports: [{port: 80, targetPort: 8080, nodePort: 30007}]
+`;
+    // Sent by node-2's stack: an unknown source MAC with the node's address (frame-input attaches it by IP, LOCAL_OUT).
+    const fromNode2 = (h: Harness, dport: number): Uint8Array =>
+      buildFrame([{ type: 'eth', src: '02:aa:aa:aa:aa:02', dst: 'ee:ee:ee:ee:ee:ee' }, { type: 'ipv4', src: h.node('node-2').ip, dst: h.node('node-2').ip }, ...syn(42000, dport)]);
+
+    it('curl <own node IP>:<nodePort>: nat OUTPUT (KUBE-NODEPORTS) DNATs it to a backend and it is masqueraded', () => {
+      const h = new Harness({ engine, scenario: readFileSync(defaultScenarioPath(), 'utf8') + NODEPORT });
+      const out = h.one(fromNode2(h, 30007));
+      expect(out.results.map((r) => r.verdict)).toEqual([1]);
+      const ct = h.dp.contexts[1]!.conntrack;
+      const lines = formatConntrackList(ct, 1_700_000_000);
+      const entry = lines.find((l) => / dport=30007 /.test(l));
+      expect(entry, lines.join('\n')).toMatch(/src=10\.0\.1\.6 dst=10\.0\.1\.6 sport=42000 dport=30007 \[UNREPLIED\] src=(10\.244\.2\.8|10\.244\.3\.9) dst=10\.0\.1\.6 sport=8080 /);
+      const backend = /\[UNREPLIED\] src=(\S+)/.exec(entry!)![1] === '10.244.2.8' ? 'backend-a' : 'backend-b';
+      const got = framesAt(out, h, `default/${backend} eth0`, 0);
+      expect(got).toHaveLength(1);
+      const L = parse(got[0]!.bytes).layers[0]!;
+      expect([L.dst4, L.dstPort]).toEqual([ip(h.pod(backend).ip), 8080]);
+      expect(L.src4).not.toBe(0);
+      expect(checksumsValid(got[0]!.bytes, L)).toBe(true);
+      if (engine.traces !== false) expect(out.traces.some((t) => t.stage === 'nf4-output' && t.decision === 'DNAT')).toBe(true);
+    });
+
+    it('to a port nothing translates: confirmed at POSTROUTING, through filter INPUT, delivered to the node', () => {
+      const h = new Harness({ engine });
+      const out = h.one(fromNode2(h, 22));
+      expect(out.results.map((r) => [r.verdict, r.stage, r.node])).toEqual([[1, 'ip4-local', 1]]);
+      const rows = h.counters().filter((r) => r.node === 'node-2' && r.packets > 0).map((r) => r.stage);
+      expect(rows).toEqual(expect.arrayContaining(['ip4-lookup', 'nf4-output', 'nf4-postrouting', 'nf4-input', 'ip4-local']));
+      expect(rows).not.toContain('ip4-output');
+      expect(formatConntrackList(h.dp.contexts[1]!.conntrack, 1_700_000_000).some((l) => /SYN_SENT src=10\.0\.1\.6 dst=10\.0\.1\.6 sport=42000 dport=22 \[UNREPLIED\]/.test(l))).toBe(true);
+    });
   });
 
   it('a SYN-ACK with no conntrack entry is INVALID: CT_INVALID dropped by KUBE-FORWARD on the forwarding node', () => {
