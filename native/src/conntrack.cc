@@ -37,9 +37,6 @@ inline uint32_t ctHash(const CtView& ct, uint32_t proto, uint32_t zone, uint32_t
 }
 
 // ConntrackTable.find: node id of a hashed tuple, expired or not; -1 if absent. `bucket`: the tuple's
-constexpr uint32_t kFlagLocalOutCt = 1u << 3;  // PacketFlag.LOCAL_OUT
-constexpr uint32_t kFlagLoopback = 1u << 4;    // PacketFlag.LOOPBACK
-
 // ctHash when the caller has it (the LookupWarmer computed it ahead), else kNoBucket.
 constexpr uint32_t kNoBucket = 0xffffffffu;
 inline int32_t ctFind(const CtView& ct, uint32_t proto, uint32_t src, uint32_t dst, uint32_t sport, uint32_t dport, uint32_t bucket = kNoBucket) {
@@ -63,9 +60,11 @@ class LookupWarmer {
   LookupWarmer(const PoolView& p, const CtView& ct, const Call& c, int32_t from) : p_(p), ct_(ct), c_(c) {
     for (int32_t i = from; i < from + kBucketAhead && i < c.n; i++) bucket(i);
   }
-  // The bucket of packet i's tuple, computed kBucketAhead packets earlier (kNoBucket when it has none).
-  uint32_t bucketOf(int32_t i) const { return hash_[i & kRing]; }
+  // The bucket of slot s's tuple when s is the packet the walk last stepped to (computed kBucketAhead
+  // packets earlier), else kNoBucket: the scan for a stop's runEnd checks packets it never stepped to.
+  uint32_t bucketFor(int32_t s) const { return at_ >= 0 && c_.slots[at_] == s ? hash_[at_ & kRing] : kNoBucket; }
   void step(int32_t i) {
+    at_ = i;
     if (i + kBucketAhead < c_.n) bucket(i + kBucketAhead);
     const int32_t j = i + kEntryAhead;
     if (j >= c_.n) return;
@@ -109,6 +108,7 @@ class LookupWarmer {
   const PoolView& p_;
   const CtView& ct_;
   const Call& c_;
+  int32_t at_ = -1;  // the index step() last saw
   uint32_t hash_[kRing + 1];
 };
 
@@ -316,13 +316,12 @@ struct PreDecision {
   uint8_t ctinfo, ns;
 };
 
-// kTake, or what the TS stage's handling of the packet touches: only the packet and its entry
-// (*entry; -1 on a miss: a new entry) for a TCP/UDP packet (kDefer), anything else (kBarrier).
-// Reads the table, writes nothing.
-// conntrackIn's lookup and state check for a TCP/UDP packet, shared by PREROUTING and OUTPUT: a
-// confirmed, live entry whose ctinfo is ESTABLISHED(_REPLY), or NEW once its nat binding is set up
-// (natUninitialized: DST_NAT_DONE; before that the nat walk runs in TS), and a TCP update that is a
-// plain ACCEPT. Reads the table, writes nothing.
+// conntrackIn's lookup and state check for a TCP/UDP packet, shared by PREROUTING and OUTPUT: kTake
+// for a confirmed, live entry whose ctinfo is ESTABLISHED(_REPLY), or NEW once its nat binding is set
+// up (natUninitialized: DST_NAT_DONE; before that the nat walk runs in TS), and a TCP update that is a
+// plain ACCEPT. Else what the TS stage's handling touches: only the packet and its entry (*entry; -1
+// on a miss: a new entry) for a TCP/UDP packet (kDefer), anything else (kBarrier). Reads the table,
+// writes nothing.
 Verdict trackCheck(const PoolView& p, const CtView& ct, int32_t s, double now, PreDecision* d, int32_t* entry, uint32_t bucket) {
   if (!usable(p, s)) return kBarrier;
   const uint8_t* b = p.slot(s);
@@ -375,12 +374,8 @@ void trackTaken(const PoolView& p, CtView& ct, int32_t s, const PreDecision& d, 
 int32_t nf4PreroutingEstablished(const PoolView& p, CtView& ct, const Call& c, CtCall* cc, int32_t from) {
   PreDecision d{};
   LookupWarmer warm(p, ct, c, from);
-  int32_t at = from;  // the walk's index: its bucket was computed ahead (the scan for runEnd hashes afresh)
-  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); at = i; },
-    [&](int32_t s, int32_t* entry) {
-      const uint32_t bucket = c.slots[at] == s ? warm.bucketOf(at) : kNoBucket;
-      return preCheck(p, ct, s, cc->now, &d, entry, bucket);
-    },
+  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); },
+    [&](int32_t s, int32_t* entry) { return preCheck(p, ct, s, cc->now, &d, entry, warm.bucketFor(s)); },
     [&](int32_t s) {
       trackTaken(p, ct, s, d, cc);
       applyNatNative(p, ct, s, true);
@@ -417,7 +412,7 @@ int32_t nf4PostroutingEstablished(const PoolView& p, CtView& ct, const Call& c, 
       applyNatNative(p, ct, s, false);
       if (p.flags[s] & kFlagLoopback) {
         // lo: received again at LOCAL_IN (netfilter.ts nf4Postrouting).
-        p.flags[s] &= ~(kFlagLoopback | kFlagLocalOutCt);
+        p.flags[s] &= ~(kFlagLoopback | kFlagLocalOut);
         p.next[s] = 1;
       } else {
         p.next[s] = 0;
@@ -519,12 +514,8 @@ int32_t nf4OutputTracked(const PoolView& p, CtView& ct, const FilterView& f, con
   OutDecision d{};
   // The outer VXLAN flows are many (udp_flow_src_port hashes the inner flow): warm them too.
   LookupWarmer warm(p, ct, c, from);
-  int32_t at = from;
-  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); at = i; },
-    [&](int32_t s, int32_t* entry) {
-      const uint32_t bucket = c.slots[at] == s ? warm.bucketOf(at) : kNoBucket;
-      return outCheck(p, ct, f, s, cc->now, &d, entry, bucket);
-    },
+  return walkDeferring(c, from, ct.roomFor(c.n - from), &cc->runEnd, &cc->deferred, [&](int32_t i) { warm.step(i); },
+    [&](int32_t s, int32_t* entry) { return outCheck(p, ct, f, s, cc->now, &d, entry, warm.bucketFor(s)); },
     [&](int32_t s) {
       trackTaken(p, ct, s, d.pre, cc);
       if (d.nat) applyNatNative(p, ct, s, true);

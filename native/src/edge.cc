@@ -13,7 +13,6 @@ namespace {
 
 constexpr int16_t kNextDone = -3;  // runtime.ts NEXT_DONE
 constexpr uint8_t kVerdictForwarded = 1;
-constexpr uint32_t kFlagLocalOut = 1u << 3;  // PacketFlag.LOCAL_OUT
 constexpr uint8_t kCtNew = 2;                // IP_CT_NEW
 constexpr int32_t kMaxVlanTags = 4;          // view.ts MAX_VLAN_TAGS
 constexpr uint32_t kGenevePort = 6081;

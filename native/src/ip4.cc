@@ -14,8 +14,6 @@ namespace {
 
 constexpr int16_t kDone = -3;            // runtime.ts NEXT_DONE
 constexpr uint8_t kVerdictForwarded = 1;  // pool.ts Verdict.FORWARDED
-constexpr uint32_t kLocalOut = 1u << 3;   // PacketFlag.LOCAL_OUT
-constexpr uint32_t kLoopback = 1u << 4;   // PacketFlag.LOOPBACK
 constexpr uint8_t kRouteLocal = 0, kRouteVia = 2;
 constexpr uint8_t kKindHostVeth = 1, kKindVxlan = 2, kKindUnderlay = 3;
 constexpr uint32_t kTcp = 6, kUdp = 17;
@@ -130,8 +128,8 @@ int32_t ip4Lookup(const PoolView& p, const Ip4NodeView& t, const Call& c) {
     c.handBack[i] = 0;
     if (r->kind == kRouteLocal) {
       // The node's own packet to itself: OUTPUT and POSTROUTING, then the loopback (ip4-lookup.ts).
-      if (p.flags[s] & kLocalOut) {
-        p.flags[s] |= kLoopback;
+      if (p.flags[s] & kFlagLocalOut) {
+        p.flags[s] |= kFlagLoopback;
         p.next[s] = 2;
       } else {
         p.next[s] = 0;
@@ -140,7 +138,7 @@ int32_t ip4Lookup(const PoolView& p, const Ip4NodeView& t, const Call& c) {
     }
     p.aux0[s] = r->dev;
     p.aux1[s] = int32_t(r->kind == kRouteVia ? r->via : dst);
-    p.next[s] = (p.flags[s] & kLocalOut) != 0 ? 2 : 1;
+    p.next[s] = (p.flags[s] & kFlagLocalOut) != 0 ? 2 : 1;
   }
   return left;
 }

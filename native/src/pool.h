@@ -9,6 +9,9 @@ namespace dpemu {
 
 constexpr int16_t kNextDrop = -2;  // runtime.ts NEXT_DROP
 constexpr uint8_t kVerdictDropped = 2;
+// pool.flags bits (pool.ts PacketFlag) the native stages read or write.
+constexpr uint32_t kFlagLocalOut = 1u << 3;  // PacketFlag.LOCAL_OUT
+constexpr uint32_t kFlagLoopback = 1u << 4;  // PacketFlag.LOOPBACK
 
 struct PoolView {
   uint8_t* bytes = nullptr;  // the one backing ArrayBuffer: slot s at s * slotBytes
