@@ -45,8 +45,7 @@ export function formatConntrack(t: ConntrackTable, entry: number, now: number, e
   return s;
 }
 
-/** All live confirmed entries, one line each, in slot order. */
-/** Every live entry's `conntrack -L` line (`extended`: `-o extended`, with the `ipv4     2 ` prefix). */
+/** Every live confirmed entry's `conntrack -L` line, in slot order (`extended`: `-o extended`, with the `ipv4     2 ` prefix). */
 export function formatConntrackList(t: ConntrackTable, now: number, extended = false): string[] {
   return t.entries(now).map((e) => formatConntrack(t, e, now, extended));
 }

@@ -57,6 +57,11 @@ export interface WalkResult {
   matchedCount: number;
 }
 
+/** An empty result, for a caller that reuses one across walks (walkChain's `out`). */
+export function newWalkResult(): WalkResult {
+  return { verdict: 'ACCEPT', by: null, rejectWith: null, nat: null, matched: [], matchedCount: 0 };
+}
+
 const MAX_DEPTH = 64;
 /**
  * Chain entries one walk may make (jumps and gotos). A goto does not nest, so a goto cycle never
@@ -167,7 +172,7 @@ export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpP
   const start = idx.get(chain);
   if (!start) throw new KubeProxyError('KP_UNKNOWN_CHAIN', `kube-proxy: no chain ${chain} in table ${table} of node ${rs.node}`);
   // Pass `out` to reuse one result (and its matched array) across packets: no per-packet allocation.
-  const result: WalkResult = out ?? { verdict: 'ACCEPT', by: null, rejectWith: null, nat: null, matched: [], matchedCount: 0 };
+  const result: WalkResult = out ?? newWalkResult();
   result.verdict = 'ACCEPT';
   result.by = null;
   result.rejectWith = null;

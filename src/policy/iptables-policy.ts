@@ -23,7 +23,7 @@ import { cidrContains, formatIpv4 } from '../scenario/ipv4.js';
 import type { Chain, CidrMatch, Match, Rule, RuleProtocol, RuleSet, Target } from '../kubeproxy/rule.js';
 import { CT_ESTABLISHED, CT_INVALID, CT_RELATED } from '../kubeproxy/rule.js';
 import type { KpPacket, WalkContext, WalkResult } from '../kubeproxy/walk.js';
-import { walkChain } from '../kubeproxy/walk.js';
+import { newWalkResult, walkChain } from '../kubeproxy/walk.js';
 import { RecentTable } from '../kubeproxy/recent.js';
 import { Prng } from '../util/prng.js';
 import type { Direction, EndpointPolicy, Peer, PolicyEntry, PortMatch } from './ir.js';
@@ -257,5 +257,5 @@ export function iptablesVerdict(
 }
 
 export function newIptResult(): IptResult {
-  return { verdict: 'ALLOW', dropReason: null, rulesMatched: 0, walk: { verdict: 'ACCEPT', by: null, rejectWith: null, nat: null, matched: [], matchedCount: 0 } };
+  return { verdict: 'ALLOW', dropReason: null, rulesMatched: 0, walk: newWalkResult() };
 }

@@ -232,13 +232,14 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       continue;
     }
     const nn = o.value.spec?.nodeName;
+    const ipText = o.value.status?.podIP;
+    const ipWritten = ipText === undefined ? null : parseIpv4(ipText)!;
     let node: NodeModel | undefined;
     if (nn === undefined) {
       // Course Pods rarely say where they run (kube-scheduler decides). A written podIP names its node
       // (the pod CIDR holding it); otherwise the pods without a node go round robin over the nodes in
       // order, deterministically, and the warning says how to choose.
-      const ipGiven = o.value.status?.podIP;
-      const byIp = ipGiven === undefined ? undefined : nodes.find((n) => cidrContains(n.podCidr, parseIpv4(ipGiven)!));
+      const byIp = ipWritten === null ? undefined : nodes.find((n) => cidrContains(n.podCidr, ipWritten));
       if (drafts.size === 1) node = nodes[0];
       else if (byIp) node = byIp;
       else if (nodes.length > 0) {
@@ -250,10 +251,9 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       if (!node && !drafts.has(nn)) report(o.src, ['spec', 'nodeName'], `expected one of the nodes ${nodeList}, got "${nn}"`);
     }
     if (!node) continue;
-    const ipText = o.value.status?.podIP;
     let ip32: number | null = null;
-    if (ipText !== undefined) {
-      ip32 = parseIpv4(ipText)!;
+    if (ipWritten !== null) {
+      ip32 = ipWritten;
       const path: PathKey[] = ['status', 'podIP'];
       const owner = takenPodIps.get(ip32);
       if (!cidrContains(node.podCidr, ip32)) {

@@ -6,13 +6,13 @@ import type { StageRuntime } from '../engine/runtime.js';
 import { natRewrite } from '../dataplane/nat.js';
 import type { NodeContext } from '../dataplane/node-context.js';
 import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT } from '../kubeproxy/rule.js';
-import type { KpPacket, WalkResult } from '../kubeproxy/walk.js';
+import { newWalkResult, type KpPacket, type WalkResult } from '../kubeproxy/walk.js';
 import { ipv4ToString } from '../packet/format.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, rd16, rd32 } from '../dataplane/wire.js';
 
 /** One reusable rule-walk packet and result: no allocation per packet. */
 export const kp: KpPacket = { src32: 0, dst32: 0, proto: 'other', sport: 0, dport: 0, mark: 0, srcIsLocal: false, dstIsLocal: false, ctstate: 0 };
-export const walkOut: WalkResult = { verdict: 'ACCEPT', by: null, rejectWith: null, nat: null, matched: [], matchedCount: 0 };
+export const walkOut: WalkResult = newWalkResult();
 
 export const CTINFO_UNTRACKED = 255;
 

@@ -4,18 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Io } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
-
-interface Run { code: number; out: string; err: string }
-
-async function run(args: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, errIsTty: false };
-  const code = await main(args, io);
-  return { code, out, err };
-}
+import { runCli as run } from '../helpers/cli.js';
 
 const WALK = join(import.meta.dirname, '..', '..', 'pcaps', 'default', 'pod-a.pcap');
 

@@ -4,8 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Io } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
+import { runCli as run } from '../helpers/cli.js';
 import { PcapWriter } from '../../src/capture/index.js';
 import { buildFrame, vxlanLayers } from '../../src/packet/build.js';
 import { TcpFlag } from '../../src/packet/view.js';
@@ -13,15 +12,6 @@ import { TcpFlag } from '../../src/packet/view.js';
 const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'corpus');
 const corpus = (f: string): string => join(CORPUS, f);
 
-interface Run { code: number; out: string; err: string }
-
-async function run(args: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, errIsTty: false };
-  const code = await main(args, io);
-  return { code, out, err };
-}
 
 function requireTool(tool: string, args: string[]): void {
   const r = spawnSync(tool, args, { encoding: 'utf8' });

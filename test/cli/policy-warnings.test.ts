@@ -3,8 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Io } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../helpers/cli.js';
 import { defaultScenarioPath } from '../../src/scenario/index.js';
 
 const L7_DNS = `apiVersion: cilium.io/v2
@@ -24,9 +23,8 @@ describe('policy warnings on the command line', () => {
   it('name the policy object and the field, then say what dpemu does instead', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dpemu-polwarn-'));
     writeFileSync(join(dir, 'dns.yaml'), L7_DNS);
-    let err = '';
-    const io: Io = { out: () => undefined, err: (t) => void (err += t), errIsTty: false };
-    expect(await main(['replay', '--scenario', defaultScenarioPath(), '--scenario', join(dir, 'dns.yaml')], io)).toBe(0);
-    expect(err).toContain('warning: CiliumNetworkPolicy default/dns-only spec.egress[0].toPorts[0].rules.dns: L7 dns rules are not modeled: the port is allowed without a proxy\n');
+    const r = await runCli(['replay', '--scenario', defaultScenarioPath(), '--scenario', join(dir, 'dns.yaml')]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('warning: CiliumNetworkPolicy default/dns-only spec.egress[0].toPorts[0].rules.dns: L7 dns rules are not modeled: the port is allowed without a proxy\n');
   });
 });

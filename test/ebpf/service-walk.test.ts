@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/io.js';
+import { runCli as run } from '../helpers/cli.js';
 import { buildWalkCapture } from '../../src/tools/walk-capture.js';
 import { packageRoot } from '../../src/scenario/index.js';
 import { readFileSync } from 'node:fs';
@@ -12,14 +11,6 @@ import { readFileSync } from 'node:fs';
  * the socket, before the veth; no node DNATs; replies are reverse-translated at recvmsg().
  */
 const root = packageRoot();
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), errIsTty: false };
-  const code = await main(args, io);
-  return { code, out, err };
-}
 
 describe('eBPF mode reference walk (socket LB)', () => {
   it('the bundled Service walk capture is the pods\' sent frames of the kernel capture', () => {

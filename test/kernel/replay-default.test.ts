@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/io.js';
+import { runCli } from '../helpers/cli.js';
 import { defaultScenarioPath, loadScenarioFile, packageRoot } from '../../src/scenario/index.js';
 import type { Cluster } from '../../src/scenario/index.js';
 import { buildWalkCapture } from '../../src/tools/walk-capture.js';
@@ -34,8 +33,7 @@ beforeAll(async () => {
   const r = loadScenarioFile(defaultScenarioPath());
   if (!r.ok) throw r.error;
   cluster = r.cluster;
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), errIsTty: false };
-  code = await main(['replay', '--trace'], io);
+  ({ out, err, code } = await runCli(['replay', '--trace']));
 });
 
 describe('dpemu replay --trace of pcaps/default/walk.pcapng', () => {
@@ -106,9 +104,9 @@ describe('dpemu replay of the Service scenario\'s own capture (pcaps/kernel/serv
   // ClusterIP, DNS and the unroutable VIP go as on the kernel test bed; backend-b's replies to node-2's
   // NodePort client (not in the walk: it ran on node-2's stack) find no connection.
   it('frames 1-12 are forwarded; backend-b\'s NodePort replies 13-16 are not the kernel\'s; 17 is unroutable', async () => {
-    let text = '';
-    const io: Io = { out: (t) => void (text += t), err: () => undefined, errIsTty: false };
-    expect(await main(['replay', '--scenario', join(packageRoot(), 'pcaps/kernel/service/scenario.yaml')], io)).toBe(0);
+    const r = await runCli(['replay', '--scenario', join(packageRoot(), 'pcaps/kernel/service/scenario.yaml')]);
+    expect(r.code).toBe(0);
+    const text = r.out;
     const verdict = new Map(text.split('\n').flatMap((l) => {
       const m = /^\s{0,6}(\d+\+?)\s+\d+\.\d{6}\s.*\]\s+(FORWARDED|DROPPED \S+ at \S+ \S+)$/.exec(l);
       return m ? [[m[1]!, m[2]!] as const] : [];
