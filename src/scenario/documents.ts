@@ -7,6 +7,7 @@ import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { z } from 'zod';
 import type { ScenarioProblem } from './errors.js';
 import {
+  appsWorkloadSchema,
   ciliumNetworkPolicySchema,
   clusterSchema,
   endpointSliceSchema,
@@ -15,7 +16,9 @@ import {
   networkPolicySchema,
   nodeSchema,
   podSchema,
+  replicationControllerSchema,
   serviceSchema,
+  type AppsWorkloadDoc,
   type CiliumNetworkPolicyDoc,
   type ClusterDoc,
   type EndpointSliceDoc,
@@ -23,6 +26,7 @@ import {
   type NetworkPolicyDoc,
   type NodeDoc,
   type PodDoc,
+  type ReplicationControllerDoc,
   type ServiceDoc,
 } from './schema.js';
 
@@ -50,6 +54,8 @@ interface Obj<K extends string, V> {
   /** '' for cluster-scoped kinds. */
   namespace: string;
   value: V;
+  /** A Pod made from a workload's template (workloads.ts): the workload, as "Deployment default/web". */
+  owner?: string;
 }
 
 export type ParsedObject =
@@ -61,7 +67,13 @@ export type ParsedObject =
   | Obj<'EndpointSlice', EndpointSliceDoc>
   | Obj<'Endpoints', EndpointsDoc>
   | Obj<'NetworkPolicy', NetworkPolicyDoc>
-  | Obj<'CiliumNetworkPolicy', CiliumNetworkPolicyDoc>;
+  | Obj<'CiliumNetworkPolicy', CiliumNetworkPolicyDoc>
+  | Obj<'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet', AppsWorkloadDoc>
+  | Obj<'ReplicationController', ReplicationControllerDoc>;
+
+/** Controllers whose pod templates dpemu turns into Pods (workloads.ts). */
+export const WORKLOAD_KINDS = ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'ReplicationController'] as const;
+export type WorkloadObject = Extract<ParsedObject, { kind: (typeof WORKLOAD_KINDS)[number] }>;
 
 export type ParsedKind = ParsedObject['kind'];
 
@@ -81,6 +93,11 @@ const KINDS: Record<ParsedKind, KindInfo> = {
   Endpoints: { apiVersion: 'v1', namespaced: true, schema: endpointsSchema },
   NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', namespaced: true, schema: networkPolicySchema },
   CiliumNetworkPolicy: { apiVersion: 'cilium.io/v2', namespaced: true, schema: ciliumNetworkPolicySchema },
+  Deployment: { apiVersion: 'apps/v1', namespaced: true, schema: appsWorkloadSchema },
+  ReplicaSet: { apiVersion: 'apps/v1', namespaced: true, schema: appsWorkloadSchema },
+  StatefulSet: { apiVersion: 'apps/v1', namespaced: true, schema: appsWorkloadSchema },
+  DaemonSet: { apiVersion: 'apps/v1', namespaced: true, schema: appsWorkloadSchema },
+  ReplicationController: { apiVersion: 'v1', namespaced: true, schema: replicationControllerSchema },
 };
 
 function groupOf(apiVersion: string): string {
@@ -162,16 +179,11 @@ export function parseFiles(files: ReadonlyArray<{ name: string; text: string }>)
   return out;
 }
 
-/** What a skipped kind means for the replay, and what to write instead (course files are mostly workloads). */
-const WORKLOAD_HINT = '; dpemu takes pods only from kind: Pod objects (with the template labels and a spec.nodeName) or `kubectl get pods -o yaml`';
+/** What a skipped kind means for the replay, and what to write instead. */
+const RUN_TO_COMPLETION_HINT = '; its pods run to completion and are not part of the data path (write a kind: Pod to replay one)';
 const SKIP_HINTS: Readonly<Record<string, string>> = {
-  Deployment: WORKLOAD_HINT,
-  ReplicaSet: WORKLOAD_HINT,
-  StatefulSet: WORKLOAD_HINT,
-  DaemonSet: WORKLOAD_HINT,
-  Job: WORKLOAD_HINT,
-  CronJob: WORKLOAD_HINT,
-  ReplicationController: WORKLOAD_HINT,
+  Job: RUN_TO_COMPLETION_HINT,
+  CronJob: RUN_TO_COMPLETION_HINT,
   CiliumClusterwideNetworkPolicy: '; its rules are NOT enforced, so verdicts are more permissive than Cilium\'s (write them as a namespaced CiliumNetworkPolicy)',
 };
 

@@ -4,7 +4,8 @@
  */
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { ScenarioProblem } from './errors.js';
-import { fieldPath, problemText, type DocSource, type ParsedObject, type PathKey } from './documents.js';
+import { WORKLOAD_KINDS, fieldPath, problemText, type DocSource, type ParsedObject, type PathKey } from './documents.js';
+import { expandWorkloads } from './workloads.js';
 import { cidrContains, cidrLast, formatCidr, formatIpv4, normalizeMac, parseCidr, parseIpv4 } from './ipv4.js';
 import {
   DEFAULT_AFFINITY_TIMEOUT,
@@ -226,7 +227,14 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
   const podDrafts: PodDraft[] = [];
   const takenPodIps = new Map<number, string>();
   let unplaced = 0;
-  for (const o of all('Pod')) {
+  // Workloads make their pods first (workloads.ts); written and made pods are then placed and addressed alike.
+  const written = all('Pod');
+  const expansion = expandWorkloads(WORKLOAD_KINDS.flatMap((k) => all(k)), written, nodes.map((n) => n.name));
+  for (const p of expansion.problems) report(p.src, p.path, p.message);
+  warnings.push(...expansion.notes);
+  // A workload's pods are reported once per workload (below), with the nodes they got.
+  const placedBy = new Map<string, { node: string; roundRobin: boolean }>();
+  for (const o of [...written, ...expansion.pods].sort(byKey)) {
     if (o.value.spec?.hostNetwork) {
       warnings.push(`${where(o.src)}: skipped Pod "${o.namespace}/${o.name}": hostNetwork pods are the node itself in dpemu`);
       continue;
@@ -244,13 +252,15 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       else if (byIp) node = byIp;
       else if (nodes.length > 0) {
         node = nodes[unplaced++ % nodes.length];
-        warnings.push(`${where(o.src)}: Pod "${o.namespace}/${o.name}" has no spec.nodeName: placed on ${node!.name} (round robin over the nodes; kube-scheduler is not modelled, set spec.nodeName to choose)`);
+        if (o.owner !== undefined) placedBy.set(`${o.namespace}/${o.name}`, { node: node!.name, roundRobin: true });
+        else warnings.push(`${where(o.src)}: Pod "${o.namespace}/${o.name}" has no spec.nodeName: placed on ${node!.name} (round robin over the nodes; kube-scheduler is not modelled, set spec.nodeName to choose)`);
       }
     } else {
       node = nodeByName.get(nn);
       if (!node && !drafts.has(nn)) report(o.src, ['spec', 'nodeName'], `expected one of the nodes ${nodeList}, got "${nn}"`);
     }
     if (!node) continue;
+    if (o.owner !== undefined && !placedBy.has(`${o.namespace}/${o.name}`)) placedBy.set(`${o.namespace}/${o.name}`, { node: node.name, roundRobin: false });
     let ip32: number | null = null;
     if (ipWritten !== null) {
       ip32 = ipWritten;
@@ -269,6 +279,13 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       takenPodIps.set(ip32, `${o.namespace}/${o.name}`);
     }
     podDrafts.push({ o, node, ip32 });
+  }
+  for (const m of expansion.made) {
+    const placed = m.pods.map((p) => ({ name: p.name, ...placedBy.get(`${p.namespace}/${p.name}`) }));
+    const list = placed.map((p) => (p.node ? `${p.name} on ${p.node}` : p.name)).join(', ');
+    const rr = placed.some((p) => p.roundRobin) ? ' (no spec.template.spec.nodeName: round robin over the nodes; kube-scheduler is not modelled)' : '';
+    const already = m.adopted.length ? `; already in the files: ${m.adopted.join(', ')}` : '';
+    warnings.push(`${m.at}: ${m.owner} made ${m.pods.length} Pod(s)${list ? `: ${list}` : ''}${rr}${already}`);
   }
   // Allocation: sorted by namespace/name (podDrafts already is), from .2 of the node's CIDR, skipping taken ones.
   for (const pd of podDrafts) {

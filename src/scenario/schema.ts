@@ -5,7 +5,7 @@
  */
 import { MAGLEV_TABLE_SIZES } from '../lb/maglev.js';
 import { z } from 'zod';
-import { cidr, intIn, ipv4, labels, mac, metadata, name, port, portName, portOrName, protocol, servicePortName } from './fields.js';
+import { cidr, intIn, ipv4, labelSelector, labels, mac, metadata, name, port, portName, portOrName, protocol, servicePortName } from './fields.js';
 import { ALWAYS_ON_OBJECTS, ciliumNetworkPolicySpec, networkPolicySpec } from './policy-schema.js';
 
 const seconds = intIn(1, 2147483647, 'a timeout in seconds');
@@ -109,9 +109,8 @@ export const nodeSchema = z.looseObject({
 });
 export type NodeDoc = z.infer<typeof nodeSchema>;
 
-export const podSchema = z.looseObject({
-  metadata,
-  spec: z
+/** The part of a Pod a workload's template repeats (`spec.template.spec`). */
+const podSpec = z
     .looseObject({
       nodeName: name.optional(),
       hostNetwork: z.boolean().optional(),
@@ -125,8 +124,11 @@ export const podSchema = z.looseObject({
           }),
         )
         .optional(),
-    })
-    .optional(),
+    });
+
+export const podSchema = z.looseObject({
+  metadata,
+  spec: podSpec.optional(),
   status: z
     .looseObject({
       podIP: ipv4.optional(),
@@ -135,6 +137,41 @@ export const podSchema = z.looseObject({
     .optional(),
 });
 export type PodDoc = z.infer<typeof podSchema>;
+
+/** A pod template as controllers hold it: the labels their pods get and the pod spec. */
+const podTemplate = z.looseObject(
+  {
+    metadata: z.looseObject({ labels: labels.optional() }).optional(),
+    spec: podSpec,
+  },
+  { error: 'expected a pod template with metadata.labels and spec (containers ...)' },
+);
+const replicas = intIn(0, 10_000, 'a replica count');
+
+/**
+ * Deployment, ReplicaSet, StatefulSet, DaemonSet (apps/v1): the fields that make pods. apps/v1 requires
+ * spec.selector; whether it selects the template's labels is checked when the pods are made (workloads.ts).
+ */
+export const appsWorkloadSchema = z.looseObject({
+  metadata,
+  spec: z.looseObject({
+    replicas: replicas.optional(),
+    selector: labelSelector,
+    template: podTemplate,
+  }, { error: 'expected a spec with selector and template (the pods this workload makes)' }),
+});
+export type AppsWorkloadDoc = z.infer<typeof appsWorkloadSchema>;
+
+/** ReplicationController (v1): its selector is a plain label map and defaults to the template's labels. */
+export const replicationControllerSchema = z.looseObject({
+  metadata,
+  spec: z.looseObject({
+    replicas: replicas.optional(),
+    selector: labels.optional(),
+    template: podTemplate,
+  }, { error: 'expected a spec with selector and template (the pods this workload makes)' }),
+});
+export type ReplicationControllerDoc = z.infer<typeof replicationControllerSchema>;
 
 const clusterIpText = 'expected an IPv4 address like 10.96.0.10, or "None" for a headless Service';
 export const serviceSchema = z.looseObject({

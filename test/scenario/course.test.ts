@@ -93,22 +93,34 @@ spec:
 apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {hostNetwork: true, containers: [{name: agent, image: agent:1}]}
 `;
 
 describe('course-style files', () => {
-  it('load with Deployment/ConfigMap/DaemonSet skipped, one warning line each', () => {
+  it('load with the ConfigMap skipped and the workloads making their pods, one warning line each', () => {
     const r = loadScenarioText(COURSE, 'lab3.yaml');
     const c = ok(r);
+    // The written Pod matches the Deployment's selector: it is one of the two replicas (as the ReplicaSet
+    // controller adopts it); the hostNetwork DaemonSet's pods would be the node itself.
     expect(r.warnings).toEqual([
-      'lab3.yaml:doc 2: skipped apps/v1 Deployment "web": dpemu does not model this kind; dpemu takes pods only from kind: Pod objects (with the template labels and a spec.nodeName) or `kubectl get pods -o yaml`',
       'lab3.yaml:doc 3: skipped v1 ConfigMap "web-config": dpemu does not model this kind',
-      'lab3.yaml:doc 8: skipped apps/v1 DaemonSet "agent": dpemu does not model this kind; dpemu takes pods only from kind: Pod objects (with the template labels and a spec.nodeName) or `kubectl get pods -o yaml`',
+      'lab3.yaml:doc 8: DaemonSet default/agent makes no pods here: hostNetwork pods are the node itself in dpemu',
+      'lab3.yaml:doc 2: Deployment default/web made 1 Pod(s): web-589ccc5944-htmhf on worker-1; already in the files: web-7d4b9c-abcde',
     ]);
+    // Addresses go by namespace/name, written and made pods alike.
+    expect(c.pods.map((p) => [p.name, p.ip, p.nodeName, p.labels])).toEqual([
+      ['web-589ccc5944-htmhf', '10.244.1.2', 'worker-1', { app: 'web', 'pod-template-hash': '589ccc5944' }],
+      ['web-7d4b9c-abcde', '10.244.1.3', 'worker-1', { app: 'web', 'pod-template-hash': '7d4b9c' }],
+    ]);
+    expect(c.endpointSlices[0].endpoints.map((e) => e.podName)).toEqual(['web-589ccc5944-htmhf', 'web-7d4b9c-abcde']);
     expect(c.warnings).toEqual(r.warnings);
     // no Cluster document: defaults, the node from the Node object
     expect(c.name).toBe('cluster');
     expect(c.nodes.map((n) => [n.name, n.ip, n.mac, n.vtepIp])).toEqual([['worker-1', '172.18.0.3', '02:00:ac:12:00:03', '10.244.1.0']]);
-    expect(c.pods[0]).toMatchObject({ name: 'web-7d4b9c-abcde', ip: '10.244.1.2', nodeName: 'worker-1' });
     const svc = c.services[0];
     expect(svc).toMatchObject({
       type: 'NodePort',
@@ -187,12 +199,19 @@ kind: List
 items:
   - apiVersion: v1
     kind: Pod
-    metadata: {name: a, namespace: default}
+    metadata: {name: a, namespace: default, labels: {app: a}}
     spec: {nodeName: n1}
     status: {podIP: ${badIp}}
   - apiVersion: apps/v1
     kind: ReplicaSet
-    metadata: {name: rs}
+    metadata: {name: a-rs, namespace: default}
+    spec:
+      replicas: 1
+      selector: {matchLabels: {app: a}}
+      template: {metadata: {labels: {app: a}}, spec: {containers: [{name: c}]}}
+  - apiVersion: batch/v1
+    kind: Job
+    metadata: {name: migrate}
 `;
   const nodes = 'apiVersion: dpemu.dev/v1\nkind: Cluster\nmetadata: {name: l}\nspec:\n  nodes: [{name: n1, ip: 10.0.0.1, podCIDR: 10.244.1.0/24}]\n';
 
@@ -200,7 +219,11 @@ items:
     const r = loadScenario([{ name: 'nodes.yaml', text: nodes }, { name: 'get.yaml', text: list('10.244.1.9') }]);
     const c = ok(r);
     expect(c.pods.map((p) => p.ip)).toEqual(['10.244.1.9']);
-    expect(r.warnings).toEqual(['get.yaml:doc 1 items[1]: skipped apps/v1 ReplicaSet "rs": dpemu does not model this kind; dpemu takes pods only from kind: Pod objects (with the template labels and a spec.nodeName) or `kubectl get pods -o yaml`']);
+    // `kubectl get all -o yaml`: the ReplicaSet's pod is in the list, so it makes none.
+    expect(r.warnings).toEqual([
+      'get.yaml:doc 1 items[2]: skipped batch/v1 Job "migrate": dpemu does not model this kind; its pods run to completion and are not part of the data path (write a kind: Pod to replay one)',
+      'get.yaml:doc 1 items[1]: ReplicaSet default/a-rs made 0 Pod(s); already in the files: a',
+    ]);
   });
 
   it('names items in problem paths', () => {

@@ -30,7 +30,9 @@ function documents(): string[] {
         `  ports: [{name: http, port: 80, targetPort: http}]${vip ? `\n  clusterIP: ${vip}` : ''}`,
     );
   }
-  docs.push('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ignored}');
+  // Workload pods: their names and addresses must not depend on document order either.
+  docs.push('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: prod}\nspec:\n  replicas: 3\n  selector: {matchLabels: {app: webd}}\n  template: {metadata: {labels: {app: webd}}, spec: {containers: [{name: c}]}}');
+  docs.push('apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: dbs}}\n  template: {metadata: {labels: {app: dbs}}, spec: {nodeName: n2, containers: [{name: c}]}}');
   return docs;
 }
 
