@@ -274,8 +274,9 @@ function compileNetworkPolicy(cluster: Cluster, np: Cluster['networkPolicies'][n
 function endpointPeer(c: Collector, sel: unknown, field: string, namespace: string): Peer | null {
   const s = checkSelector(c, sel, field);
   if (!s) return null;
-  // Cilium adds the policy's namespace to a namespaced rule's selectors unless they name a namespace themselves.
-  const restrict = !ciliumSelectsNamespace(s);
+  // Cilium adds the policy's namespace to a namespaced rule's selectors unless they name a namespace themselves
+  // (getEndpointSelector). A clusterwide rule's (namespace '') gets "has a namespace" instead: every pod.
+  const restrict = namespace !== '' && !ciliumSelectsNamespace(s);
   return {
     kind: 'endpoints',
     text: `${restrict ? `ns=${namespace} ` : ''}${describe(s)}`,
@@ -296,7 +297,8 @@ function entityPeer(c: Collector, e: unknown, field: string): Peer | null {
 }
 
 function compileCnp(cluster: Cluster, cnp: Cluster['ciliumNetworkPolicies'][number], cidrs: Ipv4Cidr[]): { ts: PolicyTemplate[]; diags: PolicyDiagnostic[] } {
-  const object = `CiliumNetworkPolicy ${cnp.namespace}/${cnp.name}`;
+  const clusterwide = cnp.namespace === '';
+  const object = clusterwide ? `CiliumClusterwideNetworkPolicy ${cnp.name}` : `CiliumNetworkPolicy ${cnp.namespace}/${cnp.name}`;
   const c = new Collector(object);
   const ts: PolicyTemplate[] = [];
   cnp.specs.forEach((spec, si) => {
@@ -396,8 +398,9 @@ function compileCnp(cluster: Cluster, cnp: Cluster['ciliumNetworkPolicies'][numb
     if (!epSel) return;
     ts.push({
       object,
-      policy: `${cnp.namespace}/${cnp.name}`,
-      selects: (ctx) => ctx.namespace === cnp.namespace && matchCilium(epSel, ctx),
+      policy: clusterwide ? cnp.name : `${cnp.namespace}/${cnp.name}`,
+      // A namespaced rule's endpointSelector always gets the policy's namespace; a clusterwide one's selects in every namespace.
+      selects: (ctx) => (clusterwide || ctx.namespace === cnp.namespace) && matchCilium(epSel, ctx),
       ingress,
       egress,
       rules,

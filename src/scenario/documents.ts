@@ -58,6 +58,9 @@ interface Obj<K extends string, V> {
   owner?: string;
 }
 
+/** One union member per kind (distributes over K), so Extract<ParsedObject, { kind: K }> finds each kind. */
+type ObjOf<K extends string, V> = K extends string ? Obj<K, V> : never;
+
 export type ParsedObject =
   | Obj<'Cluster', ClusterDoc>
   | Obj<'Namespace', z.infer<typeof namespaceSchema>>
@@ -67,8 +70,8 @@ export type ParsedObject =
   | Obj<'EndpointSlice', EndpointSliceDoc>
   | Obj<'Endpoints', EndpointsDoc>
   | Obj<'NetworkPolicy', NetworkPolicyDoc>
-  | Obj<'CiliumNetworkPolicy', CiliumNetworkPolicyDoc>
-  | Obj<'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet', AppsWorkloadDoc>
+  | ObjOf<'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy', CiliumNetworkPolicyDoc>
+  | ObjOf<'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet', AppsWorkloadDoc>
   | Obj<'ReplicationController', ReplicationControllerDoc>;
 
 /** Controllers whose pod templates dpemu turns into Pods (workloads.ts). */
@@ -93,6 +96,7 @@ const KINDS: Record<ParsedKind, KindInfo> = {
   Endpoints: { apiVersion: 'v1', namespaced: true, schema: endpointsSchema },
   NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', namespaced: true, schema: networkPolicySchema },
   CiliumNetworkPolicy: { apiVersion: 'cilium.io/v2', namespaced: true, schema: ciliumNetworkPolicySchema },
+  CiliumClusterwideNetworkPolicy: { apiVersion: 'cilium.io/v2', namespaced: false, schema: ciliumNetworkPolicySchema },
   Deployment: { apiVersion: 'apps/v1', namespaced: true, schema: appsWorkloadSchema },
   ReplicaSet: { apiVersion: 'apps/v1', namespaced: true, schema: appsWorkloadSchema },
   StatefulSet: { apiVersion: 'apps/v1', namespaced: true, schema: appsWorkloadSchema },
@@ -184,7 +188,6 @@ const RUN_TO_COMPLETION_HINT = '; its pods run to completion and are not part of
 const SKIP_HINTS: Readonly<Record<string, string>> = {
   Job: RUN_TO_COMPLETION_HINT,
   CronJob: RUN_TO_COMPLETION_HINT,
-  CiliumClusterwideNetworkPolicy: '; its rules are NOT enforced, so verdicts are more permissive than Cilium\'s (write them as a namespaced CiliumNetworkPolicy)',
 };
 
 function parseFile(file: string, text: string, out: ParsedFiles): void {

@@ -143,6 +143,7 @@ export interface NetworkPolicyModel {
 
 export interface CiliumNetworkPolicyModel {
   name: string;
+  /** '' for a CiliumClusterwideNetworkPolicy (as Cilium's ParseToCiliumRule takes it): no namespace is implied. */
   namespace: string;
   /** `spec` and every entry of `specs`, in that order. */
   specs: CiliumNetworkPolicySpec[];

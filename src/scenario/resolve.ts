@@ -559,7 +559,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       : s.egress !== undefined ? ['Ingress', 'Egress'] : ['Ingress'];
     return { name: o.name, namespace: o.namespace, spec: s, policyTypes };
   });
-  const ciliumNetworkPolicies: CiliumNetworkPolicyModel[] = all('CiliumNetworkPolicy').map((o) => ({
+  const ciliumNetworkPolicies: CiliumNetworkPolicyModel[] = [...all('CiliumNetworkPolicy'), ...all('CiliumClusterwideNetworkPolicy')].map((o) => ({
     name: o.name,
     namespace: o.namespace,
     specs: [...(o.value.spec ? [o.value.spec] : []), ...(o.value.specs ?? [])],

@@ -24,7 +24,7 @@ function table(name: string): string[][] {
     .map((l) => l.split('\t'));
 }
 
-for (const fx of ['three-tier', 'tenants', 'cilium']) {
+for (const fx of ['three-tier', 'tenants', 'cilium', 'clusterwide']) {
   describe(`course fixture ${fx}`, () => {
     const cluster = withExtra(readFileSync(join(DIR, `${fx}.yaml`), 'utf8'));
     for (const mode of ['ebpf', 'iptables'] as PolicyMode[]) {

@@ -263,10 +263,11 @@ describe('what kubectl accepts and course files contain', () => {
     expect(r.warnings).toEqual([]);
   });
 
-  it('says a skipped CiliumClusterwideNetworkPolicy is not enforced', () => {
+  it('loads a CiliumClusterwideNetworkPolicy as a policy of no namespace (enforcement: test/policy fixture clusterwide)', () => {
     const text = `${node}---\napiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: only-client}\nspec:\n  endpointSelector: {matchLabels: {app: svc}}\n  ingress: [{fromEndpoints: [{matchLabels: {app: client}}]}]\n`;
     const r = loadScenarioText(text, 'ccnp.yaml');
-    ok(r);
-    expect(r.warnings).toEqual(['ccnp.yaml:doc 2: skipped cilium.io/v2 CiliumClusterwideNetworkPolicy "only-client": dpemu does not model this kind; its rules are NOT enforced, so verdicts are more permissive than Cilium\'s (write them as a namespaced CiliumNetworkPolicy)']);
+    const c = ok(r);
+    expect(r.warnings).toEqual([]);
+    expect(c.ciliumNetworkPolicies.map((p) => [p.namespace, p.name, p.specs.length])).toEqual([['', 'only-client', 1]]);
   });
 });
