@@ -36,7 +36,9 @@ export interface ReplaySummary {
 
 /**
  * Replays a capture through the cluster's data path: frames are read in batches, copied into
- * packet buffers, grouped into vectors (cut where a flow repeats, so per-flow order holds), and
+ * packet buffers, grouped into vectors of frames with one timestamp (cut before a frame that answers one
+ * in the vector or repeats a flow that is not established yet: flow-cut.ts), so a vector gives what
+ * running each frame to completion would, and
  * each vector runs to completion before the next is loaded. Time is the capture's.
  */
 export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts.cluster, { tracing: opts.tracing, observers: opts.observers, vectorSize: opts.vectorSize })): Promise<ReplaySummary> {
@@ -50,11 +52,15 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
   const ifaceDevice = interfaceDevices(stream.interfaces, dataplane);
   const pool = dataplane.pool;
   const vectorSize = dataplane.engine.vectorSize;
-  const cut = new FlowCut(opts.cluster);
+  // A repeated flow stays in the vector only while some node holds a confirmed entry for it (flow-cut.ts).
+  const cut = new FlowCut(opts.cluster, 12, (proto, src, dst, sport, dport, now) =>
+    dataplane.contexts.some((ctx) => ctx.conntrack.holds(proto, 0, src, dst, sport, dport, now)));
   const view = new PacketView();
   const scratch = new Uint8Array(pool.slotBytes);
   let frameNo = 0;
   let inVector = 0;
+  let vecSec = 0;
+  let vecNsec = 0;
   let vectors = 0;
   let firstTs = -1;
   let lastTs = 0;
@@ -84,15 +90,22 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
             off = 0;
           }
         }
-        if (inVector >= vectorSize || cut.conflicts(bytes, off, caplen)) {
+        const now = batch.tsSec[i] + batch.tsNsec[i] / 1e9;
+        // A stage call runs at its vector's first packet's time (conntrack timeouts, expiry), so a vector
+        // holds frames of one timestamp only: each frame then sees the time it was captured at.
+        const otherTime = inVector > 0 && (batch.tsSec[i] !== vecSec || batch.tsNsec[i] !== vecNsec);
+        if (otherTime || inVector >= vectorSize || cut.conflicts(bytes, off, caplen, now)) {
           await flush();
-          cut.conflicts(bytes, off, caplen);
+          cut.conflicts(bytes, off, caplen, now);
+        }
+        if (inVector === 0) {
+          vecSec = batch.tsSec[i];
+          vecNsec = batch.tsNsec[i];
         }
         const slot = pool.load(bytes, off, caplen, wireLen, batch.tsSec[i], batch.tsNsec[i]);
         pool.frameNo[slot] = frameNo;
-        const ts = batch.tsSec[i] + batch.tsNsec[i] / 1e9;
-        if (firstTs < 0) firstTs = ts;
-        lastTs = ts;
+        if (firstTs < 0) firstTs = now;
+        lastTs = now;
         dataplane.inject(slot, attachAt ? attachAt.id : ifaceDevice[batch.interfaceId[i]] ?? -1);
         inVector++;
       }
