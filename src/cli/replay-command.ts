@@ -32,6 +32,8 @@ export interface ReplayCommandOptions {
   readonly quiet?: boolean;
   /** Engine for the overlay fast-path stages (default ts; `dpemu replay` picks it with selectEngine). */
   readonly engine?: EngineName;
+  /** Packets per vector (default 256); 1 runs each frame to completion before the next, as the kernel does. */
+  readonly vectorSize?: number;
 }
 
 export function defaultCapturePath(): string {
@@ -50,6 +52,7 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
     observers,
     poolSize: dp0Pool,
     engine: o.engine ?? 'ts',
+    vectorSize: o.vectorSize ?? 256,
   });
   // Each policy diagnostic names its object and field, as scenario problems name theirs.
   for (const d of dataplane.contexts[0]?.policy?.diagnostics ?? []) io.err(`${d.severity === 'error' ? 'error' : 'warning'}: ${d.object}${d.field ? ` ${d.field}` : ''}: ${d.message}\n`);
