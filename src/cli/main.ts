@@ -12,6 +12,7 @@ import { inspectCommand } from './inspect.js';
 import { defaultCapturePath, replayCommand } from './replay-command.js';
 import { benchCommand } from '../bench/cli.js';
 import { mapsCommand } from './maps-command.js';
+import { walkCommand, type WalkProto } from './walk-command.js';
 
 const VERSION = '0.1.0';
 
@@ -49,7 +50,7 @@ function usageCode(code: string): boolean {
 }
 
 /** Options whose value may look like a flag (`--count -1`): joined as `--count=-1`, so the value is checked, not taken for an option. */
-const VALUE_OPTIONS = new Set(['--count', '--threshold', '--vector-size']);
+const VALUE_OPTIONS = new Set(['--count', '--threshold', '--vector-size', '--sport']);
 
 /** The largest vector: the dataplane's packet pool (4096 slots) must hold a vector and what it spawns. */
 const MAX_VECTOR = 1024;
@@ -144,6 +145,50 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         at: typeof o.at === 'string' ? o.at : undefined,
         dumpCt: dump.includes('ct'),
         vectorSize,
+      }, io);
+    });
+
+  cli
+    .command('walk', 'Walk one packet (and with --reply its answer) from a pod or node to a Service, pod, node or address, hop by hop, without a capture')
+    .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
+    .option('--from <pod|node>', 'The sender: a pod (name, namespace/name, or a workload\'s name: its first pod) or a node (its own stack)')
+    .option('--to <target[:port]>', 'A Service, pod or node (name or namespace/name) or an IPv4 address, with an optional port (default: the Service\'s first port, the pod\'s first container port, else 80)')
+    .option('--proto <proto>', 'tcp (a SYN), udp or icmp (an echo request); default: the port\'s protocol, else tcp')
+    .option('--sport <port>', 'Source port (ICMP: the echo id); default 40000')
+    .option('--reply', 'Also walk the answer of the pod that received it (SYN-ACK, UDP reply, echo reply), to the addresses it saw')
+    .option('--brief', 'One line per packet, without the trace')
+    .option('--json', 'Hubble jsonpb lines, as dpemu replay --json')
+    .option('--stats', 'Per-stage counters, as dpemu replay --stats')
+    .option('--write-pcaps <dir>', 'One pcapng per node, as dpemu replay --write-pcaps')
+    .option('--save <file>', 'Keep the frames sent as a pcapng (dpemu replay FILE walks them again)')
+    .option('--engine <engine>', 'native (C++ fast path) or ts; default DPEMU_ENGINE, else native when the addon is built')
+    .action(async (o: Record<string, unknown>) => {
+      ran = true;
+      const bad = (msg: string): void => {
+        io.err(`dpemu walk: ${msg}\n`);
+        code = 2;
+      };
+      if (typeof o.from !== 'string' || typeof o.to !== 'string') return bad('--from and --to are required, e.g. --from pod-a --to backend (a Service) or --to 10.96.0.10:53');
+      if (o.proto !== undefined && !['tcp', 'udp', 'icmp'].includes(String(o.proto))) return bad(`--proto takes tcp, udp or icmp, got ${String(o.proto)}`);
+      if (o.sport !== undefined && (!/^\d+$/.test(String(o.sport)) || Number(o.sport) < 1 || Number(o.sport) > 65535)) return bad(`--sport must be a port 1-65535, got ${String(o.sport)}`);
+      const cluster = loadClusterOrReport(asList(o.scenario), io);
+      if (!cluster) {
+        code = 2;
+        return;
+      }
+      const engine = selectEngine(typeof o.engine === 'string' ? o.engine : undefined, process.env, { notice: (line) => io.err(`${line}\n`) });
+      code = await walkCommand(cluster, {
+        from: o.from,
+        to: o.to,
+        ...(o.proto === undefined ? {} : { proto: String(o.proto) as WalkProto }),
+        ...(o.sport === undefined ? {} : { sport: Number(o.sport) }),
+        reply: Boolean(o.reply),
+        brief: Boolean(o.brief),
+        json: Boolean(o.json),
+        stats: Boolean(o.stats),
+        engine,
+        ...(typeof o.writePcaps === 'string' ? { writePcaps: o.writePcaps } : {}),
+        ...(typeof o.save === 'string' ? { save: o.save } : {}),
       }, io);
     });
 

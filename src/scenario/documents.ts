@@ -54,8 +54,8 @@ interface Obj<K extends string, V> {
   /** '' for cluster-scoped kinds. */
   namespace: string;
   value: V;
-  /** A Pod made from a workload's template (workloads.ts): the workload, as "Deployment default/web". */
-  owner?: string;
+  /** A Pod made from a workload's template (workloads.ts): the workload. */
+  owner?: { kind: string; name: string };
 }
 
 /** One union member per kind (distributes over K), so Extract<ParsedObject, { kind: K }> finds each kind. */

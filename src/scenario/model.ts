@@ -75,6 +75,8 @@ export interface PodModel {
   gatewayIp32: number;
   ready: boolean;
   containerPorts: ContainerPortModel[];
+  /** The workload that made this pod (`{ kind: 'Deployment', name: 'web' }`, same namespace); absent for a written Pod. */
+  owner?: { kind: string; name: string };
 }
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';

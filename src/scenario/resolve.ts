@@ -324,6 +324,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       gatewayIp32: parseIpv4(POD_GATEWAY_IP)!,
       ready: readyCond ? readyCond.status !== 'False' : true,
       containerPorts,
+      ...(o.owner ? { owner: { ...o.owner } } : {}),
     });
   }
   const podByIp = new Map(pods.map((p) => [p.ip32, p]));

@@ -116,7 +116,7 @@ export function expandWorkloads(workloads: readonly WorkloadObject[], written: r
     const make = (name: string, labels: Record<string, string>, nodeName?: string): PodObject => {
       const spec = { ...tmpl.spec, ...(nodeName === undefined ? {} : { nodeName }) };
       const value: PodDoc = { metadata: { name, namespace: w.namespace, labels }, spec };
-      const pod: PodObject = { kind: 'Pod', src, name, namespace: w.namespace, value, owner: id };
+      const pod: PodObject = { kind: 'Pod', src, name, namespace: w.namespace, value, owner: { kind: w.kind, name: w.name } };
       pods.push(pod);
       out.pods.push(pod);
       taken.add(`${w.namespace}/${name}`);

@@ -1,0 +1,213 @@
+/**
+ * `dpemu walk`: one packet from a pod (or a node's own stack) to a Service, a pod, a node or an address, and
+ * with --reply the answer of the pod that received it, walked hop by hop with the trace, without a capture.
+ * The frames are built here and written to a pcapng (kept with --save, so `dpemu replay` or Wireshark can
+ * open them), then replayed like any capture (replay-command.ts): one mechanism prints every walk.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileSink, PcapngWriter } from '../capture/index.js';
+import { Dataplane } from '../dataplane/dataplane.js';
+import { DeviceKind, DeviceTable, type Device } from '../dataplane/devices.js';
+import type { EngineObserver } from '../engine/runtime.js';
+import { DeviceCapture } from '../observe/device-capture.js';
+import { buildFrame, type LayerSpec } from '../packet/build.js';
+import { TcpFlag } from '../packet/view.js';
+import { HOST_VETH_MAC } from '../scenario/addressing.js';
+import { formatIpv4, parseIpv4 } from '../scenario/ipv4.js';
+import type { Cluster, NodeModel, PodModel, ServiceModel } from '../scenario/model.js';
+import { DpemuError } from '../util/errors.js';
+import type { Io } from './io.js';
+import { replay } from '../replay/replay.js';
+import { replayCommand, type ReplayCommandOptions } from './replay-command.js';
+
+export type WalkProto = 'tcp' | 'udp' | 'icmp';
+
+export interface WalkOptions extends Omit<ReplayCommandOptions, 'trace' | 'quiet' | 'at'> {
+  /** A pod (`name` or `namespace/name`) or a node (its own stack sends). */
+  readonly from: string;
+  /** A Service, pod or node (`name[:port]`, `namespace/name[:port]`) or an IPv4 address (`10.96.0.10:53`). */
+  readonly to: string;
+  readonly proto?: WalkProto;
+  readonly sport?: number;
+  /** Also send the answer of the pod that received the packet (SYN-ACK, UDP reply, echo reply). */
+  readonly reply?: boolean;
+  /** Keep the frames sent here as a pcapng; by default they go to a temporary file. */
+  readonly save?: string;
+  /** Without a trace: one line per packet only. */
+  readonly brief?: boolean;
+}
+
+export class WalkError extends DpemuError {}
+
+/** What the sender is: a pod's eth0 (an Ethernet frame to its gateway) or a node's own stack (raw IPv4). */
+type Sender = { kind: 'pod'; pod: PodModel; device: Device } | { kind: 'node'; node: NodeModel };
+interface Target { ip: string; port: number; proto: WalkProto; what: string }
+
+const LINKTYPE_ETHERNET = 1;
+const LINKTYPE_RAW = 101;
+const T0 = 1_700_000_000;
+
+function byName<T extends { name: string; namespace: string }>(items: readonly T[], ref: string): T[] {
+  const slash = ref.indexOf('/');
+  return slash < 0 ? items.filter((x) => x.name === ref) : items.filter((x) => `${x.namespace}/${x.name}` === ref);
+}
+
+function one<T extends { name: string; namespace: string }>(found: readonly T[], ref: string, kind: string): T | undefined {
+  if (found.length > 1) throw new WalkError('BAD_WALK', `${kind} "${ref}" is in several namespaces (${found.map((x) => x.namespace).join(', ')}): write namespace/name`);
+  return found[0];
+}
+
+/**
+ * A pod by name or namespace/name, else by its workload's name (`--from client` for a Deployment's pod:
+ * the first of its pods by name, said on stderr), else undefined.
+ */
+function podRef(cluster: Cluster, ref: string, option: string, io: Io): PodModel | undefined {
+  const pod = one(byName(cluster.pods, ref), ref, 'pod');
+  if (pod) return pod;
+  const slash = ref.indexOf('/');
+  const [ns, name] = slash < 0 ? [undefined, ref] : [ref.slice(0, slash), ref.slice(slash + 1)];
+  const owned = cluster.pods.filter((p) => p.owner?.name === name && (ns === undefined || p.namespace === ns));
+  if (owned.length === 0) return undefined;
+  one([...new Map(owned.map((p) => [p.namespace, p])).values()], ref, 'workload');
+  const first = [...owned].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))[0]!;
+  io.err(`dpemu walk: ${option} ${ref}: ${first.owner!.kind} ${first.namespace}/${name}'s pod ${first.name} (1 of ${owned.length})\n`);
+  return first;
+}
+
+function sender(cluster: Cluster, devices: readonly Device[], ref: string, io: Io): Sender {
+  const pod = podRef(cluster, ref, '--from', io);
+  if (pod) {
+    const device = devices.find((d) => d.kind === DeviceKind.POD_ETH0 && d.pod === pod)!;
+    return { kind: 'pod', pod, device };
+  }
+  const node = cluster.nodes.find((n) => n.name === ref);
+  if (node) return { kind: 'node', node };
+  throw new WalkError('BAD_WALK', `--from ${ref}: no pod or node of that name (pods: ${cluster.pods.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none'}; nodes: ${cluster.nodes.map((n) => n.name).join(', ')})`);
+}
+
+function splitPort(text: string): { ref: string; port: number | undefined } {
+  const m = /^(.*?)(?::(\d+))?$/.exec(text)!;
+  const port = m[2] === undefined ? undefined : Number(m[2]);
+  if (port !== undefined && (port < 1 || port > 65535)) throw new WalkError('BAD_WALK', `--to ${text}: the port must be 1-65535`);
+  return { ref: m[1]!, port };
+}
+
+function target(cluster: Cluster, text: string, proto: WalkProto | undefined, io: Io): Target {
+  const { ref, port } = splitPort(text);
+  const svc: ServiceModel | undefined = one(byName(cluster.services, ref), ref, 'Service');
+  if (svc) {
+    if (svc.clusterIp === null) throw new WalkError('BAD_WALK', `--to ${text}: Service ${svc.namespace}/${svc.name} is headless (no ClusterIP): walk to one of its pods`);
+    const sp = port === undefined ? svc.ports[0] : svc.ports.find((p) => p.port === port);
+    if (!sp) throw new WalkError('BAD_WALK', `--to ${text}: Service ${svc.namespace}/${svc.name} has ${svc.ports.length ? `port(s) ${svc.ports.map((p) => p.port).join(', ')}` : 'no ports'}`);
+    const p = proto ?? (sp.protocol === 'UDP' ? 'udp' : 'tcp');
+    return { ip: svc.clusterIp, port: sp.port, proto: p, what: `Service ${svc.namespace}/${svc.name} (${svc.clusterIp}:${sp.port})` };
+  }
+  const pod = podRef(cluster, ref, '--to', io);
+  if (pod) {
+    const cp = pod.containerPorts[0];
+    const p = proto ?? (cp?.protocol === 'UDP' ? 'udp' : 'tcp');
+    return { ip: pod.ip, port: port ?? cp?.port ?? 80, proto: p, what: `pod ${pod.namespace}/${pod.name}` };
+  }
+  const node = cluster.nodes.find((n) => n.name === ref);
+  if (node) return { ip: node.ip, port: port ?? 80, proto: proto ?? 'tcp', what: `node ${node.name}` };
+  if (parseIpv4(ref) !== null) return { ip: ref, port: port ?? 80, proto: proto ?? 'tcp', what: ref };
+  throw new WalkError('BAD_WALK', `--to ${text}: no Service, pod or node of that name, and not an IPv4 address (Services: ${cluster.services.map((s) => `${s.namespace}/${s.name}`).join(', ') || 'none'})`);
+}
+
+function l4(t: Target, sport: number, reply: boolean): LayerSpec[] {
+  if (t.proto === 'icmp') return [{ type: 'icmp4', icmpType: reply ? 0 : 8, id: sport, seq: 1 }];
+  if (t.proto === 'udp') return [{ type: 'udp', srcPort: sport, dstPort: t.port }];
+  return [{ type: 'tcp', srcPort: sport, dstPort: t.port, seq: reply ? 5000 : 1000, ack: reply ? 1001 : 0, flags: reply ? TcpFlag.SYN | TcpFlag.ACK : TcpFlag.SYN, mss: 1460 }];
+}
+
+/** The request as its sender puts it on the wire: Ethernet to the pod's gateway, or raw IPv4 from a node. */
+function request(s: Sender, t: Target, sport: number): Uint8Array {
+  const payload = t.proto === 'udp' ? new TextEncoder().encode('dpemu walk') : undefined;
+  if (s.kind === 'pod') return buildFrame([{ type: 'eth', src: s.pod.mac, dst: HOST_VETH_MAC }, { type: 'ipv4', src: s.pod.ip, dst: t.ip }, ...l4(t, sport, false)], payload);
+  return buildFrame([{ type: 'ipv4', src: s.node.ip, dst: t.ip }, ...l4(t, sport, false)], payload);
+}
+
+/** Is this Ethernet frame the walk's request: IPv4 of its protocol, a SYN without ACK, or an echo request? */
+function isRequest(b: Uint8Array, proto: WalkProto): boolean {
+  if (b.length < 34 || b[12] !== 0x08 || b[13] !== 0x00) return false;
+  const l4o = 14 + (b[14]! & 15) * 4;
+  if (b.length < l4o + 14) return proto !== 'tcp' && b.length >= l4o + 8 && b[23] === (proto === 'udp' ? 17 : 1) && (proto === 'udp' || b[l4o] === 8);
+  if (proto === 'tcp') return b[23] === 6 && (b[l4o + 13]! & 0x12) === 0x02;
+  if (proto === 'udp') return b[23] === 17;
+  return b[23] === 1 && b[l4o] === 8;
+}
+
+interface Sent { frame: Uint8Array; linkType: number; iface?: string; tsNsec: number; comment: string }
+
+async function writeCapture(file: string, frames: readonly Sent[]): Promise<void> {
+  const w = new PcapngWriter({ userAppl: 'dpemu walk' }, new FileSink(file));
+  for (const f of frames) {
+    const id = w.addInterface({ linkType: f.linkType, ...(f.iface === undefined ? {} : { name: f.iface }) });
+    w.writePacket(id, f.frame, T0, f.tsNsec, f.frame.length, f.comment);
+  }
+  await w.close();
+}
+
+/**
+ * Replays the request alone (the same attachment as the walk, no output) and answers from the pod it
+ * reached, to the addresses that pod saw (after any DNAT/SNAT); null when no pod received it.
+ */
+async function answer(cluster: Cluster, file: string, t: Target, o: WalkOptions): Promise<{ frame: Uint8Array; device: Device } | null> {
+  const observers: EngineObserver[] = [];
+  const dp = new Dataplane(cluster, { observers, engine: o.engine ?? 'ts', poolSize: 1024 });
+  const cap = new DeviceCapture(dp.pool, dp.devices.all);
+  observers.push(cap);
+  await replay({ capture: file, cluster }, dp);
+  // The request where a pod received it (not, say, the ICMP error a node sent back to the sender).
+  const got = cap.frames.find((f) => f.dir === 0 && dp.devices.get(f.device).kind === DeviceKind.POD_ETH0 && isRequest(f.bytes, t.proto));
+  if (!got) return null;
+  const device = dp.devices.get(got.device);
+  const b = got.bytes;
+  const ip = 14;
+  const src = formatIpv4(((b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!) >>> 0);
+  const l4o = ip + (b[ip]! & 15) * 4;
+  // The reply goes back to the source port (or ICMP id) the pod saw, from the port it was sent to.
+  const peer = t.proto === 'icmp' ? 0 : (b[l4o]! << 8) | b[l4o + 1]!;
+  const mine = t.proto === 'icmp' ? (b[l4o + 4]! << 8) | b[l4o + 5]! : (b[l4o + 2]! << 8) | b[l4o + 3]!;
+  const payload = t.proto === 'udp' ? new TextEncoder().encode('dpemu walk reply') : undefined;
+  const pod = device.pod!;
+  const back: Target = { ip: src, port: peer, proto: t.proto, what: '' };
+  return { frame: buildFrame([{ type: 'eth', src: pod.mac, dst: HOST_VETH_MAC }, { type: 'ipv4', src: pod.ip, dst: src }, ...l4(back, mine, true)], payload), device };
+}
+
+/** `dpemu walk`: returns the exit code. Bad references are WalkError (exit 2). */
+export async function walkCommand(cluster: Cluster, o: WalkOptions, io: Io): Promise<number> {
+  const s = sender(cluster, new DeviceTable(cluster).all, o.from, io);
+  const t = target(cluster, o.to, o.proto, io);
+  const sport = o.sport ?? 40000;
+  const req = request(s, t, sport);
+  const from = s.kind === 'pod' ? `pod ${s.pod.namespace}/${s.pod.name}` : `node ${s.node.name}`;
+  // A pod's frame enters at its eth0 (the pcapng interface is named like the device); a node's raw IPv4
+  // frame is attached by its source address, to the node's own stack (OUTPUT, POSTROUTING).
+  const sent: Sent[] = [{
+    frame: req,
+    linkType: s.kind === 'pod' ? LINKTYPE_ETHERNET : LINKTYPE_RAW,
+    ...(s.kind === 'pod' ? { iface: s.device.label } : {}),
+    tsNsec: 0,
+    comment: `dpemu walk: ${from} -> ${t.what} ${t.proto.toUpperCase()}`,
+  }];
+  const dir = mkdtempSync(join(tmpdir(), 'dpemu-walk-'));
+  const file = o.save ?? join(dir, 'walk.pcapng');
+  try {
+    if (o.reply) {
+      const probe = join(dir, 'request.pcapng');
+      await writeCapture(probe, sent);
+      const r = await answer(cluster, probe, t, o);
+      if (r) sent.push({ frame: r.frame, linkType: LINKTYPE_ETHERNET, iface: r.device.label, tsNsec: 1_000_000, comment: `dpemu walk: the reply of ${r.device.pod!.namespace}/${r.device.pod!.name}` });
+      else io.err(`dpemu walk: no pod received the ${t.proto.toUpperCase()} packet, so there is no reply to walk\n`);
+    }
+    await writeCapture(file, sent);
+    const code = await replayCommand(file, cluster, { ...o, trace: !o.brief }, io);
+    if (o.save !== undefined) io.err(`saved the frames sent in ${o.save} (dpemu replay ${o.save} walks them again)\n`);
+    return code;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

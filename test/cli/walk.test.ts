@@ -1,0 +1,146 @@
+/**
+ * `dpemu walk` (src/cli/walk-command.ts): a packet built from names, walked like a captured one. The
+ * request must take the path the kernel's own SYN took in the Service capture, the reply must be
+ * un-NATed on its way back, and everything goes through the replay (so `--save` replays identically).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/scenario/index.js';
+import { runCli } from '../helpers/cli.js';
+
+const SERVICE = join(packageRoot(), 'pcaps/kernel/service/scenario.yaml');
+const tmp = mkdtempSync(join(tmpdir(), 'dpemu-walk-test-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Packet lines: [frame, what, path, verdict]. */
+function packets(out: string): Array<[string, string, string, string]> {
+  return out.split('\n').flatMap((l) => {
+    // `frame  time  what  [path]  verdict` (replay-command.ts); the path is the last [...] of the line.
+    const m = /^\s{0,6}(\d+\+?)\s+\d+\.\d{6}\s\s(.*)\s\s\[([^[\]]*)\]\s\s(FORWARDED|DROPPED .*|TRACED.*)$/.exec(l);
+    return m ? [[m[1]!, m[2]!, m[3]!, m[4]!] as [string, string, string, string]] : [];
+  });
+}
+
+describe('dpemu walk', () => {
+  it('pod-a -> the backend Service: the same path as the kernel capture\'s SYN, with the DNAT rule, and the reply un-NATed', async () => {
+    const kernel = packets((await runCli(['replay', '--scenario', SERVICE])).out);
+    const r = await runCli(['walk', '--scenario', SERVICE, '--from', 'pod-a', '--to', 'backend', '--reply']);
+    expect(r.code).toBe(0);
+    const [req, rep] = packets(r.out);
+    // Frame 1 of pcaps/kernel/service/walk.pcapng is pod-a's SYN to 10.96.5.20:80.
+    expect(kernel[0]![1]).toMatch(/^10\.244\.1\.5:\d+ -> 10\.244\.2\.8:8080 TCP \[S\]$/);
+    expect(req![2]).toBe(kernel[0]![2]);
+    expect(req![1]).toBe('10.244.1.5:40000 -> 10.244.2.8:8080 TCP [S]');
+    expect(req![3]).toBe('FORWARDED');
+    expect(r.out).toMatch(/nf4-prerouting  conntrack\s+DNAT: to 10\.244\.2\.8:8080 \(-A KUBE-SEP-\w+ .*-j DNAT --to-destination 10\.244\.2\.8:8080\)/);
+    // backend-a answers the address it saw; node-1 restores the VIP, as for the kernel's SYN-ACK (frame 2).
+    expect(kernel[1]![1]).toMatch(/^10\.96\.5\.20:80 -> 10\.244\.1\.5:\d+ TCP \[S\.\]$/);
+    expect(rep).toEqual(['2', '10.96.5.20:80 -> 10.244.1.5:40000 TCP [S.]', kernel[1]![2], 'FORWARDED']);
+    expect(r.out).toMatch(/node-2\s+nf4-prerouting\s+conntrack\s+ESTABLISHED \(reply\): tcp\s+6 \d+ SYN_RECV/);
+    expect(r.out.trimEnd().split('\n').pop()).toBe('2 frames replayed: 2 packets ended, 2 forwarded, 0 dropped');
+  });
+
+  it('a node\'s own stack to another node\'s NodePort: masqueraded there, and the reply comes back to the node port', async () => {
+    const r = await runCli(['walk', '--scenario', SERVICE, '--from', 'node-2', '--to', 'node-1:30080', '--reply', '--brief']);
+    expect(r.code).toBe(0);
+    const [req, rep] = packets(r.out);
+    expect(req![1]).toMatch(/^10\.244\.1\.0:\d+ -> 10\.244\.3\.9:8080 TCP \[S\]$/);
+    expect(req![2]).toMatch(/> backend-b$/);
+    expect(rep).toEqual(['2', '10.0.1.5:30080 -> 10.0.1.6:40000 TCP [S.]', expect.stringMatching(/^backend-b > .* > node-2:eth0$/), 'FORWARDED']);
+  });
+
+  it('UDP to kube-dns and an ICMP echo: the Service port\'s protocol by default, --proto otherwise', async () => {
+    const dns = await runCli(['walk', '--from', 'pod-a', '--to', 'kube-system/kube-dns', '--reply', '--brief']);
+    expect(packets(dns.out).map((p) => [p[1], p[3]])).toEqual([
+      ['10.244.1.5:40000 -> 10.244.2.15:53 UDP', 'FORWARDED'],
+      ['10.96.0.10:53 -> 10.244.1.5:40000 UDP', 'FORWARDED'],
+    ]);
+    const ping = await runCli(['walk', '--from', 'pod-a', '--to', 'backend-b', '--proto', 'icmp', '--reply', '--brief']);
+    expect(packets(ping.out).map((p) => [p[1], p[3]])).toEqual([
+      ['10.244.1.5 -> 10.244.3.9 ICMPv4 echo request', 'FORWARDED'],
+      ['10.244.3.9 -> 10.244.1.5 ICMPv4 echo reply', 'FORWARDED'],
+    ]);
+  });
+
+  it('--save keeps the frames sent: a pcapng that dpemu replay walks the same way', async () => {
+    const file = join(tmp, 'saved.pcapng');
+    const walk = await runCli(['walk', '--from', 'pod-a', '--to', 'backend', '--reply', '--save', file]);
+    expect(walk.err).toContain(`saved the frames sent in ${file}`);
+    const again = await runCli(['replay', '--trace', file]);
+    expect(again.out).toBe(walk.out);
+    const inspect = await runCli(['inspect', file]);
+    expect(inspect.code).toBe(0);
+    expect(inspect.out).toMatch(/Number of packets:\s+2/);
+  });
+
+  it('the native and the TypeScript engine walk alike', async () => {
+    const ts = await runCli(['walk', '--engine', 'ts', '--from', 'pod-a', '--to', 'backend', '--reply']);
+    const nat = await runCli(['walk', '--engine', 'native', '--from', 'pod-a', '--to', 'backend', '--reply']);
+    expect(nat.out).toBe(ts.out);
+  });
+
+  it('takes a workload\'s name for its first pod (course YAML: Deployments, not Pods)', async () => {
+    const dir = mkdtempSync(join(tmp, 'lab-'));
+    const lab = join(dir, 'lab.yaml');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(lab, `apiVersion: dpemu.dev/v1
+kind: Cluster
+metadata: {name: lab}
+spec:
+  nodes:
+    - {name: node-1, ip: 192.168.1.11, podCIDR: 10.244.1.0/24}
+    - {name: node-2, ip: 192.168.1.12, podCIDR: 10.244.2.0/24}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: client}
+spec:
+  selector: {matchLabels: {app: client}}
+  template: {metadata: {labels: {app: client}}, spec: {containers: [{name: c}]}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template: {metadata: {labels: {app: web}}, spec: {containers: [{name: w, ports: [{containerPort: 8080, name: http}]}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}
+`);
+    const r = await runCli(['walk', '--scenario', lab, '--from', 'client', '--to', 'web', '--reply', '--brief']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/--from client: Deployment default\/client's pod client-\w+-\w{5} \(1 of 1\)/);
+    const [req, rep] = packets(r.out);
+    expect(req![1]).toMatch(/^10\.244\.\d\.\d+:40000 -> 10\.244\.\d\.\d+:8080 TCP \[S\]$/);
+    expect(req![2]).toMatch(/^client-\w+-\w{5} > .* > web-\w+-\w{5}$/);
+    expect(rep![1]).toMatch(/^10\.96\.0\.\d+:80 -> 10\.244\.\d\.\d+:40000 TCP \[S\.\]$/);
+  });
+
+  it.each([
+    [['walk', '--to', 'backend'], /--from and --to are required/],
+    [['walk', '--from', 'pod-z', '--to', 'backend'], /--from pod-z: no pod or node of that name \(pods: default\/backend-a, .*; nodes: node-1, node-2, node-3\)/],
+    [['walk', '--from', 'pod-a', '--to', 'nope'], /--to nope: no Service, pod or node of that name, and not an IPv4 address \(Services: default\/backend, kube-system\/kube-dns\)/],
+    [['walk', '--from', 'pod-a', '--to', 'backend:81'], /--to backend:81: Service default\/backend has port\(s\) 80/],
+    [['walk', '--from', 'pod-a', '--to', 'backend:70000'], /--to backend:70000: the port must be 1-65535/],
+    [['walk', '--from', 'pod-a', '--to', 'backend', '--proto', 'sctp'], /--proto takes tcp, udp or icmp, got sctp/],
+    [['walk', '--from', 'pod-a', '--to', 'backend', '--sport', '0'], /--sport must be a port 1-65535, got 0/],
+  ])('%j exits 2 saying what is wrong', async (args, message) => {
+    const r = await runCli(args);
+    expect(r.err).toMatch(message);
+    expect(r.code).toBe(2);
+  });
+
+  it('says when nothing received the packet, so there is no reply', async () => {
+    const r = await runCli(['walk', '--from', 'pod-a', '--to', '10.9.9.9:80', '--reply', '--brief']);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('no pod received the TCP packet, so there is no reply to walk');
+    // The node's ICMP net unreachable reaches pod-a (1+); nothing answers as a pod would.
+    expect(packets(r.out).map((p) => [p[0], p[3]])).toEqual([['1', 'DROPPED FIB_LOOKUP_FAILED at node-1 ip4-lookup'], ['1+', 'FORWARDED']]);
+  });
+});
