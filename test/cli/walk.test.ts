@@ -82,43 +82,14 @@ describe('dpemu walk', () => {
   });
 
   it('takes a workload\'s name for its first pod (course YAML: Deployments, not Pods)', async () => {
-    const dir = mkdtempSync(join(tmp, 'lab-'));
-    const lab = join(dir, 'lab.yaml');
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(lab, `apiVersion: dpemu.dev/v1
-kind: Cluster
-metadata: {name: lab}
-spec:
-  nodes:
-    - {name: node-1, ip: 192.168.1.11, podCIDR: 10.244.1.0/24}
-    - {name: node-2, ip: 192.168.1.12, podCIDR: 10.244.2.0/24}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: client}
-spec:
-  selector: {matchLabels: {app: client}}
-  template: {metadata: {labels: {app: client}}, spec: {containers: [{name: c}]}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template: {metadata: {labels: {app: web}}, spec: {containers: [{name: w, ports: [{containerPort: 8080, name: http}]}]}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}
-`);
+    const lab = join(packageRoot(), 'pcaps/scenarios/course-lab.yaml');
     const r = await runCli(['walk', '--scenario', lab, '--from', 'client', '--to', 'web', '--reply', '--brief']);
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/--from client: Deployment default\/client's pod client-\w+-\w{5} \(1 of 1\)/);
     const [req, rep] = packets(r.out);
     expect(req![1]).toMatch(/^10\.244\.\d\.\d+:40000 -> 10\.244\.\d\.\d+:8080 TCP \[S\]$/);
     expect(req![2]).toMatch(/^client-\w+-\w{5} > .* > web-\w+-\w{5}$/);
+    expect(req![3]).toBe('FORWARDED');
     expect(rep![1]).toMatch(/^10\.96\.0\.\d+:80 -> 10\.244\.\d\.\d+:40000 TCP \[S\.\]$/);
   });
 

@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultScenarioPath, loadScenarioFile, packageRoot } from '../../src/scenario/index.js';
+import { defaultScenarioPath, packageRoot } from '../../src/scenario/index.js';
+import { captureFiles, scenarioCluster } from '../helpers/capture-files.js';
 import type { Cluster } from '../../src/scenario/index.js';
 import { podSentFrames, readManifest, writePcap } from '../kernel/kernel-captures.js';
 import { assertNativeBuilt, replayDigest } from './parity-helpers.js';
@@ -16,24 +17,8 @@ import { assertNativeBuilt, replayDigest } from './parity-helpers.js';
 assertNativeBuilt();
 const root = packageRoot();
 
-function cluster(path: string): Cluster {
-  const r = loadScenarioFile(path);
-  if (!r.ok) throw r.error;
-  return r.cluster;
-}
-
-function captures(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...captures(p));
-    else if (/\.(pcap|pcapng)$/.test(e)) out.push(p);
-  }
-  return out.sort();
-}
-
-const defaultCluster = cluster(defaultScenarioPath());
-const serviceCluster = cluster(join(root, 'pcaps/kernel/service/scenario.yaml'));
+const defaultCluster = scenarioCluster(defaultScenarioPath());
+const serviceCluster = scenarioCluster(join(root, 'pcaps/kernel/service/scenario.yaml'));
 const scenarioOf = (p: string): Cluster => (p.includes('/pcaps/kernel/service/') ? serviceCluster : defaultCluster);
 
 async function expectParity(capture: string, c: Cluster, vectorSize: number): Promise<number> {
@@ -53,7 +38,7 @@ afterAll(() => {
 });
 
 describe('native parity: pcaps/', () => {
-  for (const p of captures(join(root, 'pcaps'))) {
+  for (const p of captureFiles(join(root, 'pcaps'))) {
     it(`${relative(root, p)}`, async () => {
       for (const v of [256, 1, 7]) await expectParity(p, scenarioOf(p), v);
     });
@@ -78,7 +63,7 @@ describe('native parity: the walk under the pcaps/scenarios/*.yaml clusters', ()
     it(s, async () => {
       // The pod-to-pod walk and the Service walk (pod-a -> 10.96.5.20:80: the socket LB, IPVS scheduling).
       for (const w of ['pcaps/default/walk.pcapng', 'pcaps/kernel/service/walk.pcapng']) {
-        for (const v of [256, 3]) await expectParity(join(root, w), cluster(join(root, 'pcaps/scenarios', s)), v);
+        for (const v of [256, 3]) await expectParity(join(root, w), scenarioCluster(join(root, 'pcaps/scenarios', s)), v);
       }
     });
   }

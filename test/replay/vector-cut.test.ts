@@ -6,35 +6,19 @@
  * flow-cut.ts): a vector holds frames of one timestamp, no answer to a frame in it, and no second packet
  * of a flow that no node has a confirmed entry for yet.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildFrame } from '../../src/packet/build.js';
 import { TcpFlag } from '../../src/packet/view.js';
 import { PcapWriter } from '../../src/capture/index.js';
 import { replay } from '../../src/replay/replay.js';
-import { defaultScenarioPath, loadScenarioFile, packageRoot, type Cluster } from '../../src/scenario/index.js';
+import { defaultScenarioPath, packageRoot } from '../../src/scenario/index.js';
+import { captureFiles, scenarioCluster } from '../helpers/capture-files.js';
 import { digest, newDataplane, replayDigest, type RunDigest } from '../native/parity-helpers.js';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 
 const root = packageRoot();
-
-function cluster(path: string): Cluster {
-  const r = loadScenarioFile(path);
-  if (!r.ok) throw r.error;
-  return r.cluster;
-}
-
-function captures(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...captures(p));
-    else if (/\.(pcap|pcapng)$/.test(e)) out.push(p);
-  }
-  return out.sort();
-}
 
 const frameOf = (line: string): number => Number(/#(\d+)/.exec(line)![1]);
 /** Stable by frame number: within a vector, packets that end at an earlier stage are recorded first. */
@@ -62,10 +46,10 @@ function expectSame(a: RunDigest, b: RunDigest): void {
 }
 
 describe('replay vectors give what running each frame to completion gives', () => {
-  const defaultCluster = cluster(defaultScenarioPath());
-  const serviceCluster = cluster(join(root, 'pcaps/kernel/service/scenario.yaml'));
+  const defaultCluster = scenarioCluster(defaultScenarioPath());
+  const serviceCluster = scenarioCluster(join(root, 'pcaps/kernel/service/scenario.yaml'));
 
-  for (const p of captures(join(root, 'pcaps'))) {
+  for (const p of captureFiles(join(root, 'pcaps'))) {
     it(`${relative(root, p)}: vectors of 256 = vectors of 1`, async () => {
       const c = p.includes('/pcaps/kernel/service/') ? serviceCluster : defaultCluster;
       expectSame(await replayDigest(p, c, 'ts', 256), await replayDigest(p, c, 'ts', 1));
@@ -75,7 +59,7 @@ describe('replay vectors give what running each frame to completion gives', () =
   const corpus = join(root, 'test/fixtures/corpus');
   it('the capture corpus at node-1 and at pod-a: vectors of 256 = vectors of 1', async () => {
     let compared = 0;
-    for (const p of captures(corpus)) {
+    for (const p of captureFiles(corpus)) {
       for (const at of ['node-1', 'default/pod-a']) {
         let a: RunDigest;
         try {

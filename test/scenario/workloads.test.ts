@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { TcpFlag } from '../../src/packet/view.js';
-import { loadScenario, loadScenarioText } from '../../src/scenario/index.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadScenario, loadScenarioText, packageRoot } from '../../src/scenario/index.js';
 import { fnv32a, podTemplateHash, safeEncode } from '../../src/scenario/workloads.js';
 import { Harness, dropName, framesAt, tsEngine, nativeEngine } from '../helpers/dataplane-harness.js';
 import { podFrame } from '../helpers/frames.js';
@@ -23,26 +25,8 @@ spec:
 const workload = (kind: string, name: string, labels: string, extra = '', spec = '{containers: [{name: c, ports: [{containerPort: 8080, name: http}]}]}', ns = 'default') =>
   `---\napiVersion: ${kind === 'ReplicationController' ? 'v1' : 'apps/v1'}\nkind: ${kind}\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n${extra}  selector: {matchLabels: ${labels}}\n  template:\n    metadata: {labels: ${labels}}\n    spec: ${spec}\n`;
 
-/** The shape of the course's lab: a client Deployment, a server Deployment, its Service and a policy. */
-const LAB =
-  CLUSTER +
-  workload('Deployment', 'client', '{app: client}') +
-  workload('Deployment', 'web', '{app: web}', '  replicas: 3\n') +
-  `---
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{port: 80, targetPort: http}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: web-from-client}
-spec:
-  podSelector: {matchLabels: {app: web}}
-  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}], ports: [{port: 8080}]}]
-`;
+/** The bundled course lab: a client Deployment, a web Deployment of three, its Service and a policy. */
+const LAB = readFileSync(join(packageRoot(), 'pcaps/scenarios/course-lab.yaml'), 'utf8');
 
 const GENERATED = /^[bcdfghjklmnpqrstvwxz2456789]{5}$/;
 
