@@ -35,7 +35,12 @@ function perDevice(frames: readonly string[]): string[] {
   return [...m.keys()].sort().map((d) => `${d}: ${byFrame(m.get(d)!).join(' | ')}`);
 }
 
-/** conntrack "found" counts lookups that hit, a statistic of how often stages asked, not state (kernel 6.18 prints 0). */
+/**
+ * conntrack's "found" (lookups that hit; kernel 6.18 prints 0) may differ: packets made inside one frame's walk
+ * (the fragments node-1 cuts the reassembled datagram of frame 18 into) share the engine's vector, so the
+ * second fragment's VXLAN packet meets the first one's entry unconfirmed at node-3 and is merged into it at
+ * confirm, where with vectors of 1 it finds the entry confirmed. The memory, verdicts and frames are the same.
+ */
 const state = (ct: readonly string[]): string[] => ct.map((t) => t.replace(/"found":\d+,/, ''));
 
 function expectSame(a: RunDigest, b: RunDigest): void {
