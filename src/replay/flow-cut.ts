@@ -10,9 +10,9 @@ import type { Cluster } from '../scenario/model.js';
  * Packets of one direction of one flow stay batched only while the flow is established: each stage
  * handles them in order, and conntrack updates its confirmed entry packet by packet. A flow no node
  * has a confirmed entry for is cut after its first packet: that packet's entry is only confirmed at
- * POSTROUTING/INPUT, so a second packet in the same vector would find none at PREROUTING and be
- * taken for another new connection (a FIN after a mid-stream pickup would be INVALID), where the
- * kernel, running each packet to completion, finds the first one's entry.
+ * POSTROUTING/INPUT, so a second packet in the same vector would meet it unconfirmed at PREROUTING,
+ * still NEW, and conntrack would take it as opening the connection (a FIN after a mid-stream pickup
+ * fits no state: INVALID), where the kernel, running each packet to completion, finds it confirmed.
  *
  * NAT hides the relation (the reply comes from the backend, the request went to the VIP), so an
  * endpoint that backs a Service also stands for the Service's frontends (ClusterIP:port, every
