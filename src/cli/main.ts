@@ -50,22 +50,10 @@ function usageCode(code: string): boolean {
 }
 
 /** Options whose value may look like a flag (`--count -1`): joined as `--count=-1`, so the value is checked, not taken for an option. */
-const VALUE_OPTIONS = new Set(['--count', '--threshold', '--vector-size', '--sport']);
+const VALUE_OPTIONS = new Set(['--count', '--threshold', '--sport']);
 
-/** The largest vector: the dataplane's packet pool (4096 slots) must hold a vector and what it spawns. */
-const MAX_VECTOR = 1024;
-const VECTOR_HELP = `Packets per vector, 1-${MAX_VECTOR} (default 256); 1 runs each frame to completion before the next is loaded, as the kernel does`;
+const BATCH_HELP = 'Up to 256 frames per vector, cut only before an answer to one in it (faster on large captures; by default each frame runs to completion alone, as the kernel runs each packet: docs/datapath.md)';
 
-/** --vector-size checked on the text as given; undefined when absent, null (after reporting) when bad. */
-function vectorSizeOption(command: string, v: unknown, io: Io): number | undefined | null {
-  if (v === undefined) return undefined;
-  const text = String(v);
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_VECTOR) {
-    io.err(`dpemu ${command}: --vector-size must be an integer 1-${MAX_VECTOR}, got ${text}\n`);
-    return null;
-  }
-  return Number(text);
-}
 function joinNegativeValues(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -115,14 +103,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--at <where>', 'Attach every frame at this pod (ns/name) or node instead of by its sender')
     .option('--dump <what>', 'After the replay print state: ct (each node\'s conntrack table, conntrack -L format)')
     .option('--engine <engine>', 'native (C++ fast path) or ts; default DPEMU_ENGINE, else native when the addon is built')
-    .option('--vector-size <n>', VECTOR_HELP)
+    .option('--batch', BATCH_HELP)
     .action(async (capture: string | undefined, o: Record<string, unknown>) => {
       ran = true;
-      const vectorSize = vectorSizeOption('replay', o.vectorSize, io);
-      if (vectorSize === null) {
-        code = 2;
-        return;
-      }
       const dump = asList(o.dump);
       const badDump = dump.find((d) => d !== 'ct');
       if (badDump !== undefined) {
@@ -144,7 +127,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         writePcaps: typeof o.writePcaps === 'string' ? o.writePcaps : undefined,
         at: typeof o.at === 'string' ? o.at : undefined,
         dumpCt: dump.includes('ct'),
-        vectorSize,
+        batch: Boolean(o.batch),
       }, io);
     });
 
@@ -196,14 +179,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command('ct [capture]', 'Replay quietly, then print each node\'s conntrack table as `conntrack -L` does')
     .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
     .option('-o, --output <format>', 'extended: as `conntrack -L -o extended` (each line prefixed with the layer-3 protocol, ipv4 2)')
-    .option('--vector-size <n>', VECTOR_HELP)
+    .option('--batch', BATCH_HELP)
     .action(async (capture: string | undefined, o: Record<string, unknown>) => {
       ran = true;
-      const vectorSize = vectorSizeOption('ct', o.vectorSize, io);
-      if (vectorSize === null) {
-        code = 2;
-        return;
-      }
       if (o.output !== undefined && o.output !== 'extended') {
         io.err(`dpemu ct: -o takes extended, got ${String(o.output)}\n`);
         code = 2;
@@ -214,7 +192,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
-      code = await replayCommand(input.file, input.cluster, { quiet: true, dumpCt: true, ctExtended: o.output === 'extended', vectorSize }, io);
+      code = await replayCommand(input.file, input.cluster, { quiet: true, dumpCt: true, ctExtended: o.output === 'extended', batch: Boolean(o.batch) }, io);
     });
 
   cli

@@ -32,8 +32,8 @@ export interface ReplayCommandOptions {
   readonly quiet?: boolean;
   /** Engine for the overlay fast-path stages (default ts; `dpemu replay` picks it with selectEngine). */
   readonly engine?: EngineName;
-  /** Packets per vector (default 256); 1 runs each frame to completion before the next, as the kernel does. */
-  readonly vectorSize?: number;
+  /** Batch frames into vectors (replay.ts `batching: 'answers'`); by default each frame runs alone. */
+  readonly batch?: boolean;
 }
 
 export function defaultCapturePath(): string {
@@ -52,7 +52,6 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
     observers,
     poolSize: dp0Pool,
     engine: o.engine ?? 'ts',
-    vectorSize: o.vectorSize ?? 256,
   });
   // Each policy diagnostic names its object and field, as scenario problems name theirs.
   for (const d of dataplane.contexts[0]?.policy?.diagnostics ?? []) io.err(`${d.severity === 'error' ? 'error' : 'warning'}: ${d.object}${d.field ? ` ${d.field}` : ''}: ${d.message}\n`);
@@ -125,7 +124,7 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
     }
     if (io.errIsTty) io.err(`\r${total} packets`);
   };
-  const summary = await replay({ capture, cluster, tracing, at: o.at, onVector }, dataplane);
+  const summary = await replay({ capture, cluster, tracing, at: o.at, onVector, batching: o.batch ? 'answers' : 'exact' }, dataplane);
   if (io.errIsTty) io.err('\r');
   if (o.stats) {
     const rows = dataplane.engine.runtimeRows();

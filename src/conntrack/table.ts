@@ -938,12 +938,6 @@ export class ConntrackTable {
     return this.slot[entry] === SLOT_HASHED;
   }
 
-  /** Does a confirmed entry alive at `now` hold this tuple (either direction)? Read-only: no reap, no stats. */
-  holds(proto: number, zone: number, src: number, dst: number, sport: number, dport: number, now: number): boolean {
-    const n = this.find(proto, zone, src, dst, sport, dport);
-    return n !== -1 && this.isConfirmed(n >> 1) && this.deadline[n >> 1]! - now > 0;
-  }
-
   /** Confirmed entries not yet expired at `now`, in slot order (not a hot path: allocates the result). */
   entries(now: number): number[] {
     const out: number[] = [];

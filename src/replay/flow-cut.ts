@@ -5,38 +5,29 @@ import type { Cluster } from '../scenario/model.js';
  * response in the same vector as its request could reach a stage first (a SYN-ACK at the
  * server's node before the SYN got there). A response cannot leave before its request arrived,
  * so the replay cuts a vector before a frame that answers one already in it: its source endpoint
- * is some frame's destination, or its destination some frame's source.
- *
- * Packets of one direction of one flow stay batched only while the flow is established: each stage
- * handles them in order, and conntrack updates its confirmed entry packet by packet. A flow no node
- * has a confirmed entry for is cut after its first packet: that packet's entry is only confirmed at
- * POSTROUTING/INPUT, so a second packet in the same vector would meet it unconfirmed at PREROUTING,
- * still NEW, and conntrack would take it as opening the connection (a FIN after a mid-stream pickup
- * fits no state: INVALID), where the kernel, running each packet to completion, finds it confirmed.
+ * is some frame's destination, or its destination some frame's source (`conflicts`).
  *
  * NAT hides the relation (the reply comes from the backend, the request went to the VIP), so an
  * endpoint that backs a Service also stands for the Service's frontends (ClusterIP:port, every
  * node's NodePort, LoadBalancer IPs). Endpoints are (IPv4, port), port 0 for non-TCP/UDP and
  * fragments; a frame that is not IPv4 conflicts with any other such frame.
+ *
+ * The replay uses this only when batching frames (`batching: 'answers'`): by default each frame
+ * runs to completion alone, as the kernel runs each packet (replay.ts).
  */
-/** Is (proto, src, dst, sport, dport) held by a confirmed conntrack entry alive at `now` (any node)? */
-export type EstablishedCheck = (proto: number, src: number, dst: number, sport: number, dport: number, now: number) => boolean;
-
 export class FlowCut {
   private readonly srcStamp: Uint32Array;
   private readonly dstStamp: Uint32Array;
-  /** Flows (proto and both endpoints) in the vector; a hash collision only cuts early. */
-  private readonly flowStamp: Uint32Array;
   private readonly mask: number;
   private readonly aliases = new Map<number, number[]>();
+  private readonly tunnelPort: number;
   private gen = 1;
 
-  /** Without `established`, every repeated flow cuts the vector. */
-  constructor(cluster?: Cluster, bits = 12, private readonly established?: EstablishedCheck) {
+  constructor(cluster?: Cluster, bits = 12) {
     this.srcStamp = new Uint32Array(1 << bits);
     this.dstStamp = new Uint32Array(1 << bits);
-    this.flowStamp = new Uint32Array(1 << bits);
     this.mask = (1 << bits) - 1;
+    this.tunnelPort = cluster?.tunnel.port ?? -1;
     if (cluster) this.learnServices(cluster);
   }
 
@@ -68,52 +59,35 @@ export class FlowCut {
     if (this.gen === 0xffffffff) {
       this.srcStamp.fill(0);
       this.dstStamp.fill(0);
-      this.flowStamp.fill(0);
       this.gen = 1;
     }
   }
 
   /**
-   * True when the frame answers one already in the vector, or repeats a flow that is not
-   * established (the caller flushes, resets and calls again); otherwise records the frame and
-   * returns false. `now`: the frame's time, for the established check.
+   * True when the frame answers one already in the vector (the caller flushes, resets and calls
+   * again); otherwise records the frame's endpoints and returns false.
    */
-  conflicts(b: Uint8Array, off: number, len: number, now = 0): boolean {
-    let src = 0;
-    let dst = 0;
-    let proto = -1;
-    let ports = false;
-    if (len >= 34 && b[off + 12] === 0x08 && b[off + 13] === 0x00) {
-      const ip = off + 14;
-      const s32 = ((b[ip + 12] << 24) | (b[ip + 13] << 16) | (b[ip + 14] << 8) | b[ip + 15]) >>> 0;
-      const d32 = ((b[ip + 16] << 24) | (b[ip + 17] << 16) | (b[ip + 18] << 8) | b[ip + 19]) >>> 0;
-      proto = b[ip + 9];
-      const l4 = ip + (b[ip] & 0x0f) * 4;
-      const whole = (((b[ip + 6] << 8) | b[ip + 7]) & 0x3fff) === 0;
-      ports = whole && (proto === 6 || proto === 17) && l4 + 4 <= off + len;
-      src = key(s32, ports ? (b[l4] << 8) | b[l4 + 1] : 0);
-      dst = key(d32, ports ? (b[l4 + 2] << 8) | b[l4 + 3] : 0);
-      // Port-less packets (ICMP, fragments) of a host relate to every flow of that host.
-      if (!ports) {
-        if (this.hitAny(this.dstStamp, s32) || this.hitAny(this.srcStamp, d32)) return true;
-      }
-    }
-    if (this.hit(this.dstStamp, src) || this.hit(this.srcStamp, dst)) return true;
-    const flow = this.flowSlot(proto, src, dst);
-    if (this.flowStamp[flow] === this.gen) {
-      // Ports are known only for whole TCP/UDP packets: anything else repeats conservatively.
-      const held = ports && this.established !== undefined &&
-        this.established(proto, Math.floor(src / 65536), Math.floor(dst / 65536), src % 65536, dst % 65536, now);
-      if (!held) return true;
-    }
-    this.flowStamp[flow] = this.gen;
-    this.mark(this.srcStamp, src);
-    this.mark(this.dstStamp, dst);
+  conflicts(b: Uint8Array, off: number, len: number): boolean {
+    const t = tuple(b, off, len);
+    // A tunnel packet (a frame taken on the underlay) also answers by the flow it carries.
+    const inner = t !== null && t.ports && t.proto === 17 && t.dport === this.tunnelPort && t.l4 + 16 < off + len ? tuple(b, t.l4 + 16, off + len - t.l4 - 16) : null;
+    if (this.answers(t) || (inner !== null && this.answers(inner))) return true;
+    this.record(t);
+    if (inner !== null) this.record(inner);
     return false;
   }
 
-  private flowSlot(proto: number, src: number, dst: number): number {
-    return this.slot(src) ^ this.slot(dst + proto * 0x1000193);
+  private answers(t: Tuple | null): boolean {
+    const src = t === null ? 0 : key(t.src, t.sport);
+    const dst = t === null ? 0 : key(t.dst, t.dport);
+    // Port-less packets (ICMP, fragments) of a host relate to every flow of that host.
+    if (t !== null && !t.ports && (this.hitAny(this.dstStamp, t.src) || this.hitAny(this.srcStamp, t.dst))) return true;
+    return this.hit(this.dstStamp, src) || this.hit(this.srcStamp, dst);
+  }
+
+  private record(t: Tuple | null): void {
+    this.mark(this.srcStamp, t === null ? 0 : key(t.src, t.sport));
+    this.mark(this.dstStamp, t === null ? 0 : key(t.dst, t.dport));
   }
 
   private slot(k: number): number {
@@ -141,6 +115,25 @@ export class FlowCut {
     const al = this.aliases.get(k);
     if (al) for (const a of al) table[this.slot(a)] = this.gen;
   }
+}
+
+interface Tuple { proto: number; src: number; dst: number; sport: number; dport: number; ports: boolean; l4: number }
+
+/** The IPv4 5-tuple of an Ethernet frame; ports 0 (ports false) for non-TCP/UDP and fragments; null if not IPv4. */
+function tuple(b: Uint8Array, off: number, len: number): Tuple | null {
+  if (len < 34 || b[off + 12] !== 0x08 || b[off + 13] !== 0x00) return null;
+  const ip = off + 14;
+  const src = ((b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!) >>> 0;
+  const dst = ((b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!) >>> 0;
+  const proto = b[ip + 9]!;
+  const l4 = ip + (b[ip]! & 0x0f) * 4;
+  const whole = (((b[ip + 6]! << 8) | b[ip + 7]!) & 0x3fff) === 0;
+  const ports = whole && (proto === 6 || proto === 17) && l4 + 4 <= off + len;
+  return {
+    proto, src, dst, l4, ports,
+    sport: ports ? (b[l4]! << 8) | b[l4 + 1]! : 0,
+    dport: ports ? (b[l4 + 2]! << 8) | b[l4 + 3]! : 0,
+  };
 }
 
 function key(ip32: number, port: number): number {

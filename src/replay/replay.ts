@@ -22,6 +22,15 @@ export interface ReplayOptions {
   readonly at?: string;
   readonly observers?: readonly EngineObserver[];
   readonly vectorSize?: number;
+  /**
+   * How frames are grouped into vectors. `exact` (default): one frame per vector, so each frame runs to
+   * completion (with the packets it makes) before the next, as the kernel runs each packet: its own time,
+   * random draws and conntrack entries in frame order. `answers`: up to the engine's vector size, cut only
+   * before an answer to a frame in the vector (flow-cut.ts): the engine's throughput and its vector
+   * handling (parity tests, `--batch`), where frames of one vector may see each other's state differently
+   * than the kernel would (a second packet of a new flow meets the first one's entry unconfirmed).
+   */
+  readonly batching?: 'exact' | 'answers';
   /** Called after each vector has run to completion (results and traces are ready to print). */
   readonly onVector?: (dataplane: Dataplane, framesDone: number) => void | Promise<void>;
 }
@@ -36,9 +45,7 @@ export interface ReplaySummary {
 
 /**
  * Replays a capture through the cluster's data path: frames are read in batches, copied into
- * packet buffers, grouped into vectors of frames with one timestamp (cut before a frame that answers one
- * in the vector or repeats a flow that is not established yet: flow-cut.ts), so a vector gives what
- * running each frame to completion would, and
+ * packet buffers, grouped into vectors (`batching`: one frame per vector by default), and
  * each vector runs to completion before the next is loaded. Time is the capture's.
  */
 export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts.cluster, { tracing: opts.tracing, observers: opts.observers, vectorSize: opts.vectorSize })): Promise<ReplaySummary> {
@@ -52,15 +59,12 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
   const ifaceDevice = interfaceDevices(stream.interfaces, dataplane);
   const pool = dataplane.pool;
   const vectorSize = dataplane.engine.vectorSize;
-  // A repeated flow stays in the vector only while some node holds a confirmed entry for it (flow-cut.ts).
-  const cut = new FlowCut(opts.cluster, 12, (proto, src, dst, sport, dport, now) =>
-    dataplane.contexts.some((ctx) => ctx.conntrack.holds(proto, 0, src, dst, sport, dport, now)));
+  const perVector = (opts.batching ?? 'exact') === 'exact' ? 1 : vectorSize;
+  const cut = new FlowCut(opts.cluster);
   const view = new PacketView();
   const scratch = new Uint8Array(pool.slotBytes);
   let frameNo = 0;
   let inVector = 0;
-  let vecSec = 0;
-  let vecNsec = 0;
   let vectors = 0;
   let firstTs = -1;
   let lastTs = 0;
@@ -91,16 +95,9 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
           }
         }
         const now = batch.tsSec[i] + batch.tsNsec[i] / 1e9;
-        // A stage call runs at its vector's first packet's time (conntrack timeouts, expiry), so a vector
-        // holds frames of one timestamp only: each frame then sees the time it was captured at.
-        const otherTime = inVector > 0 && (batch.tsSec[i] !== vecSec || batch.tsNsec[i] !== vecNsec);
-        if (otherTime || inVector >= vectorSize || cut.conflicts(bytes, off, caplen, now)) {
+        if (inVector >= perVector || cut.conflicts(bytes, off, caplen)) {
           await flush();
-          cut.conflicts(bytes, off, caplen, now);
-        }
-        if (inVector === 0) {
-          vecSec = batch.tsSec[i];
-          vecNsec = batch.tsNsec[i];
+          cut.conflicts(bytes, off, caplen);
         }
         const slot = pool.load(bytes, off, caplen, wireLen, batch.tsSec[i], batch.tsNsec[i]);
         pool.frameNo[slot] = frameNo;

@@ -17,10 +17,6 @@ describe('bad option values exit 2 with the value as given', () => {
     [['replay', '--dump', 'routes'], /--dump takes ct, got routes/],
     [['rules', '--mode', 'ebpf'], /--mode must be iptables or ipvs/],
     [['ct', '-o', 'json'], /-o takes extended, got json/],
-    [['replay', '--vector-size', '0'], /replay: --vector-size must be an integer 1-1024, got 0/],
-    [['replay', '--vector-size', '-4'], /replay: --vector-size must be an integer 1-1024, got -4/],
-    [['replay', '--vector-size', '2000'], /--vector-size must be an integer 1-1024, got 2000/],
-    [['ct', '--vector-size', 'x'], /ct: --vector-size must be an integer 1-1024, got x/],
     [['bench', '--threshold', 'abc'], /--threshold takes a fraction >= 0/],
     [['bench', '--threshold', '-1'], /--threshold takes a fraction >= 0/],
   ])('%j', async (args, message) => {
@@ -41,20 +37,20 @@ describe('bad option values exit 2 with the value as given', () => {
   });
 });
 
-describe('--vector-size', () => {
-  it('changes how frames are batched, not what happens to them (docs/datapath.md "Time and order")', async () => {
-    const one = await run(['replay', '--stats', '--vector-size', '1']);
-    const big = await run(['replay', '--stats', '--vector-size', '1024']);
+describe('--batch', () => {
+  it('runs frames in vectors of several (fewer frame-input calls than packets); without it, one frame per call', async () => {
+    const one = await run(['replay', '--stats']);
+    const batched = await run(['replay', '--stats', '--batch']);
     expect(one.code).toBe(0);
-    expect(big.code).toBe(0);
-    const lines = (t: string) => t.split('\n').filter((l) => /FORWARDED|DROPPED|TRACED/.test(l));
-    expect(lines(big.out)).toEqual(lines(one.out));
-    expect(lines(one.out).length).toBeGreaterThan(15);
-    // --stats: with vectors of 1 every call takes one packet.
-    const ppc = (t: string) => [...t.matchAll(/^frame-input\s+\S+\s+(\d+)\s+(\d+)/gm)].map((m) => [Number(m[1]), Number(m[2])]);
-    const [calls, packets] = ppc(one.out)[0] ?? [0, 0];
-    expect(calls).toBeGreaterThan(0);
-    expect(calls).toBe(packets);
+    expect(batched.code).toBe(0);
+    const callsPackets = (t: string) => [...t.matchAll(/^frame-input\s+\S+\s+(\d+)\s+(\d+)/gm)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    const sum = (rows: ReadonlyArray<readonly [number, number]>) => rows.reduce((a, [c, p]) => [a[0] + c, a[1] + p], [0, 0]);
+    const [c1, p1] = sum(callsPackets(one.out));
+    const [cb, pb] = sum(callsPackets(batched.out));
+    expect(p1).toBeGreaterThan(15);
+    expect(c1).toBe(p1);
+    expect(pb).toBe(p1);
+    expect(cb).toBeLessThan(pb);
   });
 });
 

@@ -117,9 +117,12 @@ export function digest(dp: Dataplane, rec: Recorder, cap: DeviceCapture): RunDig
   };
 }
 
-/** `at`: attach every frame there (as --at) instead of by its sender. */
-export async function replayDigest(capture: string, cluster: Cluster, engine: EngineName, vectorSize = 256, at?: string): Promise<RunDigest> {
+/**
+ * `at`: attach every frame there (as --at) instead of by its sender. `batching` defaults to `answers`, as many
+ * frames per vector as the answer rule allows: the parity suites are there to run the engines' vector handling.
+ */
+export async function replayDigest(capture: string, cluster: Cluster, engine: EngineName, vectorSize = 256, at?: string, batching: 'exact' | 'answers' = 'answers'): Promise<RunDigest> {
   const { dp, rec, cap } = newDataplane(cluster, engine, vectorSize);
-  await replay({ capture, cluster, vectorSize, ...(at !== undefined ? { at } : {}) }, dp);
+  await replay({ capture, cluster, vectorSize, batching, ...(at !== undefined ? { at } : {}) }, dp);
   return digest(dp, rec, cap);
 }
