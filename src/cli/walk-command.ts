@@ -16,6 +16,7 @@ import { buildFrame, type LayerSpec } from '../packet/build.js';
 import { TcpFlag } from '../packet/view.js';
 import { HOST_VETH_MAC } from '../scenario/addressing.js';
 import { formatIpv4, parseIpv4 } from '../scenario/ipv4.js';
+import { replicaSetOf } from '../scenario/workloads.js';
 import type { Cluster, NodeModel, PodModel, ServiceModel } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import type { Io } from './io.js';
@@ -68,11 +69,14 @@ function podRef(cluster: Cluster, ref: string, option: string, io: Io): PodModel
   if (pod) return pod;
   const slash = ref.indexOf('/');
   const [ns, name] = slash < 0 ? [undefined, ref] : [ref.slice(0, slash), ref.slice(slash + 1)];
-  const owned = cluster.pods.filter((p) => p.owner?.name === name && (ns === undefined || p.namespace === ns));
+  // A Deployment's pods are owned by its ReplicaSet (<deployment>-<pod-template-hash>).
+  const viaRs = (o: { kind: string; name: string } | undefined): boolean => o?.kind === 'ReplicaSet' && replicaSetOf(o.name, name);
+  const owned = cluster.pods.filter((p) => (p.owner?.name === name || viaRs(p.owner)) && (ns === undefined || p.namespace === ns));
   if (owned.length === 0) return undefined;
   one([...new Map(owned.map((p) => [p.namespace, p])).values()], ref, 'workload');
   const first = [...owned].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))[0]!;
-  io.err(`dpemu walk: ${option} ${ref}: ${first.owner!.kind} ${first.namespace}/${name}'s pod ${first.name} (1 of ${owned.length})\n`);
+  const kind = viaRs(first.owner) ? 'Deployment' : first.owner!.kind;
+  io.err(`dpemu walk: ${option} ${ref}: ${kind} ${first.namespace}/${name}'s pod ${first.name} (1 of ${owned.length})\n`);
   return first;
 }
 

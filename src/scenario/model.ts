@@ -75,7 +75,7 @@ export interface PodModel {
   gatewayIp32: number;
   ready: boolean;
   containerPorts: ContainerPortModel[];
-  /** The workload that made this pod (`{ kind: 'Deployment', name: 'web' }`, same namespace); absent for a written Pod. */
+  /** The workload that made this pod, or the controller a written Pod's ownerReferences name (same namespace). */
   owner?: { kind: string; name: string };
 }
 

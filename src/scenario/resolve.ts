@@ -5,7 +5,7 @@
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { ScenarioProblem } from './errors.js';
 import { WORKLOAD_KINDS, fieldPath, problemText, type DocSource, type ParsedObject, type PathKey } from './documents.js';
-import { expandWorkloads } from './workloads.js';
+import { expandWorkloads, ownerReference } from './workloads.js';
 import { cidrContains, cidrLast, formatCidr, formatIpv4, normalizeMac, parseCidr, parseIpv4 } from './ipv4.js';
 import {
   DEFAULT_AFFINITY_TIMEOUT,
@@ -49,6 +49,12 @@ const byKey = <T extends { namespace: string; name: string }>(a: T, b: T): numbe
 
 function where(src: DocSource): string {
   return `${src.file}:doc ${src.doc}`;
+}
+
+/** The workload that made a pod, or the controller a written pod's ownerReferences name. */
+function ownerOf(o: Of<'Pod'>): { owner?: { kind: string; name: string } } {
+  const owner = o.owner ?? ownerReference(o.value.metadata);
+  return owner ? { owner: { kind: owner.kind, name: owner.name } } : {};
 }
 
 export interface ResolveResult {
@@ -324,7 +330,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       gatewayIp32: parseIpv4(POD_GATEWAY_IP)!,
       ready: readyCond ? readyCond.status !== 'False' : true,
       containerPorts,
-      ...(o.owner ? { owner: { ...o.owner } } : {}),
+      ...ownerOf(o),
     });
   }
   const podByIp = new Map(pods.map((p) => [p.ip32, p]));

@@ -28,11 +28,13 @@ export interface Expansion {
   notes: string[];
 }
 
-/** FNV-32a (hash/fnv), as Kubernetes' ComputeHash uses, over a string's UTF-16 units (ASCII here). */
+const utf8 = new TextEncoder();
+
+/** FNV-32a (hash/fnv), as Kubernetes' ComputeHash uses, over the string's UTF-8 bytes (as Go hashes a string). */
 export function fnv32a(s: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i) & 0xff;
+  for (const byte of utf8.encode(s)) {
+    h ^= byte;
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h >>> 0;
@@ -76,6 +78,22 @@ function selectorOf(w: WorkloadObject): Selector {
 
 const isEmptySelector = (s: Selector): boolean => Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0;
 
+interface Ref { kind: string; name: string }
+
+/** The controller an object names in metadata.ownerReferences (controller: true, else the first), if any. */
+export function ownerReference(meta: Readonly<Record<string, unknown>>): Ref | undefined {
+  const refs = Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as unknown[]) : [];
+  const ok = refs.filter((r): r is { kind: string; name: string; controller?: unknown } =>
+    r !== null && typeof r === 'object' && typeof (r as Ref).kind === 'string' && typeof (r as Ref).name === 'string');
+  const ref = ok.find((r) => r.controller === true) ?? ok[0];
+  return ref ? { kind: ref.kind, name: ref.name } : undefined;
+}
+
+/** Is `rs` a ReplicaSet of Deployment `deployment` by Kubernetes' naming (<deployment>-<pod-template-hash>)? */
+export function replicaSetOf(rs: string, deployment: string): boolean {
+  return rs.startsWith(`${deployment}-`) && rs.length > deployment.length + 1 && !rs.slice(deployment.length + 1).includes('-');
+}
+
 /** RCs and ReplicaSets before Deployments: a Deployment's pods come through its ReplicaSet, which may be in the files. */
 const ORDER: Record<WorkloadObject['kind'], number> = { ReplicationController: 0, ReplicaSet: 1, Deployment: 2, StatefulSet: 3, DaemonSet: 4 };
 
@@ -88,14 +106,33 @@ export function expandWorkloads(workloads: readonly WorkloadObject[], written: r
   const pods: PodObject[] = [...written];
   const taken = new Set(written.map((p) => `${p.namespace}/${p.name}`));
   const ordered = [...workloads].sort((a, b) => ORDER[a.kind] - ORDER[b.kind]);
+  // A pod has one controller: the workload that made it, the one its ownerReferences name, or the first that
+  // adopts it (controllers adopt orphans their selector matches). A ReplicaSet in the files is its Deployment's
+  // (ownerReferences, else Kubernetes' <deployment>-<hash> name), so a Deployment counts that ReplicaSet's pods.
+  const controller = new Map<PodObject, Ref>();
+  for (const p of written) {
+    const ref = ownerReference(p.value.metadata);
+    if (ref) controller.set(p, ref);
+  }
+  const rsOwner = new Map<string, Ref | undefined>();
+  for (const w of workloads) if (w.kind === 'ReplicaSet') rsOwner.set(`${w.namespace}/${w.name}`, ownerReference(w.value.metadata));
+  const belongsTo = (ref: Ref, w: WorkloadObject): boolean => {
+    if (ref.kind === w.kind && ref.name === w.name) return true;
+    if (w.kind !== 'Deployment' || ref.kind !== 'ReplicaSet') return false;
+    const owner = rsOwner.get(`${w.namespace}/${ref.name}`);
+    return owner ? owner.kind === 'Deployment' && owner.name === w.name : replicaSetOf(ref.name, w.name);
+  };
   for (const w of ordered) {
     const id = `${w.kind} ${w.namespace}/${w.name}`;
     const at = `${w.src.file}:doc ${w.src.doc}${w.src.prefix.length ? ` ${formatPath(w.src.prefix)}` : ''}`;
     const tmpl = w.value.spec.template;
     const tmplLabels = tmpl.metadata?.labels ?? {};
     const sel = selectorOf(w);
-    if (w.kind !== 'ReplicationController' && isEmptySelector(sel)) {
-      out.problems.push({ src: w.src, path: ['spec', 'selector'], message: `expected a non-empty selector (apps/v1 rejects an empty ${w.kind} selector), like {matchLabels: {app: ${w.name}}}` });
+    if (isEmptySelector(sel)) {
+      const message = w.kind === 'ReplicationController'
+        ? `missing; expected spec.selector or spec.template.metadata.labels (an RC with neither would select every pod), like {app: ${w.name}}`
+        : `expected a non-empty selector (apps/v1 rejects an empty ${w.kind} selector), like {matchLabels: {app: ${w.name}}}`;
+      out.problems.push({ src: w.src, path: ['spec', 'selector'], message });
       continue;
     }
     if (!matchLabelMap(sel, tmplLabels)) {
@@ -112,13 +149,25 @@ export function expandWorkloads(workloads: readonly WorkloadObject[], written: r
       prefix: [...w.src.prefix, 'spec', 'template'],
       locate: (path) => w.src.locate(['spec', 'template', ...path]),
     };
-    const mine = (p: PodObject): boolean => p.namespace === w.namespace && matchLabelMap(sel, p.value.metadata.labels ?? {});
+    const selected = (p: PodObject): boolean => p.namespace === w.namespace && matchLabelMap(sel, p.value.metadata.labels ?? {});
+    /** A pod this workload controls: its own, or an orphan it adopts (a Deployment's ReplicaSet selects pod-template-hash too). */
+    const mine = (p: PodObject): boolean => {
+      if (!selected(p)) return false;
+      const ref = controller.get(p);
+      if (ref) return belongsTo(ref, w);
+      return w.kind !== 'Deployment' || Object.hasOwn(p.value.metadata.labels ?? {}, 'pod-template-hash');
+    };
+    const adopt = (ps: PodObject[]): PodObject[] => {
+      for (const p of ps) if (!controller.has(p)) controller.set(p, { kind: w.kind, name: w.name });
+      return ps;
+    };
     const make = (name: string, labels: Record<string, string>, nodeName?: string): PodObject => {
       const spec = { ...tmpl.spec, ...(nodeName === undefined ? {} : { nodeName }) };
       const value: PodDoc = { metadata: { name, namespace: w.namespace, labels }, spec };
       const pod: PodObject = { kind: 'Pod', src, name, namespace: w.namespace, value, owner: { kind: w.kind, name: w.name } };
       pods.push(pod);
       out.pods.push(pod);
+      controller.set(pod, { kind: w.kind, name: w.name });
       taken.add(`${w.namespace}/${name}`);
       return pod;
     };
@@ -133,9 +182,16 @@ export function expandWorkloads(workloads: readonly WorkloadObject[], written: r
     if (w.kind === 'DaemonSet') {
       const only = tmpl.spec.nodeName;
       const onNodes = nodeNames.filter((n) => only === undefined || n === only);
-      adopted = pods.filter((p) => mine(p));
+      if (only !== undefined && onNodes.length === 0) out.notes.push(`${at}: ${id}: spec.template.spec.nodeName ${only} is none of the nodes (${nodeNames.join(', ')}): no pods`);
+      adopted = adopt(pods.filter((p) => mine(p)));
+      // A written pod of its without a node stands for one node (the daemon controller would have bound it).
+      let unbound = adopted.filter((p) => p.value.spec?.nodeName === undefined).length;
       for (const [i, node] of onNodes.entries()) {
         if (adopted.some((p) => p.value.spec?.nodeName === node)) continue;
+        if (unbound > 0) {
+          unbound--;
+          continue;
+        }
         made.push(make(unique(`${w.name}-`, i), { ...tmplLabels }, node));
       }
       const unmodelled = ['nodeSelector', 'affinity', 'tolerations'].filter((k) => Object.hasOwn(tmpl.spec, k));
@@ -145,15 +201,19 @@ export function expandWorkloads(workloads: readonly WorkloadObject[], written: r
       for (let i = 0; i < replicas; i++) {
         const name = `${w.name}-${i}`;
         const existing = pods.find((p) => p.namespace === w.namespace && p.name === name);
+        if (existing && mine(existing)) {
+          adopted.push(...adopt([existing]));
+          continue;
+        }
         if (existing) {
-          adopted.push(existing);
+          out.notes.push(`${at}: ${id}: Pod ${existing.namespace}/${name} in the files is not its (its labels or owner differ), so the StatefulSet cannot make replica ${i} (Kubernetes would keep retrying)`);
           continue;
         }
         made.push(make(name, { ...tmplLabels, 'statefulset.kubernetes.io/pod-name': name, 'apps.kubernetes.io/pod-index': String(i) }));
       }
     } else {
       const replicas = w.value.spec.replicas ?? 1;
-      adopted = pods.filter((p) => mine(p));
+      adopted = adopt(pods.filter((p) => mine(p)));
       const hash = w.kind === 'Deployment' ? podTemplateHash(tmpl) : '';
       const generateName = w.kind === 'Deployment' ? `${w.name}-${hash}-` : `${w.name}-`;
       const labels = w.kind === 'Deployment' ? { ...tmplLabels, 'pod-template-hash': hash } : { ...tmplLabels };

@@ -93,6 +93,33 @@ describe('dpemu walk', () => {
     expect(rep![1]).toMatch(/^10\.96\.0\.\d+:80 -> 10\.244\.\d\.\d+:40000 TCP \[S\.\]$/);
   });
 
+  it('finds a Deployment\'s pod through its ReplicaSet (a kubectl get all dump: Pods owned by the ReplicaSet)', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const dump = join(tmp, 'dump.yaml');
+    writeFileSync(dump, `apiVersion: dpemu.dev/v1
+kind: Cluster
+metadata: {name: dump}
+spec:
+  nodes: [{name: node-1, ip: 192.168.1.11, podCIDR: 10.244.1.0/24}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec: {replicas: 1, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: w}]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d8f7c9b4-abcde
+  labels: {app: web, pod-template-hash: 5d8f7c9b4}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f7c9b4, controller: true}]
+spec: {nodeName: node-1, containers: [{name: w}]}
+`);
+    const r = await runCli(['walk', '--scenario', dump, '--from', 'web', '--to', '10.244.1.9:80', '--brief']);
+    expect(r.err).toContain("--from web: Deployment default/web's pod web-5d8f7c9b4-abcde (1 of 1)");
+    expect(r.code).toBe(0);
+  });
+
   it.each([
     [['walk', '--to', 'backend'], /--from and --to are required/],
     [['walk', '--from', 'pod-z', '--to', 'backend'], /--from pod-z: no pod or node of that name \(pods: default\/backend-a, .*; nodes: node-1, node-2, node-3\)/],

@@ -107,10 +107,41 @@ describe('workload controllers make pods', () => {
     expect(fewer.warnings).toContain('all.yaml:doc 2: Deployment default/web wants 1 replica(s) but 2 Pods in the files match its selector; dpemu keeps them all (it deletes nothing)');
   });
 
+  it('a pod has one controller: a bare pod with the labels is not a Deployment\'s, nor are another workload\'s pods', () => {
+    const bare = '---\napiVersion: v1\nkind: Pod\nmetadata: {name: debug, labels: {app: web}}\nspec: {nodeName: node-1}\n';
+    const r = loadScenarioText(CLUSTER + workload('Deployment', 'web', '{app: web}', '  replicas: 2\n') + bare, 'own.yaml');
+    // The Deployment's ReplicaSet selects pod-template-hash too: the debug pod is nobody's.
+    expect(ok(r).pods.filter((p) => p.labels['pod-template-hash'] !== undefined)).toHaveLength(2);
+    expect(r.warnings.find((w) => w.includes('Deployment default/web'))).not.toContain('already in the files');
+    // Overlapping selectors: b's pods are its own, a's pods stay a's.
+    const two = loadScenarioText(CLUSTER + workload('Deployment', 'a', '{app: x, v: "2"}', '  replicas: 2\n') + workload('Deployment', 'b', '{app: x}', '  replicas: 2\n'), 'two.yaml');
+    const c2 = ok(two);
+    expect(c2.pods.filter((p) => p.owner?.name === 'a')).toHaveLength(2);
+    expect(c2.pods.filter((p) => p.owner?.name === 'b')).toHaveLength(2);
+    // A ReplicaSet in the files belongs to its Deployment (ownerReferences): its pods are the Deployment's.
+    const rs = workload('ReplicaSet', 'web-abc', '{app: web, pod-template-hash: abc}', '  replicas: 2\n')
+      .replace('metadata: {name: web-abc, namespace: default}', 'metadata: {name: web-abc, namespace: default, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, controller: true}]}');
+    const chain = loadScenarioText(CLUSTER + workload('Deployment', 'web', '{app: web}', '  replicas: 2\n') + rs, 'chain.yaml');
+    expect(ok(chain).pods.map((p) => p.owner)).toEqual([{ kind: 'ReplicaSet', name: 'web-abc' }, { kind: 'ReplicaSet', name: 'web-abc' }]);
+    expect(chain.warnings.find((w) => w.includes('Deployment default/web'))).toMatch(/made 0 Pod\(s\); already in the files: web-abc-\w{5}, web-abc-\w{5}/);
+    // A written Pod names its controller in ownerReferences: another ReplicaSet's pod is not this one's.
+    const foreign = '---\napiVersion: v1\nkind: Pod\nmetadata: {name: p1, labels: {app: web, pod-template-hash: abc}, ownerReferences: [{kind: ReplicaSet, name: other-xyz, controller: true}]}\nspec: {nodeName: node-1}\n';
+    const f = loadScenarioText(CLUSTER + workload('ReplicaSet', 'web-abc', '{app: web}', '  replicas: 1\n') + foreign, 'foreign.yaml');
+    expect(ok(f).pods.map((p) => [p.name.startsWith('web-abc-'), p.owner])).toEqual([[false, { kind: 'ReplicaSet', name: 'other-xyz' }], [true, { kind: 'ReplicaSet', name: 'web-abc' }]]);
+  });
+
   it('replicas: 0 makes no pods, and the Service has no endpoints', () => {
     const c = ok(loadScenarioText(LAB.replace('replicas: 3', 'replicas: 0'), 'lab.yaml'));
     expect(c.pods.map((p) => p.labels.app)).toEqual(['client']);
     expect(c.endpointSlices.flatMap((s) => s.endpoints)).toEqual([]);
+  });
+
+  it('a written pod with an ordinal\'s name but not the StatefulSet\'s labels blocks that replica, and says so', () => {
+    const text = CLUSTER + workload('StatefulSet', 'db', '{app: db}', '  replicas: 2\n') +
+      '---\napiVersion: v1\nkind: Pod\nmetadata: {name: db-0, labels: {app: other}}\nspec: {nodeName: node-1}\n';
+    const r = loadScenarioText(text, 'sts.yaml');
+    expect(ok(r).pods.map((p) => [p.name, p.labels.app])).toEqual([['db-0', 'other'], ['db-1', 'db']]);
+    expect(r.warnings).toContain('sts.yaml:doc 2: StatefulSet default/db: Pod default/db-0 in the files is not its (its labels or owner differ), so the StatefulSet cannot make replica 0 (Kubernetes would keep retrying)');
   });
 
   it('a StatefulSet makes <name>-<ordinal> with the pod-name and pod-index labels; a written ordinal is kept', () => {
@@ -145,11 +176,23 @@ describe('workload controllers make pods', () => {
     expect(host.warnings).toEqual(['ds.yaml:doc 2: DaemonSet kube-system/agent makes no pods here: hostNetwork pods are the node itself in dpemu']);
   });
 
-  it('a ReplicationController\'s selector defaults to its template labels', () => {
+  it('a DaemonSet bound to no node of the cluster makes nothing and says so; its written pod without a node stands for one node', () => {
+    const ds = (spec: string, extra = '') => CLUSTER + workload('DaemonSet', 'agent', '{app: agent}', '', spec, 'kube-system') + extra;
+    const nowhere = loadScenarioText(ds('{nodeName: node-9, containers: [{name: a}]}'), 'ds.yaml');
+    expect(ok(nowhere).pods).toEqual([]);
+    expect(nowhere.warnings[0]).toBe('ds.yaml:doc 2: DaemonSet kube-system/agent: spec.template.spec.nodeName node-9 is none of the nodes (node-1, node-2): no pods');
+    const unbound = ok(loadScenarioText(ds('{containers: [{name: a}]}', '---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent-old, namespace: kube-system, labels: {app: agent}}\n'), 'ds.yaml'));
+    expect(unbound.pods).toHaveLength(2);
+  });
+
+  it('a ReplicationController\'s selector defaults to its template labels; with neither it is a problem', () => {
     const text = CLUSTER + '---\napiVersion: v1\nkind: ReplicationController\nmetadata: {name: nginx}\nspec:\n  replicas: 2\n  template:\n    metadata: {labels: {app: nginx}}\n    spec: {nodeName: node-1, containers: [{name: nginx}]}\n';
     const c = ok(loadScenarioText(text, 'rc.yaml'));
     expect(c.pods.map((p) => p.name)).toHaveLength(2);
     for (const p of c.pods) expect(p.name).toMatch(/^nginx-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    const bad = loadScenarioText(CLUSTER + '---\napiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec:\n  template:\n    spec: {containers: [{name: c}]}\n', 'rc.yaml');
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.problems.map((p) => `${p.path}: ${p.message}`)).toEqual(['spec.selector: missing; expected spec.selector or spec.template.metadata.labels (an RC with neither would select every pod), like {app: rc}']);
   });
 
   it('mistakes are problems with the workload\'s own paths and lines', () => {
