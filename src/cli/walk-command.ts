@@ -13,7 +13,8 @@ import { DeviceKind, DeviceTable, type Device } from '../dataplane/devices.js';
 import type { EngineObserver } from '../engine/runtime.js';
 import { DeviceCapture } from '../observe/device-capture.js';
 import { buildFrame, type LayerSpec } from '../packet/build.js';
-import { TcpFlag } from '../packet/view.js';
+import { parsePacket } from '../packet/parse.js';
+import { PacketView, TcpFlag, type LayerView } from '../packet/view.js';
 import { HOST_VETH_MAC } from '../scenario/addressing.js';
 import { formatIpv4, parseIpv4 } from '../scenario/ipv4.js';
 import { replicaSetOf } from '../scenario/workloads.js';
@@ -133,14 +134,16 @@ function request(s: Sender, t: Target, sport: number): Uint8Array {
   return buildFrame([{ type: 'ipv4', src: s.node.ip, dst: t.ip }, ...l4(t, sport, false)], payload);
 }
 
-/** Is this Ethernet frame the walk's request: IPv4 of its protocol, a SYN without ACK, or an echo request? */
-function isRequest(b: Uint8Array, proto: WalkProto): boolean {
-  if (b.length < 34 || b[12] !== 0x08 || b[13] !== 0x00) return false;
-  const l4o = 14 + (b[14]! & 15) * 4;
-  if (b.length < l4o + 14) return proto !== 'tcp' && b.length >= l4o + 8 && b[23] === (proto === 'udp' ? 17 : 1) && (proto === 'udp' || b[l4o] === 8);
-  if (proto === 'tcp') return b[23] === 6 && (b[l4o + 13]! & 0x12) === 0x02;
-  if (proto === 'udp') return b[23] === 17;
-  return b[23] === 1 && b[l4o] === 8;
+const view = new PacketView();
+
+/** The walk's request as a pod received it: IPv4 of its protocol, a SYN without ACK, or an echo request. */
+function asRequest(b: Uint8Array, proto: WalkProto): LayerView | null {
+  if (parsePacket(view, b, 0, b.length, b.length, LINKTYPE_ETHERNET) !== 0) return null;
+  const l = view.layers[0]!;
+  if (l.ipVersion !== 4 || l.ipIsFragment) return null;
+  if (proto === 'tcp') return l.ipProto === 6 && (l.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN ? l : null;
+  if (proto === 'udp') return l.ipProto === 17 ? l : null;
+  return l.ipProto === 1 && l.icmpType === 8 ? l : null;
 }
 
 interface Sent { frame: Uint8Array; linkType: number; iface?: string; tsNsec: number; comment: string }
@@ -165,16 +168,14 @@ async function answer(cluster: Cluster, file: string, t: Target, o: WalkOptions)
   observers.push(cap);
   await replay({ capture: file, cluster }, dp);
   // The request where a pod received it (not, say, the ICMP error a node sent back to the sender).
-  const got = cap.frames.find((f) => f.dir === 0 && dp.devices.get(f.device).kind === DeviceKind.POD_ETH0 && isRequest(f.bytes, t.proto));
+  const got = cap.frames.find((f) => f.dir === 0 && dp.devices.get(f.device).kind === DeviceKind.POD_ETH0 && asRequest(f.bytes, t.proto) !== null);
   if (!got) return null;
   const device = dp.devices.get(got.device);
-  const b = got.bytes;
-  const ip = 14;
-  const src = formatIpv4(((b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!) >>> 0);
-  const l4o = ip + (b[ip]! & 15) * 4;
+  const l = asRequest(got.bytes, t.proto)!;
   // The reply goes back to the source port (or ICMP id) the pod saw, from the port it was sent to.
-  const peer = t.proto === 'icmp' ? 0 : (b[l4o]! << 8) | b[l4o + 1]!;
-  const mine = t.proto === 'icmp' ? (b[l4o + 4]! << 8) | b[l4o + 5]! : (b[l4o + 2]! << 8) | b[l4o + 3]!;
+  const src = formatIpv4(l.src4);
+  const peer = t.proto === 'icmp' ? 0 : l.srcPort;
+  const mine = t.proto === 'icmp' ? l.icmpId : l.dstPort;
   const payload = t.proto === 'udp' ? new TextEncoder().encode('dpemu walk reply') : undefined;
   const pod = device.pod!;
   const back: Target = { ip: src, port: peer, proto: t.proto, what: '' };
