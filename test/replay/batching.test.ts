@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PcapWriter } from '../../src/capture/index.js';
+import { PcapWriter, openCapture } from '../../src/capture/index.js';
 import { buildFrame } from '../../src/packet/build.js';
 import { TcpFlag } from '../../src/packet/view.js';
 import { replay } from '../../src/replay/replay.js';
@@ -57,5 +57,26 @@ describe('replay batching', () => {
     const batched = await run(file, c, 'answers');
     expect(batched.sum.vectors).toBe(1);
     expect(batched.verdicts).toEqual(['1/0', '1/0', '2/228']); // CT_INVALID at node-3's KUBE-FORWARD
+  });
+});
+
+describe('the answer rule sees through VXLAN', () => {
+  it('underlay frames at one instant: a VXLAN packet answering the flow another one carries starts a new vector', async () => {
+    // node-2's eth0 in the kernel's pod-to-pod run: pod-a's TCP connection to backend-a, both directions
+    // VXLAN-encapsulated, with different outer source ports (the outer flows do not answer each other).
+    const c = scenarioCluster(defaultScenarioPath());
+    const stream = await openCapture(join(root, 'pcaps/kernel/pod-to-pod/node-2.eth0.pcap'));
+    const w = new PcapWriter({ linkType: 1 } as never);
+    try {
+      for await (const b of stream) for (let i = 0; i < b.count; i++) w.writePacket(b.buf.slice(b.offset[i], b.offset[i]! + b.caplen[i]!), 1_700_000_000, 0);
+    } finally {
+      await stream.close();
+    }
+    const file = join(tmp, 'underlay-instant.pcap');
+    writeFileSync(file, w.toBuffer());
+    const exact = await run(file, c);
+    const batched = await run(file, c, 'answers');
+    expect(batched.sum.vectors).toBeLessThan(batched.sum.frames);
+    expect(batched.verdicts).toEqual(exact.verdicts);
   });
 });
