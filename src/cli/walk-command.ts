@@ -101,7 +101,7 @@ function splitPort(text: string): { ref: string; port: number | undefined } {
 
 function target(cluster: Cluster, text: string, proto: WalkProto | undefined, io: Io): Target {
   const { ref, port } = splitPort(text);
-  const svc: ServiceModel | undefined = one(byName(cluster.services, ref), ref, 'Service');
+  const svc: ServiceModel | undefined = one(byName(cluster.services, ref), ref, 'Service') ?? serviceByDnsName(cluster, ref);
   if (svc) {
     if (svc.clusterIp === null) throw new WalkError('BAD_WALK', `--to ${text}: Service ${svc.namespace}/${svc.name} is headless (no ClusterIP): walk to one of its pods`);
     const sp = port === undefined ? svc.ports[0] : svc.ports.find((p) => p.port === port);
@@ -119,6 +119,15 @@ function target(cluster: Cluster, text: string, proto: WalkProto | undefined, io
   if (node) return { ip: node.ip, port: port ?? 80, proto: proto ?? 'tcp', what: `node ${node.name}` };
   if (parseIpv4(ref) !== null) return { ip: ref, port: port ?? 80, proto: proto ?? 'tcp', what: ref };
   throw new WalkError('BAD_WALK', `--to ${text}: no Service, pod or node of that name, and not an IPv4 address (Services: ${cluster.services.map((s) => `${s.namespace}/${s.name}`).join(', ') || 'none'})`);
+}
+
+/**
+ * A Service by its DNS name as a pod would resolve it: `web.default`, `web.default.svc`,
+ * `web.default.svc.cluster.local` (dpemu has no DNS server; the name stands for the ClusterIP).
+ */
+function serviceByDnsName(cluster: Cluster, ref: string): ServiceModel | undefined {
+  const m = /^([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc(?:\.cluster\.local)?)?\.?$/.exec(ref);
+  return m ? cluster.services.find((s) => s.name === m[1] && s.namespace === m[2]) : undefined;
 }
 
 function l4(t: Target, sport: number, reply: boolean): LayerSpec[] {

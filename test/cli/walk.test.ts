@@ -64,6 +64,15 @@ describe('dpemu walk', () => {
     ]);
   });
 
+  it('takes a Service\'s DNS name as a pod would resolve it', async () => {
+    for (const name of ['kube-dns.kube-system', 'kube-dns.kube-system.svc', 'kube-dns.kube-system.svc.cluster.local:53']) {
+      const r = await runCli(['walk', '--from', 'pod-a', '--to', name, '--brief']);
+      expect(packets(r.out).map((p) => [p[1], p[3]]), name).toEqual([['10.244.1.5:40000 -> 10.244.2.15:53 UDP', 'FORWARDED']]);
+    }
+    const wrong = await runCli(['walk', '--from', 'pod-a', '--to', 'kube-dns.default.svc.cluster.local']);
+    expect(wrong.code).toBe(2);
+  });
+
   it('--save keeps the frames sent: a pcapng that dpemu replay walks the same way', async () => {
     const file = join(tmp, 'saved.pcapng');
     const walk = await runCli(['walk', '--from', 'pod-a', '--to', 'backend', '--reply', '--save', file]);
