@@ -18,7 +18,7 @@ import { PacketView, TcpFlag, type LayerView } from '../packet/view.js';
 import { HOST_VETH_MAC } from '../scenario/addressing.js';
 import { formatIpv4, parseIpv4 } from '../scenario/ipv4.js';
 import { replicaSetOf } from '../scenario/workloads.js';
-import type { Cluster, NodeModel, PodModel, ServiceModel } from '../scenario/model.js';
+import { endpointsForService, type Cluster, type NodeModel, type PodModel, type ServiceModel } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import type { Io } from './io.js';
 import { replay } from '../replay/replay.js';
@@ -102,14 +102,23 @@ function splitPort(text: string): { ref: string; port: number | undefined } {
 function target(cluster: Cluster, text: string, proto: WalkProto | undefined, io: Io): Target {
   const { ref, port } = splitPort(text);
   const svc: ServiceModel | undefined = one(byName(cluster.services, ref), ref, 'Service') ?? serviceByDnsName(cluster, ref);
-  if (svc) {
-    if (svc.clusterIp === null) throw new WalkError('BAD_WALK', `--to ${text}: Service ${svc.namespace}/${svc.name} is headless (no ClusterIP): walk to one of its pods`);
+  const vip = svc?.clusterIp ?? null;
+  if (svc && vip === null) {
+    // A headless Service's name resolves to its ready endpoints' addresses: the first, as a client takes it.
+    const ep = endpointsForService(cluster, svc.namespace, svc.name).flatMap((e) => e.endpoints.map((a) => ({ a, ports: e.ports }))).find((x) => x.a.ready);
+    if (!ep) throw new WalkError('BAD_WALK', `--to ${text}: Service ${svc.namespace}/${svc.name} is headless (no ClusterIP) and has no ready endpoint to resolve to`);
+    const sp = port === undefined ? ep.ports[0] : ep.ports.find((p) => p.port === port) ?? { port, protocol: 'TCP' };
+    io.err(`dpemu walk: --to ${text}: headless Service ${svc.namespace}/${svc.name} resolves to its endpoint ${ep.a.ip}${ep.a.podName ? ` (pod ${ep.a.podName})` : ''}\n`);
+    const p = proto ?? (sp?.protocol === 'UDP' ? 'udp' : 'tcp');
+    return { ip: ep.a.ip, port: sp?.port ?? 80, proto: p, what: `headless Service ${svc.namespace}/${svc.name} (${ep.a.ip})` };
+  }
+  if (svc && vip !== null) {
     const sp = port === undefined ? svc.ports[0] : svc.ports.find((p) => p.port === port);
     if (!sp) throw new WalkError('BAD_WALK', `--to ${text}: Service ${svc.namespace}/${svc.name} has ${svc.ports.length ? `port(s) ${svc.ports.map((p) => p.port).join(', ')}` : 'no ports'}`);
     const p = proto ?? (sp.protocol === 'UDP' ? 'udp' : 'tcp');
-    return { ip: svc.clusterIp, port: sp.port, proto: p, what: `Service ${svc.namespace}/${svc.name} (${svc.clusterIp}:${sp.port})` };
+    return { ip: vip, port: sp.port, proto: p, what: `Service ${svc.namespace}/${svc.name} (${vip}:${sp.port})` };
   }
-  const pod = podRef(cluster, ref, '--to', io);
+  const pod = podRef(cluster, ref, '--to', io) ?? podByDnsName(cluster, ref);
   if (pod) {
     const cp = pod.containerPorts[0];
     const p = proto ?? (cp?.protocol === 'UDP' ? 'udp' : 'tcp');
@@ -128,6 +137,13 @@ function target(cluster: Cluster, text: string, proto: WalkProto | undefined, io
 function serviceByDnsName(cluster: Cluster, ref: string): ServiceModel | undefined {
   const m = /^([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc(?:\.cluster\.local)?)?\.?$/.exec(ref);
   return m ? cluster.services.find((s) => s.name === m[1] && s.namespace === m[2]) : undefined;
+}
+
+/** A pod by its DNS name under a headless Service, as StatefulSet pods are addressed: `db-0.db.default.svc.cluster.local`. */
+function podByDnsName(cluster: Cluster, ref: string): PodModel | undefined {
+  const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc(?:\.cluster\.local)?)?\.?$/.exec(ref);
+  if (!m || !cluster.services.some((s) => s.name === m[2] && s.namespace === m[3] && s.clusterIp === null)) return undefined;
+  return cluster.pods.find((p) => p.name === m[1] && p.namespace === m[3]);
 }
 
 function l4(t: Target, sport: number, reply: boolean): LayerSpec[] {

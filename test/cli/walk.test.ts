@@ -73,6 +73,33 @@ describe('dpemu walk', () => {
     expect(wrong.code).toBe(2);
   });
 
+  it('a headless Service resolves to its first ready endpoint; a StatefulSet pod by its DNS name under it', async () => {
+    const { copyFileSync } = await import('node:fs');
+    const sts = join(tmp, 'sts.yaml');
+    copyFileSync(join(packageRoot(), 'pcaps/scenarios/course-lab.yaml'), sts);
+    const { appendFileSync } = await import('node:fs');
+    appendFileSync(sts, `---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec: {clusterIP: None, selector: {app: db}, ports: [{port: 5432, name: pg}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template: {metadata: {labels: {app: db}}, spec: {nodeName: node-2, containers: [{name: pg, ports: [{containerPort: 5432, name: pg}]}]}}
+`);
+    const headless = await runCli(['walk', '--scenario', sts, '--from', 'client', '--to', 'db', '--brief']);
+    expect(headless.err).toContain('--to db: headless Service default/db resolves to its endpoint 10.244.2.');
+    expect(packets(headless.out)[0]![2]).toMatch(/ > db-0$/);
+    expect(packets(headless.out)[0]![1]).toMatch(/:5432 TCP \[S\]$/);
+    const byDns = await runCli(['walk', '--scenario', sts, '--from', 'client', '--to', 'db-1.db.default.svc.cluster.local', '--brief']);
+    expect(packets(byDns.out)[0]![2]).toMatch(/ > db-1$/);
+  });
+
   it('--save keeps the frames sent: a pcapng that dpemu replay walks the same way', async () => {
     const file = join(tmp, 'saved.pcapng');
     const walk = await runCli(['walk', '--from', 'pod-a', '--to', 'backend', '--reply', '--save', file]);
