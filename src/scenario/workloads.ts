@@ -73,7 +73,7 @@ function generatedName(generateName: string, owner: string, replica: number, sal
 
 function selectorOf(w: WorkloadObject): Selector {
   if (w.kind === 'ReplicationController') return { matchLabels: w.value.spec.selector ?? w.value.spec.template.metadata?.labels ?? {} };
-  return w.value.spec.selector as Selector;
+  return w.value.spec.selector;
 }
 
 const isEmptySelector = (s: Selector): boolean => Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0;
