@@ -18,7 +18,7 @@ import { PacketView, TcpFlag, type LayerView } from '../packet/view.js';
 import { HOST_VETH_MAC } from '../scenario/addressing.js';
 import { formatIpv4, parseIpv4 } from '../scenario/ipv4.js';
 import { replicaSetOf } from '../scenario/workloads.js';
-import { endpointsForService, type Cluster, type NodeModel, type PodModel, type ServiceModel } from '../scenario/model.js';
+import { endpointsForService, nodeByName, serviceByName, type Cluster, type NodeModel, type PodModel, type ServiceModel } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import type { Io } from './io.js';
 import { replay } from '../replay/replay.js';
@@ -87,7 +87,7 @@ function sender(cluster: Cluster, devices: readonly Device[], ref: string, io: I
     const device = devices.find((d) => d.kind === DeviceKind.POD_ETH0 && d.pod === pod)!;
     return { kind: 'pod', pod, device };
   }
-  const node = cluster.nodes.find((n) => n.name === ref);
+  const node = nodeByName(cluster, ref);
   if (node) return { kind: 'node', node };
   throw new WalkError('BAD_WALK', `--from ${ref}: no pod or node of that name (pods: ${cluster.pods.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none'}; nodes: ${cluster.nodes.map((n) => n.name).join(', ')})`);
 }
@@ -124,7 +124,7 @@ function target(cluster: Cluster, text: string, proto: WalkProto | undefined, io
     const p = proto ?? (cp?.protocol === 'UDP' ? 'udp' : 'tcp');
     return { ip: pod.ip, port: port ?? cp?.port ?? 80, proto: p, what: `pod ${pod.namespace}/${pod.name}` };
   }
-  const node = cluster.nodes.find((n) => n.name === ref);
+  const node = nodeByName(cluster, ref);
   if (node) return { ip: node.ip, port: port ?? 80, proto: proto ?? 'tcp', what: `node ${node.name}` };
   if (parseIpv4(ref) !== null) return { ip: ref, port: port ?? 80, proto: proto ?? 'tcp', what: ref };
   throw new WalkError('BAD_WALK', `--to ${text}: no Service, pod or node of that name, and not an IPv4 address (Services: ${cluster.services.map((s) => `${s.namespace}/${s.name}`).join(', ') || 'none'})`);
@@ -136,13 +136,13 @@ function target(cluster: Cluster, text: string, proto: WalkProto | undefined, io
  */
 function serviceByDnsName(cluster: Cluster, ref: string): ServiceModel | undefined {
   const m = /^([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc(?:\.cluster\.local)?)?\.?$/.exec(ref);
-  return m ? cluster.services.find((s) => s.name === m[1] && s.namespace === m[2]) : undefined;
+  return m ? serviceByName(cluster, m[2]!, m[1]!) : undefined;
 }
 
 /** A pod by its DNS name under a headless Service, as StatefulSet pods are addressed: `db-0.db.default.svc.cluster.local`. */
 function podByDnsName(cluster: Cluster, ref: string): PodModel | undefined {
   const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc(?:\.cluster\.local)?)?\.?$/.exec(ref);
-  if (!m || !cluster.services.some((s) => s.name === m[2] && s.namespace === m[3] && s.clusterIp === null)) return undefined;
+  if (!m || serviceByName(cluster, m[3]!, m[2]!)?.clusterIp !== null) return undefined;
   return cluster.pods.find((p) => p.name === m[1] && p.namespace === m[3]);
 }
 
@@ -152,11 +152,13 @@ function l4(t: Target, sport: number, reply: boolean): LayerSpec[] {
   return [{ type: 'tcp', srcPort: sport, dstPort: t.port, seq: reply ? 5000 : 1000, ack: reply ? 1001 : 0, flags: reply ? TcpFlag.SYN | TcpFlag.ACK : TcpFlag.SYN, mss: 1460 }];
 }
 
-/** The request as its sender puts it on the wire: Ethernet to the pod's gateway, or raw IPv4 from a node. */
-function request(s: Sender, t: Target, sport: number): Uint8Array {
-  const payload = t.proto === 'udp' ? new TextEncoder().encode('dpemu walk') : undefined;
-  if (s.kind === 'pod') return buildFrame([{ type: 'eth', src: s.pod.mac, dst: HOST_VETH_MAC }, { type: 'ipv4', src: s.pod.ip, dst: t.ip }, ...l4(t, sport, false)], payload);
-  return buildFrame([{ type: 'ipv4', src: s.node.ip, dst: t.ip }, ...l4(t, sport, false)], payload);
+const utf8 = new TextEncoder();
+
+/** A packet to `t` from `sport`, as its sender puts it on the wire: Ethernet from a pod's eth0 to its gateway, raw IPv4 from a node. */
+function frameFrom(from: { pod: PodModel } | { node: NodeModel }, t: Target, sport: number, reply: boolean): Uint8Array {
+  const payload = t.proto === 'udp' ? utf8.encode(reply ? 'dpemu walk reply' : 'dpemu walk') : undefined;
+  if ('pod' in from) return buildFrame([{ type: 'eth', src: from.pod.mac, dst: HOST_VETH_MAC }, { type: 'ipv4', src: from.pod.ip, dst: t.ip }, ...l4(t, sport, reply)], payload);
+  return buildFrame([{ type: 'ipv4', src: from.node.ip, dst: t.ip }, ...l4(t, sport, reply)], payload);
 }
 
 const view = new PacketView();
@@ -193,18 +195,15 @@ async function answer(cluster: Cluster, file: string, t: Target, o: WalkOptions)
   observers.push(cap);
   await replay({ capture: file, cluster }, dp);
   // The request where a pod received it (not, say, the ICMP error a node sent back to the sender).
-  const got = cap.frames.find((f) => f.dir === 0 && dp.devices.get(f.device).kind === DeviceKind.POD_ETH0 && asRequest(f.bytes, t.proto) !== null);
-  if (!got) return null;
-  const device = dp.devices.get(got.device);
-  const l = asRequest(got.bytes, t.proto)!;
-  // The reply goes back to the source port (or ICMP id) the pod saw, from the port it was sent to.
-  const src = formatIpv4(l.src4);
-  const peer = t.proto === 'icmp' ? 0 : l.srcPort;
-  const mine = t.proto === 'icmp' ? l.icmpId : l.dstPort;
-  const payload = t.proto === 'udp' ? new TextEncoder().encode('dpemu walk reply') : undefined;
-  const pod = device.pod!;
-  const back: Target = { ip: src, port: peer, proto: t.proto, what: '' };
-  return { frame: buildFrame([{ type: 'eth', src: pod.mac, dst: HOST_VETH_MAC }, { type: 'ipv4', src: pod.ip, dst: src }, ...l4(back, mine, true)], payload), device };
+  for (const f of cap.frames) {
+    const device = dp.devices.get(f.device);
+    const l = f.dir === 0 && device.kind === DeviceKind.POD_ETH0 ? asRequest(f.bytes, t.proto) : null;
+    if (l === null) continue;
+    // The reply goes back to the source port (or ICMP id) the pod saw, from the port it was sent to.
+    const back: Target = { ip: formatIpv4(l.src4), port: t.proto === 'icmp' ? 0 : l.srcPort, proto: t.proto, what: '' };
+    return { frame: frameFrom({ pod: device.pod! }, back, t.proto === 'icmp' ? l.icmpId : l.dstPort, true), device };
+  }
+  return null;
 }
 
 /** `dpemu walk`: returns the exit code. Bad references are WalkError (exit 2). */
@@ -212,7 +211,7 @@ export async function walkCommand(cluster: Cluster, o: WalkOptions, io: Io): Pro
   const s = sender(cluster, new DeviceTable(cluster).all, o.from, io);
   const t = target(cluster, o.to, o.proto, io);
   const sport = o.sport ?? 40000;
-  const req = request(s, t, sport);
+  const req = frameFrom(s, t, sport, false);
   const from = s.kind === 'pod' ? `pod ${s.pod.namespace}/${s.pod.name}` : `node ${s.node.name}`;
   // A pod's frame enters at its eth0 (the pcapng interface is named like the device); a node's raw IPv4
   // frame is attached by its source address, to the node's own stack (OUTPUT, POSTROUTING).

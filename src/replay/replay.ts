@@ -59,8 +59,9 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
   const ifaceDevice = interfaceDevices(stream.interfaces, dataplane);
   const pool = dataplane.pool;
   const vectorSize = dataplane.engine.vectorSize;
-  const perVector = (opts.batching ?? 'exact') === 'exact' ? 1 : vectorSize;
-  const cut = new FlowCut(opts.cluster);
+  // One frame per vector needs no cut; batching cuts before an answer (flow-cut.ts).
+  const cut = opts.batching === 'answers' ? new FlowCut(opts.cluster) : null;
+  const perVector = cut === null ? 1 : vectorSize;
   const view = new PacketView();
   const scratch = new Uint8Array(pool.slotBytes);
   let frameNo = 0;
@@ -73,7 +74,7 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
     dataplane.run();
     vectors++;
     inVector = 0;
-    cut.reset();
+    cut?.reset();
     await opts.onVector?.(dataplane, frameNo);
   };
   try {
@@ -94,15 +95,15 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
             off = 0;
           }
         }
-        const now = batch.tsSec[i] + batch.tsNsec[i] / 1e9;
-        if (inVector >= perVector || cut.conflicts(bytes, off, caplen)) {
+        if (inVector >= perVector || (cut !== null && cut.conflicts(bytes, off, caplen))) {
           await flush();
-          cut.conflicts(bytes, off, caplen);
+          cut?.conflicts(bytes, off, caplen);
         }
         const slot = pool.load(bytes, off, caplen, wireLen, batch.tsSec[i], batch.tsNsec[i]);
         pool.frameNo[slot] = frameNo;
-        if (firstTs < 0) firstTs = now;
-        lastTs = now;
+        const ts = batch.tsSec[i] + batch.tsNsec[i] / 1e9;
+        if (firstTs < 0) firstTs = ts;
+        lastTs = ts;
         dataplane.inject(slot, attachAt ? attachAt.id : ifaceDevice[batch.interfaceId[i]] ?? -1);
         inVector++;
       }

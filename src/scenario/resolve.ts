@@ -239,7 +239,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
   for (const p of expansion.problems) report(p.src, p.path, p.message);
   warnings.push(...expansion.notes);
   // A workload's pods are reported once per workload (below), with the nodes they got.
-  const placedBy = new Map<string, { node: string; roundRobin: boolean }>();
+  const placedBy = new Map<Of<'Pod'>, { node: string; roundRobin: boolean }>();
   for (const o of [...written, ...expansion.pods].sort(byKey)) {
     if (o.value.spec?.hostNetwork) {
       warnings.push(`${where(o.src)}: skipped Pod "${o.namespace}/${o.name}": hostNetwork pods are the node itself in dpemu`);
@@ -249,6 +249,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
     const ipText = o.value.status?.podIP;
     const ipWritten = ipText === undefined ? null : parseIpv4(ipText)!;
     let node: NodeModel | undefined;
+    let roundRobin = false;
     if (nn === undefined) {
       // Course Pods rarely say where they run (kube-scheduler decides). A written podIP names its node
       // (the pod CIDR holding it); otherwise the pods without a node go round robin over the nodes in
@@ -258,15 +259,15 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       else if (byIp) node = byIp;
       else if (nodes.length > 0) {
         node = nodes[unplaced++ % nodes.length];
-        if (o.owner !== undefined) placedBy.set(`${o.namespace}/${o.name}`, { node: node!.name, roundRobin: true });
-        else warnings.push(`${where(o.src)}: Pod "${o.namespace}/${o.name}" has no spec.nodeName: placed on ${node!.name} (round robin over the nodes; kube-scheduler is not modelled, set spec.nodeName to choose)`);
+        roundRobin = true;
+        if (o.owner === undefined) warnings.push(`${where(o.src)}: Pod "${o.namespace}/${o.name}" has no spec.nodeName: placed on ${node!.name} (round robin over the nodes; kube-scheduler is not modelled, set spec.nodeName to choose)`);
       }
     } else {
       node = nodeByName.get(nn);
       if (!node && !drafts.has(nn)) report(o.src, ['spec', 'nodeName'], `expected one of the nodes ${nodeList}, got "${nn}"`);
     }
     if (!node) continue;
-    if (o.owner !== undefined && !placedBy.has(`${o.namespace}/${o.name}`)) placedBy.set(`${o.namespace}/${o.name}`, { node: node.name, roundRobin: false });
+    if (o.owner !== undefined) placedBy.set(o, { node: node.name, roundRobin });
     let ip32: number | null = null;
     if (ipWritten !== null) {
       ip32 = ipWritten;
@@ -287,7 +288,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
     podDrafts.push({ o, node, ip32 });
   }
   for (const m of expansion.made) {
-    const placed = m.pods.map((p) => ({ name: p.name, ...placedBy.get(`${p.namespace}/${p.name}`) }));
+    const placed = m.pods.map((p) => ({ name: p.name, ...placedBy.get(p) }));
     const list = placed.map((p) => (p.node ? `${p.name} on ${p.node}` : p.name)).join(', ');
     const rr = placed.some((p) => p.roundRobin) ? ' (no spec.template.spec.nodeName: round robin over the nodes; kube-scheduler is not modelled)' : '';
     const already = m.adopted.length ? `; already in the files: ${m.adopted.join(', ')}` : '';

@@ -148,29 +148,27 @@ const podTemplate = z.looseObject(
 );
 const replicas = intIn(0, 10_000, 'a replica count');
 
+/** A controller's fields that make pods, with its kind's selector. */
+function workloadSchema<S extends z.ZodType>(selector: S) {
+  return z.looseObject({
+    metadata,
+    spec: z.looseObject({
+      replicas: replicas.optional(),
+      selector,
+      template: podTemplate,
+    }, { error: 'expected a spec with selector and template (the pods this workload makes)' }),
+  });
+}
+
 /**
- * Deployment, ReplicaSet, StatefulSet, DaemonSet (apps/v1): the fields that make pods. apps/v1 requires
- * spec.selector; whether it selects the template's labels is checked when the pods are made (workloads.ts).
+ * Deployment, ReplicaSet, StatefulSet, DaemonSet (apps/v1). apps/v1 requires spec.selector; whether it selects
+ * the template's labels is checked when the pods are made (workloads.ts).
  */
-export const appsWorkloadSchema = z.looseObject({
-  metadata,
-  spec: z.looseObject({
-    replicas: replicas.optional(),
-    selector: labelSelector,
-    template: podTemplate,
-  }, { error: 'expected a spec with selector and template (the pods this workload makes)' }),
-});
+export const appsWorkloadSchema = workloadSchema(labelSelector);
 export type AppsWorkloadDoc = z.infer<typeof appsWorkloadSchema>;
 
 /** ReplicationController (v1): its selector is a plain label map and defaults to the template's labels. */
-export const replicationControllerSchema = z.looseObject({
-  metadata,
-  spec: z.looseObject({
-    replicas: replicas.optional(),
-    selector: labels.optional(),
-    template: podTemplate,
-  }, { error: 'expected a spec with selector and template (the pods this workload makes)' }),
-});
+export const replicationControllerSchema = workloadSchema(labels.optional());
 export type ReplicationControllerDoc = z.infer<typeof replicationControllerSchema>;
 
 const clusterIpText = 'expected an IPv4 address like 10.96.0.10, or "None" for a headless Service';
