@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { captureFiles } from '../helpers/capture-files.js';
 import { CaptureReader } from '../../src/capture/capture-reader.js';
 import { FrameBatch } from '../../src/capture/frame-batch.js';
 import { Dataplane } from '../../src/dataplane/dataplane.js';
@@ -129,9 +130,9 @@ function corpusFrames(): { bytes: Uint8Array; wireLen: number }[] {
   const dir = join(packageRoot(), 'test/fixtures/corpus');
   const out: { bytes: Uint8Array; wireLen: number }[] = [];
   const batch = new FrameBatch(256);
-  for (const f of readdirSync(dir).filter((e) => /\.(pcap|pcapng)$/.test(e)).sort()) {
+  for (const path of captureFiles(dir)) {
     try {
-      const r = CaptureReader.fromBuffer(new Uint8Array(readFileSync(join(dir, f))), f);
+      const r = CaptureReader.fromBuffer(new Uint8Array(readFileSync(path)), basename(path));
       for (let n = r.next(batch); n > 0 && out.length < 20000; n = r.next(batch)) {
         for (let i = 0; i < n; i++) {
           if (batch.linkType[i] !== 1) continue;

@@ -1,6 +1,6 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultScenarioPath, packageRoot } from '../../src/scenario/index.js';
 import { captureFiles, scenarioCluster } from '../helpers/capture-files.js';
@@ -75,11 +75,12 @@ describe('native parity: the capture corpus (test/fixtures/corpus, malformed fra
   // frame-input (UNKNOWN_SENDER) and no native stage after it would run. Attached at node-1's NIC (as
   // received from the underlay) and at pod-a's eth0 (as sent by the pod), the frames go through the stages.
   const native = { 'node-1': 0, 'default/pod-a': 0 };
-  for (const f of readdirSync(corpus).filter((e) => /\.(pcap|pcapng)$/.test(e)).sort()) {
+  for (const path of captureFiles(corpus)) {
+    const f = basename(path);
     it(f, async () => {
       for (const at of ['node-1', 'default/pod-a'] as const) {
         // Unreadable captures fail the same way in both engines (the reader runs before any stage).
-        const run = (e: 'ts' | 'native') => replayDigest(join(corpus, f), defaultCluster, e, 256, at).then((d) => ({ d, err: '' }), (err: Error) => ({ d: null, err: `${err.name}: ${err.message}` }));
+        const run = (e: 'ts' | 'native') => replayDigest(path, defaultCluster, e, 256, at).then((d) => ({ d, err: '' }), (err: Error) => ({ d: null, err: `${err.name}: ${err.message}` }));
         const [a, b] = [await run('ts'), await run('native')];
         expect(b.err).toBe(a.err);
         if (a.d && b.d) {
