@@ -42,6 +42,11 @@ export interface DocSource {
   locate(path: readonly PathKey[]): number | undefined;
 }
 
+/** Where an object is, as warnings name it: `file:doc N`, plus ` items[i]` for an item of a `kind: List`. */
+export function objectAt(src: DocSource): string {
+  return `${src.file}:doc ${src.doc}${src.prefix.length ? ` ${formatPath(src.prefix)}` : ''}`;
+}
+
 /** A field path relative to an object, as shown to people (with the List item prefix when there is one). */
 export function fieldPath(src: DocSource, path: readonly PathKey[]): string {
   return formatPath([...src.prefix, ...path]);
@@ -276,8 +281,7 @@ function parseObject(
   if (!info || groupOf(info.apiVersion) !== groupOf(apiVersion)) {
     // Whole course files (Deployments, ConfigMaps, another project's "Cluster" CRD ...) must still load.
     const shown = typeof rawName === 'string' ? ` ${JSON.stringify(rawName)}` : '';
-    const item = prefix.length ? ` ${formatPath(prefix)}` : '';
-    out.warnings.push(`${file}:doc ${doc}${item}: skipped ${apiVersion} ${kind}${shown}: dpemu does not model this kind${SKIP_HINTS[kind] ?? ''}`);
+    out.warnings.push(`${objectAt(src)}: skipped ${apiVersion} ${kind}${shown}: dpemu does not model this kind${SKIP_HINTS[kind] ?? ''}`);
     return;
   }
   if (info.apiVersion !== apiVersion) {

@@ -9,7 +9,7 @@
  * owner and replica number instead of a random source, so the same files always give the same names.
  */
 import { matchLabelMap, type Selector } from '../policy/selectors.js';
-import { formatPath, type DocSource, type ParsedObject, type PathKey, type WorkloadObject } from './documents.js';
+import { objectAt, type DocSource, type ParsedObject, type PathKey, type WorkloadObject } from './documents.js';
 import type { PodDoc } from './schema.js';
 
 type PodObject = Extract<ParsedObject, { kind: 'Pod' }>;
@@ -124,7 +124,7 @@ export function expandWorkloads(workloads: readonly WorkloadObject[], written: r
   };
   for (const w of ordered) {
     const id = `${w.kind} ${w.namespace}/${w.name}`;
-    const at = `${w.src.file}:doc ${w.src.doc}${w.src.prefix.length ? ` ${formatPath(w.src.prefix)}` : ''}`;
+    const at = objectAt(w.src);
     const tmpl = w.value.spec.template;
     const tmplLabels = tmpl.metadata?.labels ?? {};
     const sel = selectorOf(w);
