@@ -173,11 +173,16 @@ Napi::Value AttachConntrack(const Napi::CallbackInfo& info) {
   arr("lastDir", napi_uint8_array, &v.lastDir, v.max);
   arr("retrans", napi_uint8_array, &v.retrans, v.max);
   arr("lastFlags", napi_uint8_array, &v.lastFlags, v.max);
+  arr("lastWscale", napi_uint8_array, &v.lastWscale, v.max);
   arr("tcpFlags", napi_uint8_array, &v.tcpFlags, nodes);
+  arr("tdScale", napi_uint8_array, &v.tdScale, nodes);
   arr("zone", napi_uint16_array, &v.zone, v.max);
   arr("lastWin", napi_uint16_array, &v.lastWin, v.max);
   arr("status", napi_uint32_array, &v.status, v.max);
   arr("tdEnd", napi_uint32_array, &v.tdEnd, nodes);
+  arr("tdMaxEnd", napi_uint32_array, &v.tdMaxEnd, nodes);
+  arr("tdMaxWin", napi_uint32_array, &v.tdMaxWin, nodes);
+  arr("tdMaxAck", napi_uint32_array, &v.tdMaxAck, nodes);
   arr("lastSeq", napi_uint32_array, &v.lastSeq, v.max);
   arr("lastAck", napi_uint32_array, &v.lastAck, v.max);
   arr("lastEnd", napi_uint32_array, &v.lastEnd, v.max);

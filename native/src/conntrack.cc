@@ -17,7 +17,8 @@ constexpr uint8_t sSS = 1, sSR = 2, sES = 3, sFW = 4, sLA = 6, sTW = 7, sCL = 8,
 constexpr uint8_t kRetrans = 12, kUnack = 13;
 constexpr uint32_t SYN_SET = 0, SYNACK_SET = 1, FIN_SET = 2, ACK_SET = 3, RST_SET = 4, NONE_SET = 5;
 constexpr uint32_t F_FIN = 1, F_SYN = 2, F_RST = 4, F_ACK = 0x10;
-constexpr uint8_t CLOSE_INIT = 0x04, DATA_UNACK = 0x10, SENDER_INIT = 0x80, SIMOPEN = 0x04, CHALLENGE_ACK = 0x40;
+constexpr uint8_t SACK_PERM = 0x02, CLOSE_INIT = 0x04, DATA_UNACK = 0x10, MAXACK_SET = 0x20, SIMOPEN = 0x04, CHALLENGE_ACK = 0x40;
+constexpr uint32_t MAXACKWINCONST = 66000;
 constexpr uint8_t TCP_MAX_RETRANS = 3;
 constexpr uint8_t SLOT_HASHED = 2;
 constexpr int32_t IPVS_PENDING = 0x40000000;  // src/stages/ipvs4.ts
@@ -83,6 +84,10 @@ class LookupWarmer {
     prefetchLine(&ct_.deadline[e]);
     prefetchLine(&ct_.tcpState[e]);
     prefetchLine(&ct_.tdEnd[n]);
+    prefetchLine(&ct_.tdMaxEnd[n]);
+    prefetchLine(&ct_.tdMaxWin[n]);
+    prefetchLine(&ct_.tdMaxAck[n]);
+    prefetchLine(&ct_.tdScale[n]);
     prefetchLine(&ct_.tcpFlags[n]);
     // When the first node is another entry's, the walk reads its next: a miss in turn otherwise.
     prefetchLine(&ct_.tNext[n]);
@@ -195,49 +200,117 @@ inline uint32_t tcpIndex(uint32_t f) {
   return NONE_SET;
 }
 
-// Would ConntrackTable.tcpPacket on this confirmed entry end in anything but a plain ACCEPT
-// (IGNORED, INVALID, a reopen, a kill, the challenge-ACK ignore)? Then the TS stage takes it.
-inline bool tcpNeedsTs(const CtView& ct, int32_t e, int32_t dir, uint32_t flags, uint32_t* indexOut, uint8_t* nsOut) {
-  if (!ct.validFlags[flags & 0xff]) return true;
+inline bool before(uint32_t a, uint32_t b) { return int32_t(a - b) < 0; }
+inline bool after(uint32_t a, uint32_t b) { return int32_t(b - a) < 0; }
+
+// src/conntrack/tcp-options.ts tcpSackEdge: the highest right edge of the first SACK option's blocks
+// after `ack`, over option bytes [from, to).
+uint32_t sackEdge(const uint8_t* b, int64_t from, int64_t to, uint32_t ack) {
+  uint32_t sack = ack;
+  int64_t q = from;
+  while (q < to) {
+    const uint32_t op = b[q];
+    if (op == 0) break;
+    if (op == 1) { q++; continue; }
+    if (to - q < 2) break;
+    const int64_t size = b[q + 1];
+    if (size < 2 || size > to - q) break;
+    if (op == 5 && size >= 10 && (size - 2) % 8 == 0) {
+      for (int64_t i = q + 2; i < q + size; i += 8) {
+        const uint32_t right = rd32(b, i + 4);
+        if (after(right, sack)) sack = right;
+      }
+      break;
+    }
+    q += size;
+  }
+  return sack;
+}
+
+// What ConntrackTable.tcpPacket reads of a TCP packet and decided in tcpNeedsTs.
+struct TcpSeg {
+  uint32_t seq, ack, sack, win, end, index;
+  uint8_t ns;
+};
+
+// Would ConntrackTable.tcpPacket on this confirmed entry end in anything but a plain ACCEPT through
+// tcp_in_window's update (IGNORED, INVALID, a reopen, a kill, the challenge-ACK ignore, a window check
+// that fails)? Then the TS stage takes it. SYNs and RSTs always go to TS (sender (re)initialisation, the
+// RST checks against td_maxack), and so does a direction whose window data is not set up yet (td_maxwin 0).
+// The caller checked l4 + 20 <= slotBytes.
+inline bool tcpNeedsTs(const PoolView& p, const CtView& ct, int32_t s, int32_t e, int32_t dir, TcpSeg* g) {
+  const uint8_t* b = p.slot(s);
+  const int64_t l3 = p.l3[s], l4 = p.l4[s];
+  const uint32_t flags = b[l4 + 13];
+  if (!ct.validFlags[flags] || (flags & (F_SYN | F_RST))) return true;
   const uint32_t index = tcpIndex(flags);
   const uint8_t old = ct.tcpState[e];
   if (old >= sMAX) return true;
   const uint8_t ns = ct.transitions[dir * 60 + index * 10 + old];
   if (ns == sIG || ns == sMAX) return true;
-  if (ns == sSS && old >= sTW) return true;
   if (ns == sTW && old == sLA && index == ACK_SET && ct.lastDir[e] != dir && ct.lastIndex[e] == SYN_SET && (ct.lastFlags[e] & CHALLENGE_ACK)) return true;
-  if (!(ct.status[e] & IPS_SEEN_REPLY) && (flags & F_RST)) return true;
-  *indexOut = index;
-  *nsOut = ns;
+  const int32_t sd = e * 2 + dir, rd = e * 2 + 1 - dir;
+  if (ct.tdMaxWin[sd] == 0) return true;
+  const int64_t doff = int64_t(b[l4 + 12] >> 4) * 4;
+  const uint32_t payload = rd16(b, l3 + 2) - uint32_t(b[l3] & 0x0f) * 4 - uint32_t(doff);
+  const uint32_t seq = rd32(b, l4 + 4), ack = rd32(b, l4 + 8);
+  const uint32_t end = seq + payload + ((flags & F_FIN) ? 1 : 0);
+  uint32_t sack = ack;
+  if ((ct.tcpFlags[rd] & SACK_PERM) && doff > 20) {
+    int64_t to = l4 + doff;
+    const int64_t pktEnd = int64_t(p.start[s]) + p.len[s];
+    if (to > pktEnd) to = pktEnd;
+    if (to > p.slotBytes) to = p.slotBytes;
+    sack = sackEdge(b, l4 + 20, to, ack);
+  }
+  // tcp_in_window's bounds I-IV (no ACK-less packets here: every valid flag set without SYN/RST has ACK).
+  const uint32_t maxAckWin = ct.tdMaxWin[sd] > MAXACKWINCONST ? ct.tdMaxWin[sd] : MAXACKWINCONST;
+  if (!before(seq, ct.tdMaxEnd[sd] + 1)) return true;
+  if (!before(sack, ct.tdEnd[rd] + 1)) return true;
+  if (ct.tdMaxWin[rd] != 0 && !after(end, ct.tdEnd[sd] - ct.tdMaxWin[rd] - 1)) return true;
+  if (!after(sack, ct.tdEnd[rd] - maxAckWin - 1)) return true;
+  *g = TcpSeg{seq, ack, sack, rd16(b, l4 + 14), end, index, ns};
   return false;
 }
 
-// The rest of ConntrackTable.tcpPacket (after the checks above) + inWindow + update()'s SEEN_REPLY.
-void tcpPacket(CtView& ct, int32_t e, int32_t dir, double now, uint32_t flags, uint32_t seq, uint32_t ack, uint32_t win, uint32_t len, uint32_t index, uint8_t ns) {
-  const uint32_t end = seq + len + ((flags & F_SYN) ? 1 : 0) + ((flags & F_FIN) ? 1 : 0);
+// The rest of ConntrackTable.tcpPacket for a packet tcpNeedsTs passed: tcp_in_window's update, the
+// state, the timeout and update()'s SEEN_REPLY.
+void tcpPacket(CtView& ct, int32_t e, int32_t dir, double now, const TcpSeg& g) {
   const int32_t o = e * 2;
+  const int32_t sd = o + dir, rd = o + 1 - dir;
   const uint8_t old = ct.tcpState[e];
+  const uint32_t index = g.index;
+  uint8_t ns = g.ns;
   if (ns == sS2) ct.lastFlags[e] |= SIMOPEN;
   else if (ns == sSR && dir == 1 && index == ACK_SET && (ct.lastFlags[e] & SIMOPEN)) ns = sES;
-  // inWindow
-  const int32_t sd = o + dir, rd = o + 1 - dir;
-  if (!(ct.tcpFlags[sd] & SENDER_INIT)) {
-    ct.tdEnd[sd] = end;
-    ct.tcpFlags[sd] |= SENDER_INIT;
-  } else if (int32_t(end - ct.tdEnd[sd]) > 0) {
-    ct.tdEnd[sd] = end;
+  // tcp_in_window: sender, then receiver (never a SYN here: the window scales).
+  const uint32_t win = g.win << ct.tdScale[sd];
+  const uint32_t swin = win + (g.sack - g.ack);
+  if (ct.tdMaxWin[sd] < swin) ct.tdMaxWin[sd] = swin;
+  if (after(g.end, ct.tdEnd[sd])) {
+    ct.tdEnd[sd] = g.end;
     ct.tcpFlags[sd] |= DATA_UNACK;
   }
-  if ((flags & F_ACK) && (ct.tcpFlags[rd] & SENDER_INIT) && ack == ct.tdEnd[rd]) ct.tcpFlags[rd] &= uint8_t(~DATA_UNACK);
-  if (ct.lastDir[e] == dir && ct.lastSeq[e] == seq && ct.lastAck[e] == ack && ct.lastEnd[e] == end && ct.lastWin[e] == win) {
-    if (ct.retrans[e] < 255) ct.retrans[e]++;
+  if (!(ct.tcpFlags[sd] & MAXACK_SET)) {
+    ct.tdMaxAck[sd] = g.ack;
+    ct.tcpFlags[sd] |= MAXACK_SET;
+  } else if (after(g.ack, ct.tdMaxAck[sd])) {
+    ct.tdMaxAck[sd] = g.ack;
+  }
+  if (ct.tdMaxWin[rd] != 0 && after(g.end, ct.tdMaxEnd[sd])) ct.tdMaxWin[rd] += g.end - ct.tdMaxEnd[sd];
+  if (after(g.sack + win, ct.tdMaxEnd[rd] - 1)) ct.tdMaxEnd[rd] = g.sack + win + (win == 0 ? 1 : 0);
+  if (g.ack == ct.tdEnd[rd]) ct.tcpFlags[rd] &= uint8_t(~DATA_UNACK);
+  if (ct.lastDir[e] == dir && ct.lastSeq[e] == g.seq && ct.lastAck[e] == g.ack && ct.lastEnd[e] == g.end && ct.lastWin[e] == g.win) {
+    ct.retrans[e] = uint8_t(ct.retrans[e] + 1);  // a u8 in the kernel: it wraps
   } else {
-    ct.lastSeq[e] = seq;
-    ct.lastAck[e] = ack;
-    ct.lastEnd[e] = end;
-    ct.lastWin[e] = uint16_t(win);
+    ct.lastDir[e] = uint8_t(dir);
+    ct.lastSeq[e] = g.seq;
+    ct.lastAck[e] = g.ack;
+    ct.lastEnd[e] = g.end;
+    ct.lastWin[e] = uint16_t(g.win);
     ct.retrans[e] = 0;
   }
+  // in_window:
   ct.lastIndex[e] = uint8_t(index);
   ct.lastDir[e] = uint8_t(dir);
   ct.tcpState[e] = ns;
@@ -245,19 +318,16 @@ void tcpPacket(CtView& ct, int32_t e, int32_t dir, double now, uint32_t flags, u
   const double* t = ct.tcpTimeouts;
   double timeout;
   if (ct.retrans[e] >= TCP_MAX_RETRANS && t[ns] > t[kRetrans]) timeout = t[kRetrans];
-  else if (index == RST_SET) timeout = t[sCL];
   else if (((ct.tcpFlags[o] | ct.tcpFlags[o + 1]) & DATA_UNACK) && t[ns] > t[kUnack]) timeout = t[kUnack];
   else if (ct.lastWin[e] == 0 && t[ns] > t[kRetrans]) timeout = t[kRetrans];
   else timeout = t[ns];
   const uint32_t st = ct.status[e];
-  bool doRefresh = true;
   if (!(st & IPS_SEEN_REPLY)) {
-    if (index == SYN_SET && old == sSS) doRefresh = false;
-    else if (ns == sES && timeout > t[kUnack]) timeout = t[kUnack];
+    if (ns == sES && timeout > t[kUnack]) timeout = t[kUnack];
   } else if (!(st & IPS_ASSURED) && (old == sSR || old == sES) && ns == sES) {
     ct.status[e] = st | IPS_ASSURED;
   }
-  if (doRefresh) refresh(ct, e, now, timeout);
+  refresh(ct, e, now, timeout);
   if (dir == 1) ct.status[e] |= IPS_SEEN_REPLY;
 }
 
@@ -312,8 +382,9 @@ namespace {
 // What nf4PreroutingEstablished decided for one packet (read-only: nothing written yet).
 struct PreDecision {
   int32_t n, e, dir;
-  uint32_t proto, index;
-  uint8_t ctinfo, ns;
+  uint32_t proto;
+  uint8_t ctinfo;
+  TcpSeg tcp;
 };
 
 // conntrackIn's lookup and state check for a TCP/UDP packet, shared by PREROUTING and OUTPUT: kTake
@@ -341,7 +412,7 @@ Verdict trackCheck(const PoolView& p, const CtView& ct, int32_t s, double now, P
   else if (st & IPS_EXPECTED) return kDefer;  // RELATED: TS
   else if (st & IPS_DST_NAT_DONE) d->ctinfo = IP_CT_NEW;
   else return kDefer;
-  if (proto == 6 && tcpNeedsTs(ct, e, dir, b[l4 + 13], &d->index, &d->ns)) return kDefer;
+  if (proto == 6 && tcpNeedsTs(p, ct, s, e, dir, &d->tcp)) return kDefer;
   d->n = n; d->e = e; d->dir = dir; d->proto = proto;
   return kTake;
 }
@@ -355,12 +426,8 @@ Verdict preCheck(const PoolView& p, const CtView& ct, int32_t s, double now, Pre
 // conntrackIn for a packet preCheck/outCheck took: the entry's TCP or UDP state update, the lookup
 // counted as found, and the packet's entry and ctinfo.
 void trackTaken(const PoolView& p, CtView& ct, int32_t s, const PreDecision& d, CtCall* cc) {
-  const uint8_t* b = p.slot(s);
-  const int64_t l3 = p.l3[s];
-  const int64_t l4 = p.l4[s];
   if (d.proto == 6) {
-    const uint32_t payload = rd16(b, l3 + 2) - uint32_t(b[l3] & 0x0f) * 4 - uint32_t(b[l4 + 12] >> 4) * 4;
-    tcpPacket(ct, d.e, d.dir, cc->now, b[l4 + 13], rd32(b, l4 + 4), rd32(b, l4 + 8), rd16(b, l4 + 14), payload, d.index, d.ns);
+    tcpPacket(ct, d.e, d.dir, cc->now, d.tcp);
   } else {
     udpPacket(ct, d.e, d.dir, cc->now);
   }

@@ -23,11 +23,16 @@ struct CtView {
   uint8_t* lastDir = nullptr;
   uint8_t* retrans = nullptr;
   uint8_t* lastFlags = nullptr;
+  uint8_t* lastWscale = nullptr;
   uint8_t* tcpFlags = nullptr;
+  uint8_t* tdScale = nullptr;
   uint16_t* zone = nullptr;
   uint16_t* lastWin = nullptr;
   uint32_t* status = nullptr;
   uint32_t* tdEnd = nullptr;
+  uint32_t* tdMaxEnd = nullptr;
+  uint32_t* tdMaxWin = nullptr;
+  uint32_t* tdMaxAck = nullptr;
   uint32_t* lastSeq = nullptr;
   uint32_t* lastAck = nullptr;
   uint32_t* lastEnd = nullptr;

@@ -96,15 +96,17 @@ export const TCP_FLAG_URG = 0x20;
 export const TCP_FLAG_ECE = 0x40;
 export const TCP_FLAG_CWR = 0x80;
 
-/** struct ip_ct_tcp_state.flags bits (nf_conntrack_tcp.h) plus one private bit. */
+/** struct ip_ct_tcp_state.flags bits (nf_conntrack_tcp.h). */
 export const IP_CT_TCP_FLAG_WINDOW_SCALE = 0x01;
 export const IP_CT_TCP_FLAG_SACK_PERM = 0x02;
 export const IP_CT_TCP_FLAG_CLOSE_INIT = 0x04;
 export const IP_CT_TCP_FLAG_BE_LIBERAL = 0x08;
 export const IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED = 0x10;
 export const IP_CT_TCP_FLAG_MAXACK_SET = 0x20;
-/** dpemu-private: this direction's td_end is known (the kernel tests td_maxwin != 0 instead). */
-export const CT_TCP_FLAG_SENDER_INIT = 0x80;
+/** TCP_MAX_WSCALE: a larger window scale option is clamped to it. */
+export const TCP_MAX_WSCALE = 14;
+/** MAXACKWINCONST: the least span below td_end an ACK may lag behind (MAXACKWINDOW). */
+export const MAXACKWINCONST = 66000;
 
 /** ip_ct_tcp.last_flags bits. */
 export const IP_CT_TCP_SIMULTANEOUS_OPEN = 0x04;

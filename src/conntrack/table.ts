@@ -17,26 +17,30 @@
  *     lastDir   Uint8Array    ip_ct_tcp.last_dir
  *     retrans   Uint8Array    ip_ct_tcp.retrans (saturates at 255)
  *     lastFlags Uint8Array    ip_ct_tcp.last_flags
+ *     lastWscale Uint8Array   ip_ct_tcp.last_wscale
  *     tcpFlags  Uint8Array[2] ip_ct_tcp.seen[dir].flags
+ *     tdScale   Uint8Array[2] ip_ct_tcp.seen[dir].td_scale
  *     zone      Uint16Array   conntrack zone id
  *     use       Uint16Array   reference count printed as use=
  *     lastWin   Uint16Array   ip_ct_tcp.last_win
  *     mark      Uint32Array   ct mark
  *     status    Uint32Array   enum ip_conntrack_status bits
  *     tdEnd     Uint32Array[2] ip_ct_tcp.seen[dir].td_end
+ *     tdMaxEnd, tdMaxWin, tdMaxAck Uint32Array[2]  ip_ct_tcp.seen[dir].td_maxend / td_maxwin / td_maxack
  *     lastSeq, lastAck, lastEnd Uint32Array  ip_ct_tcp.last_seq / last_ack / last_end
  *     deadline  Float64Array  expiry in packet time (seconds); for unconfirmed entries too
  *     streamTs  Float64Array  UDP: ct->proto.udp.stream_ts (packet time)
  *     freeStack Int32Array    free slot ids (a stack)
  *   Hash index: buckets Int32Array(nextPow2(max)) of chain heads (node ids), -1 empty.
  *
- *   Bytes per entry: 2 * 16 + 9 * 1 + 3 * 2 + 7 * 4 + 2 * 8 + 4 = 95, plus 4..8 bytes of bucket heads (<= 103).
+ *   Bytes per entry: 2 * 16 + 12 * 1 + 3 * 2 + 13 * 4 + 2 * 8 + 4 = 122, plus 4..8 bytes of bucket heads (<= 130).
  *
  * Lookups, updates and confirms allocate nothing; only format() and iteration helpers build strings/arrays.
  */
 import type { ConntrackTimeouts } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import * as C from './constants.js';
+import { TCPOPT_PRESENT, TCPOPT_SACK_PERM, TCPOPT_SCALE_MASK, TCPOPT_WSCALE } from './tcp-options.js';
 import { TCP_CONNTRACKS, tcpConntrackIndex, tcpFlagsValid, tcpTransition } from './tcp-state.js';
 
 /** Kernel constant: early_drop() looks at this many buckets from the new tuple's bucket. */
@@ -136,11 +140,16 @@ export interface ConntrackNativeView {
   readonly lastDir: Uint8Array;
   readonly retrans: Uint8Array;
   readonly lastFlags: Uint8Array;
+  readonly lastWscale: Uint8Array;
   readonly tcpFlags: Uint8Array;
+  readonly tdScale: Uint8Array;
   readonly zone: Uint16Array;
   readonly lastWin: Uint16Array;
   readonly status: Uint32Array;
   readonly tdEnd: Uint32Array;
+  readonly tdMaxEnd: Uint32Array;
+  readonly tdMaxWin: Uint32Array;
+  readonly tdMaxAck: Uint32Array;
   readonly lastSeq: Uint32Array;
   readonly lastAck: Uint32Array;
   readonly lastEnd: Uint32Array;
@@ -184,13 +193,18 @@ export class ConntrackTable {
   readonly lastDir: Uint8Array;
   readonly retrans: Uint8Array;
   readonly lastFlags: Uint8Array;
+  readonly lastWscale: Uint8Array;
   readonly tcpFlags: Uint8Array;
+  readonly tdScale: Uint8Array;
   readonly zone: Uint16Array;
   readonly use: Uint16Array;
   readonly lastWin: Uint16Array;
   readonly mark: Uint32Array;
   readonly status: Uint32Array;
   readonly tdEnd: Uint32Array;
+  readonly tdMaxEnd: Uint32Array;
+  readonly tdMaxWin: Uint32Array;
+  readonly tdMaxAck: Uint32Array;
   readonly lastSeq: Uint32Array;
   readonly lastAck: Uint32Array;
   readonly lastEnd: Uint32Array;
@@ -241,13 +255,18 @@ export class ConntrackTable {
     this.lastDir = new Uint8Array(max);
     this.retrans = new Uint8Array(max);
     this.lastFlags = new Uint8Array(max);
+    this.lastWscale = new Uint8Array(max);
     this.tcpFlags = new Uint8Array(nodes);
+    this.tdScale = new Uint8Array(nodes);
     this.zone = new Uint16Array(max);
     this.use = new Uint16Array(max);
     this.lastWin = new Uint16Array(max);
     this.mark = new Uint32Array(max);
     this.status = new Uint32Array(max);
     this.tdEnd = new Uint32Array(nodes);
+    this.tdMaxEnd = new Uint32Array(nodes);
+    this.tdMaxWin = new Uint32Array(nodes);
+    this.tdMaxAck = new Uint32Array(nodes);
     this.lastSeq = new Uint32Array(max);
     this.lastAck = new Uint32Array(max);
     this.lastEnd = new Uint32Array(max);
@@ -282,8 +301,8 @@ export class ConntrackTable {
   bytesPerEntry(): number {
     const arrays = [
       this.tSrc, this.tDst, this.tSport, this.tDport, this.tNext, this.proto, this.slot, this.tcpState, this.lastIndex,
-      this.lastDir, this.retrans, this.lastFlags, this.tcpFlags, this.zone, this.use, this.lastWin, this.mark,
-      this.status, this.tdEnd, this.lastSeq, this.lastAck, this.lastEnd, this.deadline, this.streamTs, this.freeStack,
+      this.lastDir, this.retrans, this.lastFlags, this.lastWscale, this.tcpFlags, this.tdScale, this.zone, this.use,
+      this.lastWin, this.mark, this.status, this.tdEnd, this.tdMaxEnd, this.tdMaxWin, this.tdMaxAck, this.lastSeq, this.lastAck, this.lastEnd, this.deadline, this.streamTs, this.freeStack,
       this.buckets,
     ];
     let total = 0;
@@ -460,15 +479,8 @@ export class ConntrackTable {
     this.mark[e] = 0;
     this.status[e] = 0;
     this.use[e] = 1;
-    this.tcpState[e] = C.TCP_CONNTRACK_NONE;
+    this.resetTcp(e);
     this.lastIndex[e] = C.TCP_NONE_SET;
-    this.lastDir[e] = 0;
-    this.retrans[e] = 0;
-    this.lastFlags[e] = 0;
-    this.lastWin[e] = 0;
-    this.tcpFlags[o] = this.tcpFlags[r] = 0;
-    this.tdEnd[o] = this.tdEnd[r] = 0;
-    this.lastSeq[e] = this.lastAck[e] = this.lastEnd[e] = 0;
     this.deadline[e] = now + this.genericTimeout;
     this.streamTs[e] = now + 2;
     this.lastCtinfo = C.IP_CT_NEW;
@@ -681,13 +693,13 @@ export class ConntrackTable {
    * length; other protocols ignore them. Returns CT_ACCEPT / CT_IGNORED / CT_KILLED / CT_REPEAT (accept) or
    * CT_INVALID (invalid counted; an unconfirmed entry is freed, as the kernel drops its reference).
    */
-  update(node: number, now: number, tcpFlags = 0, seq = 0, ack = 0, win = 0, payloadLen = 0): number {
+  update(node: number, now: number, tcpFlags = 0, seq = 0, ack = 0, win = 0, payloadLen = 0, tcpOpts = 0, sack = ack): number {
     const e = node >> 1;
     const dir = node & 1;
     if (this.slot[e] === SLOT_FREE) return C.CT_NOT_FOUND;
     let res: number;
     switch (this.proto[e]) {
-      case C.IPPROTO_TCP: res = this.tcpPacket(e, dir, now, tcpFlags, seq >>> 0, ack >>> 0, win, payloadLen); break;
+      case C.IPPROTO_TCP: res = this.tcpPacket(e, dir, now, tcpFlags, seq >>> 0, ack >>> 0, win, payloadLen, tcpOpts, sack >>> 0); break;
       case C.IPPROTO_UDP: res = this.udpPacket(e, now); break;
       case C.IPPROTO_ICMP: this.refresh(e, now, this.icmpTimeout); res = C.CT_ACCEPT; break;
       default: this.refresh(e, now, this.genericTimeout); res = C.CT_ACCEPT;
@@ -727,7 +739,42 @@ export class ConntrackTable {
     return C.CT_ACCEPT;
   }
 
-  private tcpPacket(e: number, dir: number, now: number, flags: number, seq: number, ack: number, win: number, len: number): number {
+  /** memset(&ct->proto.tcp, 0): both directions' window data and the last-packet record. */
+  private resetTcp(e: number): void {
+    const o = e * 2;
+    this.tcpState[e] = C.TCP_CONNTRACK_NONE;
+    this.lastIndex[e] = 0;
+    this.lastDir[e] = 0;
+    this.retrans[e] = 0;
+    this.lastFlags[e] = 0;
+    this.lastWscale[e] = 0;
+    this.lastWin[e] = 0;
+    this.lastSeq[e] = this.lastAck[e] = this.lastEnd[e] = 0;
+    for (let n = o; n < o + 2; n++) {
+      this.tdEnd[n] = this.tdMaxEnd[n] = this.tdMaxWin[n] = this.tdMaxAck[n] = 0;
+      this.tdScale[n] = 0;
+      this.tcpFlags[n] = 0;
+    }
+  }
+
+  /** tcp_options() into direction node n: nothing without options, else scale and flags from them. */
+  private tcpOptionsInto(n: number, opts: number): void {
+    if (!(opts & TCPOPT_PRESENT)) return;
+    this.tdScale[n] = opts & TCPOPT_WSCALE ? opts & TCPOPT_SCALE_MASK : 0;
+    let f = this.tcpFlags[n]! & C.IP_CT_TCP_FLAG_BE_LIBERAL;
+    if (opts & TCPOPT_SACK_PERM) f |= C.IP_CT_TCP_FLAG_SACK_PERM;
+    if (opts & TCPOPT_WSCALE) f |= C.IP_CT_TCP_FLAG_WINDOW_SCALE;
+    this.tcpFlags[n] = f;
+  }
+
+  /**
+   * nf_conntrack_tcp_packet() (kernel 6.18): tcp_error's flag check, tcp_new for an unconfirmed entry, the
+   * state table with its special cases (reopen, IGNORE and the SYN/ACK resync, challenge ACK, simultaneous
+   * open, the RST checks against td_maxack), tcp_in_window, nf_tcp_handle_invalid, then the timeout.
+   * `opts` packs tcp_options() (tcp-options.ts); `sack` is tcp_sack()'s highest SACK edge (else the ack).
+   */
+  private tcpPacket(e: number, dir: number, now: number, flags: number, seq: number, ack: number, win: number, len: number,
+                    opts: number, sack: number): number {
     if (!tcpFlagsValid(flags)) return C.CT_INVALID; // tcp_error()
     const index = tcpConntrackIndex(flags);
     const end = (seq + len + (flags & C.TCP_FLAG_SYN ? 1 : 0) + (flags & C.TCP_FLAG_FIN ? 1 : 0)) >>> 0;
@@ -736,15 +783,17 @@ export class ConntrackTable {
       // tcp_new()
       const ns = tcpTransition(0, index, C.TCP_CONNTRACK_NONE);
       if (ns >= C.TCP_CONNTRACK_MAX) return C.CT_INVALID;
+      if (ns !== C.TCP_CONNTRACK_SYN_SENT && !this.tcpLoose) return C.CT_INVALID;
+      this.resetTcp(e);
+      this.tdEnd[o] = end;
+      this.tdMaxWin[o] = win === 0 ? 1 : win;
       if (ns === C.TCP_CONNTRACK_SYN_SENT) {
-        this.tdEnd[o] = end;
-        this.tcpFlags[o] = C.CT_TCP_FLAG_SENDER_INIT;
-      } else if (!this.tcpLoose) {
-        return C.CT_INVALID;
+        this.tdMaxEnd[o] = end;
+        this.tcpOptionsInto(o, opts);
       } else {
-        this.tdEnd[o] = end;
-        this.tcpFlags[o] = C.CT_TCP_FLAG_SENDER_INIT | C.IP_CT_TCP_FLAG_SACK_PERM | C.IP_CT_TCP_FLAG_BE_LIBERAL;
-        this.tcpFlags[o + 1] = C.IP_CT_TCP_FLAG_SACK_PERM | C.IP_CT_TCP_FLAG_BE_LIBERAL;
+        // A connection picked up in the middle: assume SACK and check windows liberally.
+        this.tdMaxEnd[o] = (end + this.tdMaxWin[o]!) >>> 0;
+        this.tcpFlags[o] = this.tcpFlags[o + 1] = C.IP_CT_TCP_FLAG_SACK_PERM | C.IP_CT_TCP_FLAG_BE_LIBERAL;
       }
       this.lastIndex[e] = C.TCP_NONE_SET;
     }
@@ -752,30 +801,37 @@ export class ConntrackTable {
     const oldState = this.tcpState[e]!;
     let old = oldState;
     let ns = tcpTransition(dir, index, old);
-
-    if (ns === C.TCP_CONNTRACK_SYN_SENT && old >= C.TCP_CONNTRACK_TIME_WAIT) {
-      if (((this.tcpFlags[o + dir]! | this.tcpFlags[o + 1 - dir]!) & C.IP_CT_TCP_FLAG_CLOSE_INIT) ||
-          (this.lastDir[e] === dir && this.lastIndex[e] === C.TCP_RST_SET)) {
-        // Reopen of a closed/aborted connection: delete and let the caller look up again.
-        this.free(e);
-        return C.CT_REPEAT;
-      }
-      ns = C.TCP_CONNTRACK_IGNORE; // the kernel falls through into the IGNORE case
-    }
+    let checkWindow = true;
 
     switch (ns) {
-      case C.TCP_CONNTRACK_IGNORE:
+      case C.TCP_CONNTRACK_SYN_SENT:
+      case C.TCP_CONNTRACK_IGNORE: {
+        if (ns === C.TCP_CONNTRACK_SYN_SENT) {
+          if (old < C.TCP_CONNTRACK_TIME_WAIT) break;
+          if (((this.tcpFlags[o + dir]! | this.tcpFlags[o + 1 - dir]!) & C.IP_CT_TCP_FLAG_CLOSE_INIT) ||
+              (this.lastDir[e] === dir && this.lastIndex[e] === C.TCP_RST_SET)) {
+            // Reopen of a closed/aborted connection: delete and let the caller look up again.
+            this.free(e);
+            return C.CT_REPEAT;
+          }
+          // the kernel falls through into the IGNORE case
+        }
         if (index === C.TCP_SYNACK_SET && this.lastIndex[e] === C.TCP_SYN_SET && this.lastDir[e] !== dir &&
             ack === this.lastEnd[e]) {
           // The SYN/ACK answers a SYN we ignored: client and server are in sync, we resync from it.
           old = C.TCP_CONNTRACK_SYN_SENT;
           ns = C.TCP_CONNTRACK_SYN_RECV;
           const ld = o + this.lastDir[e]!;
-          this.tdEnd[ld] = this.lastEnd[e]!;
-          this.tcpFlags[ld] = C.CT_TCP_FLAG_SENDER_INIT | (this.lastFlags[e]! & ~C.IP_CT_EXP_CHALLENGE_ACK & 0x3);
+          this.tdEnd[ld] = this.tdMaxEnd[ld] = this.lastEnd[e]!;
+          this.tdMaxWin[ld] = this.lastWin[e] === 0 ? 1 : this.lastWin[e]!;
+          this.tdScale[ld] = this.lastWscale[e]!;
           this.lastFlags[e] = this.lastFlags[e]! & ~C.IP_CT_EXP_CHALLENGE_ACK;
-          this.tcpFlags[o + dir] = this.tcpFlags[o + dir]! & C.IP_CT_TCP_FLAG_BE_LIBERAL; // nf_ct_tcp_state_reset()
-          this.tdEnd[o + dir] = 0;
+          this.tcpFlags[ld] = this.lastFlags[e]!;
+          // nf_ct_tcp_state_reset()
+          const sd = o + dir;
+          this.tdEnd[sd] = this.tdMaxEnd[sd] = this.tdMaxWin[sd] = this.tdMaxAck[sd] = 0;
+          this.tdScale[sd] = 0;
+          this.tcpFlags[sd] = this.tcpFlags[sd]! & C.IP_CT_TCP_FLAG_BE_LIBERAL;
           break;
         }
         this.lastIndex[e] = index;
@@ -784,10 +840,18 @@ export class ConntrackTable {
         this.lastEnd[e] = end;
         this.lastWin[e] = win;
         if (index === C.TCP_SYN_SET && dir === C.IP_CT_DIR_ORIGINAL) {
-          this.lastFlags[e] = old === C.TCP_CONNTRACK_LAST_ACK ? C.IP_CT_EXP_CHALLENGE_ACK : 0;
+          // Note the SYN's options: if the server answers it, the SYN/ACK resync above uses them.
+          let lf = 0;
+          let ws = 0;
+          if (opts & TCPOPT_WSCALE) { lf |= C.IP_CT_TCP_FLAG_WINDOW_SCALE; ws = opts & TCPOPT_SCALE_MASK; }
+          if (opts & TCPOPT_SACK_PERM) lf |= C.IP_CT_TCP_FLAG_SACK_PERM;
+          if (old === C.TCP_CONNTRACK_LAST_ACK) lf |= C.IP_CT_EXP_CHALLENGE_ACK;
+          this.lastFlags[e] = lf;
+          this.lastWscale[e] = ws;
         }
         if (old === C.TCP_CONNTRACK_SYN_SENT && index === C.TCP_ACK_SET && dir === C.IP_CT_DIR_REPLY) this.lastAck[e] = ack;
         return C.CT_IGNORED;
+      }
       case C.TCP_CONNTRACK_MAX:
         return C.CT_INVALID;
       case C.TCP_CONNTRACK_TIME_WAIT:
@@ -805,11 +869,45 @@ export class ConntrackTable {
           ns = C.TCP_CONNTRACK_ESTABLISHED;
         }
         break;
+      case C.TCP_CONNTRACK_CLOSE: {
+        if (index !== C.TCP_RST_SET) break;
+        if (tcpCanEarlyDrop(oldState)) { checkWindow = false; break; }
+        const peer = o + 1 - dir;
+        let rstChecked = false;
+        if ((this.tcpFlags[peer]! & C.IP_CT_TCP_FLAG_MAXACK_SET) && this.lastIndex[e] !== C.TCP_SYN_SET) {
+          // The RST's sequence number against the highest ACK the peer sent.
+          const established = oldState === C.TCP_CONNTRACK_ESTABLISHED && (this.status[e]! & C.IPS_ASSURED) !== 0;
+          const maxAck = this.tdMaxAck[peer]!;
+          if (seq === 0 && !established) rstChecked = true;
+          else if (((seq - maxAck) | 0) < 0) return C.CT_INVALID; // invalid rst (tcp_ignore_invalid_rst 0)
+          else if (!established || seq === maxAck) rstChecked = true;
+          else if (this.lastIndex[e] === C.TCP_ACK_SET && this.lastDir[e] === dir && seq === this.lastEnd[e]) rstChecked = true;
+          else ns = old; // not exactly at the peer's ACK: keep the state for a possible challenge ACK
+        }
+        if (rstChecked) break;
+        const st = this.status[e]!;
+        if ((((st & C.IPS_SEEN_REPLY) && this.lastIndex[e] === C.TCP_SYN_SET) ||
+             (!(st & C.IPS_ASSURED) && this.lastIndex[e] === C.TCP_ACK_SET)) && ack === this.lastEnd[e]) {
+          // RST to a SYN or ACK let through while out of sync: no window check (it may ACK what was ignored).
+          checkWindow = false;
+        } else if (old === C.TCP_CONNTRACK_SYN_SENT && this.lastIndex[e] === C.TCP_ACK_SET &&
+                   this.lastDir[e] === C.IP_CT_DIR_REPLY && seq === this.lastAck[e]) {
+          checkWindow = false; // RST answering a challenge ACK let through earlier
+        }
+        break;
+      }
       default:
         break;
     }
 
-    this.inWindow(e, dir, flags, seq, ack, win, end);
+    if (checkWindow) {
+      const res = this.inWindow(e, dir, flags, seq, ack, win, end, opts, sack);
+      if (res === WINDOW_IGNORE) return C.CT_IGNORED;
+      if (res === WINDOW_INVALID) {
+        this.handleInvalid(e, dir, index, now);
+        return C.CT_INVALID;
+      }
+    }
 
     // in_window:
     this.lastIndex[e] = index;
@@ -843,34 +941,140 @@ export class ConntrackTable {
     return C.CT_ACCEPT;
   }
 
+  /** tcp_init_sender(): a SYN or SYN/ACK (re)starts this direction's window data. */
+  private initSender(s: number, r: number, dir: number, end: number, win: number, opts: number): void {
+    this.tdEnd[s] = this.tdMaxEnd[s] = end;
+    this.tdMaxWin[s] = win === 0 ? 1 : win;
+    this.tcpOptionsInto(s, opts);
+    // RFC 1323: both sides must send the option for either direction to scale.
+    if (dir === C.IP_CT_DIR_REPLY &&
+        !(this.tcpFlags[s]! & C.IP_CT_TCP_FLAG_WINDOW_SCALE && this.tcpFlags[r]! & C.IP_CT_TCP_FLAG_WINDOW_SCALE)) {
+      this.tdScale[s] = 0;
+      this.tdScale[r] = 0;
+    }
+  }
+
   /**
-   * Simplified tcp_in_window(): no sequence/ack bound checks (I-IV), so it never declares a packet INVALID.
-   * It keeps what the timeouts depend on: td_end per direction with the DATA_UNACKNOWLEDGED flag (set when a
-   * sender's end advances, cleared when the peer ACKs exactly td_end), and the retransmission counter (same
-   * dir/seq/ack/end/win as the previous accepted packet).
+   * tcp_in_window() (no NAT sequence offsets: dpemu has no helpers that resize payloads). The four bounds
+   * (I seq <= td_maxend, II end >= td_end - peer's td_maxwin, III sack <= peer's td_end, IV sack >= peer's
+   * td_end - MAXACKWINDOW) with the kernel's outcomes: INVALID for I and III, IGNORE (let through, no state
+   * change) for II and IV and for the "bytes more than expected" overshoot; an entry picked up in the middle
+   * (BE_LIBERAL) accepts them all. Then the sender/receiver update and the retransmission count.
    */
-  private inWindow(e: number, dir: number, flags: number, seq: number, ack: number, win: number, end: number): void {
+  private inWindow(e: number, dir: number, flags: number, seqIn: number, ackIn: number, winRaw: number,
+                   endIn: number, opts: number, sackIn: number): number {
     const s = e * 2 + dir;
     const r = e * 2 + 1 - dir;
-    if (!(this.tcpFlags[s]! & C.CT_TCP_FLAG_SENDER_INIT)) {
-      this.tdEnd[s] = end;
-      this.tcpFlags[s] = this.tcpFlags[s]! | C.CT_TCP_FLAG_SENDER_INIT;
-    } else if (((end - this.tdEnd[s]!) | 0) > 0) {
+    let seq = seqIn;
+    let end = endIn;
+    let ack = ackIn;
+    let sack = this.tcpFlags[r]! & C.IP_CT_TCP_FLAG_SACK_PERM ? sackIn : ackIn;
+    let win = winRaw;
+    const state = this.tcpState[e]!;
+    if (this.tdMaxWin[s] === 0) {
+      if (flags & C.TCP_FLAG_SYN) {
+        this.initSender(s, r, dir, end, win, opts);
+        if (!(flags & C.TCP_FLAG_ACK)) return WINDOW_ACCEPT; // simultaneous open
+      } else {
+        // Mid-connection: its history is lost for us; use the data of the packet.
+        this.tdEnd[s] = end;
+        const swin = (win << this.tdScale[s]!) >>> 0;
+        this.tdMaxWin[s] = swin === 0 ? 1 : swin;
+        this.tdMaxEnd[s] = (end + this.tdMaxWin[s]!) >>> 0;
+        if (this.tdMaxWin[r] === 0) this.tdEnd[r] = this.tdMaxEnd[r] = sack;
+        else if (sack === ((this.tdEnd[r]! + 1) >>> 0)) this.tdEnd[r] = (this.tdEnd[r]! + 1) >>> 0; // reply to a keepalive
+      }
+    } else if ((flags & C.TCP_FLAG_SYN) && after(end, this.tdEnd[s]!) &&
+               (state === C.TCP_CONNTRACK_SYN_SENT || state === C.TCP_CONNTRACK_SYN_RECV)) {
+      // A re-sent SYN (or SYN/ACK) with a later sequence: re-init this direction.
+      this.initSender(s, r, dir, end, win, opts);
+      if (dir === C.IP_CT_DIR_REPLY && !(flags & C.TCP_FLAG_ACK)) return WINDOW_ACCEPT;
+    }
+
+    if (!(flags & C.TCP_FLAG_ACK)) {
+      ack = sack = this.tdEnd[r]!; // no ACK: pretend it acked what it should
+    } else if ((flags & (C.TCP_FLAG_ACK | C.TCP_FLAG_RST)) === (C.TCP_FLAG_ACK | C.TCP_FLAG_RST) && ack === 0) {
+      ack = sack = this.tdEnd[r]!; // broken stacks: RST/ACK with ack 0
+    }
+    if ((flags & C.TCP_FLAG_RST) && seq === 0 && state === C.TCP_CONNTRACK_SYN_SENT) seq = end = this.tdEnd[s]!; // RST answering a SYN
+
+    const liberal = (this.tcpFlags[s]! & C.IP_CT_TCP_FLAG_BE_LIBERAL) !== 0;
+    const maxAckWindow = this.tdMaxWin[s]! > C.MAXACKWINCONST ? this.tdMaxWin[s]! : C.MAXACKWINCONST;
+    if (!before(seq, (this.tdMaxEnd[s]! + 1) >>> 0)) {
+      // I: past the receiver's window.
+      const overshot = (end - this.tdMaxEnd[s]! + 1) >>> 0;
+      const ackOk = after(sack, (this.tdEnd[r]! - maxAckWindow - 1) >>> 0);
+      const inRecvWin = this.tdMaxWin[r] !== 0 && after(end, (this.tdEnd[s]! - this.tdMaxWin[r]! - 1) >>> 0);
+      if (inRecvWin && ackOk && overshot <= this.tdMaxWin[r]! && before(sack, (this.tdEnd[r]! + 1) >>> 0)) {
+        // A sender overrunning the window by a little: note the data so that its ACK stays in window.
+        this.tdEnd[s] = end;
+        this.tcpFlags[s] = this.tcpFlags[s]! | C.IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+        return liberal ? WINDOW_ACCEPT : WINDOW_IGNORE;
+      }
+      return liberal ? WINDOW_ACCEPT : WINDOW_INVALID;
+    }
+    // III: acknowledges data not seen yet.
+    if (!before(sack, (this.tdEnd[r]! + 1) >>> 0)) return liberal ? WINDOW_ACCEPT : WINDOW_INVALID;
+    // II: already acknowledged data retransmitted.
+    if (this.tdMaxWin[r] !== 0 && !after(end, (this.tdEnd[s]! - this.tdMaxWin[r]! - 1) >>> 0)) return liberal ? WINDOW_ACCEPT : WINDOW_IGNORE;
+    // IV: an ACK far behind (overly delayed).
+    if (!after(sack, (this.tdEnd[r]! - maxAckWindow - 1) >>> 0)) return liberal ? WINDOW_ACCEPT : WINDOW_IGNORE;
+
+    if (!(flags & C.TCP_FLAG_SYN)) win = (win << this.tdScale[s]!) >>> 0;
+    // Sender.
+    const swin = (win + (sack - ack)) >>> 0;
+    if (this.tdMaxWin[s]! < swin) this.tdMaxWin[s] = swin;
+    if (after(end, this.tdEnd[s]!)) {
       this.tdEnd[s] = end;
       this.tcpFlags[s] = this.tcpFlags[s]! | C.IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
     }
-    if ((flags & C.TCP_FLAG_ACK) && (this.tcpFlags[r]! & C.CT_TCP_FLAG_SENDER_INIT) && ack === this.tdEnd[r]) {
-      this.tcpFlags[r] = this.tcpFlags[r]! & ~C.IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+    if (flags & C.TCP_FLAG_ACK) {
+      if (!(this.tcpFlags[s]! & C.IP_CT_TCP_FLAG_MAXACK_SET)) {
+        this.tdMaxAck[s] = ack;
+        this.tcpFlags[s] = this.tcpFlags[s]! | C.IP_CT_TCP_FLAG_MAXACK_SET;
+      } else if (after(ack, this.tdMaxAck[s]!)) {
+        this.tdMaxAck[s] = ack;
+      }
     }
+    // Receiver.
+    if (this.tdMaxWin[r] !== 0 && after(end, this.tdMaxEnd[s]!)) this.tdMaxWin[r] = (this.tdMaxWin[r]! + end - this.tdMaxEnd[s]!) >>> 0;
+    if (after((sack + win) >>> 0, (this.tdMaxEnd[r]! - 1) >>> 0)) {
+      this.tdMaxEnd[r] = (sack + win + (win === 0 ? 1 : 0)) >>> 0;
+    }
+    if (ack === this.tdEnd[r]) this.tcpFlags[r] = this.tcpFlags[r]! & ~C.IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+    // Retransmissions: the same packet as the last one in this direction, whatever its flags (this kernel
+    // updates last_* for every in-window packet; fixtures/tcp-window case-373 shows it).
     if (this.lastDir[e] === dir && this.lastSeq[e] === seq && this.lastAck[e] === ack && this.lastEnd[e] === end &&
-        this.lastWin[e] === win) {
-      if (this.retrans[e]! < 255) this.retrans[e] = this.retrans[e]! + 1;
+        this.lastWin[e] === winRaw) {
+      this.retrans[e] = (this.retrans[e]! + 1) & 0xff; // a u8 in the kernel: it wraps
     } else {
+      this.lastDir[e] = dir;
       this.lastSeq[e] = seq;
       this.lastAck[e] = ack;
       this.lastEnd[e] = end;
-      this.lastWin[e] = win;
+      this.lastWin[e] = winRaw;
       this.retrans[e] = 0;
+    }
+    return WINDOW_ACCEPT;
+  }
+
+  /**
+   * nf_tcp_handle_invalid(): an out-of-window FIN or RST on an assured entry answering the peer's FIN/RST
+   * shortens the timeout to UNACK (so a dead connection does not linger ESTABLISHED); otherwise it is noted
+   * as the last packet.
+   */
+  private handleInvalid(e: number, dir: number, index: number, now: number): void {
+    const st = this.status[e]!;
+    if (!(st & C.IPS_ASSURED) || (st & C.IPS_FIXED_TIMEOUT)) return;
+    if (index !== C.TCP_RST_SET && index !== C.TCP_FIN_SET) return;
+    if (this.lastDir[e] !== dir && (this.lastIndex[e] === C.TCP_FIN_SET || this.lastIndex[e] === C.TCP_RST_SET)) {
+      const expires = this.deadline[e]! - now;
+      if (expires < 120) return;
+      const timeout = this.tcpTimeouts[C.TCP_CONNTRACK_UNACK]!;
+      if (expires > timeout) this.deadline[e] = now + timeout;
+    } else {
+      this.lastIndex[e] = index;
+      this.lastDir[e] = dir;
     }
   }
 
@@ -883,7 +1087,7 @@ export class ConntrackTable {
    * killed the entry (RST as the only answer) the old node id is still returned, with the entry gone.
    */
   track(proto: number, zone: number, src: number, dst: number, sport: number, dport: number, now: number,
-        tcpFlags = 0, seq = 0, ack = 0, win = 0, payloadLen = 0): number {
+        tcpFlags = 0, seq = 0, ack = 0, win = 0, payloadLen = 0, tcpOpts = 0, sack = ack): number {
     for (let attempt = 0; attempt < 2; attempt++) {
       let node = this.lookup(proto, zone, src, dst, sport, dport, now);
       if (node === -1) {
@@ -899,7 +1103,7 @@ export class ConntrackTable {
         node = e * 2;
       }
       const ctinfo = this.lastCtinfo;
-      const res = this.update(node, now, tcpFlags, seq, ack, win, payloadLen);
+      const res = this.update(node, now, tcpFlags, seq, ack, win, payloadLen, tcpOpts, sack);
       if (res === C.CT_REPEAT) continue;
       if (res === C.CT_INVALID) return C.CT_INVALID;
       this.lastCtinfo = ctinfo;
@@ -920,8 +1124,9 @@ export class ConntrackTable {
       max: this.max, mask: this.mask, seed: this.seed,
       tSrc: this.tSrc, tDst: this.tDst, tSport: this.tSport, tDport: this.tDport, tNext: this.tNext,
       proto: this.proto, slot: this.slot, tcpState: this.tcpState, lastIndex: this.lastIndex, lastDir: this.lastDir,
-      retrans: this.retrans, lastFlags: this.lastFlags, tcpFlags: this.tcpFlags, zone: this.zone, lastWin: this.lastWin,
-      status: this.status, tdEnd: this.tdEnd, lastSeq: this.lastSeq, lastAck: this.lastAck, lastEnd: this.lastEnd,
+      retrans: this.retrans, lastFlags: this.lastFlags, lastWscale: this.lastWscale, tcpFlags: this.tcpFlags,
+      tdScale: this.tdScale, zone: this.zone, lastWin: this.lastWin, status: this.status, tdEnd: this.tdEnd,
+      tdMaxEnd: this.tdMaxEnd, tdMaxWin: this.tdMaxWin, tdMaxAck: this.tdMaxAck, lastSeq: this.lastSeq, lastAck: this.lastAck, lastEnd: this.lastEnd,
       deadline: this.deadline, streamTs: this.streamTs, buckets: this.buckets,
       tcpTimeouts: this.tcpTimeouts, transitions: TCP_CONNTRACKS, validFlags, count: this.countCell,
       udpTimeout: this.udpTimeout, udpStreamTimeout: this.udpStreamTimeout,
@@ -950,4 +1155,23 @@ export class ConntrackTable {
     const left = this.deadline[entry]! - now;
     return left > 0 ? Math.floor(left + 1e-9) : 0;
   }
+}
+
+/** tcp_in_window()'s outcomes (enum nf_ct_tcp_action). */
+const WINDOW_ACCEPT = 0;
+const WINDOW_IGNORE = 1;
+const WINDOW_INVALID = 2;
+
+/** Sequence-space comparisons (before()/after() of net/tcp.h). */
+function before(a: number, b: number): boolean {
+  return ((a - b) | 0) < 0;
+}
+function after(a: number, b: number): boolean {
+  return ((b - a) | 0) < 0;
+}
+
+/** tcp_can_early_drop(): a connection already closing. */
+function tcpCanEarlyDrop(state: number): boolean {
+  return state === C.TCP_CONNTRACK_FIN_WAIT || state === C.TCP_CONNTRACK_LAST_ACK || state === C.TCP_CONNTRACK_TIME_WAIT ||
+    state === C.TCP_CONNTRACK_CLOSE || state === C.TCP_CONNTRACK_CLOSE_WAIT;
 }

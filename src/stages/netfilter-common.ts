@@ -1,6 +1,7 @@
 import * as CT from '../conntrack/constants.js';
 import { formatConntrack } from '../conntrack/format.js';
 import { icmpIsError, icmpPort } from '../conntrack/table.js';
+import { tcpOptionBits, tcpSackEdge } from '../conntrack/tcp-options.js';
 import type { PacketPool } from '../engine/pool.js';
 import type { StageRuntime } from '../engine/runtime.js';
 import { natRewrite } from '../dataplane/nat.js';
@@ -68,14 +69,20 @@ export function conntrackIn(rt: StageRuntime<NodeContext>, pool: PacketPool, s: 
   let ack = 0;
   let win = 0;
   let payload = 0;
+  let opts = 0;
+  let sack = 0;
   if (proto === IPPROTO_TCP && l4 >= 0) {
     tcpFlags = b[l4 + 13];
     seq = rd32(b, l4 + 4);
     ack = rd32(b, l4 + 8);
     win = rd16(b, l4 + 14);
     payload = rd16(b, l3 + 2) - (b[l3] & 0x0f) * 4 - (b[l4 + 12] >> 4) * 4;
+    // Options within the header and the packet (a header longer than the packet is the parser's error).
+    const optEnd = Math.min(l4 + (b[l4 + 12] >> 4) * 4, pool.start[s] + pool.len[s]);
+    opts = tcpOptionBits(b, l4 + 20, optEnd);
+    sack = tcpSackEdge(b, l4 + 20, optEnd, ack);
   }
-  const n = ct.track(proto, 0, src, dst, sport, dport, rt.now, tcpFlags, seq, ack, win, payload);
+  const n = ct.track(proto, 0, src, dst, sport, dport, rt.now, tcpFlags, seq, ack, win, payload, opts, sack);
   if (n === CT.CT_TABLE_FULL) {
     if (rt.tracing) rt.trace(s, 'conntrack', 'drop CT_TABLE_FULL', `nf_conntrack_max ${ct.max} reached and no entry to early-drop`);
     return tableFullDrop;

@@ -78,9 +78,13 @@ export function conntrackDump(dp: Dataplane): string[] {
     let hw = v.max;
     while (hw > 0 && v.slot[hw - 1] === 0 && v.status[hw - 1] === 0) hw--;
     const h = createHash('sha256');
-    const perEntry = [v.proto, v.slot, v.tcpState, v.lastIndex, v.lastDir, v.retrans, v.lastFlags, v.zone, v.lastWin, v.status,
-      v.lastSeq, v.lastAck, v.lastEnd, v.deadline, v.streamTs];
-    const perNode = [v.tSrc, v.tDst, v.tSport, v.tDport, v.tNext, v.tcpFlags, v.tdEnd];
+    const perEntry = [v.proto, v.slot, v.tcpState, v.lastIndex, v.lastDir, v.retrans, v.lastFlags, v.lastWscale, v.zone, v.lastWin,
+      v.status, v.lastSeq, v.lastAck, v.lastEnd, v.deadline, v.streamTs];
+    const perNode = [v.tSrc, v.tDst, v.tSport, v.tDport, v.tNext, v.tcpFlags, v.tdScale, v.tdEnd, v.tdMaxEnd, v.tdMaxWin, v.tdMaxAck];
+    // A table array added later must be hashed too: every typed array of the view is listed or a parameter.
+    const listed = new Set<unknown>([...perEntry, ...perNode, v.buckets, v.tcpTimeouts, v.transitions, v.validFlags, v.count]);
+    const missing = Object.entries(v).filter(([, a]) => ArrayBuffer.isView(a) && !listed.has(a)).map(([k]) => k);
+    if (missing.length) throw new Error(`conntrackDump does not hash ${missing.join(', ')}`);
     for (const a of perEntry) h.update(new Uint8Array(a.buffer, a.byteOffset, hw * a.BYTES_PER_ELEMENT));
     for (const a of perNode) h.update(new Uint8Array(a.buffer, a.byteOffset, 2 * hw * a.BYTES_PER_ELEMENT));
     const heads: number[] = [];
