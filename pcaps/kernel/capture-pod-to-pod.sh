@@ -8,6 +8,7 @@
 #     sudo bash pcaps/kernel/capture-pod-to-pod.sh            # scenario pod-to-pod
 #     sudo bash pcaps/kernel/capture-pod-to-pod.sh pod-to-pod # same, explicit
 #     sudo bash pcaps/kernel/capture-pod-to-pod.sh service    # kube-proxy rules (dpemu rules + iptables-restore), Service VIP, NodePort, REJECT: pcaps/kernel/service/ (needs npm run build)
+#     sudo bash pcaps/kernel/capture-pod-to-pod.sh hairpin    # same rules machinery; pod-a connects to a Service whose only endpoint is pod-a: pcaps/kernel/hairpin/
 #
 # Adding a scenario (e.g. kube-proxy Service VIP): write `scenario_<name>_setup` (optional,
 # e.g. iptables-restore in each node namespace) and `scenario_<name>_traffic`, then run
@@ -262,14 +263,13 @@ scenario_pod_to_pod_traffic() {
 # Scenario file pcaps/kernel/service/scenario.yaml pins the backend choice (see its comments).
 # Each node's rules come from dpemu itself (`dpemu rules --node N`, iptables-save form) and are
 # loaded with iptables-restore: the kernel judges both the syntax and the behaviour.
-SVC_SCENARIO="$REPO/pcaps/kernel/service/scenario.yaml"
-scenario_service_setup() {
-  local n ns out="$OUT_BASE/service"
+kube_proxy_setup() { # kube_proxy_setup <scenario dir>: dpemu rules of <dir>/scenario.yaml, iptables-restore in every node
+  local n ns dir=$1 out="$OUT_BASE/$(basename "$1")"
   command -v node >/dev/null || die "missing node (Node.js 20) to run dpemu rules"
   [[ -f $REPO/dist/cli/main.js || -f $REPO/bin/dpemu.js ]] || die "build dpemu first (npm run build)"
   for n in "${NODES[@]}"; do
     ns=$(node_ns "$n")
-    node "$REPO/bin/dpemu.js" rules --scenario "$SVC_SCENARIO" --node "$n" >"$out/$n.rules" 2>"$WORK/rules-$n.err" \
+    node "$REPO/bin/dpemu.js" rules --scenario "$dir/scenario.yaml" --node "$n" >"$out/$n.rules" 2>"$WORK/rules-$n.err" \
       || die "dpemu rules --node $n: $(cat "$WORK/rules-$n.err")"
     nx "$ns" iptables-restore <"$out/$n.rules" || die "$n: iptables-restore rejected dpemu's rules"
     # What kube-proxy sets besides the rules (pkg/proxy/iptables, conntrack.go): established 86400 s,
@@ -279,6 +279,16 @@ scenario_service_setup() {
   done
 }
 
+kube_proxy_snapshot() { # extra state: counters show which rules the traffic hit
+  local out=$1 n ns
+  for n in "${NODES[@]}"; do
+    ns=$(node_ns "$n")
+    { nx "$ns" conntrack -L -o extended 2>&1 || true; } >"$out/$n.conntrack-extended.txt"
+    nx "$ns" iptables-save -c >"$out/$n.iptables-save-c.txt"
+  done
+}
+
+scenario_service_setup() { kube_proxy_setup "$HERE/service"; }
 scenario_service_traffic() {
   local a b1 b2 dns n2
   a=$(pod_ip pod-a); b1=$(pod_ip backend-a); b2=$(pod_ip backend-b); dns=$(pod_ip coredns-0); n2=${NODE_IP[node-2]}
@@ -307,14 +317,32 @@ scenario_service_traffic() {
   sleep 1
 }
 
-scenario_service_snapshot() { # extra state: counters show which rules the traffic hit
-  local out=$1 n ns
-  for n in "${NODES[@]}"; do
-    ns=$(node_ns "$n")
-    { nx "$ns" conntrack -L -o extended 2>&1 || true; } >"$out/$n.conntrack-extended.txt"
-    nx "$ns" iptables-save -c >"$out/$n.iptables-save-c.txt"
-  done
+scenario_service_snapshot() { kube_proxy_snapshot "$1"; }
+
+# ---- scenario: hairpin (a Service's only endpoint connects to the Service's ClusterIP) --------
+# pcaps/kernel/hairpin/scenario.yaml = scenario service + Service default/self 10.96.6.6 (TCP 80 -> 8080,
+# UDP 53 -> 5353) whose selector matches pod-a only. pod-a runs both ends: node-1 DNATs its packets back
+# to pod-a, KUBE-SEP's `-s 10.244.1.5 -j KUBE-MARK-MASQ` marks them and POSTROUTING masquerades them
+# (--random-fully) before they leave through the same host veth they came in on.
+scenario_hairpin_setup() { kube_proxy_setup "$HERE/hairpin"; }
+
+scenario_hairpin_traffic() {
+  local a
+  a=$(pod_ip pod-a)
+  server_start pod-a tcp-server-self tcp-server "$a" 8080
+  server_start pod-a dns-server-self udp-dns-server "$a" 5353
+  sleep 0.5
+
+  step "1 TCP pod-a:52345 -> Service 10.96.6.6:80 (DNAT on node-1 back to pod-a $a:8080 + MASQUERADE; request, response, close)"
+  run_logged in_pod pod-a "$PYTHON" "$TRAFFIC" tcp-client "$a" 52345 10.96.6.6 80
+  sleep 1
+  step "2 UDP pod-a:40000 -> Service 10.96.6.6:53 (DNAT back to pod-a $a:5353 + MASQUERADE; query + reply)"
+  run_logged in_pod pod-a "$PYTHON" "$TRAFFIC" udp-dns-client "$a" 40000 10.96.6.6 53
+  sleep 1
+  run_logged nx "$(node_ns node-1)" sysctl net.ipv4.conf.all.send_redirects "net.ipv4.conf.$(pod_veth pod-a).send_redirects"
 }
+
+scenario_hairpin_snapshot() { kube_proxy_snapshot "$1"; }
 
 # ---- state snapshots, manifest, verification ------------------------------------------------
 snapshot_state() { # snapshot_state <outdir>

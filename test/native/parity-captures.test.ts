@@ -1,6 +1,6 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultScenarioPath, packageRoot } from '../../src/scenario/index.js';
 import { captureFiles, scenarioCluster } from '../helpers/capture-files.js';
@@ -18,8 +18,14 @@ assertNativeBuilt();
 const root = packageRoot();
 
 const defaultCluster = scenarioCluster(defaultScenarioPath());
-const serviceCluster = scenarioCluster(join(root, 'pcaps/kernel/service/scenario.yaml'));
-const scenarioOf = (p: string): Cluster => (p.includes('/pcaps/kernel/service/') ? serviceCluster : defaultCluster);
+/** A capture's scenario: the scenario.yaml beside it (pcaps/kernel/service, pcaps/kernel/hairpin), else the default. */
+const clusters = new Map<string, Cluster>();
+function scenarioOf(p: string): Cluster {
+  const yaml = join(dirname(p), 'scenario.yaml');
+  if (!existsSync(yaml)) return defaultCluster;
+  if (!clusters.has(yaml)) clusters.set(yaml, scenarioCluster(yaml));
+  return clusters.get(yaml)!;
+}
 
 async function expectParity(capture: string, c: Cluster, vectorSize: number): Promise<number> {
   const ts = await replayDigest(capture, c, 'ts', vectorSize);

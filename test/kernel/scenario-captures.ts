@@ -5,51 +5,56 @@ import { packageRoot } from '../../src/scenario/index.js';
 import { macOf, readFrames, type KFrame, type Manifest } from './kernel-captures.js';
 import { isVxlan } from './frame-mask.js';
 
-/** Kernel ground truth of scenario `service` (pcaps/README.md): pcaps, conntrack dumps, the scenario file. */
-export const SERVICE_DIR = join(packageRoot(), 'pcaps/kernel/service');
-export const SERVICE_SCENARIO = join(SERVICE_DIR, 'scenario.yaml');
+/**
+ * Kernel ground truth of a kube-proxy scenario written by `capture-pod-to-pod.sh NAME` into
+ * pcaps/kernel/NAME/ (pcaps/README.md): its scenario.yaml, pcaps, manifest, conntrack dumps.
+ * `service` and `hairpin` are such scenarios.
+ */
+export const kernelScenarioDir = (name: string): string => join(packageRoot(), 'pcaps/kernel', name);
 
-export function readServiceManifest(): Manifest {
-  return JSON.parse(readFileSync(join(SERVICE_DIR, 'manifest.json'), 'utf8')) as Manifest;
+export function readScenarioManifest(dir: string): Manifest {
+  return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
 }
 
 const srcMacIs = (f: Uint8Array, mac: Uint8Array): boolean => mac.every((b, i) => f[6 + i] === b);
 
-/**
- * The frames the clients and servers SENT, merged in time order: every pod's own frames from its eth0
- * capture, plus the frames node-2's own stack sent on its eth0 (the NodePort client: source MAC
- * node-2's NIC and not a VXLAN packet, which node-2 only encapsulates on behalf of others).
- * Not input: anything a node's kernel generated (VXLAN, forwarded frames, ICMP errors, REJECT).
- */
 /** A sent frame; `nodeStack`: written by a node's own stack (not by a pod). */
 export type SentFrame = KFrame & { readonly nodeStack: boolean };
 
-export function serviceSentFrames(m: Manifest, stackNodes: ReadonlyArray<{ name: string; mac: string }>, vxlanPort: number): SentFrame[] {
+/**
+ * The frames the clients and servers SENT, merged in time order: every pod's own frames from its eth0
+ * capture, plus the frames the `stackNodes`' own stacks sent on their eth0 (a NodePort client: source
+ * MAC the node's NIC and not a VXLAN packet, which the node only encapsulates on behalf of others).
+ * Not input: anything a node's kernel generated (VXLAN, forwarded frames, ICMP errors, REJECT).
+ */
+export function sentFrames(dir: string, m: Manifest, stackNodes: ReadonlyArray<{ name: string; mac: string }>, vxlanPort: number): SentFrame[] {
   const all: SentFrame[] = [];
   for (const f of m.files) {
     if (f.observation_point === 'pod-eth0' && f.pod) {
       const pod = m.topology.pods.find((p) => p.name === f.pod);
       if (!pod) throw new Error(`manifest: ${f.file} names unknown pod ${f.pod}`);
       const mac = macOf(pod.mac);
-      all.push(...readFrames(join(SERVICE_DIR, f.file), f.file).filter((k) => srcMacIs(k.bytes, mac)).map((k) => ({ ...k, nodeStack: false })));
+      all.push(...readFrames(join(dir, f.file), f.file).filter((k) => srcMacIs(k.bytes, mac)).map((k) => ({ ...k, nodeStack: false })));
     }
     const stack = stackNodes.find((n) => n.name === f.node);
     if (f.observation_point === 'underlay' && stack) {
       const mac = macOf(stack.mac);
-      all.push(...readFrames(join(SERVICE_DIR, f.file), f.file).filter((k) => srcMacIs(k.bytes, mac) && !isVxlan(k.bytes, vxlanPort)).map((k) => ({ ...k, nodeStack: true })));
+      all.push(...readFrames(join(dir, f.file), f.file).filter((k) => srcMacIs(k.bytes, mac) && !isVxlan(k.bytes, vxlanPort)).map((k) => ({ ...k, nodeStack: true })));
     }
   }
   return all.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
 }
 
-/** `node-N.conntrack.txt` without the conntrack-tools summary line. */
-export function kernelConntrack(node: string): string[] {
-  return readFileSync(join(SERVICE_DIR, `${node}.conntrack.txt`), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('conntrack v'));
+const dumpLines = (path: string): string[] => readFileSync(path, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('conntrack v'));
+
+/** `node-N.conntrack.txt` (or `node-N.conntrack-extended.txt`) of `dir` without the conntrack-tools summary line. */
+export function scenarioConntrack(dir: string, node: string, extended = false): string[] {
+  return dumpLines(join(dir, `${node}.conntrack${extended ? '-extended' : ''}.txt`));
 }
 
-/** Wall clock (seconds since the epoch) at which the script ran the conntrack dumps. */
-export function conntrackDumpTime(): number {
-  return Number(readFileSync(join(SERVICE_DIR, 'conntrack-time.txt'), 'utf8').trim());
+/** Wall clock (seconds since the epoch) at which the script ran `dir`'s conntrack dumps. */
+export function scenarioDumpTime(dir: string): number {
+  return Number(readFileSync(join(dir, 'conntrack-time.txt'), 'utf8').trim());
 }
 
 /**
