@@ -110,7 +110,7 @@ int32_t frameInput(const PoolView& p, const DeviceView& d, const Call& c) {
   for (int32_t i = 0; i < c.n; i++) prefetchFrame(p, c, i);
   for (int32_t i = 0; i < c.n; i++) {
     const int32_t s = c.slots[i];
-    if (p.ownBuf[s] != 0) { c.handBack[i] = 1; left++; continue; }
+    if (p.ownBuf[s] != 0 || (p.flags[s] & kFlagNotEthernet)) { c.handBack[i] = 1; left++; continue; }
     const uint8_t* b = p.slot(s);
     const int64_t st = p.start[s];
     const int64_t caplen = p.len[s];

@@ -12,6 +12,7 @@ constexpr uint8_t kVerdictDropped = 2;
 // pool.flags bits (pool.ts PacketFlag) the native stages read or write.
 constexpr uint32_t kFlagLocalOut = 1u << 3;  // PacketFlag.LOCAL_OUT
 constexpr uint32_t kFlagLoopback = 1u << 4;  // PacketFlag.LOOPBACK
+constexpr uint32_t kFlagNotEthernet = 1u << 5;  // PacketFlag.NOT_ETHERNET: frame-input's TS stage drops it
 
 struct PoolView {
   uint8_t* bytes = nullptr;  // the one backing ArrayBuffer: slot s at s * slotBytes

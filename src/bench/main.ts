@@ -4,6 +4,7 @@
  * docs/benchmarks.md and its SVGs (--docs).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { makeDir, outputFileProblem } from '../util/output-path.js';
 import { dirname, join } from 'node:path';
 import { budget } from './budgets.js';
 import { coverageRows } from './coverage.js';
@@ -30,7 +31,7 @@ export interface BenchIo {
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
-  let quick = false, kernel = true, threshold = DEFAULT_THRESHOLD;
+  let quick = false, kernel = true, threshold = DEFAULT_THRESHOLD, thresholdGiven = false;
   let json: string | undefined, compare: string | undefined, docs: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -47,9 +48,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     else if (a === '--docs') docs = 'docs';
     else if (a === '--threshold') {
       threshold = Number(val());
+      thresholdGiven = true;
       if (!(threshold >= 0)) throw new BenchError('BENCH_BAD_OPTION', `--threshold takes a fraction >= 0 (0.5 = 50% slower), got ${argv[i]}`);
     } else throw new BenchError('BENCH_BAD_OPTION', `unknown bench option ${a}; options: --quick --json <file> --compare <file> --threshold <x> --docs --no-kernel`);
   }
+  // Output paths are checked now, not after minutes of measuring.
+  const jsonProblem = json !== undefined ? outputFileProblem(json) : undefined;
+  if (jsonProblem !== undefined) throw new BenchError('BENCH_BAD_OPTION', `--json ${json}: ${jsonProblem}`);
+  if (thresholdGiven && compare === undefined) throw new BenchError('BENCH_BAD_OPTION', '--threshold applies to --compare <baseline.json>; give both or neither');
   return { quick, kernel, json, compare, threshold, docs };
 }
 
@@ -83,7 +89,7 @@ export async function benchMain(o: BenchOptions, io: BenchIo, progress: Progress
   const report = await runSuite({ quick: o.quick, kernel: o.kernel }, progress);
   io.out(renderText(report) + '\n');
   if (o.json) {
-    mkdirSync(dirname(o.json), { recursive: true });
+    makeDir(dirname(o.json));
     writeFileSync(o.json, JSON.stringify(report, null, 2) + '\n');
     io.out(`\nwrote ${o.json}\n`);
   }

@@ -3,11 +3,12 @@ import { existsSync } from 'node:fs';
 import { loadScenario } from '../scenario/index.js';
 import { defaultScenarioPath } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
+import { CaptureFileError } from '../capture/errors.js';
 import { DpemuError } from '../util/errors.js';
 import { selectEngine } from '../native/loader.js';
 import { processIo, type Io } from './io.js';
 import { ipvsRulesCommand } from '../ipvs/rules-command.js';
-import { rulesCommand } from '../kubeproxy/rules-command.js';
+import { policyRulesCommand, rulesCommand } from '../kubeproxy/rules-command.js';
 import { inspectCommand } from './inspect.js';
 import { defaultCapturePath, replayCommand } from './replay-command.js';
 import { benchCommand } from '../bench/cli.js';
@@ -215,6 +216,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--node <name>', 'Node name, or all (default: the first node)')
     .option('--table <table>', 'Only this table: filter or nat')
     .option('--mode <mode>', 'iptables (iptables-save form) or ipvs (ipvsadm -Ln form); default: the scenario\'s kube-proxy mode')
+    .option('--policy', 'The NetworkPolicy chains (Calico-style cali-tw-/cali-fw-) the policy stages walk for the node\'s pods, instead of kube-proxy\'s rules')
     .action((o: Record<string, unknown>) => {
       ran = true;
       const cluster = loadClusterOrReport(asList(o.scenario), io);
@@ -223,8 +225,15 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return;
       }
       const node = typeof o.node === 'string' ? o.node : undefined;
+      if (o.policy) {
+        code = policyRulesCommand(cluster, { node }, io);
+        return;
+      }
       const mode = typeof o.mode === 'string' ? o.mode : cluster.kubeProxy.mode;
-      if (mode === 'ipvs') code = ipvsRulesCommand(cluster, { node }, io);
+      if (typeof o.mode !== 'string' && mode === 'ebpf') {
+        io.err('dpemu rules: the scenario\'s kubeProxy.mode is ebpf: no kube-proxy rules, Cilium\'s maps instead (dpemu maps); --mode iptables or --mode ipvs prints what kube-proxy would write\n');
+        code = 2;
+      } else if (mode === 'ipvs') code = ipvsRulesCommand(cluster, { node }, io);
       else if (mode === 'iptables') code = rulesCommand({ ...cluster, kubeProxy: { ...cluster.kubeProxy, mode: 'iptables' } }, { node, table: o.table as 'filter' | 'nat' | undefined }, io);
       else {
         io.err(`dpemu rules: --mode must be iptables or ipvs, got ${mode} (eBPF mode has maps instead: dpemu maps)\n`);
@@ -265,7 +274,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   } catch (e) {
     if (e instanceof DpemuError) {
       io.err(`dpemu: ${e.message}\n`);
-      return usageCode(e.code) ? 2 : 1;
+      // A capture error that reaches here came from opening the file (damage found later is reported by the
+      // command after its outputs, exit 1): bad input, as `dpemu inspect` says for the same file.
+      return e instanceof CaptureFileError || usageCode(e.code) ? 2 : 1;
     }
     if (e instanceof Error && e.name === 'CACError') {
       io.err(`dpemu: ${e.message}\n`);

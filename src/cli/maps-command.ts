@@ -1,7 +1,8 @@
 import { Dataplane } from '../dataplane/dataplane.js';
 import { formatCtList, formatIpcacheList, formatLbList, formatPolicyGet, endpointTitle } from '../ebpf/format.js';
 import { PolicyEngine } from '../policy/engine.js';
-import { replay } from '../replay/replay.js';
+import { replaySettled } from '../replay/replay.js';
+import { damagedCapture } from './io.js';
 import type { Cluster } from '../scenario/model.js';
 import type { Io } from './io.js';
 
@@ -25,7 +26,8 @@ export async function mapsCommand(capture: string, cluster: Cluster, o: MapsComm
     return 2;
   }
   const dp = new Dataplane(cluster, { tracing: false });
-  await replay({ capture, cluster, onVector: (d) => { d.engine.traces.length = 0; } }, dp);
+  // A capture damaged part way: the maps as the good frames left them, then the error.
+  const { error } = await replaySettled({ capture, cluster, onVector: (d) => { d.engine.traces.length = 0; } }, dp);
   // Policy maps are compiled from the cluster alone (no per-packet state), so the dump builds them itself.
   const policy = new PolicyEngine(cluster, { mode: 'ebpf' });
   for (const ctx of dp.contexts) {
@@ -42,5 +44,5 @@ export async function mapsCommand(capture: string, cluster: Cluster, o: MapsComm
     }
     io.out(`# node ${name}: cilium bpf ipcache list\n${formatIpcacheList(st).join('\n')}\n\n`);
   }
-  return 0;
+  return error === undefined ? 0 : damagedCapture(error, io);
 }

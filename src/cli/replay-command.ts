@@ -12,7 +12,9 @@ import { formatErrors, formatRuntime } from '../observe/stats.js';
 import { writeNodePcaps } from '../observe/write-pcaps.js';
 import { parseErrorName } from '../packet/errors.js';
 import { formatConntrackList } from '../conntrack/format.js';
-import { replay } from '../replay/replay.js';
+import { replaySettled } from '../replay/replay.js';
+import { damagedCapture } from './io.js';
+import { makeDir, outputDirProblem } from '../util/output-path.js';
 import { packageRoot } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
 import type { Io } from './io.js';
@@ -42,6 +44,20 @@ export function defaultCapturePath(): string {
 
 /** `dpemu replay`: one line per frame (or Hubble JSON), traces, stats and per-node pcapng outputs. */
 export async function replayCommand(capture: string, cluster: Cluster, o: ReplayCommandOptions, io: Io): Promise<number> {
+  // Checked before the replay: a directory that cannot be written would lose the whole run's captures.
+  const pcapDirProblem = o.writePcaps !== undefined ? outputDirProblem(o.writePcaps) : undefined;
+  if (o.writePcaps !== undefined) {
+    let problem = pcapDirProblem;
+    try {
+      if (problem === undefined) makeDir(o.writePcaps);
+    } catch (e) {
+      problem = `cannot create it (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+    }
+    if (problem !== undefined) {
+      io.err(`dpemu: --write-pcaps ${o.writePcaps}: ${problem}; name a writable directory (it is created if missing)\n`);
+      return 2;
+    }
+  }
   const tracing = Boolean(o.trace);
   const observers: EngineObserver[] = [];
   const dp0Pool = 4096;
@@ -124,7 +140,8 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
     }
     if (io.errIsTty) io.err(`\r${total} packets`);
   };
-  const summary = await replay({ capture, cluster, tracing, at: o.at, onVector, batching: o.batch ? 'answers' : 'exact' }, dataplane);
+  // A capture damaged part way: the outputs below still cover every good frame; the error is reported after them.
+  const { summary, error } = await replaySettled({ capture, cluster, tracing, at: o.at, onVector, batching: o.batch ? 'answers' : 'exact' }, dataplane);
   if (io.errIsTty) io.err('\r');
   if (o.stats) {
     const rows = dataplane.engine.runtimeRows();
@@ -144,5 +161,5 @@ export async function replayCommand(capture: string, cluster: Cluster, o: Replay
     }
   }
   if (!hubble && !o.quiet) io.out(`${summary.frames} frames replayed: ${total} packets ended, ${delivered} forwarded, ${dropped} dropped\n`);
-  return 0;
+  return error === undefined ? 0 : damagedCapture(error, io);
 }

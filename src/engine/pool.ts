@@ -22,6 +22,12 @@ export const PacketFlag = {
    * loopback to LOCAL_IN, as the kernel routes it through lo (set by ip4-lookup or nf4-output's reroute).
    */
   LOOPBACK: 1 << 4,
+  /**
+   * Read from a capture of another link type that could not become an Ethernet frame (an unsupported
+   * link type, a parse error, no IP/ARP inside): frame-input drops it MALFORMED_FRAME with the parse
+   * error in aux1 instead of reading its bytes as Ethernet.
+   */
+  NOT_ETHERNET: 1 << 5,
 } as const;
 
 /** Final verdict of a packet (pool.verdict), named as flow.proto's Verdict. */

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PcapngWriter } from '../capture/index.js';
+import { makeDir } from '../util/output-path.js';
 import type { DeviceTable } from '../dataplane/devices.js';
 import type { Cluster } from '../scenario/model.js';
 import type { DeviceCapture } from './device-capture.js';
@@ -18,7 +18,7 @@ import type { DeviceCapture } from './device-capture.js';
  * as `tcpdump -i any` would; filter one device with `frame.interface_name`.
  */
 export async function writeNodePcaps(dir: string, cluster: Cluster, devices: DeviceTable, capture: DeviceCapture, userAppl: string): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   const files: string[] = [];
   const inTime = [...capture.frames].sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec);
   for (const node of cluster.nodes) {

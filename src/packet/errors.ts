@@ -31,6 +31,7 @@ export const PARSE_ERROR_TABLE = [
   [25, 'BAD_GENEVE_VERSION', 'GENEVE version is not 0'],
   [26, 'TOO_MANY_LAYERS', 'more nested tunnel/quoted layers than dpemu keeps (4)'],
   [27, 'NFLOG_TRUNCATED', 'NFLOG header or TLV truncated'],
+  [28, 'NO_NETWORK_LAYER', 'frame of a non-Ethernet link type carries no IPv4, IPv6 or ARP to deliver'],
 ] as const;
 
 type Row = (typeof PARSE_ERROR_TABLE)[number];

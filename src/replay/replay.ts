@@ -1,7 +1,9 @@
 import { openCapture } from '../capture/index.js';
 import type { CaptureInterface } from '../capture/index.js';
 import { Dataplane } from '../dataplane/dataplane.js';
+import { PacketFlag } from '../engine/pool.js';
 import type { EngineObserver } from '../engine/runtime.js';
+import { ParseError } from '../packet/errors.js';
 import { PacketView } from '../packet/view.js';
 import type { Cluster } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
@@ -46,9 +48,27 @@ export interface ReplaySummary {
 /**
  * Replays a capture through the cluster's data path: frames are read in batches, copied into
  * packet buffers, grouped into vectors (`batching`: one frame per vector by default), and
- * each vector runs to completion before the next is loaded. Time is the capture's.
+ * each vector runs to completion before the next is loaded. Time is the capture's. A damaged
+ * capture throws after every good frame before the damage has run (replaySettled: with the summary).
  */
-export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts.cluster, { tracing: opts.tracing, observers: opts.observers, vectorSize: opts.vectorSize })): Promise<ReplaySummary> {
+export async function replay(opts: ReplayOptions, dataplane?: Dataplane): Promise<ReplaySummary> {
+  const r = await replaySettled(opts, dataplane);
+  if (r.error !== undefined) throw r.error;
+  return r.summary;
+}
+
+/** What replaySettled ends with: the summary of what ran and, for a capture damaged part way, its error. */
+export interface ReplayOutcome {
+  readonly summary: ReplaySummary;
+  readonly error?: unknown;
+}
+
+/**
+ * replay() that does not throw for a capture damaged part way: the frames before the damage have run and
+ * the summary counts them, so a caller can still write its outputs (pcaps, tables) and then report the error.
+ * Errors before any frame (no such file, an unknown --at) still throw.
+ */
+export async function replaySettled(opts: ReplayOptions, dataplane = new Dataplane(opts.cluster, { tracing: opts.tracing, observers: opts.observers, vectorSize: opts.vectorSize })): Promise<ReplayOutcome> {
   const stream = await openCapture(opts.capture);
   const attachAt = opts.at !== undefined ? dataplane.findDevice(opts.at) : undefined;
   if (opts.at !== undefined && !attachAt) {
@@ -69,6 +89,7 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
   let vectors = 0;
   let firstTs = -1;
   let lastTs = 0;
+  let error: unknown;
   const flush = async (): Promise<void> => {
     if (inVector === 0) return;
     dataplane.run();
@@ -86,6 +107,7 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
         let caplen = batch.caplen[i];
         let wireLen = batch.wireLen[i];
         const lt = batch.linkType[i];
+        let notEthernet = 0;
         if (!isEthernet(lt)) {
           const n = toEthernet(view, batch.buf.subarray(off, off + caplen), caplen, wireLen, lt, scratch);
           if (n >= 0) {
@@ -93,6 +115,9 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
             caplen = n;
             bytes = scratch;
             off = 0;
+          } else {
+            // Bad input is data: dropped at frame-input with the reason, never read as Ethernet.
+            notEthernet = view.error !== 0 ? view.error : ParseError.NO_NETWORK_LAYER;
           }
         }
         if (inVector >= perVector || (cut !== null && cut.conflicts(bytes, off, caplen))) {
@@ -101,6 +126,10 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
         }
         const slot = pool.load(bytes, off, caplen, wireLen, batch.tsSec[i], batch.tsNsec[i]);
         pool.frameNo[slot] = frameNo;
+        if (notEthernet) {
+          pool.flags[slot] |= PacketFlag.NOT_ETHERNET;
+          pool.aux1[slot] = notEthernet;
+        }
         const ts = batch.tsSec[i] + batch.tsNsec[i] / 1e9;
         if (firstTs < 0) firstTs = ts;
         lastTs = ts;
@@ -112,11 +141,12 @@ export async function replay(opts: ReplayOptions, dataplane = new Dataplane(opts
   } catch (e) {
     // A damaged capture: every good frame before the damage is processed, then the error surfaces.
     await flush();
-    throw e;
+    error = e;
   } finally {
     await stream.close();
   }
-  return { frames: frameNo, vectors, format: stream.format, firstTs: firstTs < 0 ? 0 : firstTs, lastTs };
+  const summary = { frames: frameNo, vectors, format: stream.format, firstTs: firstTs < 0 ? 0 : firstTs, lastTs };
+  return error === undefined ? { summary } : { summary, error };
 }
 
 /** A pcapng interface named after a device (as `--write-pcaps` names them) attaches its frames there. */

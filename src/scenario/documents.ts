@@ -310,12 +310,13 @@ function parseObject(
     }
     return;
   }
-  const value = r.data as { metadata: { name: string; namespace?: string } };
+  // Every schema requires metadata.name except the Cluster's, which defaults to `cluster`.
+  const value = r.data as { metadata?: { name?: string; namespace?: string } };
   out.objects.push({
     kind: kind as ParsedKind,
     src,
-    name: value.metadata.name,
-    namespace: info.namespaced ? (value.metadata.namespace ?? 'default') : '',
+    name: value.metadata?.name ?? 'cluster',
+    namespace: info.namespaced ? (value.metadata?.namespace ?? 'default') : '',
     value,
   } as ParsedObject);
 }

@@ -576,7 +576,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
   if (problems.length > 0) return { cluster: null, problems, warnings };
   return {
     cluster: {
-      name: cdoc?.value.metadata.name ?? 'cluster',
+      name: cdoc?.value.metadata?.name ?? 'cluster',
       seed: spec?.seed ?? DEFAULT_SEED,
       serviceCidr: { addr: serviceCidr.addr, addr32: serviceCidr.addr32, prefix: serviceCidr.prefix },
       tunnel,

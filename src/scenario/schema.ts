@@ -27,7 +27,8 @@ export const conntrackTimeoutsSchema = z.strictObject({
 });
 
 export const clusterSchema = z.looseObject({
-  metadata: z.looseObject({ name }),
+  // Optional: the scenario name defaults to `cluster` (docs/scenario.md).
+  metadata: z.looseObject({ name: name.optional() }).optional(),
   spec: z.strictObject({
     seed: intIn(0, 4294967295, 'a PRNG seed').optional(),
     serviceCIDR: cidr.optional(),

@@ -32,10 +32,14 @@ export const frameInput = defineStage<NodeContext>({
     const v = ctx.view;
     for (let i = 0; i < n; i++) {
       const s = slots[i];
-      const err = parsePacket(v, pool.bufs[s], pool.start[s], pool.len[s], pool.wireLen[s], LinkType.ETHERNET);
+      const err = pool.flags[s] & PacketFlag.NOT_ETHERNET ? pool.aux1[s] : parsePacket(v, pool.bufs[s], pool.start[s], pool.len[s], pool.wireLen[s], LinkType.ETHERNET);
       if (err !== 0) {
         pool.aux1[s] = err;
-        if (rt.tracing) rt.trace(s, 'ingress', `drop ${parseErrorName(err)}`, `parse error at byte ${v.errorOffset - pool.start[s]}`);
+        if (rt.tracing) {
+          rt.trace(s, 'ingress', `drop ${parseErrorName(err)}`, pool.flags[s] & PacketFlag.NOT_ETHERNET
+            ? 'the capture\'s link type does not carry a frame dpemu can deliver (dpemu inspect shows where its parse stops)'
+            : `parse error at byte ${v.errorOffset - pool.start[s]}`);
+        }
         rt.drop(s, Drop.MALFORMED_FRAME);
         continue;
       }

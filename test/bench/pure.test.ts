@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { BUDGETS, budget, headroom } from '../../src/bench/budgets.js';
 import { progressBar } from '../../src/bench/cli.js';
 import { parseKernelPeer } from '../../src/bench/kernel.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseBenchArgs } from '../../src/bench/main.js';
 import { fmtNs } from '../../src/bench/report.js';
 import { quantile, Samples, scalingRatio } from '../../src/bench/stats.js';
@@ -42,11 +45,24 @@ describe('budgets', () => {
 
 describe('bench options', () => {
   it('parses flags and refuses unknown ones and missing values', () => {
-    expect(parseBenchArgs(['--', '--quick', '--json', 'o.json', '--threshold', '0.3'])).toMatchObject({ quick: true, json: 'o.json', threshold: 0.3, kernel: true });
+    expect(parseBenchArgs(['--', '--quick', '--json', 'o.json', '--compare', 'base.json', '--threshold', '0.3'])).toMatchObject({ quick: true, json: 'o.json', compare: 'base.json', threshold: 0.3, kernel: true });
     expect(parseBenchArgs(['--no-kernel']).kernel).toBe(false);
     expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown bench option --fast/);
     expect(() => parseBenchArgs(['--json'])).toThrow(/--json needs a value/);
     expect(() => parseBenchArgs(['--threshold', 'x'])).toThrow(/--threshold takes a fraction/);
+  });
+
+  it('refuses, before any measuring, a --json path that cannot be written and a --threshold without --compare', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dpemu-bench-opt-'));
+    try {
+      writeFileSync(join(dir, 'a-file'), 'x');
+      expect(() => parseBenchArgs(['--json', join(dir, 'a-file', 'r.json')])).toThrow(/--json .*a-file is not a directory/);
+      expect(() => parseBenchArgs(['--json', dir])).toThrow(/is a directory/);
+      expect(parseBenchArgs(['--json', join(dir, 'new', 'r.json')]).json).toBe(join(dir, 'new', 'r.json'));
+      expect(() => parseBenchArgs(['--threshold', '0.5'])).toThrow(/--threshold applies to --compare/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

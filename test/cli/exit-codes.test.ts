@@ -16,6 +16,8 @@ describe('bad option values exit 2 with the value as given', () => {
     [['replay', '--engine', 'bogus'], /--engine is "bogus": use native or ts/],
     [['replay', '--dump', 'routes'], /--dump takes ct, got routes/],
     [['rules', '--mode', 'ebpf'], /--mode must be iptables or ipvs/],
+    [['rules', '--scenario', join(import.meta.dirname, '..', '..', 'pcaps', 'scenarios', 'ebpf.yaml')], /kubeProxy\.mode is ebpf: no kube-proxy rules, Cilium's maps instead \(dpemu maps\)/],
+    [['bench', '--threshold', '0.5'], /--threshold applies to --compare/],
     [['ct', '-o', 'json'], /-o takes extended, got json/],
     [['bench', '--threshold', 'abc'], /--threshold takes a fraction >= 0/],
     [['bench', '--threshold', '-1'], /--threshold takes a fraction >= 0/],

@@ -3,12 +3,13 @@
  * nothing replayed); a damaged capture replays every good frame and then reports where (exit 1);
  * an unknown `--at` lists what exists (exit 2).
  */
-import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultCapturePath } from '../../src/cli/replay-command.js';
-import { defaultScenarioPath } from '../../src/scenario/index.js';
+import { PcapWriter, openCapture } from '../../src/capture/index.js';
+import { defaultScenarioPath, packageRoot } from '../../src/scenario/index.js';
 import { runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpemu-bad-'));
@@ -49,6 +50,66 @@ describe('dpemu replay bad inputs', () => {
     const offset = Number(/byte offset (\d+)/.exec(r.err)![1]);
     expect(offset).toBeGreaterThan(0);
     expect(offset).toBeLessThan(whole.length - 100);
+  });
+
+  it('a truncated capture still gets its outputs for the good frames (pcaps, stats, conntrack, totals), then the error, exit 1', async () => {
+    const whole = readFileSync(defaultCapturePath());
+    const cut = join(dir, 'cut-outputs.pcapng');
+    writeFileSync(cut, whole.subarray(0, 1500));
+    const pcaps = join(dir, 'cut-pcaps', 'deeper');
+    const r = await runCli(['replay', cut, '--write-pcaps', pcaps, '--stats', '--dump', 'ct']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^5 frames replayed: 5 packets ended, 5 forwarded, 0 dropped$/m);
+    expect(r.out).toContain('# node node-1: conntrack -L (3 flow entries)');
+    expect(r.out).toMatch(/frame-input/); // the --stats runtime table
+    expect(readdirSync(pcaps).sort()).toEqual(['node-1.pcapng', 'node-2.pcapng', 'node-3.pcapng']);
+    expect(r.err).toMatch(/wrote .*node-1\.pcapng[\s\S]*byte offset 1264: .*TRUNCATED_BLOCK/);
+    // dpemu ct prints the tables too.
+    const ct = await runCli(['ct', cut]);
+    expect(ct.code).toBe(1);
+    expect(ct.out).toContain('ESTABLISHED src=10.244.1.5 dst=10.244.2.8 sport=52345 dport=8080');
+  });
+
+  it('exit codes agree with dpemu inspect: a file that is no capture is bad input (2), one damaged after its header 1', async () => {
+    const empty = join(dir, 'empty.pcap');
+    writeFileSync(empty, '');
+    const corpus = join(packageRoot(), 'test', 'fixtures', 'corpus');
+    for (const [file, want] of [
+      [empty, 2],
+      [join(corpus, 'libpcap__tests_linktype-reserved-field-not-zero.pcap'), 1],
+      [join(corpus, 'libpcap__tests_shb-option-too-long.pcapng'), 1],
+    ] as const) {
+      const replayed = await runCli(['replay', file]);
+      const inspected = await runCli(['inspect', file]);
+      expect([file, replayed.code, inspected.code]).toEqual([file, want, want]);
+    }
+  });
+
+  it('--write-pcaps where no directory can be: exit 2 before replaying (nothing on stdout)', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    for (const target of [file, join(file, 'below'), '/proc/dpemu-no-such-dir']) {
+      const r = await runCli(['replay', '--write-pcaps', target]);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^dpemu: --write-pcaps .*(is not a directory|cannot create it)/);
+    }
+  });
+
+  it('frames of a link type that does not carry them are dropped MALFORMED_FRAME with the parse error, never read as Ethernet', async () => {
+    // The walk's Ethernet frames labelled raw IP (editcap -T rawip does this): every frame starts with a MAC, not an IP header.
+    const raw = join(dir, 'rawip.pcap');
+    const w = PcapWriter.toFile(raw, { linkType: 101 });
+    const src = await openCapture(defaultCapturePath());
+    let n = 0;
+    for await (const b of src) for (let i = 0; i < b.count; i++, n++) w.writePacket(b.buf.subarray(b.offset[i], b.offset[i] + b.caplen[i]), b.tsSec[i], b.tsNsec[i]);
+    await w.close();
+    for (const engine of ['ts', 'native']) {
+      const r = await runCli(['replay', raw, '--engine', engine]);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`${n} frames replayed: ${n} packets ended, 0 forwarded, ${n} dropped`);
+      expect(r.out.match(/DROPPED MALFORMED_FRAME BAD_IP_VERSION at node-1 frame-input/g)?.length).toBe(n);
+    }
   });
 
   it('--at nonexistent: exit 2 listing the pods and nodes, nothing replayed', async () => {

@@ -35,6 +35,13 @@ spec:
     expect(c.serviceCidr).toMatchObject({ addr: '10.100.0.0', prefix: 16 });
   });
 
+  it('names the scenario `cluster` when the Cluster has no metadata, or metadata without a name (docs/scenario.md)', () => {
+    const body = 'apiVersion: dpemu.dev/v1\nkind: Cluster\n{META}spec:\n  nodes:\n    - {name: a, ip: 192.168.1.10, podCIDR: 10.1.0.0/24}\n';
+    expect(ok(loadScenarioText(body.replace('{META}', ''))).name).toBe('cluster');
+    expect(ok(loadScenarioText(body.replace('{META}', 'metadata: {}\n'))).name).toBe('cluster');
+    expect(ok(loadScenarioText(body.replace('{META}', 'metadata: {name: lab}\n'))).name).toBe('lab');
+  });
+
   it('lets a written timeout win over kube-proxy\'s override', () => {
     const c = ok(loadScenarioText(TWO_NODES.replace('spec:\n', 'spec:\n  conntrack: {timeouts: {tcpEstablished: 100}}\n')));
     expect(c.conntrack.timeouts.tcpEstablished).toBe(100);
