@@ -75,6 +75,14 @@ function layerInfo(v: PacketView, i: number): PacketInfo {
   return info;
 }
 
+/** A frame that never became Ethernet (PacketFlag.NOT_ETHERNET): nothing of its bytes is described. */
+export function notEthernetInfo(wireLen: number): PacketInfo {
+  return {
+    ethSrc: '', ethDst: '', l3: '', src: '', dst: '', ttl: 0, l4: '', sport: 0, dport: 0, tcpFlags: 0, icmpType: 0, icmpCode: 0,
+    length: wireLen, fragment: false, inner: null, vni: 0, arpOp: 0,
+  };
+}
+
 /** Parses an Ethernet frame and describes it (allocates: observers and CLI only). */
 export function packetInfo(v: PacketView, frame: Uint8Array, start: number, len: number, wireLen: number): PacketInfo {
   parsePacket(v, frame, start, len, wireLen, LinkType.ETHERNET);
@@ -84,7 +92,7 @@ export function packetInfo(v: PacketView, frame: Uint8Array, start: number, len:
 /** One-line summary: `10.244.1.5:52345 -> 10.244.2.8:8080 TCP [S]`, tunnels show the inner flow. */
 export function summarize(p: PacketInfo): string {
   if (p.l3 === 'ARP') return `ARP ${p.arpOp === 1 ? `who-has ${p.dst} tell ${p.src}` : p.arpOp === 2 ? `reply ${p.src} is-at ${p.ethSrc}` : `op ${p.arpOp}`}`;
-  if (!p.l3) return `${p.ethSrc} -> ${p.ethDst} non-IP`;
+  if (!p.l3) return p.ethSrc ? `${p.ethSrc} -> ${p.ethDst} non-IP` : `${p.length}-byte frame of a link type without Ethernet`;
   const ep = (a: string, port: number): string => (p.l4 === 'TCP' || p.l4 === 'UDP' ? `${a}:${port}` : a);
   let s = `${ep(p.src, p.sport)} -> ${ep(p.dst, p.dport)} `;
   if (p.l4 === 'TCP') s += `TCP [${tcpFlagLetters(p.tcpFlags)}]`;

@@ -2,7 +2,7 @@ import type { PacketPool } from '../engine/pool.js';
 import { PacketFlag } from '../engine/pool.js';
 import type { EngineObserver } from '../engine/runtime.js';
 import { PacketView } from '../packet/view.js';
-import { packetInfo, type PacketInfo } from './packet-info.js';
+import { notEthernetInfo, packetInfo, type PacketInfo } from './packet-info.js';
 
 /** One hop of a packet's walk: a device it was seen at, and the packet as it was there. */
 export interface Hop {
@@ -74,7 +74,10 @@ export class Recorder implements EngineObserver {
       tsSec: pool.tsSec[slot],
       tsNsec: pool.tsNsec[slot],
       hops,
-      info: packetInfo(this.view, pool.bufs[slot], pool.start[slot], pool.len[slot], pool.wireLen[slot]),
+      // A frame that never became Ethernet is not described as one (its bytes are of another link type).
+      info: pool.flags[slot] & PacketFlag.NOT_ETHERNET
+        ? notEthernetInfo(pool.wireLen[slot])
+        : packetInfo(this.view, pool.bufs[slot], pool.start[slot], pool.len[slot], pool.wireLen[slot]),
     });
   }
 

@@ -108,7 +108,7 @@ describe('dpemu replay bad inputs', () => {
       const r = await runCli(['replay', raw, '--engine', engine]);
       expect(r.code).toBe(0);
       expect(r.out).toContain(`${n} frames replayed: ${n} packets ended, 0 forwarded, ${n} dropped`);
-      expect(r.out.match(/DROPPED MALFORMED_FRAME BAD_IP_VERSION at node-1 frame-input/g)?.length).toBe(n);
+      expect(r.out.match(/\d+-byte frame of a link type without Ethernet  \[-\]  DROPPED MALFORMED_FRAME BAD_IP_VERSION at node-1 frame-input/g)?.length).toBe(n);
     }
   });
 
