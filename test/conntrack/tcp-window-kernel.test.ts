@@ -13,7 +13,8 @@ import { tcpOptionBits, tcpSackEdge } from '../../src/conntrack/tcp-options.js';
 import { KERNEL_CT_TIMEOUTS } from '../../src/scenario/defaults.js';
 import { table } from './helpers.js';
 
-const DIR = join(import.meta.dirname, 'fixtures', 'tcp-window');
+// DPEMU_TCP_WINDOW_DIR: another generated set with its kernel.tsv (gen.ts seed count dir; run.sh dir/kernel.tsv).
+const DIR = process.env.DPEMU_TCP_WINDOW_DIR ?? join(import.meta.dirname, 'fixtures', 'tcp-window');
 
 interface Meta { cases: { name: string; packets: { dir: 0 | 1; what: string }[] }[] }
 interface KernelRow { forwarded: boolean; state: string; timeout: string; flags: string }
@@ -64,7 +65,7 @@ function listed(t: C.ConntrackTable, now: number): [string, number, string] {
   return [w[3]!, Number(w[2]), flags];
 }
 
-describe('TCP window tracking agrees with the kernel (fixtures/tcp-window, 400 conversations)', () => {
+describe('TCP window tracking agrees with the kernel (fixtures/tcp-window: 400 conversations)', () => {
   const meta = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8')) as Meta;
   const all = frames();
   const kernel = kernelRows();
