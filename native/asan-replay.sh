@@ -23,7 +23,8 @@ tests_only=0
 n=0
 [ $tests_only = 1 ] || for f in test/fixtures/corpus/*.pcap test/fixtures/corpus/*.pcapng $(find pcaps -name '*.pcap' -o -name '*.pcapng' | sort); do
   scenario=()
-  case "$f" in pcaps/kernel/service/*) scenario=(--scenario pcaps/kernel/service/scenario.yaml) ;; esac
+  # A kernel scenario's captures replay under the scenario beside them (as parity-captures does).
+  case "$f" in pcaps/kernel/*) [ -f "$(dirname "$f")/scenario.yaml" ] && scenario=(--scenario "$(dirname "$f")/scenario.yaml") ;; esac
   # An unreadable capture is a reader error (exit 1/2), not a finding; a sanitizer abort is signal 6 (134).
   set +e
   node bin/dpemu.js replay --engine native --stats "${scenario[@]}" "$f" > /dev/null 2> /tmp/asan-replay.err
@@ -48,6 +49,7 @@ groups=(
   "test/native/parity-ip4.test.ts"
   "test/native/parity-edge.test.ts test/native/frame-input-direct.test.ts test/native/filter-proof.test.ts test/native/generated.test.ts"
   "test/native/parity-output.test.ts test/native/filter-walk.test.ts test/native/bpf-hash.test.ts test/native/deferred-entries.test.ts"
+  "test/native/parity-tcp-window.test.ts"
 )
 # A test that runs for more than a minute under the sanitizers blocks its worker's event loop, and vitest
 # then reports "[vitest-worker]: Timeout calling ..." as an unhandled error (exit 1) although every test
