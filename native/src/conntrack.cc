@@ -300,15 +300,17 @@ void tcpPacket(CtView& ct, int32_t e, int32_t dir, double now, const TcpSeg& g) 
   if (ct.tdMaxWin[rd] != 0 && after(g.end, ct.tdMaxEnd[sd])) ct.tdMaxWin[rd] += g.end - ct.tdMaxEnd[sd];
   if (after(g.sack + win, ct.tdMaxEnd[rd] - 1)) ct.tdMaxEnd[rd] = g.sack + win + (win == 0 ? 1 : 0);
   if (g.ack == ct.tdEnd[rd]) ct.tcpFlags[rd] &= uint8_t(~DATA_UNACK);
-  if (ct.lastDir[e] == dir && ct.lastSeq[e] == g.seq && ct.lastAck[e] == g.ack && ct.lastEnd[e] == g.end && ct.lastWin[e] == g.win) {
-    ct.retrans[e] = uint8_t(ct.retrans[e] + 1);  // a u8 in the kernel: it wraps
-  } else {
-    ct.lastDir[e] = uint8_t(dir);
-    ct.lastSeq[e] = g.seq;
-    ct.lastAck[e] = g.ack;
-    ct.lastEnd[e] = g.end;
-    ct.lastWin[e] = uint16_t(g.win);
-    ct.retrans[e] = 0;
+  if (index == ACK_SET) {  // last_* follow ACK-class segments only (a FIN/ACK leaves them)
+    if (ct.lastDir[e] == dir && ct.lastSeq[e] == g.seq && ct.lastAck[e] == g.ack && ct.lastEnd[e] == g.end && ct.lastWin[e] == g.win) {
+      ct.retrans[e] = uint8_t(ct.retrans[e] + 1);  // a u8 in the kernel: it wraps
+    } else {
+      ct.lastDir[e] = uint8_t(dir);
+      ct.lastSeq[e] = g.seq;
+      ct.lastAck[e] = g.ack;
+      ct.lastEnd[e] = g.end;
+      ct.lastWin[e] = uint16_t(g.win);
+      ct.retrans[e] = 0;
+    }
   }
   // in_window:
   ct.lastIndex[e] = uint8_t(index);

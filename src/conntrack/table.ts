@@ -886,7 +886,9 @@ export class ConntrackTable {
         }
         if (rstChecked) break;
         const st = this.status[e]!;
-        if ((((st & C.IPS_SEEN_REPLY) && this.lastIndex[e] === C.TCP_SYN_SET) ||
+        // The SYN must be the other side's: a RST from the side that sent it answers nothing of its own
+        // (this kernel has that check; fixtures/tcp-window case-373 needs it, case-1379 of seed 7 its converse).
+        if ((((st & C.IPS_SEEN_REPLY) && this.lastIndex[e] === C.TCP_SYN_SET && this.lastDir[e] !== dir) ||
              (!(st & C.IPS_ASSURED) && this.lastIndex[e] === C.TCP_ACK_SET)) && ack === this.lastEnd[e]) {
           // RST to a SYN or ACK let through while out of sync: no window check (it may ACK what was ignored).
           checkWindow = false;
@@ -901,7 +903,7 @@ export class ConntrackTable {
     }
 
     if (checkWindow) {
-      const res = this.inWindow(e, dir, flags, seq, ack, win, end, opts, sack);
+      const res = this.inWindow(e, dir, index, flags, seq, ack, win, end, opts, sack);
       if (res === WINDOW_IGNORE) return C.CT_IGNORED;
       if (res === WINDOW_INVALID) {
         this.handleInvalid(e, dir, index, now);
@@ -961,7 +963,7 @@ export class ConntrackTable {
    * change) for II and IV and for the "bytes more than expected" overshoot; an entry picked up in the middle
    * (BE_LIBERAL) accepts them all. Then the sender/receiver update and the retransmission count.
    */
-  private inWindow(e: number, dir: number, flags: number, seqIn: number, ackIn: number, winRaw: number,
+  private inWindow(e: number, dir: number, index: number, flags: number, seqIn: number, ackIn: number, winRaw: number,
                    endIn: number, opts: number, sackIn: number): number {
     const s = e * 2 + dir;
     const r = e * 2 + 1 - dir;
@@ -1042,18 +1044,19 @@ export class ConntrackTable {
       this.tdMaxEnd[r] = (sack + win + (win === 0 ? 1 : 0)) >>> 0;
     }
     if (ack === this.tdEnd[r]) this.tcpFlags[r] = this.tcpFlags[r]! & ~C.IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
-    // Retransmissions: the same packet as the last one in this direction, whatever its flags (this kernel
-    // updates last_* for every in-window packet; fixtures/tcp-window case-373 shows it).
-    if (this.lastDir[e] === dir && this.lastSeq[e] === seq && this.lastAck[e] === ack && this.lastEnd[e] === end &&
-        this.lastWin[e] === winRaw) {
-      this.retrans[e] = (this.retrans[e]! + 1) & 0xff; // a u8 in the kernel: it wraps
-    } else {
-      this.lastDir[e] = dir;
-      this.lastSeq[e] = seq;
-      this.lastAck[e] = ack;
-      this.lastEnd[e] = end;
-      this.lastWin[e] = winRaw;
-      this.retrans[e] = 0;
+    // Retransmissions: an ACK-class segment equal to the last one (last_* follow ACK-class segments only).
+    if (index === C.TCP_ACK_SET) {
+      if (this.lastDir[e] === dir && this.lastSeq[e] === seq && this.lastAck[e] === ack && this.lastEnd[e] === end &&
+          this.lastWin[e] === winRaw) {
+        this.retrans[e] = (this.retrans[e]! + 1) & 0xff; // a u8 in the kernel: it wraps
+      } else {
+        this.lastDir[e] = dir;
+        this.lastSeq[e] = seq;
+        this.lastAck[e] = ack;
+        this.lastEnd[e] = end;
+        this.lastWin[e] = winRaw;
+        this.retrans[e] = 0;
+      }
     }
     return WINDOW_ACCEPT;
   }

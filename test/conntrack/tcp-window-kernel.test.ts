@@ -1,10 +1,11 @@
 /**
- * Conntrack's TCP tracking against the real kernel: 400 seeded random conversations (fixtures/tcp-window:
- * gen.ts made cases.pcap, run.sh injected every frame into a 6.18 kernel's conntrack and wrote kernel.tsv).
+ * Conntrack's TCP tracking against the real kernel: seeded random conversations (fixtures/tcp-window/seed-*: gen.ts
+ * made cases.pcap, run.sh injected every frame into a 6.18 kernel's conntrack and wrote kernel.tsv; seed-20261123
+ * has 400, seed-7 1500).
  * For every packet, dpemu must agree on whether it passes (FORWARD drops ctstate INVALID) and on the
  * connection's `conntrack -L` state, timeout class and flags afterwards.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as C from '../../src/conntrack/index.js';
@@ -13,14 +14,18 @@ import { tcpOptionBits, tcpSackEdge } from '../../src/conntrack/tcp-options.js';
 import { KERNEL_CT_TIMEOUTS } from '../../src/scenario/defaults.js';
 import { table } from './helpers.js';
 
-// DPEMU_TCP_WINDOW_DIR: another generated set with its kernel.tsv (gen.ts seed count dir; run.sh dir/kernel.tsv).
-const DIR = process.env.DPEMU_TCP_WINDOW_DIR ?? join(import.meta.dirname, 'fixtures', 'tcp-window');
+const ROOT = join(import.meta.dirname, 'fixtures', 'tcp-window');
+// DPEMU_TCP_WINDOW_DIR: one more set (gen.ts seed count dir; run.sh dir), checked with the committed ones.
+const SETS = [
+  ...readdirSync(ROOT).filter((d) => d.startsWith('seed-')).sort().map((d) => join(ROOT, d)),
+  ...(process.env.DPEMU_TCP_WINDOW_DIR ? [process.env.DPEMU_TCP_WINDOW_DIR] : []),
+];
 
 interface Meta { cases: { name: string; packets: { dir: 0 | 1; what: string }[] }[] }
 interface KernelRow { forwarded: boolean; state: string; timeout: string; flags: string }
 
 /** cases.pcap's frames (gen.ts wrote it: little-endian, microseconds, no truncation). */
-function frames(): Uint8Array[] {
+function frames(DIR: string): Uint8Array[] {
   const b = readFileSync(join(DIR, 'cases.pcap'));
   const out: Uint8Array[] = [];
   for (let off = 24; off < b.length;) {
@@ -31,7 +36,7 @@ function frames(): Uint8Array[] {
   return out;
 }
 
-function kernelRows(): Map<string, KernelRow> {
+function kernelRows(DIR: string): Map<string, KernelRow> {
   const rows = new Map<string, KernelRow>();
   for (const line of readFileSync(join(DIR, 'kernel.tsv'), 'utf8').trim().split('\n').slice(1)) {
     const [c, k, fwd, state, timeout, flags] = line.split('\t');
@@ -65,10 +70,10 @@ function listed(t: C.ConntrackTable, now: number): [string, number, string] {
   return [w[3]!, Number(w[2]), flags];
 }
 
-describe('TCP window tracking agrees with the kernel (fixtures/tcp-window: 400 conversations)', () => {
+describe.each(SETS.map((d) => [d.slice(d.lastIndexOf('/') + 1), d]))('TCP window tracking agrees with the kernel (fixtures/tcp-window/%s)', (_name, DIR) => {
   const meta = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8')) as Meta;
-  const all = frames();
-  const kernel = kernelRows();
+  const all = frames(DIR);
+  const kernel = kernelRows(DIR);
 
   it('the fixtures line up: one kernel row per frame, and the kernel both passed and dropped packets', () => {
     const n = meta.cases.reduce((a, c) => a + c.packets.length, 0);

@@ -7,7 +7,7 @@ import { podFrame } from '../helpers/frames.js';
 import { assertNativeBuilt, digest, type RunDigest } from './parity-helpers.js';
 
 /**
- * Parity, TCP window tracking: the 400 conversations of test/conntrack/fixtures/tcp-window (the ones the
+ * Parity, TCP window tracking: the conversations of test/conntrack/fixtures/tcp-window/seed-* (the ones the
  * kernel judged, in-window and not: old and future sequence numbers, ACKs of unseen data, SACK blocks,
  * window scaling, zero windows, retransmissions, FIN, RST, SYN in the middle) replayed between pod-a
  * (client) and backend-b (server, across the VXLAN overlay), each conversation on its own port. The native
@@ -16,12 +16,12 @@ import { assertNativeBuilt, digest, type RunDigest } from './parity-helpers.js';
  */
 assertNativeBuilt();
 
-const DIR = join(import.meta.dirname, '..', 'conntrack', 'fixtures', 'tcp-window');
+const SETS = join(import.meta.dirname, '..', 'conntrack', 'fixtures', 'tcp-window');
 
 interface Seg { caseNo: number; dir: 0 | 1; flags: number; seq: number; ack: number; window: number; options: Uint8Array; payload: number }
 
 /** The TCP fields of every frame of cases.pcap, with its case number and direction. */
-function segments(): Seg[] {
+function segments(DIR: string): Seg[] {
   const meta = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8')) as { cases: { packets: { dir: 0 | 1 }[] }[] };
   const b = readFileSync(join(DIR, 'cases.pcap'));
   const out: Seg[] = [];
@@ -70,14 +70,16 @@ function replay(engine: 'ts' | 'native', vectorSize: number, batch: number, segs
 }
 
 describe('native parity: TCP window tracking over the kernel-judged conversations', () => {
-  const segs = segments();
+  const small = segments(join(SETS, 'seed-20261123'));
+  const large = segments(join(SETS, 'seed-7'));
   const modes: [string, string | undefined][] = [
     ['iptables', undefined],
     ['ipvs', readFileSync(join(import.meta.dirname, '..', '..', 'pcaps', 'scenarios', 'ipvs.yaml'), 'utf8')],
     ['ebpf', readFileSync(join(import.meta.dirname, '..', '..', 'pcaps', 'scenarios', 'ebpf.yaml'), 'utf8')],
   ];
-  const configs = [[256, 500, 'iptables'], [7, 50, 'iptables'], [1, 1, 'iptables'], [256, 500, 'ipvs'], [256, 500, 'ebpf']] as const;
-  for (const [v, batch, mode] of configs) {
+  const configs = [[256, 500, 'iptables', small], [7, 50, 'iptables', small], [1, 1, 'iptables', small], [256, 500, 'ipvs', small],
+    [256, 500, 'ebpf', small], [256, 500, 'iptables', large]] as const;
+  for (const [v, batch, mode, segs] of configs) {
     it(`${segs.length} segments, kube-proxy ${mode}, vector ${v}, run every ${batch} frames`, () => {
       const scenario = modes.find(([m]) => m === mode)![1];
       const a = replay('ts', v, batch, segs, scenario);
