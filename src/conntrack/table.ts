@@ -15,7 +15,7 @@
  *     tcpState  Uint8Array    enum tcp_conntrack (TCP only)
  *     lastIndex Uint8Array    ip_ct_tcp.last_index
  *     lastDir   Uint8Array    ip_ct_tcp.last_dir
- *     retrans   Uint8Array    ip_ct_tcp.retrans (saturates at 255)
+ *     retrans   Uint8Array    ip_ct_tcp.retrans (a u8: wraps at 256, as the kernel's)
  *     lastFlags Uint8Array    ip_ct_tcp.last_flags
  *     lastWscale Uint8Array   ip_ct_tcp.last_wscale
  *     tcpFlags  Uint8Array[2] ip_ct_tcp.seen[dir].flags

@@ -83,7 +83,7 @@ export async function replaySettled(opts: ReplayOptions, dataplane = new Datapla
   const cut = opts.batching === 'answers' ? new FlowCut(opts.cluster) : null;
   const perVector = cut === null ? 1 : vectorSize;
   const view = new PacketView();
-  const scratch = new Uint8Array(pool.slotBytes);
+  let scratch = new Uint8Array(pool.slotBytes);
   let frameNo = 0;
   let inVector = 0;
   let vectors = 0;
@@ -109,6 +109,8 @@ export async function replaySettled(opts: ReplayOptions, dataplane = new Datapla
         const lt = batch.linkType[i];
         let notEthernet = 0;
         if (!isEthernet(lt)) {
+          // A frame longer than a slot (GRO, jumbo) still becomes Ethernet: the pool gives it a private buffer.
+          if (caplen + 14 > scratch.length) scratch = new Uint8Array(caplen + 14);
           const n = toEthernet(view, batch.buf.subarray(off, off + caplen), caplen, wireLen, lt, scratch);
           if (n >= 0) {
             wireLen = wireLen - caplen + n;

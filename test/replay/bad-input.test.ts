@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultCapturePath } from '../../src/cli/replay-command.js';
 import { PcapWriter, openCapture } from '../../src/capture/index.js';
+import { buildFrame } from '../../src/packet/build.js';
 import { defaultScenarioPath, packageRoot } from '../../src/scenario/index.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -109,6 +110,19 @@ describe('dpemu replay bad inputs', () => {
       expect(r.code).toBe(0);
       expect(r.out).toContain(`${n} frames replayed: ${n} packets ended, 0 forwarded, ${n} dropped`);
       expect(r.out.match(/\d+-byte frame of a link type without Ethernet  \[-\]  DROPPED MALFORMED_FRAME BAD_IP_VERSION at node-1 frame-input/g)?.length).toBe(n);
+    }
+  });
+
+  it('a raw-IP frame longer than a packet slot (GRO) still becomes Ethernet and walks (a DF datagram over the tunnel MTU)', async () => {
+    const big = join(dir, 'big-rawip.pcap');
+    const w = PcapWriter.toFile(big, { linkType: 101 });
+    const ip = buildFrame([{ type: 'ipv4', src: '10.244.1.5', dst: '10.244.3.9', df: true }, { type: 'udp', srcPort: 40000, dstPort: 9999 }], new Uint8Array(20000));
+    w.writePacket(ip, 1, 0);
+    await w.close();
+    for (const engine of ['ts', 'native']) {
+      const r = await runCli(['replay', big, '--engine', engine]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/10\.244\.1\.5:40000 -> 10\.244\.3\.9:9999 UDP .*DROPPED FRAG_NEEDED at node-1 ip4-forward/);
     }
   });
 
