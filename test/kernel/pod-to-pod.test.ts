@@ -11,6 +11,7 @@ import { defaultScenarioPath, loadScenarioFile } from '../../src/scenario/index.
 import type { Cluster } from '../../src/scenario/index.js';
 import { KERNEL_DIR, podSentFrames, readFrames, readManifest, writePcap, type KFrame, type Manifest, type ManifestFile } from './kernel-captures.js';
 import { diffFrames, isVxlan, maskedChecksumsValid, maskedOffsets, MASKED_FIELDS, nodeOriginated, OFF } from './frame-mask.js';
+import { deviceFor } from './replay-compare.js';
 
 /**
  * The issue's acceptance test: the frames each pod sent on the kernel test bed, replayed through
@@ -37,15 +38,6 @@ let cap: DeviceCapture;
 let points: Point[];
 let nodeIps: Set<number>;
 let tmp: string;
-
-function deviceFor(f: ManifestFile): Device {
-  const node = cluster.nodes.find((n) => n.name === f.node);
-  if (!node) throw new Error(`manifest ${f.file}: node ${f.node} is not in the scenario`);
-  const kind = { 'pod-eth0': DeviceKind.POD_ETH0, 'host-veth': DeviceKind.HOST_VETH, 'vxlan-device': DeviceKind.VXLAN, underlay: DeviceKind.UNDERLAY }[f.observation_point];
-  const d = dp.devices.all.filter((x) => x.node === node.index && x.kind === kind && x.name === f.interface && (f.pod === null || x.pod?.name === f.pod));
-  if (d.length !== 1) throw new Error(`manifest ${f.file}: ${d.length} dpemu devices match ${f.node} ${f.interface} (${f.observation_point})`);
-  return d[0];
-}
 
 const ipText = (b: Uint8Array, o: number): string => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 
@@ -103,7 +95,7 @@ beforeAll(async () => {
   await writePcap(pcap, sent);
   await replay({ capture: pcap, cluster }, dp);
   points = manifest.files.map((file) => {
-    const device = deviceFor(file);
+    const device = deviceFor(cluster, dp, file);
     return { file, device, kernel: readFrames(join(KERNEL_DIR, file.file), file.file), dpemu: inTimeOrder(cap.at(device.id)) };
   });
 });
