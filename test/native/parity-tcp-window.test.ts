@@ -72,13 +72,14 @@ function replay(engine: 'ts' | 'native', vectorSize: number, batch: number, segs
 describe('native parity: TCP window tracking over the kernel-judged conversations', () => {
   const small = segments(join(SETS, 'seed-20261123'));
   const large = segments(join(SETS, 'seed-7'));
+  const wider = segments(join(SETS, 'seed-777-v2'));
   const modes: [string, string | undefined][] = [
     ['iptables', undefined],
     ['ipvs', readFileSync(join(import.meta.dirname, '..', '..', 'pcaps', 'scenarios', 'ipvs.yaml'), 'utf8')],
     ['ebpf', readFileSync(join(import.meta.dirname, '..', '..', 'pcaps', 'scenarios', 'ebpf.yaml'), 'utf8')],
   ];
   const configs = [[256, 500, 'iptables', small], [7, 50, 'iptables', small], [1, 1, 'iptables', small], [256, 500, 'ipvs', small],
-    [256, 500, 'ebpf', small], [256, 500, 'iptables', large]] as const;
+    [256, 500, 'ebpf', small], [256, 500, 'iptables', large], [256, 500, 'iptables', wider], [7, 50, 'iptables', wider]] as const;
   for (const [v, batch, mode, segs] of configs) {
     it(`${segs.length} segments, kube-proxy ${mode}, vector ${v}, run every ${batch} frames`, () => {
       const scenario = modes.find(([m]) => m === mode)![1];
