@@ -40,6 +40,7 @@
 import type { ConntrackTimeouts } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import * as C from './constants.js';
+import { newTcpLog, TcpLog } from './tcp-log.js';
 import { TCPOPT_PRESENT, TCPOPT_SACK_PERM, TCPOPT_SCALE_MASK, TCPOPT_WSCALE } from './tcp-options.js';
 import { TCP_CONNTRACKS, tcpConntrackIndex, tcpFlagsValid, tcpTransition } from './tcp-state.js';
 
@@ -180,6 +181,8 @@ export class ConntrackTable {
   private readonly countCell = new Int32Array(1);
   /** ctinfo (IP_CT_*) of the last successful lookup()/lookupRelated(). */
   lastCtinfo = C.IP_CT_NEW;
+  /** Why the last TCP packet was INVALID or IGNORED (kernel log wording: tcp-log.ts), for traces; NONE otherwise. */
+  readonly tcpLog = newTcpLog();
 
   readonly tSrc: Uint32Array;
   readonly tDst: Uint32Array;
@@ -775,15 +778,17 @@ export class ConntrackTable {
    */
   private tcpPacket(e: number, dir: number, now: number, flags: number, seq: number, ack: number, win: number, len: number,
                     opts: number, sack: number): number {
-    if (!tcpFlagsValid(flags)) return C.CT_INVALID; // tcp_error()
+    const log = this.tcpLog;
+    log.code = TcpLog.NONE;
+    if (!tcpFlagsValid(flags)) { log.code = TcpLog.BAD_FLAGS; return C.CT_INVALID; } // tcp_error()
     const index = tcpConntrackIndex(flags);
     const end = (seq + len + (flags & C.TCP_FLAG_SYN ? 1 : 0) + (flags & C.TCP_FLAG_FIN ? 1 : 0)) >>> 0;
     const o = e * 2;
     if (this.slot[e] === SLOT_UNCONFIRMED) {
       // tcp_new()
       const ns = tcpTransition(0, index, C.TCP_CONNTRACK_NONE);
-      if (ns >= C.TCP_CONNTRACK_MAX) return C.CT_INVALID;
-      if (ns !== C.TCP_CONNTRACK_SYN_SENT && !this.tcpLoose) return C.CT_INVALID;
+      if (ns >= C.TCP_CONNTRACK_MAX) { log.code = TcpLog.INVALID_NEW; return C.CT_INVALID; }
+      if (ns !== C.TCP_CONNTRACK_SYN_SENT && !this.tcpLoose) { log.code = TcpLog.NO_PICKUP; return C.CT_INVALID; }
       this.resetTcp(e);
       this.tdEnd[o] = end;
       this.tdMaxWin[o] = win === 0 ? 1 : win;
@@ -850,14 +855,23 @@ export class ConntrackTable {
           this.lastWscale[e] = ws;
         }
         if (old === C.TCP_CONNTRACK_SYN_SENT && index === C.TCP_ACK_SET && dir === C.IP_CT_DIR_REPLY) this.lastAck[e] = ack;
+        log.code = TcpLog.IGNORED_TRANSITION;
+        log.index = index;
+        log.dir = dir;
+        log.state = old;
         return C.CT_IGNORED;
       }
       case C.TCP_CONNTRACK_MAX:
+        log.code = TcpLog.INVALID_TRANSITION;
+        log.index = index;
+        log.dir = dir;
+        log.state = old;
         return C.CT_INVALID;
       case C.TCP_CONNTRACK_TIME_WAIT:
         if (old === C.TCP_CONNTRACK_LAST_ACK && index === C.TCP_ACK_SET && this.lastDir[e] !== dir &&
             this.lastIndex[e] === C.TCP_SYN_SET && (this.lastFlags[e]! & C.IP_CT_EXP_CHALLENGE_ACK)) {
           this.lastFlags[e] = this.lastFlags[e]! & ~C.IP_CT_EXP_CHALLENGE_ACK; // RFC 5961 challenge ACK
+          log.code = TcpLog.CHALLENGE_ACK;
           return C.CT_IGNORED;
         }
         break;
@@ -879,7 +893,7 @@ export class ConntrackTable {
           const established = oldState === C.TCP_CONNTRACK_ESTABLISHED && (this.status[e]! & C.IPS_ASSURED) !== 0;
           const maxAck = this.tdMaxAck[peer]!;
           if (seq === 0 && !established) rstChecked = true;
-          else if (((seq - maxAck) | 0) < 0) return C.CT_INVALID; // invalid rst (tcp_ignore_invalid_rst 0)
+          else if (((seq - maxAck) | 0) < 0) { log.code = TcpLog.INVALID_RST; return C.CT_INVALID; } // tcp_ignore_invalid_rst 0
           else if (!established || seq === maxAck) rstChecked = true;
           else if (this.lastIndex[e] === C.TCP_ACK_SET && this.lastDir[e] === dir && seq === this.lastEnd[e]) rstChecked = true;
           else ns = old; // not exactly at the peer's ACK: keep the state for a possible challenge ACK
@@ -1011,16 +1025,20 @@ export class ConntrackTable {
         // A sender overrunning the window by a little: note the data so that its ACK stays in window.
         this.tdEnd[s] = end;
         this.tcpFlags[s] = this.tcpFlags[s]! | C.IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
-        return liberal ? WINDOW_ACCEPT : WINDOW_IGNORE;
+        return this.windowLog(liberal, WINDOW_IGNORE, TcpLog.OVERSHOT, overshot);
       }
-      return liberal ? WINDOW_ACCEPT : WINDOW_INVALID;
+      return this.windowLog(liberal, WINDOW_INVALID, TcpLog.SEQ_OVER, (this.tdMaxEnd[s]! + 1) >>> 0);
     }
     // III: acknowledges data not seen yet.
-    if (!before(sack, (this.tdEnd[r]! + 1) >>> 0)) return liberal ? WINDOW_ACCEPT : WINDOW_INVALID;
+    if (!before(sack, (this.tdEnd[r]! + 1) >>> 0)) return this.windowLog(liberal, WINDOW_INVALID, TcpLog.ACK_OVER, (this.tdEnd[r]! + 1) >>> 0);
     // II: already acknowledged data retransmitted.
-    if (this.tdMaxWin[r] !== 0 && !after(end, (this.tdEnd[s]! - this.tdMaxWin[r]! - 1) >>> 0)) return liberal ? WINDOW_ACCEPT : WINDOW_IGNORE;
+    if (this.tdMaxWin[r] !== 0 && !after(end, (this.tdEnd[s]! - this.tdMaxWin[r]! - 1) >>> 0)) {
+      return this.windowLog(liberal, WINDOW_IGNORE, TcpLog.SEQ_UNDER, (this.tdEnd[s]! - this.tdMaxWin[r]! - 1) >>> 0);
+    }
     // IV: an ACK far behind (overly delayed).
-    if (!after(sack, (this.tdEnd[r]! - maxAckWindow - 1) >>> 0)) return liberal ? WINDOW_ACCEPT : WINDOW_IGNORE;
+    if (!after(sack, (this.tdEnd[r]! - maxAckWindow - 1) >>> 0)) {
+      return this.windowLog(liberal, WINDOW_IGNORE, TcpLog.ACK_UNDER, (this.tdEnd[r]! - maxAckWindow - 1) >>> 0);
+    }
 
     if (!(flags & C.TCP_FLAG_SYN)) win = (win << this.tdScale[s]!) >>> 0;
     // Sender.
@@ -1059,6 +1077,14 @@ export class ConntrackTable {
       }
     }
     return WINDOW_ACCEPT;
+  }
+
+  /** nf_tcp_log_invalid(): a liberal sender's packet passes (nothing logged); otherwise the outcome, noted for traces. */
+  private windowLog(liberal: boolean, outcome: number, code: number, arg: number): number {
+    if (liberal) return WINDOW_ACCEPT;
+    this.tcpLog.code = code;
+    this.tcpLog.arg = arg;
+    return outcome;
   }
 
   /**

@@ -1,6 +1,7 @@
 import * as CT from '../conntrack/constants.js';
 import { formatConntrack } from '../conntrack/format.js';
 import { icmpIsError, icmpPort } from '../conntrack/table.js';
+import { tcpLogText } from '../conntrack/tcp-log.js';
 import { tcpOptionBits, tcpSackEdge } from '../conntrack/tcp-options.js';
 import type { PacketPool } from '../engine/pool.js';
 import type { StageRuntime } from '../engine/runtime.js';
@@ -87,13 +88,18 @@ export function conntrackIn(rt: StageRuntime<NodeContext>, pool: PacketPool, s: 
     if (rt.tracing) rt.trace(s, 'conntrack', 'drop CT_TABLE_FULL', `nf_conntrack_max ${ct.max} reached and no entry to early-drop`);
     return tableFullDrop;
   }
+  // The kernel's own words for an INVALID or ignored TCP packet (nf_ct_l4proto_log_invalid), for the trace.
+  const why = rt.tracing && proto === IPPROTO_TCP ? tcpLogText(ct.tcpLog) : '';
   if (n < 0) {
-    if (rt.tracing) rt.trace(s, 'conntrack', 'INVALID', `${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport} fits no state (nf_conntrack_proto)`);
+    if (rt.tracing) rt.trace(s, 'conntrack', 'INVALID', `${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport} ${why || 'fits no state (nf_conntrack_proto)'}`);
     return 0;
   }
   pool.ct[s] = n;
   pool.ctinfo[s] = ct.lastCtinfo;
-  if (rt.tracing) rt.trace(s, 'conntrack', ctinfoName(ct.lastCtinfo), ct.isConfirmed(n >> 1) ? formatConntrack(ct, n >> 1, rt.now) : 'new entry (unconfirmed)');
+  if (rt.tracing) {
+    const entry = ct.isConfirmed(n >> 1) ? formatConntrack(ct, n >> 1, rt.now) : 'new entry (unconfirmed)';
+    rt.trace(s, 'conntrack', ctinfoName(ct.lastCtinfo), why ? `${entry} (let through unchanged: ${why})` : entry);
+  }
   return 0;
 }
 
