@@ -901,7 +901,7 @@ export class ConntrackTable {
         if (rstChecked) break;
         const st = this.status[e]!;
         // The SYN must be the other side's: a RST from the side that sent it answers nothing of its own
-        // (this kernel has that check; fixtures/tcp-window case-373 needs it, case-1379 of seed 7 its converse).
+        // (a newer kernel check than some published trees have; fixtures/tcp-window/seed-20261123 case-373 shows it).
         if ((((st & C.IPS_SEEN_REPLY) && this.lastIndex[e] === C.TCP_SYN_SET && this.lastDir[e] !== dir) ||
              (!(st & C.IPS_ASSURED) && this.lastIndex[e] === C.TCP_ACK_SET)) && ack === this.lastEnd[e]) {
           // RST to a SYN or ACK let through while out of sync: no window check (it may ACK what was ignored).
