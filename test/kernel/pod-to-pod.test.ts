@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataplane } from '../../src/dataplane/dataplane.js';
-import { DeviceKind, type Device } from '../../src/dataplane/devices.js';
+import { DeviceKind } from '../../src/dataplane/devices.js';
 import type { EngineObserver } from '../../src/engine/runtime.js';
 import { DeviceCapture, type CapturedFrame } from '../../src/observe/device-capture.js';
 import { replay } from '../../src/replay/replay.js';
 import { defaultScenarioPath, loadScenarioFile } from '../../src/scenario/index.js';
 import type { Cluster } from '../../src/scenario/index.js';
-import { KERNEL_DIR, podSentFrames, readFrames, readManifest, writePcap, type KFrame, type Manifest, type ManifestFile } from './kernel-captures.js';
-import { diffFrames, isVxlan, maskedChecksumsValid, maskedOffsets, MASKED_FIELDS, nodeOriginated, OFF } from './frame-mask.js';
-import { deviceFor } from './replay-compare.js';
+import { KERNEL_DIR, podSentFrames, readFrames, readManifest, writePcap, type KFrame, type Manifest } from './kernel-captures.js';
+import { isVxlan, maskedChecksumsValid, maskedOffsets, MASKED_FIELDS, nodeOriginated, OFF } from './frame-mask.js';
+import { deviceFor, pointProblems, type Point } from './replay-compare.js';
 
 /**
  * The issue's acceptance test: the frames each pod sent on the kernel test bed, replayed through
@@ -22,13 +22,6 @@ import { deviceFor } from './replay-compare.js';
  */
 
 const rd16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
-
-interface Point {
-  readonly file: ManifestFile;
-  readonly device: Device;
-  readonly kernel: KFrame[];
-  readonly dpemu: CapturedFrame[];
-}
 
 let cluster: Cluster;
 let manifest: Manifest;
@@ -121,19 +114,7 @@ describe('replaying the pods\' sent frames reproduces the kernel captures (pcaps
 
   it.each(readManifest().files.map((f) => [f.file] as const))('%s: same frames, same order, byte for byte outside the documented mask', (file) => {
     const p = points.find((x) => x.file.file === file)!;
-    const problems: string[] = [];
-    const n = Math.max(p.kernel.length, p.dpemu.length);
-    for (let i = 0; i < n; i++) {
-      const k = p.kernel[i];
-      const d = p.dpemu[i];
-      if (!k || !d) {
-        problems.push(`#${i + 1}: ${k ? `kernel ${describeFrame(k.bytes)} missing in dpemu` : `dpemu extra ${describeFrame(d.bytes)} (${d.comment})`}`);
-        continue;
-      }
-      const masked = maskedOffsets(k.bytes, nodeIps, cluster.tunnel.port);
-      const diff = diffFrames(d.bytes, k.bytes, masked);
-      if (diff.length) problems.push(`#${i + 1} ${describeFrame(k.bytes)} vs dpemu ${describeFrame(d.bytes)}: ${diff.join('; ')}`);
-    }
+    const problems = pointProblems(p, (f) => maskedOffsets(f, nodeIps, cluster.tunnel.port), cluster.tunnel.port);
     expect(problems, `${file} (${p.device.label}): kernel ${p.kernel.length} frames, dpemu ${p.dpemu.length}`).toEqual([]);
     expect(p.kernel.length).toBeGreaterThan(0);
   });
