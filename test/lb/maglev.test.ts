@@ -91,9 +91,11 @@ describe('Maglev table', () => {
 
   it('removing one of N backends remaps about 1/N of slots, nearly all from the removed backend (fast-check)', () => {
     // Maglev's guarantee is minimal, not zero, disruption: a few slots of surviving backends also move
-    // (the paper's Figure; Cilium's own test bounds it at 1%). With M = 16381 it stays < 2% from N = 6 on;
-    // with very few backends the refill reshuffles more: measured over N = 2..30, 52 salts and every
-    // removed backend, the worst share of survivors' slots moved is 3.25% at N = 4 and 2.17% at N = 5.
+    // (the paper's Figure; Cilium's own test bounds it at 1% for its case). With M = 16381, measured over every
+    // salt the property draws (0..255), N = 2..30 and every removed backend (a sixth of them above N = 16), the
+    // worst share of survivors' slots moved is 6.3% at N = 7, 5.3% at 8, 4.2% at 9, 3.7% at 10, 2.9% at 11,
+    // 2.6% at 12, 2.3% at 13 and under 2% from 14 on. (An earlier bound from 52 salts, 2% from N = 6, failed in CI on
+    // salt 16 at N = 7: 4.3%.)
     const cfg = maglevConfig({ tableSize: 16381 });
     fc.assert(fc.property(fc.integer({ min: 2, max: 30 }), fc.integer({ min: 0, max: 255 }), fc.nat(), (n, salt, pick) => {
       const bs = backends(n, salt);
@@ -110,7 +112,7 @@ describe('Maglev table', () => {
           if (before[i] !== gone) survivorsMoved++;
         }
       }
-      const bound = n <= 5 ? 0.035 : 0.02;
+      const bound = n <= 8 ? 0.07 : n <= 13 ? 0.045 : 0.03;
       expect(stillGone).toBe(0);
       expect(survivorsMoved / 16381).toBeLessThan(bound);
       expect(Math.abs(moved / 16381 - 1 / n)).toBeLessThan(bound);
