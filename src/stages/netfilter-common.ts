@@ -2,7 +2,7 @@ import * as CT from '../conntrack/constants.js';
 import { formatConntrack } from '../conntrack/format.js';
 import { icmpIsError, icmpPort } from '../conntrack/table.js';
 import { tcpLogText } from '../conntrack/tcp-log.js';
-import { tcpOptionBits, tcpSackEdge } from '../conntrack/tcp-options.js';
+import { newTcpOptions, readTcpOptions } from '../conntrack/tcp-options.js';
 import type { PacketPool } from '../engine/pool.js';
 import type { StageRuntime } from '../engine/runtime.js';
 import { natRewrite } from '../dataplane/nat.js';
@@ -15,6 +15,7 @@ import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, rd16, rd32 } from '../dataplane
 /** One reusable rule-walk packet and result: no allocation per packet. */
 export const kp: KpPacket = { src32: 0, dst32: 0, proto: 'other', sport: 0, dport: 0, mark: 0, srcIsLocal: false, dstIsLocal: false, ctstate: 0 };
 export const walkOut: WalkResult = newWalkResult();
+const tcpOpts = newTcpOptions();
 
 export const CTINFO_UNTRACKED = 255;
 
@@ -80,8 +81,9 @@ export function conntrackIn(rt: StageRuntime<NodeContext>, pool: PacketPool, s: 
     payload = rd16(b, l3 + 2) - (b[l3] & 0x0f) * 4 - (b[l4 + 12] >> 4) * 4;
     // Options within the header and the packet (a header longer than the packet is the parser's error).
     const optEnd = Math.min(l4 + (b[l4 + 12] >> 4) * 4, pool.start[s] + pool.len[s]);
-    opts = tcpOptionBits(b, l4 + 20, optEnd);
-    sack = tcpSackEdge(b, l4 + 20, optEnd, ack);
+    readTcpOptions(b, l4 + 20, optEnd, ack, tcpOpts);
+    opts = tcpOpts.bits;
+    sack = tcpOpts.sack;
   }
   const n = ct.track(proto, 0, src, dst, sport, dport, rt.now, tcpFlags, seq, ack, win, payload, opts, sack);
   if (n === CT.CT_TABLE_FULL) {

@@ -1,7 +1,10 @@
 /** The TCP option walk conntrack uses (tcp_options, tcp_sack): golden cases and properties over random bytes. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TCPOPT_PRESENT, TCPOPT_SACK_PERM, TCPOPT_WSCALE, tcpOptionBits, tcpSackEdge } from '../../src/conntrack/tcp-options.js';
+import { newTcpOptions, readTcpOptions, TCPOPT_PRESENT, TCPOPT_SACK_PERM, TCPOPT_WSCALE } from '../../src/conntrack/tcp-options.js';
+
+const tcpOptionBits = (b: Uint8Array, from: number, to: number): number => readTcpOptions(b, from, to, 0, newTcpOptions()).bits;
+const tcpSackEdge = (b: Uint8Array, from: number, to: number, ack: number): number => readTcpOptions(b, from, to, ack, newTcpOptions()).sack;
 
 const opts = (...b: number[]): Uint8Array => Uint8Array.from(b);
 const be32 = (v: number): number[] => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
