@@ -203,8 +203,8 @@ inline uint32_t tcpIndex(uint32_t f) {
 inline bool before(uint32_t a, uint32_t b) { return int32_t(a - b) < 0; }
 inline bool after(uint32_t a, uint32_t b) { return int32_t(b - a) < 0; }
 
-// src/conntrack/tcp-options.ts tcpSackEdge: the highest right edge of the first SACK option's blocks
-// after `ack`, over option bytes [from, to).
+// src/conntrack/tcp-options.ts readTcpOptions' sack (tcp_sack): the highest right edge of the first SACK
+// option's blocks after `ack`, over option bytes [from, to).
 uint32_t sackEdge(const uint8_t* b, int64_t from, int64_t to, uint32_t ack) {
   uint32_t sack = ack;
   int64_t q = from;
@@ -281,8 +281,8 @@ void tcpPacket(CtView& ct, int32_t e, int32_t dir, double now, const TcpSeg& g) 
   const uint8_t old = ct.tcpState[e];
   const uint32_t index = g.index;
   uint8_t ns = g.ns;
-  if (ns == sS2) ct.lastFlags[e] |= SIMOPEN;
-  else if (ns == sSR && dir == 1 && index == ACK_SET && (ct.lastFlags[e] & SIMOPEN)) ns = sES;
+  // (SYN_SENT2 is reached by SYNs only, which TS takes: only the simultaneous open's final ACK is here.)
+  if (ns == sSR && dir == 1 && index == ACK_SET && (ct.lastFlags[e] & SIMOPEN)) ns = sES;
   // tcp_in_window: sender, then receiver (never a SYN here: the window scales).
   const uint32_t win = g.win << ct.tdScale[sd];
   const uint32_t swin = win + (g.sack - g.ack);

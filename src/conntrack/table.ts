@@ -753,11 +753,16 @@ export class ConntrackTable {
     this.lastWscale[e] = 0;
     this.lastWin[e] = 0;
     this.lastSeq[e] = this.lastAck[e] = this.lastEnd[e] = 0;
-    for (let n = o; n < o + 2; n++) {
-      this.tdEnd[n] = this.tdMaxEnd[n] = this.tdMaxWin[n] = this.tdMaxAck[n] = 0;
-      this.tdScale[n] = 0;
-      this.tcpFlags[n] = 0;
-    }
+    this.stateReset(o);
+    this.stateReset(o + 1);
+    this.tcpFlags[o] = this.tcpFlags[o + 1] = 0;
+  }
+
+  /** nf_ct_tcp_state_reset(): one direction's window data gone, its BE_LIBERAL flag kept. */
+  private stateReset(n: number): void {
+    this.tdEnd[n] = this.tdMaxEnd[n] = this.tdMaxWin[n] = this.tdMaxAck[n] = 0;
+    this.tdScale[n] = 0;
+    this.tcpFlags[n] = this.tcpFlags[n]! & C.IP_CT_TCP_FLAG_BE_LIBERAL;
   }
 
   /** tcp_options() into direction node n: nothing without options, else scale and flags from them. */
@@ -832,11 +837,7 @@ export class ConntrackTable {
           this.tdScale[ld] = this.lastWscale[e]!;
           this.lastFlags[e] = this.lastFlags[e]! & ~C.IP_CT_EXP_CHALLENGE_ACK;
           this.tcpFlags[ld] = this.lastFlags[e]!;
-          // nf_ct_tcp_state_reset()
-          const sd = o + dir;
-          this.tdEnd[sd] = this.tdMaxEnd[sd] = this.tdMaxWin[sd] = this.tdMaxAck[sd] = 0;
-          this.tdScale[sd] = 0;
-          this.tcpFlags[sd] = this.tcpFlags[sd]! & C.IP_CT_TCP_FLAG_BE_LIBERAL;
+          this.stateReset(o + dir);
           break;
         }
         this.lastIndex[e] = index;
