@@ -14,7 +14,7 @@ import { parseErrorName } from '../packet/errors.js';
 import { formatConntrackList } from '../conntrack/format.js';
 import { replaySettled } from '../replay/replay.js';
 import { damagedCapture } from './io.js';
-import { makeDir, outputDirProblem } from '../util/output-path.js';
+import { prepareOutputDir } from '../util/output-path.js';
 import { packageRoot } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
 import type { Io } from './io.js';
@@ -45,18 +45,10 @@ export function defaultCapturePath(): string {
 /** `dpemu replay`: one line per frame (or Hubble JSON), traces, stats and per-node pcapng outputs. */
 export async function replayCommand(capture: string, cluster: Cluster, o: ReplayCommandOptions, io: Io): Promise<number> {
   // Checked before the replay: a directory that cannot be written would lose the whole run's captures.
-  const pcapDirProblem = o.writePcaps !== undefined ? outputDirProblem(o.writePcaps) : undefined;
-  if (o.writePcaps !== undefined) {
-    let problem = pcapDirProblem;
-    try {
-      if (problem === undefined) makeDir(o.writePcaps);
-    } catch (e) {
-      problem = `cannot create it (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
-    }
-    if (problem !== undefined) {
-      io.err(`dpemu: --write-pcaps ${o.writePcaps}: ${problem}; name a writable directory (it is created if missing)\n`);
-      return 2;
-    }
+  const pcapDirProblem = o.writePcaps !== undefined ? prepareOutputDir(o.writePcaps) : undefined;
+  if (pcapDirProblem !== undefined) {
+    io.err(`dpemu: --write-pcaps ${o.writePcaps}: ${pcapDirProblem}; name a writable directory (it is created if missing)\n`);
+    return 2;
   }
   const tracing = Boolean(o.trace);
   const observers: EngineObserver[] = [];

@@ -51,6 +51,18 @@ export function outputFileProblem(file: string): string | undefined {
   return outputDirProblem(dirname(abs));
 }
 
+/** Makes `dir` (mkdir -p) and says why it could not, or undefined when it is ready for output files. */
+export function prepareOutputDir(dir: string): string | undefined {
+  const problem = outputDirProblem(dir);
+  if (problem !== undefined) return problem;
+  try {
+    makeDir(dir);
+  } catch (e) {
+    return `cannot create it (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+  }
+  return undefined;
+}
+
 /** mkdir -p, a level at a time (see the top of the file). */
 export function makeDir(dir: string): void {
   const { missing } = split(dir);
