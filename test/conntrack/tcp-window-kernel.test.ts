@@ -8,9 +8,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pcapFrames } from '../helpers/capture-files.js';
 import * as C from '../../src/conntrack/index.js';
 import { formatConntrackList } from '../../src/conntrack/format.js';
-import { tcpOptionBits, tcpSackEdge } from '../../src/conntrack/tcp-options.js';
+import { newTcpOptions, readTcpOptions } from '../../src/conntrack/tcp-options.js';
 import { KERNEL_CT_TIMEOUTS } from '../../src/scenario/defaults.js';
 import { table } from './helpers.js';
 
@@ -24,18 +25,6 @@ const SETS = [
 interface Meta { cases: { name: string; packets: { dir: 0 | 1; what: string }[] }[] }
 /** tx / listed: seconds from the case's first frame to this frame's send and to the conntrack -L (newer sets). */
 interface KernelRow { forwarded: boolean; state: string; timeout: string; flags: string; tx?: number; listed?: number }
-
-/** cases.pcap's frames (gen.ts wrote it: little-endian, microseconds, no truncation). */
-function frames(DIR: string): Uint8Array[] {
-  const b = readFileSync(join(DIR, 'cases.pcap'));
-  const out: Uint8Array[] = [];
-  for (let off = 24; off < b.length;) {
-    const incl = b.readUInt32LE(off + 8);
-    out.push(new Uint8Array(b.subarray(off + 16, off + 16 + incl)));
-    off += 16 + incl;
-  }
-  return out;
-}
 
 function kernelRows(DIR: string): Map<string, KernelRow> {
   const rows = new Map<string, KernelRow>();
@@ -56,8 +45,9 @@ function step(t: C.ConntrackTable, f: Uint8Array, now: number): boolean {
   const rd32 = (o: number): number => ((f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!) >>> 0;
   const doff = (f[l4 + 12]! >> 4) * 4;
   const ack = rd32(l4 + 8);
+  const o = readTcpOptions(f, l4 + 20, l4 + doff, ack, newTcpOptions());
   const n = t.track(C.IPPROTO_TCP, 0, rd32(l3 + 12), rd32(l3 + 16), rd16(l4), rd16(l4 + 2), now, f[l4 + 13]!, rd32(l4 + 4), ack,
-    rd16(l4 + 14), rd16(l3 + 2) - (l4 - l3) - doff, tcpOptionBits(f, l4 + 20, l4 + doff), tcpSackEdge(f, l4 + 20, l4 + doff, ack));
+    rd16(l4 + 14), rd16(l3 + 2) - (l4 - l3) - doff, o.bits, o.sack);
   if (n < 0) return false;
   const e = n >> 1;
   if (t.isLive(e) && !t.isConfirmed(e)) t.confirm(e, now);
@@ -75,7 +65,7 @@ function listed(t: C.ConntrackTable, now: number): [string, number, string] {
 
 describe.each(SETS.map((d) => [d.slice(d.lastIndexOf('/') + 1), d]))('TCP window tracking agrees with the kernel (fixtures/tcp-window/%s)', (_name, DIR) => {
   const meta = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8')) as Meta;
-  const all = frames(DIR);
+  const all = pcapFrames(join(DIR, 'cases.pcap'));
   const kernel = kernelRows(DIR);
 
   it('the fixtures line up: one kernel row per frame, and the kernel both passed and dropped packets', () => {

@@ -8,6 +8,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pcapFrames } from '../helpers/capture-files.js';
 import { ConntrackTable } from '../../src/conntrack/index.js';
 import { formatConntrackList } from '../../src/conntrack/format.js';
 import type { PacketPool } from '../../src/engine/pool.js';
@@ -20,17 +21,6 @@ const ROOT = join(import.meta.dirname, 'fixtures', 'tcp-window');
 const SETS = readdirSync(ROOT).filter((d) => d.startsWith('udp-icmp-seed-')).sort().map((d) => join(ROOT, d));
 
 interface Meta { cases: { name: string; packets: { dir: 0 | 1; what: string }[] }[] }
-
-function frames(dir: string): Uint8Array[] {
-  const b = readFileSync(join(dir, 'cases.pcap'));
-  const out: Uint8Array[] = [];
-  for (let off = 24; off < b.length;) {
-    const incl = b.readUInt32LE(off + 8);
-    out.push(new Uint8Array(b.subarray(off + 16, off + 16 + incl)));
-    off += 16 + incl;
-  }
-  return out;
-}
 
 /** A line without `use=`, and the same with its timeout replaced (for order and equality). */
 const clean = (l: string): string => l.split(/\s+/).filter((x) => !x.startsWith('use=')).join(' ');
@@ -48,7 +38,7 @@ function oneSlot(f: Uint8Array): PacketPool {
 
 describe.each(SETS.map((d) => [d.slice(d.lastIndexOf('/') + 1), d]))('UDP and ICMP conntrack agree with the kernel (fixtures/tcp-window/%s)', (_name, dir) => {
   const meta = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as Meta;
-  const all = frames(dir);
+  const all = pcapFrames(join(dir, 'cases.pcap'));
   const kernel = new Map<string, { forwarded: boolean; entries: string[] }>();
   for (const line of readFileSync(join(dir, 'kernel.tsv'), 'utf8').trim().split('\n').slice(1)) {
     const cols = line.split('\t');

@@ -1,5 +1,5 @@
 /** Capture files and scenario files for suites that replay everything in a folder. */
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadScenarioFile, type Cluster } from '../../src/scenario/index.js';
 
@@ -19,4 +19,19 @@ export function captureFiles(dir: string): string[] {
     else if (/\.(pcap|pcapng)$/.test(e)) out.push(p);
   }
   return out.sort();
+}
+
+/**
+ * The frames of a little-endian classic pcap as PcapWriter writes it (the generated kernel fixtures), in order.
+ * Not a capture reader: no checks; src/capture reads real files.
+ */
+export function pcapFrames(path: string): Buffer[] {
+  const b = readFileSync(path);
+  const out: Buffer[] = [];
+  for (let off = 24; off < b.length;) {
+    const incl = b.readUInt32LE(off + 8);
+    out.push(b.subarray(off + 16, off + 16 + incl));
+    off += 16 + incl;
+  }
+  return out;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Dataplane } from '../../src/dataplane/dataplane.js';
 import { Harness, type EngineFactory } from '../helpers/dataplane-harness.js';
+import { pcapFrames } from '../helpers/capture-files.js';
 import { podFrame } from '../helpers/frames.js';
 import { assertNativeBuilt, digest, type RunDigest } from './parity-helpers.js';
 
@@ -23,14 +24,12 @@ interface Seg { caseNo: number; dir: 0 | 1; flags: number; seq: number; ack: num
 /** The TCP fields of every frame of cases.pcap, with its case number and direction. */
 function segments(DIR: string): Seg[] {
   const meta = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8')) as { cases: { packets: { dir: 0 | 1 }[] }[] };
-  const b = readFileSync(join(DIR, 'cases.pcap'));
+  const frames = pcapFrames(join(DIR, 'cases.pcap'));
   const out: Seg[] = [];
-  let off = 24;
+  let i = 0;
   meta.cases.forEach((c, caseNo) => {
     for (const p of c.packets) {
-      const incl = b.readUInt32LE(off + 8);
-      const f = b.subarray(off + 16, off + 16 + incl);
-      off += 16 + incl;
+      const f = frames[i++]!;
       const l4 = 14 + (f[14]! & 0x0f) * 4;
       const doff = (f[l4 + 12]! >> 4) * 4;
       out.push({
