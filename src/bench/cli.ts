@@ -12,6 +12,7 @@ export async function benchCommand(o: Record<string, unknown>, io: Io): Promise<
   const argv: string[] = [];
   if (o.quick) argv.push('--quick');
   if (o.kernel === false) argv.push('--no-kernel');
+  if (o.rerun === false) argv.push('--no-rerun');
   if (o.docs) argv.push('--docs');
   for (const k of ['json', 'compare', 'threshold'] as const) if (o[k] !== undefined) argv.push(`--${k}`, String(o[k]));
   const opts = parseBenchArgs(argv);

@@ -4,6 +4,7 @@
  * figure is the ratio of those normalized values: current / baseline. A stage regresses when that ratio is
  * above 1 + threshold. A row's identity is its key and its engine (the same stage in the ts and the native
  * engine are two rows). Baselines of another suite version, engine set or mode are refused with what differs.
+ * A flagged run is confirmed by a second one (confirmRegressions, benchMain).
  */
 import { readFileSync } from 'node:fs';
 import { BenchError } from './errors.js';
@@ -31,6 +32,10 @@ export interface Comparison {
   /** Keys only in the baseline, or only in the current run (not compared). */
   readonly onlyBaseline: readonly string[];
   readonly onlyCurrent: readonly string[];
+  /** How many runs each ratio is the best of (confirmRegressions: 2). */
+  readonly runs: number;
+  /** Rows the first run flagged that the second did not confirm: noise, not regressions. */
+  readonly noise: readonly string[];
 }
 
 export interface RunIdentity {
@@ -136,5 +141,28 @@ export function compareReports(
     regressions: rows.filter((r) => r.regressed),
     onlyBaseline: [...base.keys()].filter((k) => !cur.has(k)),
     onlyCurrent: [...cur.keys()].filter((k) => !base.has(k)),
+    runs: 1,
+    noise: [],
+  };
+}
+
+/**
+ * Best of two runs against one baseline. Noise on a loaded machine only ever adds time, so a row's lower
+ * ratio of the two is the better estimate, and a row regresses only when both runs were slower beyond the
+ * threshold. Rows the first run flagged and the second did not are listed as noise.
+ */
+export function confirmRegressions(first: Comparison, second: Comparison): Comparison {
+  const again = new Map(second.rows.map((r) => [r.key, r.ratio]));
+  const rows = first.rows.map((r) => {
+    const ratio = Math.min(r.ratio, again.get(r.key) ?? r.ratio);
+    return { key: r.key, ratio, regressed: ratio > 1 + first.threshold };
+  });
+  const regressed = new Set(rows.filter((r) => r.regressed).map((r) => r.key));
+  return {
+    ...first,
+    rows,
+    regressions: rows.filter((r) => r.regressed),
+    runs: 2,
+    noise: first.regressions.map((r) => r.key).filter((k) => !regressed.has(k)),
   };
 }

@@ -173,10 +173,11 @@ export function renderText(r: BenchReport): string {
 export function renderCompare(c: Comparison): string {
   const rows = c.rows.map((x) => [x.key, `${x.ratio.toFixed(2)}x`, x.regressed ? 'SLOWER' : 'ok']); // key is rowId: `<key> [<engine>]`
   return [
-    `compare (normalized by the calibration loop; threshold +${(c.threshold * 100).toFixed(0)}%):`,
+    `compare (normalized by the calibration loop; threshold +${(c.threshold * 100).toFixed(0)}%${c.runs > 1 ? `; each ratio the best of ${c.runs} runs` : ''}):`,
     textTable(['stage', 'now / baseline', ''], rows),
     ...(c.onlyBaseline.length > 0 ? [`only in baseline: ${c.onlyBaseline.join(', ')}`] : []),
     ...(c.onlyCurrent.length > 0 ? [`only in this run: ${c.onlyCurrent.join(', ')}`] : []),
+    ...(c.noise.length > 0 ? [`slower in the first run only (noise, not counted): ${c.noise.join(', ')}`] : []),
     c.regressions.length > 0 ? `${c.regressions.length} stage(s) slower beyond the threshold` : 'no stage slower beyond the threshold',
   ].join('\n');
 }

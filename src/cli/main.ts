@@ -247,6 +247,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--json <file>', 'Write machine-readable results (benny summaries plus dpemu\'s)')
     .option('--compare <file>', 'Compare with a saved --json run; exit 1 when a stage is slower beyond the threshold')
     .option('--threshold <x>', 'Regression threshold as a fraction slower, after calibration (default 1.0: twice the baseline\'s time)')
+    .option('--no-rerun', 'With --compare: do not run the suite a second time to confirm rows flagged as slower')
     .option('--docs', 'Rewrite the generated part of docs/benchmarks.md and docs/bench/*.svg from this run')
     .option('--no-kernel', 'Skip the kernel peer (network namespaces; only runs as root); it runs by default')
     .action(async (o: Record<string, unknown>) => {
@@ -256,7 +257,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 
   // cac prints a negated flag's implied default ("--no-kernel ... (default: true)"), which reads as if the
   // kernel peer were skipped by default; the description says what happens.
-  cli.help((sections) => sections.map((s) => ({ ...s, body: s.body.replace(/(--no-kernel .*?) \(default: true\)/, '$1') })));
+  cli.help((sections) => sections.map((s) => ({ ...s, body: s.body.replace(/(--no-(?:kernel|rerun) .*?) \(default: true\)/g, '$1') })));
   cli.version(VERSION);
   try {
     cli.parse(['node', 'dpemu', ...joinNegativeValues(argv)], { run: false });

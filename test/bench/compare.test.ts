@@ -2,9 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareReports, loadBaseline, normalized, validateBaseline } from '../../src/bench/compare.js';
+import { compareReports, confirmRegressions, loadBaseline, normalized, validateBaseline } from '../../src/bench/compare.js';
+import { benchMain, parseBenchArgs } from '../../src/bench/main.js';
+import { availableEngines } from '../../src/bench/pipeline.js';
 import { BenchError } from '../../src/bench/errors.js';
-import { REPORT_TOOL, SUITE_VERSION } from '../../src/bench/types.js';
+import { REPORT_TOOL, SUITE_VERSION, type BenchReport } from '../../src/bench/types.js';
 
 const stage = (key: string, p50Ns: number) => ({ key, suite: 's', stage: key, engine: 'ts', model: '-', p50Ns, p99Ns: p50Ns * 2, meanNs: p50Ns, packetsPerSec: 1e9 / p50Ns, packetsPerCall: 1, samples: 10 });
 const id = { suiteVersion: SUITE_VERSION, engines: ['ts'], mode: 'default' };
@@ -112,5 +114,70 @@ describe('baseline validation', () => {
     expect(code(() => loadBaseline(join(dir, 'bad.json'), id))).toMatch(/^BENCH_BASELINE_UNREADABLE.*not JSON/);
     writeFileSync(join(dir, 'ok.json'), JSON.stringify(report(1, [stage('a', 5)])));
     expect(loadBaseline(join(dir, 'ok.json'), id).calibrationNs).toBe(1);
+  });
+});
+
+describe('confirmRegressions (best of two runs)', () => {
+  it('keeps a row regressed only when both runs were slower, with the lower ratio, and lists the rest as noise', () => {
+    const base = report(2, [stage('steady', 100), stage('spike', 20), stage('real', 50)]);
+    const first = compareReports(report(2, [stage('steady', 110), stage('spike', 60), stage('real', 200)]), base);
+    expect(first.regressions.map((r) => r.key)).toEqual(['spike [ts]', 'real [ts]']);
+    const second = compareReports(report(4, [stage('steady', 260), stage('spike', 44), stage('real', 180)]), base);
+    const c = confirmRegressions(first, second);
+    expect(c.runs).toBe(2);
+    // steady: 1.1 then 1.3 (a slower machine the calibration did not fully absorb); spike: 3 then 1.1; real: 4 then 1.8.
+    expect(c.rows.map((r) => [r.key, Number(r.ratio.toFixed(6))])).toEqual([['steady [ts]', 1.1], ['spike [ts]', 1.1], ['real [ts]', 1.8]]);
+    expect(c.regressions).toEqual([]);
+    expect(c.noise).toEqual(['spike [ts]', 'real [ts]']);
+    // A row slower in both runs stays a regression.
+    const both = confirmRegressions(first, compareReports(report(2, [stage('steady', 100), stage('spike', 20), stage('real', 250)]), base));
+    expect(both.regressions.map((r) => [r.key, r.ratio])).toEqual([['real [ts]', 4]]);
+    expect(both.noise).toEqual(['spike [ts]']);
+  });
+});
+
+describe('benchMain --compare', () => {
+  const engines = availableEngines().engines;
+  const full = (cal: number, rows: ReturnType<typeof stage>[]): BenchReport => ({
+    ...report(cal, rows), tool: REPORT_TOOL, mode: 'quick', engine: engines.join('+'), engines, date: 'd', node: 'n', cpu: 'c', cores: 1,
+    peakRssBytes: 0, scaling: [], cpuAtRate: [], kernelPeer: { ran: false, note: 'not run', rows: [] }, benny: [], gaps: [], data: [],
+  });
+  function setup(runs: BenchReport[], extra: string[] = []) {
+    const dir = mkdtempSync(join(tmpdir(), 'dpemu-bench-main-'));
+    const file = join(dir, 'base.json');
+    writeFileSync(file, JSON.stringify(full(1, [stage('a', 10), stage('b', 100)])));
+    const out: string[] = [];
+    let calls = 0;
+    const suite = async (): Promise<BenchReport> => runs[calls++];
+    const run = () => benchMain(parseBenchArgs(['--quick', '--compare', file, ...extra]), { out: (s) => out.push(s), err: () => {} }, () => {}, suite);
+    return { run, out, calls: () => calls };
+  }
+
+  it('runs the suite again when a row is flagged, and a row slower in one run only is noise (exit 0)', async () => {
+    const t = setup([full(1, [stage('a', 35), stage('b', 100)]), full(1, [stage('a', 11), stage('b', 100)])]);
+    expect(await t.run()).toBe(0);
+    expect(t.calls()).toBe(2);
+    const text = t.out.join('');
+    expect(text).toContain('running the suite again');
+    expect(text).toContain('best of 2 runs');
+    expect(text).toContain('slower in the first run only (noise, not counted): a [ts]');
+    expect(text).toContain('no stage slower beyond the threshold');
+  });
+
+  it('fails (exit 1) when the second run confirms the row', async () => {
+    const t = setup([full(1, [stage('a', 35), stage('b', 100)]), full(1, [stage('a', 30), stage('b', 100)])]);
+    expect(await t.run()).toBe(1);
+    expect(t.out.join('')).toContain('1 stage(s) slower beyond the threshold');
+  });
+
+  it('runs once when nothing is flagged, and once with --no-rerun', async () => {
+    const quiet = setup([full(1, [stage('a', 12), stage('b', 100)])]);
+    expect(await quiet.run()).toBe(0);
+    expect(quiet.calls()).toBe(1);
+    const once = setup([full(1, [stage('a', 35), stage('b', 100)])], ['--no-rerun']);
+    expect(await once.run()).toBe(1);
+    expect(once.calls()).toBe(1);
+    expect(once.out.join('')).not.toContain('best of');
+    expect(() => parseBenchArgs(['--no-rerun'])).toThrow(/--no-rerun applies to --compare/);
   });
 });
