@@ -1,6 +1,8 @@
 export { CaptureFileError } from './errors.js';
 export type { CaptureErrorCode } from './errors.js';
-export type { CaptureFormat, CaptureFrame, CaptureHeaderInfo, CaptureInterface, OpenCaptureOptions } from './types.js';
+export type { CaptureFormat, CaptureFrame, CaptureHeaderInfo, CaptureInterface, FrameSource, OpenCaptureOptions } from './types.js';
+export { LiveCapture, LiveCaptureError, LIVE_INSTALL_HINT } from './live.js';
+export type { LiveCaptureOptions } from './live.js';
 export { FrameBatch } from './frame-batch.js';
 export { CaptureReader } from './capture-reader.js';
 export { CaptureStream, openCapture } from './stream-reader.js';

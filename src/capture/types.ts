@@ -1,3 +1,5 @@
+import type { FrameBatch } from './frame-batch.js';
+
 /** Container formats dpemu reads and writes. */
 export type CaptureFormat = 'pcap' | 'pcapng';
 
@@ -18,6 +20,17 @@ export interface CaptureInterface {
   readonly tsresol: number;
   /** if_tsoffset in seconds, added to every timestamp (0 when absent). */
   readonly tsoffset: number;
+}
+
+/**
+ * What the replay driver reads frames from: a capture file (CaptureStream) or a live interface (LiveCapture).
+ * Each batch is valid until the next iteration step.
+ */
+export interface FrameSource extends AsyncIterable<FrameBatch> {
+  /** `pcap`, `pcapng`, or `live`. */
+  readonly format: string;
+  readonly interfaces: readonly CaptureInterface[];
+  close(): Promise<void>;
 }
 
 /** The file header facts a consumer may want (byte order lets a writer reproduce the file). */

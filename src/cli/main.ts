@@ -4,6 +4,7 @@ import { loadScenario } from '../scenario/index.js';
 import { defaultScenarioPath } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
 import { CaptureFileError } from '../capture/errors.js';
+import { LiveCapture, type LiveCaptureOptions } from '../capture/live.js';
 import { DpemuError } from '../util/errors.js';
 import { selectEngine } from '../native/loader.js';
 import { processIo, type Io } from './io.js';
@@ -42,6 +43,28 @@ function replayInput(capture: string | undefined, o: Record<string, unknown>, io
 }
 
 /**
+ * `replay --live` and its options: the LiveCapture options, false for a file replay, null (reported) when the
+ * options do not fit together.
+ */
+function liveOptions(capture: string | undefined, o: Record<string, unknown>, io: Io): LiveCaptureOptions | false | null {
+  const bad = (msg: string): null => {
+    io.err(`dpemu replay: ${msg}\n`);
+    return null;
+  };
+  if (o.live === undefined) {
+    const stray = ['filter', 'count', 'seconds'].find((k) => o[k] !== undefined);
+    return stray ? bad(`--${stray} applies to --live <interface>`) : false;
+  }
+  if (typeof o.live !== 'string' || o.live === '') return bad('--live takes an interface name (ip link), e.g. --live eth0');
+  if (capture !== undefined) return bad(`give a capture file or --live, not both (got ${capture} and --live ${o.live})`);
+  const count = o.count === undefined ? undefined : Number(o.count);
+  if (count !== undefined && !(Number.isInteger(count) && count > 0)) return bad(`--count must be a positive integer, got ${String(o.count)}`);
+  const seconds = o.seconds === undefined ? undefined : Number(o.seconds);
+  if (seconds !== undefined && !(seconds > 0)) return bad(`--seconds must be a number > 0, got ${String(o.seconds)}`);
+  return { device: o.live, filter: o.filter === undefined ? undefined : String(o.filter), count, seconds };
+}
+
+/**
  * Error codes that mean bad usage or bad input (exit 2, docs/cli.md): a bad option value, a scenario
  * or capture that is not what it should be, a benchmark baseline that cannot be compared.
  */
@@ -51,7 +74,7 @@ function usageCode(code: string): boolean {
 }
 
 /** Options whose value may look like a flag (`--count -1`): joined as `--count=-1`, so the value is checked, not taken for an option. */
-const VALUE_OPTIONS = new Set(['--count', '--threshold', '--sport']);
+const VALUE_OPTIONS = new Set(['--count', '--threshold', '--sport', '--seconds']);
 
 const BATCH_HELP = 'Up to 256 frames per vector, cut only before an answer to one in it (faster on large captures; by default each frame runs to completion alone, as the kernel runs each packet: docs/datapath.md)';
 
@@ -105,6 +128,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--dump <what>', 'After the replay print state: ct (each node\'s conntrack table, conntrack -L format)')
     .option('--engine <engine>', 'native (C++ fast path) or ts; default DPEMU_ENGINE, else native when the addon is built')
     .option('--batch', BATCH_HELP)
+    .option('--live <interface>', 'Capture live from this interface (libpcap; root or CAP_NET_RAW) instead of a file, until Ctrl-C')
+    .option('--filter <expr>', 'With --live: a pcap-filter expression, as tcpdump takes it')
+    .option('--count <n>', 'With --live: stop after N frames')
+    .option('--seconds <s>', 'With --live: stop after S seconds')
     .action(async (capture: string | undefined, o: Record<string, unknown>) => {
       ran = true;
       const dump = asList(o.dump);
@@ -114,22 +141,52 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
-      const input = replayInput(capture, o, io);
-      if (!input) {
+      const live = liveOptions(capture, o, io);
+      if (live === null) {
         code = 2;
         return;
       }
       const engine = selectEngine(typeof o.engine === 'string' ? o.engine : undefined, process.env, { notice: (line) => io.err(`${line}\n`) });
-      code = await replayCommand(input.file, input.cluster, {
-        engine,
-        trace: Boolean(o.trace),
-        json: Boolean(o.json),
-        stats: Boolean(o.stats),
-        writePcaps: typeof o.writePcaps === 'string' ? o.writePcaps : undefined,
-        at: typeof o.at === 'string' ? o.at : undefined,
-        dumpCt: dump.includes('ct'),
-        batch: Boolean(o.batch),
-      }, io);
+      let source: string | LiveCapture;
+      let cluster: Cluster;
+      if (live) {
+        const c = loadClusterOrReport(asList(o.scenario), io);
+        if (!c) {
+          code = 2;
+          return;
+        }
+        cluster = c;
+        source = new LiveCapture(live);
+        io.err(`dpemu: capturing on ${live.device}${live.filter ? ` (${live.filter})` : ''}${live.count ? `, ${live.count} frames` : ''}${live.seconds ? `, ${live.seconds} s` : ''}; Ctrl-C stops and prints the totals\n`);
+      } else {
+        const input = replayInput(capture, o, io);
+        if (!input) {
+          code = 2;
+          return;
+        }
+        cluster = input.cluster;
+        source = input.file;
+      }
+      // Ctrl-C ends a live capture as --count would: the frames so far finish, then the outputs are written.
+      const stopLive = (): void => (source as LiveCapture).stop();
+      if (live) process.once('SIGINT', stopLive);
+      try {
+        code = await replayCommand(source, cluster, {
+          engine,
+          trace: Boolean(o.trace),
+          json: Boolean(o.json),
+          stats: Boolean(o.stats),
+          writePcaps: typeof o.writePcaps === 'string' ? o.writePcaps : undefined,
+          at: typeof o.at === 'string' ? o.at : undefined,
+          dumpCt: dump.includes('ct'),
+          batch: Boolean(o.batch),
+        }, io);
+      } finally {
+        if (live) process.off('SIGINT', stopLive);
+      }
+      if (source instanceof LiveCapture && (source.lost > 0 || source.truncated > 0)) {
+        io.err(`dpemu: ${source.lost} frames lost (more than 8,192 arrived while the data path was busy; not replayed)${source.truncated > 0 ? `, ${source.truncated} cut at 65,535 bytes` : ''}\n`);
+      }
     });
 
   cli

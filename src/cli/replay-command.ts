@@ -17,6 +17,7 @@ import { damagedCapture } from './io.js';
 import { prepareOutputDir } from '../util/output-path.js';
 import { packageRoot } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
+import type { FrameSource } from '../capture/types.js';
 import type { Io } from './io.js';
 import type { EngineName } from '../native/loader.js';
 
@@ -43,7 +44,7 @@ export function defaultCapturePath(): string {
 }
 
 /** `dpemu replay`: one line per frame (or Hubble JSON), traces, stats and per-node pcapng outputs. */
-export async function replayCommand(capture: string, cluster: Cluster, o: ReplayCommandOptions, io: Io): Promise<number> {
+export async function replayCommand(capture: string | FrameSource, cluster: Cluster, o: ReplayCommandOptions, io: Io): Promise<number> {
   // Checked before the replay: a directory that cannot be written would lose the whole run's captures.
   const pcapDirProblem = o.writePcaps !== undefined ? prepareOutputDir(o.writePcaps) : undefined;
   if (pcapDirProblem !== undefined) {

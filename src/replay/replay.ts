@@ -1,5 +1,5 @@
 import { openCapture } from '../capture/index.js';
-import type { CaptureInterface } from '../capture/index.js';
+import type { CaptureInterface, FrameSource } from '../capture/index.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { PacketFlag } from '../engine/pool.js';
 import type { EngineObserver } from '../engine/runtime.js';
@@ -17,7 +17,8 @@ export class ReplayError extends DpemuError {
 }
 
 export interface ReplayOptions {
-  readonly capture: string;
+  /** A capture file's path, or an open frame source (a live interface); the replay closes it. */
+  readonly capture: string | FrameSource;
   readonly cluster: Cluster;
   readonly tracing?: boolean;
   /** Attach every frame here (`default/pod-a`, `pod-a`, `node-1`, a device label) instead of by its sender. */
@@ -69,7 +70,7 @@ export interface ReplayOutcome {
  * Errors before any frame (no such file, an unknown --at) still throw.
  */
 export async function replaySettled(opts: ReplayOptions, dataplane = new Dataplane(opts.cluster, { tracing: opts.tracing, observers: opts.observers, vectorSize: opts.vectorSize })): Promise<ReplayOutcome> {
-  const stream = await openCapture(opts.capture);
+  const stream: FrameSource = typeof opts.capture === 'string' ? await openCapture(opts.capture) : opts.capture;
   const attachAt = opts.at !== undefined ? dataplane.findDevice(opts.at) : undefined;
   if (opts.at !== undefined && !attachAt) {
     await stream.close();
