@@ -186,9 +186,12 @@ export const vxlan4Decap = defineStage<NodeContext>({
         rt.drop(s, Drop.INVALID_VNI);
         continue;
       }
+      // Bytes a snaplen cut from the captured frame stay missing after decap: ip4-input walks such a
+      // frame on node-1, and the inner parse here must accept it the same way (it is not malformed).
+      const missing = pool.wireLen[s] - pool.len[s];
       pool.pull(s, vx + 8 - pool.start[s]);
       pool.len[s] = Math.min(pool.len[s], udp + udpLen - pool.start[s]);
-      pool.wireLen[s] = pool.len[s];
+      pool.wireLen[s] = pool.len[s] + missing;
       const v = ctx.view;
       const err = parsePacket(v, b, pool.start[s], pool.len[s], pool.wireLen[s], LinkType.ETHERNET);
       if (err !== 0) {

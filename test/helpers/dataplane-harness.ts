@@ -64,6 +64,8 @@ export interface SendOptions {
   readonly at?: string;
   /** Packet time in seconds (default: the previous frame's time). */
   readonly t?: number;
+  /** Length on the wire when the capture cut the frame (snaplen): `bytes` is then what was captured. */
+  readonly wireLen?: number;
 }
 
 /** What one run() produced. */
@@ -122,7 +124,7 @@ export class Harness {
     const sec = Math.floor(this.now);
     const nsec = Math.round((this.now - sec) * 1e9);
     const pool = this.dp.pool;
-    const slot = pool.load(bytes, 0, bytes.length, bytes.length, sec, nsec);
+    const slot = pool.load(bytes, 0, bytes.length, o.wireLen ?? bytes.length, sec, nsec);
     pool.frameNo[slot] = ++this.frameNo;
     this.dp.inject(slot, o.at === undefined ? -1 : this.device(o.at).id);
     return this.frameNo;

@@ -103,6 +103,15 @@ describe.each(ENGINES)('VXLAN ($name engine)', (engine) => {
     expect(out.results.map((r) => r.verdict)).toEqual([1]);
   });
 
+  it('a frame a snaplen cut walks across the tunnel as it walks node-1 (not malformed at the far decap)', () => {
+    const h = new Harness({ engine });
+    const f = podFrame(h, 'pod-a', h.pod('backend-a').ip, udp(5000, 8080), new Uint8Array(200).fill(7));
+    const out = h.one(f.subarray(0, 60), { wireLen: f.length });
+    expect(out.results.map((r) => [r.verdict, r.stage])).toEqual([[1, 'veth-xmit']]);
+    const got = framesAt(out, h, 'default/backend-a eth0', 0);
+    expect(got.map((g) => [g.bytes.length, g.wireLen])).toEqual([[60, f.length]]);
+  });
+
   describe('decap (vxlan_rcv) of a frame arriving at node-2 eth0', () => {
     const inner = (h: Harness): { src: string; dst: string; l4: ReturnType<typeof udp> } => ({ src: h.pod('pod-a').ip, dst: h.pod('backend-a').ip, l4: udp(5000, 8080) });
 
