@@ -90,7 +90,9 @@ export const labelSelectorRequirement = z
     }
   });
 
-export const labelSelector = z.looseObject(
+// Strict, as the apiserver's field validation is: a misspelt key (`matchLabel`) would otherwise leave
+// `{}`, which selects every pod, so a policy typo would silently isolate the whole namespace.
+export const labelSelector = z.strictObject(
   {
     matchLabels: labels.optional(),
     matchExpressions: z.array(labelSelectorRequirement).optional(),

@@ -175,3 +175,30 @@ status:
     ]);
   });
 });
+
+describe('label selectors', () => {
+  it('a misspelt selector key is a problem, not an empty selector that selects every pod', () => {
+    const text = `${TWO_NODES}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-only}
+spec:
+  podSelector: {matchLabel: {app: web}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: c}
+spec:
+  endpointSelector: {matchlabels: {app: web}}
+`;
+    const r = loadScenarioText(text, 'sel.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((p) => [p.path, p.message.split(';')[0]])).toEqual([
+      ['spec.podSelector.matchLabel', 'unknown field'],
+      ['spec.endpointSelector.matchlabels', 'unknown field'],
+    ]);
+  });
+});
