@@ -9,11 +9,13 @@ if (!existsSync(fileURLToPath(entry))) {
   process.exit(2);
 }
 // A reader that closes the pipe early (`dpemu replay | head`) ends the output, as for any Unix filter:
-// leave quietly instead of dying on an unhandled EPIPE.
-for (const stream of [process.stdout, process.stderr]) {
+// leave quietly instead of dying on an unhandled EPIPE. Any other write failure (a full disk under
+// `> flows.json`) is a runtime failure: one line naming it, exit 1, not a stack trace.
+for (const [name, stream] of [['stdout', process.stdout], ['stderr', process.stderr]]) {
   stream.on('error', (e) => {
     if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+    if (name === 'stdout') process.stderr.write(`dpemu: cannot write the output (stdout): ${e.code ?? e.message}; check the disk or the file it goes to\n`);
+    process.exit(1);
   });
 }
 const { main } = await import(entry.href);
