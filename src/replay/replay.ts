@@ -8,7 +8,7 @@ import { PacketView } from '../packet/view.js';
 import type { Cluster } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import { FlowCut } from './flow-cut.js';
-import { isEthernet, toEthernet } from './to-ethernet.js';
+import { addressFor, isEthernet, toEthernet } from './to-ethernet.js';
 
 export class ReplayError extends DpemuError {
   constructor(code: string, message: string) {
@@ -109,11 +109,13 @@ export async function replaySettled(opts: ReplayOptions, dataplane = new Datapla
         let wireLen = batch.wireLen[i];
         const lt = batch.linkType[i];
         let notEthernet = 0;
+        const at = attachAt ? attachAt.id : ifaceDevice[batch.interfaceId[i]] ?? -1;
         if (!isEthernet(lt)) {
           // A frame longer than a slot (GRO, jumbo) still becomes Ethernet: the pool gives it a private buffer.
           if (caplen + 14 > scratch.length) scratch = new Uint8Array(caplen + 14);
           const n = toEthernet(view, batch.buf.subarray(off, off + caplen), caplen, wireLen, lt, scratch);
           if (n >= 0) {
+            if (at >= 0) addressFor(scratch, dataplane.devices.get(at), dataplane.devices);
             wireLen = wireLen - caplen + n;
             caplen = n;
             bytes = scratch;
@@ -136,7 +138,7 @@ export async function replaySettled(opts: ReplayOptions, dataplane = new Datapla
         const ts = batch.tsSec[i] + batch.tsNsec[i] / 1e9;
         if (firstTs < 0) firstTs = ts;
         lastTs = ts;
-        dataplane.inject(slot, attachAt ? attachAt.id : ifaceDevice[batch.interfaceId[i]] ?? -1);
+        dataplane.inject(slot, at);
         inVector++;
       }
     }

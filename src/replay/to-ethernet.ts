@@ -1,3 +1,4 @@
+import { DeviceKind, type Device, type DeviceTable } from '../dataplane/devices.js';
 import { parsePacket } from '../packet/parse.js';
 import { L3Kind, LinkType, type PacketView } from '../packet/view.js';
 
@@ -21,6 +22,20 @@ export function toEthernet(v: PacketView, frame: Uint8Array, caplen: number, wir
   out[13] = type & 0xff;
   out.set(frame.subarray(L.l3Offset, caplen), 14);
   return 14 + body;
+}
+
+/**
+ * The MACs of a re-derived header when the frame's device is known (`--at`, a pcapng interface named like a
+ * device) rather than found by source IP in frame-input: a pod's eth0 sends to its host veth, any other
+ * device receives the frame as addressed to itself. Zero MACs would fail ethernet-input (PACKET_OTHERHOST).
+ */
+export function addressFor(out: Uint8Array, dev: Device, devices: DeviceTable): void {
+  if (dev.kind === DeviceKind.POD_ETH0) {
+    out.set(devices.get(dev.peer).mac, 0);
+    out.set(dev.mac, 6);
+  } else {
+    out.set(dev.mac, 0);
+  }
 }
 
 export function isEthernet(linkType: number): boolean {

@@ -126,6 +126,20 @@ describe('dpemu replay bad inputs', () => {
     }
   });
 
+  it('a raw-IP frame attached with --at gets the MACs of that device (it walks as it does when found by source IP)', async () => {
+    const raw = join(dir, 'at-rawip.pcap');
+    const w = PcapWriter.toFile(raw, { linkType: 101 });
+    w.writePacket(buildFrame([{ type: 'ipv4', src: '10.244.1.5', dst: '10.96.5.20' }, { type: 'tcp', srcPort: 50001, dstPort: 80, flags: 0x02 }]), 1, 0);
+    await w.close();
+    for (const engine of ['ts', 'native']) {
+      for (const at of ['default/pod-a', 'node-1 cali5e1c4d6c68c']) {
+        const r = await runCli(['replay', raw, '--at', at, '--engine', engine]);
+        expect(r.code).toBe(0);
+        expect(r.out).toMatch(/TCP \[S\]  \[.*> backend-[ab]\]  FORWARDED/);
+      }
+    }
+  });
+
   it('--at nonexistent: exit 2 listing the pods and nodes, nothing replayed', async () => {
     const r = await runCli(['replay', '--at', 'nonexistent']);
     expect(r.code).toBe(2);
