@@ -92,7 +92,11 @@ export class PcapngDecoder implements RecordDecoder {
           break;
         }
         if (avail < 12) {
-          if (eof) this.fail('TRUNCATED_BLOCK', 0, base + pos, `file ends ${avail} bytes into a block header (12 bytes needed)`);
+          if (eof) {
+            // Name the block when its type word is there (a file cut 10 bytes into its SHB says SHB).
+            const t = avail < 4 ? 0 : u32le(buf, pos) === BT_SHB ? BT_SHB : u32(buf, pos, this.littleEndian);
+            this.fail('TRUNCATED_BLOCK', t, base + pos, `file ends ${avail} bytes into a block header (12 bytes needed)`);
+          }
           this.needBytes = 12;
           break;
         }

@@ -164,6 +164,13 @@ describe('pcapng reader', () => {
     });
   }
 
+  it('a file cut inside a block header names that block when its type word is there', () => {
+    const whole = new Blocks().shb().idb(1, 0).epb(0, 0, 1, pkt(10)).build();
+    expect(readSync(whole.subarray(0, 10), 'c.pcapng').error?.message).toMatch(/: SHB at byte offset 0: file ends 10 bytes into a block header/);
+    const good = new Blocks().shb().idb(1, 0).build();
+    expect(readSync(whole.subarray(0, good.length + 8), 'c.pcapng').error?.message).toContain(`: EPB at byte offset ${good.length}: `);
+  });
+
   it('a block before the SHB, an unsupported version and a bad byte-order magic are errors', () => {
     const f = new Blocks().shb().build();
     f.writeUInt16LE(2, 12);
