@@ -1,9 +1,11 @@
 /**
- * UDP and ICMP conntrack against the real kernel: the conversations of fixtures/tcp-window/udp-icmp-seed-*
- * (gen-udp-icmp.ts; run.sh injected every frame into a 6.18 kernel's conntrack, FORWARD dropping ctstate INVALID,
- * and recorded the whole table after each frame). Each frame goes through the stages' conntrackIn (so an ICMP error
- * finds the entry it quotes, RELATED, as in the pipeline), is confirmed if it passed, and then every entry of
- * dpemu's `conntrack -L` must equal the kernel's (timeouts within a second).
+ * UDP and ICMP conntrack against the real kernel: the conversations of fixtures/tcp-window/udp-icmp-* (gen-udp-icmp.ts;
+ * run.sh injected every frame into a 6.18 kernel's conntrack, FORWARD dropping ctstate INVALID, and recorded the
+ * table after each frame). Each frame goes through the stages' conntrackIn (so an ICMP error finds the entry it
+ * quotes, RELATED, as in the pipeline), is confirmed if it passed, and then dpemu's `conntrack -L` must equal the
+ * kernel's (timeouts within a second), at the kernel's own send and listing times.
+ * udp-icmp-seed-*: one table per case, the whole table compared. udp-icmp-gaps-seed-* (--gaps, `timed`): one table
+ * and one ~50 s schedule for all cases, with real gaps across UDP's 2 s stream_ts; the case's own entries compared.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,9 +20,16 @@ import { KERNEL_CT_TIMEOUTS } from '../../src/scenario/defaults.js';
 import { conntrackIn, CTINFO_UNTRACKED } from '../../src/stages/netfilter-common.js';
 
 const ROOT = join(import.meta.dirname, 'fixtures', 'tcp-window');
-const SETS = readdirSync(ROOT).filter((d) => d.startsWith('udp-icmp-seed-')).sort().map((d) => join(ROOT, d));
+// DPEMU_UDP_ICMP_DIR: one more set (gen-udp-icmp.ts, then run.sh dir), checked with the committed ones.
+const SETS = [
+  ...readdirSync(ROOT).filter((d) => d.startsWith('udp-icmp-')).sort().map((d) => join(ROOT, d)),
+  ...(process.env.DPEMU_UDP_ICMP_DIR ? [process.env.DPEMU_UDP_ICMP_DIR] : []),
+];
 
-interface Meta { cases: { name: string; packets: { dir: 0 | 1; what: string }[] }[] }
+/** timed: one schedule (gen-udp-icmp.ts --gaps); then each case has the token its entries carry, each packet its pcap index. */
+interface Meta { timed?: boolean; cases: { name: string; key?: string; packets: { dir: 0 | 1; what: string; frame?: number }[] }[] }
+/** tx / listed: seconds to this frame's send and to the conntrack -L after it, from the case's first send (timed: the set's). */
+interface KernelRow { forwarded: boolean; entries: string[]; tx: number; listed: number }
 
 /** A line without `use=`, and the same with its timeout replaced (for order and equality). */
 const clean = (l: string): string => l.split(/\s+/).filter((x) => !x.startsWith('use=')).join(' ');
@@ -39,43 +48,76 @@ function oneSlot(f: Uint8Array): PacketPool {
 describe.each(SETS.map((d) => [d.slice(d.lastIndexOf('/') + 1), d]))('UDP and ICMP conntrack agree with the kernel (fixtures/tcp-window/%s)', (_name, dir) => {
   const meta = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as Meta;
   const all = pcapFrames(join(dir, 'cases.pcap'));
-  const kernel = new Map<string, { forwarded: boolean; entries: string[] }>();
+  const kernel = new Map<string, KernelRow>();
   for (const line of readFileSync(join(dir, 'kernel.tsv'), 'utf8').trim().split('\n').slice(1)) {
     const cols = line.split('\t');
-    kernel.set(`${cols[0]}/${cols[1]}`, { forwarded: cols[2] === '1', entries: cols[8] === '-' ? [] : cols[8]!.split(' || ') });
+    kernel.set(`${cols[0]}/${cols[1]}`, { forwarded: cols[2] === '1', entries: cols[8] === '-' ? [] : cols[8]!.split(' || '), tx: Number(cols[6]), listed: Number(cols[7]) });
   }
+  const row = (c: string, k: number): KernelRow => kernel.get(`${c}/${k}`)!;
 
-  it('every frame: passed or dropped, then the whole table', () => {
+  it('every frame: passed or dropped, then the table (a timed set: the case\'s entries)', () => {
     expect(kernel.size).toBe(all.length);
+    // The frames in the order the kernel saw them: a timed set's by pcap index on one table, else case by case.
+    const runs = meta.timed
+      ? [meta.cases.flatMap((c) => c.packets.map((p, k) => ({ c, k, p }))).sort((a, b) => a.p.frame! - b.p.frame!)]
+      : meta.cases.map((c) => c.packets.map((p, k) => ({ c, k, p })));
     const problems: string[] = [];
+    const bad = new Set<string>();
     let i = 0;
     let dropped = 0;
-    for (const c of meta.cases) {
-      const t = new ConntrackTable(64, KERNEL_CT_TIMEOUTS);
-      let caseBad = false;
-      c.packets.forEach((p, k) => {
-        const now = 1 + k * 0.001;
-        const pool = oneSlot(all[i++]!);
+    for (const run of runs) {
+      const t = new ConntrackTable(meta.timed ? 1024 : 64, KERNEL_CT_TIMEOUTS);
+      for (const { c, k, p } of run) {
+        const want = row(c.name, k);
+        // The kernel's own send and listing times: its timeouts, and UDP's stream_ts, ran on that wall time.
+        const now = 1 + want.tx;
+        const pool = oneSlot(all[p.frame ?? i]!);
+        i++;
         const rt = { ctx: { conntrack: t }, now, tracing: false } as unknown as StageRuntime<NodeContext>;
         conntrackIn(rt, pool, 0, 0);
         const forwarded = pool.ctinfo[0] !== CTINFO_UNTRACKED;
         const n = pool.ct[0]!;
         if (forwarded && n >= 0 && t.isLive(n >> 1) && !t.isConfirmed(n >> 1)) t.confirm(n >> 1, now);
-        const want = kernel.get(`${c.name}/${k}`)!;
         if (!want.forwarded) dropped++;
-        if (caseBad) return;
-        const mine = formatConntrackList(t, now).map(clean).sort(byShape);
+        if (bad.has(c.name)) continue; // the first divergence of a case only
+        const lines = formatConntrackList(t, 1 + want.listed).map(clean);
+        const mine = (c.key ? lines.filter((l) => l.split(' ').includes(c.key!)) : lines).sort(byShape);
         const theirs = [...want.entries].sort(byShape);
         const same = forwarded === want.forwarded && mine.length === theirs.length &&
           mine.every((l, j) => shape(l) === shape(theirs[j]!) && Math.abs(timeoutOf(l) - timeoutOf(theirs[j]!)) <= 1);
         if (!same) {
-          caseBad = true;
-          problems.push(`${c.name} #${k} ${p.what}: kernel ${want.forwarded ? 'passed' : 'dropped'} [${theirs.join(' | ')}], dpemu ${forwarded ? 'passed' : 'dropped'} [${mine.join(' | ')}]`);
+          bad.add(c.name);
+          problems.push(`${c.name} #${k} ${p.what} (tx ${want.tx.toFixed(3)}): kernel ${want.forwarded ? 'passed' : 'dropped'} [${theirs.join(' | ')}], dpemu ${forwarded ? 'passed' : 'dropped'} [${mine.join(' | ')}]`);
         }
-      });
+      }
     }
     expect(problems.slice(0, 20).join('\n')).toBe('');
     // The set exercises both outcomes: unmatched ICMP replies and errors about nothing are INVALID.
-    expect(dropped).toBeGreaterThan(50);
+    expect(dropped).toBeGreaterThan(meta.timed ? 0 : 50);
+  });
+
+  it.runIf(meta.timed)('the timed set is unambiguous about stream_ts and exercises both sides of it', () => {
+    // stream_ts is the creating frame's jiffies + 2 s (HZ 250 here); every UDP frame was sent well away from it.
+    const offBoundary: string[] = [];
+    let before = 0, after = 0, lateReply = 0;
+    for (const c of meta.cases) {
+      if (!c.key!.startsWith('sport=')) continue;
+      const t0 = row(c.name, 0).tx;
+      c.packets.forEach((p, k) => {
+        const at = row(c.name, k).tx - t0;
+        if (Math.abs(at - 2) < 0.1) offBoundary.push(`${c.name} #${k} sent at +${at.toFixed(3)} s`);
+        const e = row(c.name, k).entries[0] ?? '';
+        const replied = e !== '' && !e.includes('[UNREPLIED]');
+        if (replied && e.includes('[ASSURED]') && timeoutOf(e) >= 118) after++;
+        else if (replied && at < 2 && k > 1) before++;
+        else if (replied && at > 2) lateReply++;
+      });
+    }
+    expect(offBoundary).toEqual([]);
+    // In the kernel's rows: stream refreshes (120 s, ASSURED), replied refreshes before stream_ts (30 s, not
+    // assured), and first replies after it (30 s: SEEN_REPLY is set after the handler, so not assured yet).
+    expect(after).toBeGreaterThan(30);
+    expect(before).toBeGreaterThan(10);
+    expect(lateReply).toBeGreaterThan(5);
   });
 });
