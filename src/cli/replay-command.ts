@@ -75,6 +75,7 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
   let delivered = 0;
   let dropped = 0;
   let total = 0;
+  const otherVerdicts = new Map<number, number>();
   const label = (id: number): string => {
     const d = dataplane.devices.get(id);
     if (d.kind === DeviceKind.POD_ETH0) return d.pod!.name;
@@ -102,6 +103,7 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
       total++;
       if (r.verdict === 2) dropped++;
       else if (r.verdict === 1) delivered++;
+      else otherVerdicts.set(r.verdict, (otherVerdicts.get(r.verdict) ?? 0) + 1);
       if (base < 0) base = r.tsSec + r.tsNsec / 1e9;
       if (hubble) {
         if (o.trace) {
@@ -153,6 +155,10 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
       if (o.quiet) io.out('\n');
     }
   }
-  if (!hubble && !o.quiet) io.out(`${summary.frames} frames replayed: ${total} packets ended, ${delivered} forwarded, ${dropped} dropped\n`);
+  if (!hubble && !o.quiet) {
+    // Every packet that ended is in one of the counts: the rest by verdict name (held for reassembly, redirected...).
+    const others = [...otherVerdicts].map(([v, n]) => `, ${n} ${v === 6 ? 'held for reassembly' : VERDICT_NAMES[v]!.toLowerCase()}`).join('');
+    io.out(`${summary.frames} frames replayed: ${total} packets ended, ${delivered} forwarded, ${dropped} dropped${others}\n`);
+  }
   return error === undefined ? 0 : damagedCapture(error, io);
 }
