@@ -24,6 +24,7 @@ import { CT_NEW } from '../kubeproxy/rule.js';
 import { DEFAULT_POLICY_MAP_MAX_ENTRIES } from './policy-map.js';
 import { buildHttp403, matchHttp } from './l7.js';
 import { renderIptablesSave } from '../kubeproxy/render-save.js';
+import { explainDecision } from './explain.js';
 
 export type PolicyMode = 'ebpf' | 'iptables';
 export type Verdict = 'ALLOW' | 'DENY' | 'REDIRECT' | 'AUDIT';
@@ -163,6 +164,12 @@ export class PolicyEngine {
     }
     if (verdict === 'DENY' && this.opts.audit) return { verdict: 'AUDIT', dropReason: reason, proxyPort: 0 };
     return { verdict, dropReason: reason, proxyPort };
+  }
+
+  /** Why decide() answered what it did, one line per piece of evidence (traces only: explain.ts). */
+  explain(pod: PodModel, dir: Direction, peer32: number, proto: FlowProto, dport: number): string[] {
+    const key = `${pod.namespace}/${pod.name}`;
+    return explainDecision({ pod, dir, peer32, proto, port: proto === 'icmp' ? 0 : dport, endpoint: this.effective.get(key), pc: this.pc, rules: this.opts.mode === 'iptables' ? this.rules : null, bpf: this.bpf.get(key) });
   }
 
   /** HTTP rules the proxy applies for (endpoint, direction, peer, port), from the IR (shared by both models). */

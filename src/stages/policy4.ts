@@ -57,14 +57,25 @@ function enforce(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, pod
   const v = policy.decide(pod, dir, peer, proto, dport);
   if (v.verdict === 'DENY') {
     const reason = v.dropReason === 'POLICY_DENY' ? Drop.POLICY_DENY : Drop.POLICY_DENIED;
-    if (rt.tracing) rt.trace(s, `policy (${policy.opts.mode})`, `drop ${v.dropReason ?? 'POLICY_DENIED'}`, describeFlow(dir, pod, proto, peer, dport));
+    if (rt.tracing) {
+      rt.trace(s, `policy (${policy.opts.mode})`, `drop ${v.dropReason ?? 'POLICY_DENIED'}`, describeFlow(dir, pod, proto, peer, dport));
+      traceWhy(rt, s, policy.opts.mode, policy.explain(pod, dir, peer, proto, dport));
+    }
     rt.drop(s, reason);
     return false;
   }
-  if (rt.tracing) rt.trace(s, `policy (${policy.opts.mode})`, v.verdict === 'AUDIT' ? 'AUDIT (would drop; audit mode passes it)' : v.verdict === 'REDIRECT' ? `REDIRECT to proxy port ${v.proxyPort}` : 'ALLOW', describeFlow(dir, pod, proto, peer, dport));
+  if (rt.tracing) {
+    rt.trace(s, `policy (${policy.opts.mode})`, v.verdict === 'AUDIT' ? 'AUDIT (would drop; audit mode passes it)' : v.verdict === 'REDIRECT' ? `REDIRECT to proxy port ${v.proxyPort}` : 'ALLOW', describeFlow(dir, pod, proto, peer, dport));
+    traceWhy(rt, s, policy.opts.mode, policy.explain(pod, dir, peer, proto, dport));
+  }
   if (v.verdict === 'REDIRECT' && n >= 0) rt.ctx.proxied.set(proxyKey(n >> 1, dir), { pod, dir, peer, dport });
   recordBpfCt(rt, pool, s, pod, dir);
   return true;
+}
+
+/** The evidence behind a policy decision, one trace line each (policy/explain.ts). */
+function traceWhy(rt: StageRuntime<NodeContext>, s: number, mode: string, lines: readonly string[]): void {
+  for (const l of lines) rt.trace(s, `policy (${mode})`, 'because', l);
 }
 
 /**

@@ -71,7 +71,10 @@ describe('policy is decided on the first packet and cached through conntrack', (
       const be = h.pod('shop/backend-0');
       const syn = h.one(podFrame(h, fe.name, be.ip, [{ type: 'tcp', srcPort: 45000, dstPort: 8080, flags: 0x02, seq: 1 }]));
       expect(syn.results[0].verdict).toBe(1);
-      expect(syn.traces.filter((t) => t.stage.startsWith('policy4')).map((t) => t.point)).toEqual([`policy (${mode})`, `policy (${mode})`]);
+      const decisions = syn.traces.filter((t) => t.stage.startsWith('policy4') && t.decision !== 'because');
+      expect(decisions.map((t) => t.point)).toEqual([`policy (${mode})`, `policy (${mode})`]);
+      // Each decision is followed by its evidence (policy/explain.ts; test/policy/explain-trace.test.ts).
+      expect(syn.traces.filter((t) => t.stage.startsWith('policy4') && t.decision === 'because').length).toBeGreaterThan(2);
       const synAck = h.one(podFrame(h, be.name, fe.ip, [{ type: 'tcp', srcPort: 8080, dstPort: 45000, flags: 0x12, seq: 9, ack: 2 }]));
       expect(synAck.results[0].verdict, mode).toBe(1);
       // Established: no new policy decision for the reply.

@@ -1,0 +1,92 @@
+/**
+ * Why a policy decided what it did, for traces: the policies selecting the endpoint, the source rules
+ * (`CiliumNetworkPolicy ns/name spec.ingress[0]`) whose peers and ports cover the flow, then the model's own
+ * evidence: every rule of the pod's chain walk that matched (iptables), or the peer's identity and the policy map
+ * entries the two lookups hit (eBPF, as `cilium bpf policy get` lists them). Only traced packets ask: it walks
+ * and scans again rather than slowing the decision everyone takes.
+ */
+import { formatRule } from '../kubeproxy/render-save.js';
+import type { RuleSet } from '../kubeproxy/rule.js';
+import { CT_NEW } from '../kubeproxy/rule.js';
+import { ipv4ToString } from '../packet/format.js';
+import type { PodModel } from '../scenario/model.js';
+import type { BpfEndpointPolicy } from './bpf-policy.js';
+import { peerIdentities } from './bpf-policy.js';
+import type { PolicyContext } from './context.js';
+import { iptablesVerdict, newIptResult } from './iptables-policy.js';
+import { L4_PROTOS, PROTO_NUMBER, type Direction, type EndpointPolicy, type PolicyEntry, type PortMatch } from './ir.js';
+import type { PolicyKey, PolicyValue } from './policy-map.js';
+
+export interface ExplainInput {
+  readonly pod: PodModel;
+  readonly dir: Direction;
+  readonly peer32: number;
+  readonly proto: 'tcp' | 'udp' | 'sctp' | 'icmp';
+  /** 0 for ICMP. */
+  readonly port: number;
+  readonly endpoint: EndpointPolicy | undefined;
+  readonly pc: PolicyContext;
+  /** The iptables model's rule set, or null in the eBPF model. */
+  readonly rules: RuleSet | null;
+  readonly bpf: BpfEndpointPolicy | undefined;
+}
+
+export function explainDecision(x: ExplainInput): string[] {
+  const who = `${x.pod.namespace}/${x.pod.name}`;
+  const ep = x.endpoint;
+  if (!ep || !ep[x.dir].enforced) return [`no policy selects ${who} for ${x.dir}: not enforced, every flow passes`];
+  const identity = x.pc.ipcache(x.pod.nodeName).lookup(x.peer32);
+  const lines = [`${x.dir} of ${who} is enforced, selected by ${ep.selectedBy.join(', ') || 'the enforcement mode (always)'}`];
+  const covering = ep[x.dir].entries.filter((e) => covers(x, e, identity));
+  lines.push(covering.length > 0
+    ? `rules covering ${x.proto}${x.port ? `/${x.port}` : ''} ${x.dir === 'ingress' ? 'from' : 'to'} ${ipv4ToString(x.peer32)}${x.rules ? "" : ` (identity ${identity})`}: ${covering.map((e) => `${e.deny ? 'deny' : e.http ? 'allow via L7 proxy' : 'allow'} by ${e.source}`).join('; ')}`
+    : `no rule of ${ep.selectedBy.join(', ') || 'any policy'} covers ${x.proto}${x.port ? `/${x.port}` : ''} ${x.dir === 'ingress' ? 'from' : 'to'} ${ipv4ToString(x.peer32)}${x.rules ? "" : ` (identity ${identity})`}: default deny`);
+  if (x.rules) {
+    const w = iptablesVerdict(x.rules, x.pod, x.dir, x.peer32, x.proto, x.port, CT_NEW, newIptResult()).walk;
+    for (let k = 0; k < w.matchedCount; k++) lines.push(`iptables: ${formatRule(w.matched[k])}`);
+    if (!w.by) lines.push('iptables: the chain ended with no verdict: the built-in chain policy');
+  } else if (x.bpf) {
+    const egress = x.dir === 'egress' ? 1 : 0;
+    const proto = PROTO_NUMBER[x.proto.toUpperCase() as 'TCP'];
+    for (const id of identity === 0 ? [0] : [identity, 0]) {
+      const hit = longestMatch(x.bpf, id, egress, proto, x.port);
+      lines.push(hit
+        ? `policy map: ${keyText(hit[0])} -> ${hit[1].deny ? 'deny' : 'allow'}${hit[1].proxyPort ? `, proxy port ${hit[1].proxyPort}` : ''}`
+        : `policy map: no entry for identity ${id} ${egress ? 'egress' : 'ingress'} ${x.proto}${x.port ? `/${x.port}` : ''}`);
+    }
+  }
+  return lines;
+}
+
+function portCovers(m: PortMatch, proto: ExplainInput['proto'], port: number): boolean {
+  const p = proto.toUpperCase() as 'TCP';
+  if (m.proto === 'ANY' ? m.port !== 0 && !L4_PROTOS.includes(p) : m.proto !== p) return false;
+  if (m.port === 0) return m.name === undefined;
+  return port >= m.port && port <= (m.endPort || m.port);
+}
+
+function covers(x: ExplainInput, e: PolicyEntry, identity: number): boolean {
+  if (e.ports.length > 0 && !e.ports.some((m) => portCovers(m, x.proto, x.port))) return false;
+  return e.peers.some((p) => peerIdentities(x.pc, p).some((id) => id === 0 || id === identity));
+}
+
+/** The LPM entry of `identity` for (direction, proto, port), as the datapath's lookup finds it. */
+function longestMatch(bp: BpfEndpointPolicy, identity: number, egress: 0 | 1, proto: number, port: number): [PolicyKey, PolicyValue] | undefined {
+  let best: [PolicyKey, PolicyValue] | undefined;
+  for (const [k, v] of bp.map.entries()) {
+    if (k.identity !== identity || k.egress !== egress) continue;
+    if (k.prefixLen >= 8 && k.proto !== proto) continue;
+    const bits = k.prefixLen > 8 ? k.prefixLen - 8 : 0;
+    const mask = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
+    if ((k.dport & mask) !== (port & mask)) continue;
+    if (!best || k.prefixLen > best[0].prefixLen) best = [k, v];
+  }
+  return best;
+}
+
+function keyText(k: PolicyKey): string {
+  const proto = Object.entries(PROTO_NUMBER).find(([, n]) => n === k.proto)?.[0] ?? String(k.proto);
+  const span = 1 << (24 - k.prefixLen);
+  const ports = k.prefixLen === 0 ? 'ANY' : k.prefixLen === 8 ? `ANY/${proto}` : span === 1 ? `${k.dport}/${proto}` : `${k.dport}-${k.dport + span - 1}/${proto}`;
+  return `{identity ${k.identity}, ${k.egress ? 'egress' : 'ingress'}, ${ports}, prefix ${k.prefixLen}}`;
+}
