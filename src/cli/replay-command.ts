@@ -9,7 +9,7 @@ import { HubbleWriter } from '../observe/hubble.js';
 import { summarize } from '../observe/packet-info.js';
 import { Recorder, type PacketResult } from '../observe/recorder.js';
 import { formatErrors, formatRuntime } from '../observe/stats.js';
-import { writeNodePcaps } from '../observe/write-pcaps.js';
+import { nodePcapsProblem, writeNodePcaps } from '../observe/write-pcaps.js';
 import { parseErrorName } from '../packet/errors.js';
 import { formatConntrackList } from '../conntrack/format.js';
 import { replaySettled } from '../replay/replay.js';
@@ -46,7 +46,7 @@ export function defaultCapturePath(): string {
 /** `dpemu replay`: one line per frame (or Hubble JSON), traces, stats and per-node pcapng outputs. */
 export async function replayCommand(capture: string | FrameSource, cluster: Cluster, o: ReplayCommandOptions, io: Io): Promise<number> {
   // Checked before the replay: a directory that cannot be written would lose the whole run's captures.
-  const pcapDirProblem = o.writePcaps !== undefined ? prepareOutputDir(o.writePcaps) : undefined;
+  const pcapDirProblem = o.writePcaps !== undefined ? prepareOutputDir(o.writePcaps) ?? nodePcapsProblem(o.writePcaps, cluster) : undefined;
   if (pcapDirProblem !== undefined) {
     io.err(`dpemu: --write-pcaps ${o.writePcaps}: ${pcapDirProblem}; name a writable directory (it is created if missing)\n`);
     return 2;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { PcapngWriter } from '../capture/index.js';
-import { makeDir } from '../util/output-path.js';
+import { makeDir, outputFileProblem } from '../util/output-path.js';
 import type { DeviceTable } from '../dataplane/devices.js';
 import type { Cluster } from '../scenario/model.js';
 import type { DeviceCapture } from './device-capture.js';
@@ -17,12 +17,26 @@ import type { DeviceCapture } from './device-capture.js';
  * share its timestamp, keep the order it took them. Each file interleaves every device of its node,
  * as `tcpdump -i any` would; filter one device with `frame.interface_name`.
  */
+/** The file writeNodePcaps writes for each node. */
+export function nodePcapPath(dir: string, node: { name: string }): string {
+  return join(dir, `${node.name}.pcapng`);
+}
+
+/** Why one of the node files could not be written (a directory or a read-only file in its place), else undefined. */
+export function nodePcapsProblem(dir: string, cluster: Cluster): string | undefined {
+  for (const node of cluster.nodes) {
+    const problem = outputFileProblem(nodePcapPath(dir, node));
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
 export async function writeNodePcaps(dir: string, cluster: Cluster, devices: DeviceTable, capture: DeviceCapture, userAppl: string): Promise<string[]> {
   makeDir(dir);
   const files: string[] = [];
   const inTime = [...capture.frames].sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec);
   for (const node of cluster.nodes) {
-    const path = join(dir, `${node.name}.pcapng`);
+    const path = nodePcapPath(dir, node);
     const w = PcapngWriter.toFile(path, { userAppl });
     const ifOf = new Map<number, number>();
     for (const d of devices.ofNode(node.index)) ifOf.set(d.id, w.addInterface({ linkType: 1, name: d.label, snaplen: 262144 }));

@@ -3,7 +3,7 @@
  * nothing replayed); a damaged capture replays every good frame and then reports where (exit 1);
  * an unknown `--at` lists what exists (exit 2).
  */
-import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,15 @@ describe('dpemu replay bad inputs', () => {
       expect(r.out).toBe('');
       expect(r.err).toMatch(/^dpemu: --write-pcaps .*(is not a directory|cannot create it)/);
     }
+  });
+
+  it('--write-pcaps where a node\'s file cannot be (a directory in its place): exit 2 before replaying', async () => {
+    const out = join(dir, 'pcaps-out');
+    mkdirSync(join(out, 'node-2.pcapng'), { recursive: true });
+    const r = await runCli(['replay', '--write-pcaps', out]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/^dpemu: --write-pcaps .*: .*node-2\.pcapng is a directory/);
   });
 
   it('frames of a link type that does not carry them are dropped MALFORMED_FRAME with the parse error, never read as Ethernet', async () => {
