@@ -1,6 +1,8 @@
 /**
  * NetworkPolicy (networking.k8s.io/v1) and CiliumNetworkPolicy (cilium.io/v2) specs, validated for structure only.
- * The policy compiler consumes these typed specs later; unknown extra fields (L7 rules, ...) are kept as written.
+ * The policy compiler consumes these typed specs later. NetworkPolicy objects are strict, as the apiserver's field
+ * validation is: every field of the API is listed, and a misspelt `from`/`ports` would otherwise leave a rule that
+ * allows every peer or port.
  */
 import { z } from 'zod';
 import { parseCidr, cidrContains } from './ipv4.js';
@@ -13,7 +15,7 @@ import { cidr, labelSelector, port, portOrName } from './fields.js';
 export const ALWAYS_ON_OBJECTS = { when: (p: { value: unknown }) => typeof p.value === 'object' && p.value !== null };
 
 const ipBlock = z
-  .looseObject({ cidr, except: z.array(cidr).optional() }, { error: 'expected an ipBlock with cidr (and optional except)' })
+  .strictObject({ cidr, except: z.array(cidr).optional() }, { error: 'expected an ipBlock with cidr (and optional except)' })
   .superRefine((b, ctx) => {
     const outer = parseCidr(b.cidr);
     if (!outer) return;
@@ -26,7 +28,7 @@ const ipBlock = z
   });
 
 const npPeer = z
-  .looseObject({
+  .strictObject({
     podSelector: labelSelector.optional(),
     namespaceSelector: labelSelector.optional(),
     ipBlock: ipBlock.optional(),
@@ -42,7 +44,7 @@ const npPeer = z
   }, ALWAYS_ON_OBJECTS);
 
 const npPort = z
-  .looseObject({
+  .strictObject({
     protocol: z.enum(['TCP', 'UDP', 'SCTP'], { error: 'expected TCP, UDP or SCTP (upper case)' }).optional(),
     port: portOrName.optional(),
     endPort: port.optional(),
@@ -56,11 +58,11 @@ const npPort = z
     }
   });
 
-export const networkPolicySpec = z.looseObject({
+export const networkPolicySpec = z.strictObject({
   podSelector: labelSelector,
   policyTypes: z.array(z.enum(['Ingress', 'Egress'], { error: 'expected Ingress or Egress' })).optional(),
-  ingress: z.array(z.looseObject({ from: z.array(npPeer).optional(), ports: z.array(npPort).optional() })).optional(),
-  egress: z.array(z.looseObject({ to: z.array(npPeer).optional(), ports: z.array(npPort).optional() })).optional(),
+  ingress: z.array(z.strictObject({ from: z.array(npPeer).optional(), ports: z.array(npPort).optional() })).optional(),
+  egress: z.array(z.strictObject({ to: z.array(npPeer).optional(), ports: z.array(npPort).optional() })).optional(),
 });
 export type NetworkPolicySpec = z.infer<typeof networkPolicySpec>;
 

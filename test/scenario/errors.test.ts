@@ -202,3 +202,36 @@ spec:
     ]);
   });
 });
+
+describe('NetworkPolicy fields are strict, as the apiserver validates them', () => {
+  // Loose rule objects read `form:` as a rule without `from` (every peer allowed) and `port:` as no
+  // `ports` (every port): the opposite of what the author wrote.
+  it('a misspelt from/ports/ingress/ipBlock key is an unknown-field problem naming its path', () => {
+    const text = `${TWO_NODES}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db}
+spec:
+  podSelector: {matchLabels: {role: db}}
+  policyType: [Ingress]
+  ingress:
+  - form: [{podSelector: {matchLabels: {role: frontend}}}]
+  - from: [{ipBlock: {cidr: 172.17.0.0/16, exept: [172.17.1.0/24]}}]
+    port: [{port: 6379}]
+  - from: [{podSelector: {}, namspaceSelector: {}}]
+    ports: [{protocol: TCP, port: 6379, endport: 6380}]
+`;
+    const r = loadScenarioText(text, 'np.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((p) => [p.path, p.message.split(';')[0]])).toEqual([
+      ['spec.policyType', 'unknown field'],
+      ['spec.ingress[0].form', 'unknown field'],
+      ['spec.ingress[1].from[0].ipBlock.exept', 'unknown field'],
+      ['spec.ingress[1].port', 'unknown field'],
+      ['spec.ingress[2].from[0].namspaceSelector', 'unknown field'],
+      ['spec.ingress[2].ports[0].endport', 'unknown field'],
+    ]);
+  });
+});
