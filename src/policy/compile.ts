@@ -39,6 +39,18 @@ export const CILIUM_ENTITIES = [
   'all', 'world', 'world-ipv4', 'world-ipv6', 'cluster', 'host', 'remote-node', 'kube-apiserver', 'ingress', 'health', 'init', 'unmanaged', 'none',
 ] as const;
 
+/** Cilium rule fields dpemu reads the rule without, and what that changes (a warning each, naming the field). */
+const RULE_EXTRAS: ReadonlyArray<[string, string]> = [
+  ['icmps', 'the rule is read without it: with a peer it allows that peer everything, without one nothing (Cilium allows only the listed ICMP types)'],
+  ['authentication', 'the rule allows without mutual authentication'],
+];
+const PORT_EXTRAS: ReadonlyArray<[string, string]> = [
+  ['serverNames', 'the port is allowed for every TLS server name (Cilium allows only the listed SNIs)'],
+  ['terminatingTLS', 'ignored (no TLS interception)'],
+  ['originatingTLS', 'ignored (no TLS origination)'],
+  ['listener', 'ignored (no Envoy listener redirect)'],
+];
+
 interface RawPort {
   proto: PolicyProto | 'ANY';
   port: number | string;
@@ -308,6 +320,9 @@ function compileCnp(cluster: Cluster, cnp: Cluster['ciliumNetworkPolicies'][numb
       return;
     }
     const epSel = checkSelector(c, spec.endpointSelector, `${base}.endpointSelector`);
+    if (spec.enableDefaultDeny !== undefined) {
+      c.warn('POLICY_UNSUPPORTED', `${base}.enableDefaultDeny`, 'enableDefaultDeny is not modeled: the selected pods are default-deny in each direction this spec has rules for');
+    }
     const rules: RuleTemplate[] = [];
     const sections: Array<[Direction, boolean, string]> = [
       ['ingress', false, 'ingress'],
@@ -331,6 +346,7 @@ function compileCnp(cluster: Cluster, cnp: Cluster['ciliumNetworkPolicies'][numb
         for (const k of ['Requires', 'FQDNs', 'Services', 'Nodes', 'Groups']) {
           if (rule[`${from}${k}`] !== undefined) c.warn('POLICY_UNSUPPORTED', `${field}.${from}${k}`, `${from}${k} is not modeled (ignored)`);
         }
+        for (const [k, effect] of RULE_EXTRAS) if (rule[k] !== undefined) c.warn('POLICY_UNSUPPORTED', `${field}.${k}`, `${k} is not modeled: ${effect}`);
         const eps = rule[`${from}Endpoints`] as unknown[] | undefined;
         if (eps) {
           l3 = true;
@@ -372,6 +388,7 @@ function compileCnp(cluster: Cluster, cnp: Cluster['ciliumNetworkPolicies'][numb
         }
         toPorts.forEach((tp, j) => {
           const tf = `${field}.toPorts[${j}]`;
+          for (const [k, effect] of PORT_EXTRAS) if (tp[k] !== undefined) c.warn('POLICY_UNSUPPORTED', `${tf}.${k}`, `${k} is not modeled: ${effect}`);
           const rawPorts = tp.ports as Array<Record<string, unknown>> | undefined;
           let ports: RawPort[] | null = null;
           if (rawPorts && rawPorts.length) {

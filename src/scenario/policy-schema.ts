@@ -83,10 +83,15 @@ const ciliumPortNumber = z.union(
   { error: CILIUM_PORT_TEXT },
 );
 
-const ciliumPortRule = z.looseObject({
+/**
+ * CiliumNetworkPolicy objects are strict too, over every field of Cilium's v2 API (pkg/policy/api): the compiler
+ * models some and warns about the others by name (policy/compile.ts); a key outside the API is a typo, which
+ * would otherwise drop a peer list (`fromEndpoint:` leaves an L4-only rule that allows every peer).
+ */
+const ciliumPortRule = z.strictObject({
   ports: z
     .array(
-      z.looseObject({
+      z.strictObject({
         port: ciliumPortNumber,
         endPort: port.optional(),
         protocol: z
@@ -96,20 +101,30 @@ const ciliumPortRule = z.looseObject({
     )
     .optional(),
   rules: z.unknown().optional(),
+  serverNames: z.array(z.string()).optional(),
+  terminatingTLS: z.unknown().optional(),
+  originatingTLS: z.unknown().optional(),
+  listener: z.unknown().optional(),
 });
 
-const cidrSet = z.looseObject({ cidr, except: z.array(cidr).optional() });
+const cidrSet = z.strictObject({ cidr, except: z.array(cidr).optional() });
 
-const ciliumIngress = z.looseObject({
+/** Fields Cilium has in every ingress/egress rule, not modeled by dpemu (compile.ts warns about each). */
+const ciliumRuleExtras = { icmps: z.array(z.unknown()).optional(), authentication: z.unknown().optional() };
+
+const ciliumIngress = z.strictObject({
   fromEndpoints: z.array(labelSelector).optional(),
   fromRequires: z.array(labelSelector).optional(),
   fromCIDR: z.array(cidr).optional(),
   fromCIDRSet: z.array(cidrSet).optional(),
   fromEntities: z.array(entity).optional(),
+  fromGroups: z.array(z.unknown()).optional(),
+  fromNodes: z.array(z.unknown()).optional(),
   toPorts: z.array(ciliumPortRule).optional(),
+  ...ciliumRuleExtras,
 });
 
-const ciliumEgress = z.looseObject({
+const ciliumEgress = z.strictObject({
   toEndpoints: z.array(labelSelector).optional(),
   toRequires: z.array(labelSelector).optional(),
   toCIDR: z.array(cidr).optional(),
@@ -118,10 +133,13 @@ const ciliumEgress = z.looseObject({
   toPorts: z.array(ciliumPortRule).optional(),
   toFQDNs: z.array(z.looseObject({ matchName: z.string().optional(), matchPattern: z.string().optional() })).optional(),
   toServices: z.array(z.unknown()).optional(),
+  toGroups: z.array(z.unknown()).optional(),
+  toNodes: z.array(z.unknown()).optional(),
+  ...ciliumRuleExtras,
 });
 
 export const ciliumNetworkPolicySpec = z
-  .looseObject({
+  .strictObject({
     description: z.string().optional(),
     endpointSelector: labelSelector.optional(),
     nodeSelector: labelSelector.optional(),
@@ -129,6 +147,9 @@ export const ciliumNetworkPolicySpec = z
     ingressDeny: z.array(ciliumIngress).optional(),
     egress: z.array(ciliumEgress).optional(),
     egressDeny: z.array(ciliumEgress).optional(),
+    labels: z.array(z.unknown()).optional(),
+    enableDefaultDeny: z.unknown().optional(),
+    log: z.unknown().optional(),
   })
   .superRefine((s, ctx) => {
     if ((s.endpointSelector === undefined) === (s.nodeSelector === undefined)) {

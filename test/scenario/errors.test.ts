@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DpemuError } from '../../src/util/errors.js';
 import { ScenarioError, formatProblem, loadScenario, loadScenarioOrThrow, loadScenarioText } from '../../src/scenario/index.js';
+import { compilePolicies } from '../../src/policy/compile.js';
 import { TWO_NODES } from './helpers.js';
 
 const BAD = `# line 1
@@ -233,5 +234,50 @@ spec:
       ['spec.ingress[2].from[0].namspaceSelector', 'unknown field'],
       ['spec.ingress[2].ports[0].endport', 'unknown field'],
     ]);
+  });
+});
+
+describe('CiliumNetworkPolicy fields are strict over Cilium\'s API; unmodelled ones are warned by name', () => {
+  const cnp = (spec: string): string => `${TWO_NODES}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: c}
+spec:
+${spec}`;
+
+  it('a misspelt peer list or section is an unknown-field problem, not an allow-every-peer rule', () => {
+    const r = loadScenarioText(cnp(`  endpointSelector: {matchLabels: {role: backend}}
+  ingres: [{fromEndpoints: [{}]}]
+  ingress:
+  - fromEndpoint: [{matchLabels: {role: frontend}}]
+    toPorts: [{ports: [{port: "80", protcol: TCP}]}]
+  egress:
+  - toCIDRSet: [{cidr: 10.0.0.0/8, exception: [10.96.0.0/12]}]`), 'cnp.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((p) => [p.path, p.message.split(';')[0]])).toEqual([
+      ['spec.ingres', 'unknown field'],
+      ['spec.ingress[0].fromEndpoint', 'unknown field'],
+      ['spec.ingress[0].toPorts[0].ports[0].protcol', 'unknown field'],
+      ['spec.egress[0].toCIDRSet[0].exception', 'unknown field'],
+    ]);
+  });
+
+  it("Cilium's documented icmps, serverNames and enableDefaultDeny load with a warning each naming the field", () => {
+    const r = loadScenarioText(cnp(`  endpointSelector: {matchLabels: {app: myService}}
+  enableDefaultDeny: {egress: false}
+  egress:
+  - icmps: [{fields: [{type: 8, family: IPv4}]}]
+  - toPorts: [{ports: [{port: "443", protocol: TCP}], serverNames: [one.one.one.one]}]`), 'cnp.yaml');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const d = compilePolicies(r.cluster).diagnostics;
+    expect(d.map((x) => [x.severity, x.code, x.field])).toEqual([
+      ['warning', 'POLICY_UNSUPPORTED', 'spec.enableDefaultDeny'],
+      ['warning', 'POLICY_UNSUPPORTED', 'spec.egress[0].icmps'],
+      ['warning', 'POLICY_UNSUPPORTED', 'spec.egress[1].toPorts[0].serverNames'],
+    ]);
+    expect(d[1].message).toContain('Cilium allows only the listed ICMP types');
   });
 });
