@@ -540,7 +540,17 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
   for (const sd of svcDrafts) {
     const svc = sd.model;
     const svcId = `${svc.namespace}/${svc.name}`;
-    if (explicit.has(svcId)) continue;
+    if (explicit.has(svcId)) {
+      // kube-proxy pairs a Service port with a slice port by name and protocol only: a written slice whose port
+      // is named differently (the Service's is often unnamed, "") gives that port no endpoints, which looks like a bug.
+      const given = endpointSlices.filter((e) => e.namespace === svc.namespace && e.service === svc.name).flatMap((e) => e.ports);
+      for (const port of svc.ports) {
+        if (given.some((p) => p.name === port.name && p.protocol === port.protocol)) continue;
+        const have = given.map((p) => `"${p.name}" ${p.port}/${p.protocol}`).join(', ') || 'no ports';
+        warnings.push(`${where(sd.o.src)}: Service "${svcId}" port ${port.port}/${port.protocol} (name "${port.name}") matches no port of its EndpointSlices/Endpoints (${have}); kube-proxy pairs them by name and protocol, so it has no endpoints and traffic to it is REJECTed`);
+      }
+      continue;
+    }
     const vipText = svc.clusterIp ?? 'its endpoints';
     if (!svc.selector) {
       warnings.push(`${where(sd.o.src)}: Service "${svcId}" has no selector and no EndpointSlice/Endpoints; traffic to ${vipText} will be REJECTed like kube-proxy does`);

@@ -209,3 +209,33 @@ describe('allocation', () => {
     expect(c.services.find((s) => s.name === 'd')!.loadBalancerIps).toEqual(['203.0.113.9']);
   });
 });
+
+describe('written EndpointSlices pair with Service ports by name and protocol, as kube-proxy does', () => {
+  const slice = (svc: string, ports: string) => `---
+apiVersion: v1
+kind: Service
+metadata: {name: ${svc}}
+spec:
+  ports: [{protocol: TCP, port: 80, targetPort: 9376}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ${svc}-1, labels: {kubernetes.io/service-name: ${svc}}}
+addressType: IPv4
+${ports}
+endpoints: [{addresses: ["10.244.2.10"]}]
+`;
+
+  it("kubernetes.io's example (port name '') gets its endpoints; a slice port named otherwise, or none, is a warning naming both", () => {
+    const text = TWO_NODES + slice('docs', "ports: [{name: '', appProtocol: http, protocol: TCP, port: 9376}]") + slice('named', 'ports: [{name: http, protocol: TCP, port: 9376}]') + slice('portless', '');
+    const r = loadScenarioText(text, 'eps.yaml');
+    if (!r.ok) throw r.error;
+    // Silent before: the Service got no endpoints and traffic was REJECTed with no hint why.
+    const w = r.warnings.filter((x) => x.includes('matches no port'));
+    expect(w).toEqual([
+      expect.stringContaining('Service "default/named" port 80/TCP (name "") matches no port of its EndpointSlices/Endpoints ("http" 9376/TCP)'),
+      expect.stringContaining('Service "default/portless" port 80/TCP (name "") matches no port of its EndpointSlices/Endpoints (no ports)'),
+    ]);
+    expect(endpointsForService(r.cluster, 'default', 'docs')[0].ports).toEqual([{ name: '', port: 9376, protocol: 'TCP' }]);
+  });
+});
