@@ -71,6 +71,9 @@ function combine(a: DirectionVerdict | null, b: DirectionVerdict | null): Verdic
   return 'ALLOW';
 }
 
+/** What an L4 rule without HTTP rules gives the proxy for its port (httpRules): every request matches. */
+const HTTP_ALLOW_ALL: HttpRule = { headers: [], text: 'any request (an L4 rule without HTTP rules covers this port)' };
+
 export class PolicyEngine {
   private cluster!: Cluster;
   private pc!: PolicyContext;
@@ -179,9 +182,13 @@ export class PolicyEngine {
     const id = this.pc.ipcache(pod.nodeName).lookup(peer32);
     const out: HttpRule[] = [];
     for (const e of ep[dir].entries) {
-      if (e.deny || !e.http) continue;
-      if (!e.ports.some((p) => p.port === dport)) continue;
+      if (e.deny) continue;
+      if (!e.ports.some((p) => p.port === dport && (p.proto === 'TCP' || p.proto === 'ANY'))) continue;
       if (!e.peers.some((p) => peerIdentities(this.pc, p).some((x) => x === 0 || x === id))) continue;
+      // Cilium merges the rules of one port into one L4 filter, and a rule there without L7 rules wildcards L7 for
+      // its peers: "the layer 7 portions of the latter rule will have no effect" (docs, Layer 7 policies). The
+      // flow is still redirected; the proxy allows every request.
+      if (!e.http) return [HTTP_ALLOW_ALL];
       out.push(...e.http);
     }
     return out;

@@ -122,6 +122,37 @@ describe('L7 rules (CiliumNetworkPolicy rules.http): the first request goes thro
   }
 });
 
+describe('an L4 rule for the same port wildcards the L7 rules (Cilium\'s L4 filter merge)', () => {
+  const enc = new TextEncoder();
+  // Cilium docs, Layer 7 policies: "If a layer 4 rule is specified in the policy, and a similar layer 4 rule with
+  // layer 7 rules is also specified, then the layer 7 portions of the latter rule will have no effect."
+  const plainL4 = `---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: api-l4, namespace: app }
+spec:
+  endpointSelector: { matchLabels: { app: api } }
+  ingress:
+    - fromEndpoints: [{ matchLabels: { app: web } }]
+      toPorts: [{ ports: [{ port: "8080", protocol: TCP }] }]
+`;
+  for (const mode of ['iptables', 'ebpf'] as const) {
+    it(`${mode}: GET /admin, which api-l7 alone answers 403, passes through the proxy`, () => {
+      const h = new Harness({ scenario: `${scenario('cilium', mode)}\n${plainL4}`, tracing: true });
+      const web = h.pod('app/web-0');
+      const api = h.pod('app/api-0');
+      const syn = h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x02, seq: 100 }]));
+      expect(syn.traces.some((t) => t.decision.startsWith('REDIRECT to proxy port'))).toBe(true);
+      h.one(podFrame(h, api.name, web.ip, [{ type: 'tcp', srcPort: 8080, dstPort: 46000, flags: 0x12, seq: 500, ack: 101 }]));
+      h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x10, seq: 101, ack: 501 }]));
+      const req = enc.encode('GET /admin HTTP/1.1\r\nHost: api\r\n\r\n');
+      const out = h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x18, seq: 101, ack: 501 }], req));
+      expect(out.results.find((r) => !r.generated)!.verdict).toBe(1);
+      expect(out.traces.some((t) => t.decision === 'L7 ALLOW')).toBe(true);
+    });
+  }
+});
+
 describe('policy enforcement and audit modes (spec.policy)', () => {
   const withPolicy = (fx: string, mode: 'iptables' | 'ebpf', policy: string): string =>
     scenario(fx, mode).replace(/kind: Cluster\n([\s\S]*?)spec:\n/, (m) => `${m}  policy: ${policy}\n`);
