@@ -11,7 +11,7 @@ import {
   CT_F_NODE_PORT, CT_F_PROXY_REDIRECT, CT_F_RX_CLOSING, CT_F_SEEN_NON_SYN, CT_F_TX_CLOSING, CT_F_DSR, CT_F_LB_LOOPBACK,
   TUPLE_F_IN,
 } from '../maps/cilium-layouts.js';
-import { ReservedIdentity } from '../identity/identities.js';
+import { reservedLabel } from '../identity/identities.js';
 import type { PolicyKey, PolicyValue } from '../policy/policy-map.js';
 import type { PodModel } from '../scenario/model.js';
 import { SVC_FLAG_AFFINITY, SVC_FLAG_INT_LOCAL_SCOPE, SVC_FLAG_LOADBALANCER, SVC_FLAG_NODEPORT, SVC_FLAG_ROUTABLE, ipv4NatEntryV1 } from './layouts.js';
@@ -99,16 +99,6 @@ export function formatIpcacheList(st: EbpfNodeState): string[] {
   return table([['IP PREFIX/ADDRESS', 'IDENTITY'], ...rows.map((r) => r.cols)]);
 }
 
-const RESERVED_LABELS: Record<number, string> = {
-  [ReservedIdentity.UNKNOWN]: 'reserved:unknown',
-  [ReservedIdentity.HOST]: 'reserved:host',
-  [ReservedIdentity.WORLD]: 'reserved:world',
-  [ReservedIdentity.UNMANAGED]: 'reserved:unmanaged',
-  [ReservedIdentity.HEALTH]: 'reserved:health',
-  [ReservedIdentity.INIT]: 'reserved:init',
-  [ReservedIdentity.REMOTE_NODE]: 'reserved:remote-node',
-  [ReservedIdentity.KUBE_APISERVER]: 'reserved:kube-apiserver',
-};
 
 function portProto(k: PolicyKey): string {
   if (k.prefixLen === 0) return 'ANY';
@@ -129,7 +119,7 @@ export function formatPolicyGet(st: EbpfNodeState, entries: Iterable<[PolicyKey,
   for (const [set, id] of st.identities.entries()) labelsOf.set(id, set.split(','));
   const rows: Array<{ sort: string; cols: string[][] }> = [];
   const add = (k: PolicyKey, v: PolicyValue): void => {
-    const labels = RESERVED_LABELS[k.identity] !== undefined ? [RESERVED_LABELS[k.identity]] : labelsOf.get(k.identity) ?? [`cidr-identity:${k.identity}`];
+    const labels = reservedLabel(k.identity) !== undefined ? [reservedLabel(k.identity)!] : labelsOf.get(k.identity) ?? [`cidr-identity:${k.identity}`];
     const first = [v.deny ? 'Deny' : 'Allow', k.egress ? 'Egress' : 'Ingress', labels[0], portProto(k), v.proxyPort ? String(v.proxyPort) : 'NONE', 'disabled', '0', '0', String(k.prefixLen)];
     const cols = [first, ...labels.slice(1).map((l) => ['', '', l, '', '', '', '', '', ''])];
     rows.push({ sort: `${k.egress}|${String(k.identity).padStart(10, '0')}|${String(k.proto).padStart(3, '0')}|${String(k.dport).padStart(5, '0')}|${k.prefixLen}`, cols });

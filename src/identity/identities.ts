@@ -12,6 +12,21 @@ export const ReservedIdentity = {
   KUBE_APISERVER: 7,
 } as const;
 
+/** The label `cilium identity list` shows for a reserved identity, or undefined for another number. */
+export function reservedLabel(id: number): string | undefined {
+  return RESERVED_LABELS[id];
+}
+const RESERVED_LABELS: Readonly<Record<number, string>> = {
+  [ReservedIdentity.UNKNOWN]: 'reserved:unknown',
+  [ReservedIdentity.HOST]: 'reserved:host',
+  [ReservedIdentity.WORLD]: 'reserved:world',
+  [ReservedIdentity.UNMANAGED]: 'reserved:unmanaged',
+  [ReservedIdentity.HEALTH]: 'reserved:health',
+  [ReservedIdentity.INIT]: 'reserved:init',
+  [ReservedIdentity.REMOTE_NODE]: 'reserved:remote-node',
+  [ReservedIdentity.KUBE_APISERVER]: 'reserved:kube-apiserver',
+};
+
 /** First identity a cluster's label sets get, as Cilium allocates them. */
 export const FIRST_CLUSTER_IDENTITY = 256;
 

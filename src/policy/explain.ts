@@ -8,6 +8,7 @@
 import { formatRule } from '../kubeproxy/render-save.js';
 import type { RuleSet } from '../kubeproxy/rule.js';
 import { CT_NEW } from '../kubeproxy/rule.js';
+import { reservedLabel } from '../identity/identities.js';
 import { ipv4ToString } from '../packet/format.js';
 import type { PodModel } from '../scenario/model.js';
 import type { BpfEndpointPolicy } from './bpf-policy.js';
@@ -36,11 +37,12 @@ export function explainDecision(x: ExplainInput): string[] {
   const ep = x.endpoint;
   if (!ep || !ep[x.dir].enforced) return [`no policy selects ${who} for ${x.dir}: not enforced, every flow passes`];
   const identity = x.pc.ipcache(x.pod.nodeName).lookup(x.peer32);
+  const idText = `${identity} ${identityLabels(x.pc, identity)}`;
   const lines = [`${x.dir} of ${who} is enforced, selected by ${ep.selectedBy.join(', ') || 'the enforcement mode (always)'}`];
   const covering = ep[x.dir].entries.filter((e) => covers(x, e, identity));
   lines.push(covering.length > 0
-    ? `rules covering ${x.proto}${x.port ? `/${x.port}` : ''} ${x.dir === 'ingress' ? 'from' : 'to'} ${ipv4ToString(x.peer32)}${x.rules ? "" : ` (identity ${identity})`}: ${covering.map((e) => `${e.deny ? 'deny' : e.http ? 'allow via L7 proxy' : 'allow'} by ${e.source}`).join('; ')}`
-    : `no rule of ${ep.selectedBy.join(', ') || 'any policy'} covers ${x.proto}${x.port ? `/${x.port}` : ''} ${x.dir === 'ingress' ? 'from' : 'to'} ${ipv4ToString(x.peer32)}${x.rules ? "" : ` (identity ${identity})`}: default deny`);
+    ? `rules covering ${x.proto}${x.port ? `/${x.port}` : ''} ${x.dir === 'ingress' ? 'from' : 'to'} ${ipv4ToString(x.peer32)}${x.rules ? '' : ` (identity ${idText})`}: ${covering.map((e) => `${e.deny ? 'deny' : e.http ? 'allow via L7 proxy' : 'allow'} by ${e.source}`).join('; ')}`
+    : `no rule of ${ep.selectedBy.join(', ') || 'any policy'} covers ${x.proto}${x.port ? `/${x.port}` : ''} ${x.dir === 'ingress' ? 'from' : 'to'} ${ipv4ToString(x.peer32)}${x.rules ? '' : ` (identity ${idText})`}: default deny`);
   if (x.rules) {
     const w = iptablesVerdict(x.rules, x.pod, x.dir, x.peer32, x.proto, x.port, CT_NEW, newIptResult()).walk;
     for (let k = 0; k < w.matchedCount; k++) lines.push(`iptables: ${formatRule(w.matched[k])}`);
@@ -56,6 +58,14 @@ export function explainDecision(x: ExplainInput): string[] {
     }
   }
   return lines;
+}
+
+/** An identity's labels as `cilium identity get` lists them: reserved, a pod label set, or a CIDR identity. */
+function identityLabels(pc: PolicyContext, id: number): string {
+  const reserved = reservedLabel(id);
+  if (reserved !== undefined) return reserved;
+  const set = pc.ids.entries().find(([, n]) => n === id)?.[0];
+  return set !== undefined ? `[${set.split(',').join(' ')}]` : 'cidr';
 }
 
 function portCovers(m: PortMatch, proto: ExplainInput['proto'], port: number): boolean {

@@ -48,7 +48,7 @@ describe('policy decisions in traces name the rule or map entry behind them', ()
     const denied = await runCli(['walk', '--scenario', f, '--from', 'client', '--to', 'web-55869b7ff4-5r44q:9090']);
     expect(denied.out).toMatch(/DROPPED POLICY_DENY at node-2 policy4-ingress/);
     const d = because(denied.out, 'policy4-ingress');
-    expect(d[1]).toMatch(/^rules covering tcp\/9090 from 10\.244\.1\.\d+ \(identity \d+\): deny by CiliumNetworkPolicy default\/web-deny-9090 spec\.ingressDeny\[0\]/);
+    expect(d[1]).toMatch(/^rules covering tcp\/9090 from 10\.244\.1\.\d+ \(identity \d+ \[k8s:app=client [^\]]*\]\): deny by CiliumNetworkPolicy default\/web-deny-9090 spec\.ingressDeny\[0\]/);
     expect(d[2]).toMatch(/^policy map: \{identity \d+, ingress, 9090\/TCP, prefix 24\} -> deny$/);
     const stranger = await runCli(['walk', '--scenario', f, '--from', 'web', '--to', 'web-55869b7ff4-vjqfc:8080']);
     const s = because(stranger.out, 'policy4-ingress');
