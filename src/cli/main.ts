@@ -74,7 +74,7 @@ function usageCode(code: string): boolean {
 }
 
 /** Options whose value may look like a flag (`--count -1`): joined as `--count=-1`, so the value is checked, not taken for an option. */
-const VALUE_OPTIONS = new Set(['--count', '--threshold', '--sport', '--seconds']);
+const VALUE_OPTIONS = new Set(['--count', '--threshold', '--sport', '--seconds', '--connections']);
 
 const BATCH_HELP = 'Up to 256 frames per vector, cut only before an answer to one in it (faster on large captures; by default each frame runs to completion alone, as the kernel runs each packet: docs/datapath.md)';
 
@@ -198,6 +198,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--sport <port>', 'Source port (ICMP: the echo id); default 40000')
     .option('--reply', 'Also walk the answer of the pod that received it (SYN-ACK, UDP reply, echo reply), to the addresses it saw')
     .option('--brief', 'One line per packet, without the trace')
+    .option('--connections <n>', 'Send N requests from --sport, --sport + 1, ... (1 ms apart): where the load balancer (and session affinity) sends each')
     .option('--json', 'Hubble jsonpb lines, as dpemu replay --json')
     .option('--stats', 'Per-stage counters, as dpemu replay --stats')
     .option('--write-pcaps <dir>', 'One pcapng per node, as dpemu replay --write-pcaps')
@@ -212,6 +213,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       if (typeof o.from !== 'string' || typeof o.to !== 'string') return bad('--from and --to are required, e.g. --from pod-a --to backend (a Service) or --to 10.96.0.10:53');
       if (o.proto !== undefined && !['tcp', 'udp', 'icmp'].includes(String(o.proto))) return bad(`--proto takes tcp, udp or icmp, got ${String(o.proto)}`);
       if (o.sport !== undefined && (!/^\d+$/.test(String(o.sport)) || Number(o.sport) < 1 || Number(o.sport) > 65535)) return bad(`--sport must be a port 1-65535, got ${String(o.sport)}`);
+      if (o.connections !== undefined && (!/^\d+$/.test(String(o.connections)) || Number(o.connections) < 1 || Number(o.connections) > 1000)) return bad(`--connections must be 1-1000, got ${String(o.connections)}`);
       const cluster = loadClusterOrReport(asList(o.scenario), io);
       if (!cluster) {
         code = 2;
@@ -225,6 +227,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         ...(o.sport === undefined ? {} : { sport: Number(o.sport) }),
         reply: Boolean(o.reply),
         brief: Boolean(o.brief),
+        ...(o.connections === undefined ? {} : { connections: Number(o.connections) }),
         json: Boolean(o.json),
         stats: Boolean(o.stats),
         engine,

@@ -39,6 +39,8 @@ export interface WalkOptions extends Omit<ReplayCommandOptions, 'trace' | 'quiet
   readonly save?: string;
   /** Without a trace: one line per packet only. */
   readonly brief?: boolean;
+  /** Send this many requests, from sport, sport + 1, ... (1 ms apart): the load balancer's choices side by side. */
+  readonly connections?: number;
 }
 
 export class WalkError extends DpemuError {}
@@ -211,17 +213,20 @@ export async function walkCommand(cluster: Cluster, o: WalkOptions, io: Io): Pro
   const s = sender(cluster, new DeviceTable(cluster).all, o.from, io);
   const t = target(cluster, o.to, o.proto, io);
   const sport = o.sport ?? 40000;
-  const req = frameFrom(s, t, sport, false);
+  const connections = o.connections ?? 1;
+  if (!(Number.isInteger(connections) && connections >= 1 && connections <= 1000)) throw new WalkError('BAD_WALK', `--connections must be 1-1000, got ${connections}`);
+  if (connections > 1 && o.reply) throw new WalkError('BAD_WALK', '--reply walks the answer of one connection: give --connections or --reply, not both');
+  if (sport + connections - 1 > 65535) throw new WalkError('BAD_WALK', `--connections ${connections} from --sport ${sport} runs past port 65535`);
   const from = s.kind === 'pod' ? `pod ${s.pod.namespace}/${s.pod.name}` : `node ${s.node.name}`;
   // A pod's frame enters at its eth0 (the pcapng interface is named like the device); a node's raw IPv4
   // frame is attached by its source address, to the node's own stack (OUTPUT, POSTROUTING).
-  const sent: Sent[] = [{
-    frame: req,
+  const sent: Sent[] = Array.from({ length: connections }, (_, k) => ({
+    frame: frameFrom(s, t, sport + k, false),
     linkType: s.kind === 'pod' ? LINKTYPE_ETHERNET : LINKTYPE_RAW,
     ...(s.kind === 'pod' ? { iface: s.device.label } : {}),
-    tsNsec: 0,
-    comment: `dpemu walk: ${from} -> ${t.what} ${t.proto.toUpperCase()}`,
-  }];
+    tsNsec: k * 1_000_000,
+    comment: `dpemu walk: ${from} -> ${t.what} ${t.proto.toUpperCase()}${connections > 1 ? ` (connection ${k + 1} of ${connections})` : ''}`,
+  }));
   const dir = mkdtempSync(join(tmpdir(), 'dpemu-walk-'));
   const file = o.save ?? join(dir, 'walk.pcapng');
   try {

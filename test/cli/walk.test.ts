@@ -3,7 +3,7 @@
  * request must take the path the kernel's own SYN took in the Service capture, the reply must be
  * un-NATed on its way back, and everything goes through the replay (so `--save` replays identically).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -164,10 +164,26 @@ spec: {nodeName: node-1, containers: [{name: w}]}
     [['walk', '--from', 'pod-a', '--to', 'backend:70000'], /--to backend:70000: the port must be 1-65535/],
     [['walk', '--from', 'pod-a', '--to', 'backend', '--proto', 'sctp'], /--proto takes tcp, udp or icmp, got sctp/],
     [['walk', '--from', 'pod-a', '--to', 'backend', '--sport', '0'], /--sport must be a port 1-65535, got 0/],
+    [['walk', '--from', 'pod-a', '--to', 'backend', '--connections', '0'], /--connections must be 1-1000, got 0/],
+    [['walk', '--from', 'pod-a', '--to', 'backend', '--connections', '3', '--reply'], /give --connections or --reply, not both/],
+    [['walk', '--from', 'pod-a', '--to', 'backend', '--connections', '3', '--sport', '65534'], /runs past port 65535/],
   ])('%j exits 2 saying what is wrong', async (args, message) => {
     const r = await runCli(args);
     expect(r.err).toMatch(message);
     expect(r.code).toBe(2);
+  });
+
+  it('--connections N: N requests from consecutive source ports, spread by the load balancer; ClientIP affinity keeps them on one backend', async () => {
+    const lab = join(packageRoot(), 'pcaps/scenarios/course-lab.yaml');
+    const spread = packets((await runCli(['walk', '--scenario', lab, '--from', 'client', '--to', 'web', '--connections', '40', '--brief'])).out);
+    expect(spread.map((p) => p[1].split(' ')[0])).toEqual(Array.from({ length: 40 }, (_, k) => `10.244.1.2:${40000 + k}`));
+    const backends = (ps: typeof spread): Set<string> => new Set(ps.map((p) => p[2].split(' > ').pop()!));
+    expect(backends(spread).size).toBe(3);
+    const sticky = join(tmp, 'lab-affinity.yaml');
+    writeFileSync(sticky, readFileSync(lab, 'utf8').replace('  selector: {app: web}\n', '  selector: {app: web}\n  sessionAffinity: ClientIP\n'));
+    const kept = packets((await runCli(['walk', '--scenario', sticky, '--from', 'client', '--to', 'web', '--connections', '40', '--brief'])).out);
+    expect(kept.length).toBe(40);
+    expect(backends(kept).size).toBe(1);
   });
 
   it('says when nothing received the packet, so there is no reply', async () => {
