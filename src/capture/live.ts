@@ -90,6 +90,27 @@ process.stdout.write(r, () => process.kill(process.pid, 'SIGKILL'));`;
 
 const SNAPLEN = 65535;
 
+/**
+ * The length of a frame on the wire from its IPv4 total length or IPv6 payload length (`len` when the frame is
+ * not IP or says no more than it holds). `at`: the frame's first byte in `b`.
+ */
+export function ipWireLength(b: Uint8Array, at: number, len: number, linkType: number): number {
+  let l3 = linkType === LinkType.ETHERNET ? 14 : linkType === LinkType.LINUX_SLL ? 16 : linkType === LinkType.NULL ? 4 : 0;
+  if (l3 + 40 > len) return len;
+  if (linkType === LinkType.ETHERNET || linkType === LinkType.LINUX_SLL) {
+    // The EtherType (SLL: the protocol field) ends the header; 802.1Q / 802.1ad tags come before it.
+    let et = (b[at + l3 - 2] << 8) | b[at + l3 - 1];
+    while ((et === 0x8100 || et === 0x88a8) && l3 + 44 <= len) {
+      l3 += 4;
+      et = (b[at + l3 - 2] << 8) | b[at + l3 - 1];
+    }
+    if (et !== 0x0800 && et !== 0x86dd) return len;
+  }
+  const v = b[at + l3] >> 4;
+  const total = v === 4 ? l3 + ((b[at + l3 + 2] << 8) | b[at + l3 + 3]) : v === 6 ? l3 + 40 + ((b[at + l3 + 4] << 8) | b[at + l3 + 5]) : len;
+  return total > len ? total : len;
+}
+
 /** A live interface as a frame source: iterate for batches (each valid until the next step); stop() ends it. */
 export class LiveCapture implements FrameSource {
   readonly format = 'live';
@@ -98,7 +119,7 @@ export class LiveCapture implements FrameSource {
   lost = 0;
   /** Frames handed to the consumer. */
   frames = 0;
-  /** Frames longer than the 65,535-byte buffer (cut there; their wire length is unknown). */
+  /** Frames longer than the 65,535-byte buffer: cut there, their wire length taken from the IP header. */
   truncated = 0;
   private readonly handle: CapHandle;
   private readonly frame = Buffer.alloc(SNAPLEN);
@@ -120,7 +141,8 @@ export class LiveCapture implements FrameSource {
       throw new LiveCaptureError('BAD_LIVE_DEVICE', `--live ${o.device}: no such interface (interfaces: ${names.join(', ')})`);
     }
     if (o.count !== undefined && !(Number.isInteger(o.count) && o.count > 0)) throw new LiveCaptureError('BAD_LIVE_OPTION', `--count must be a positive integer, got ${o.count}`);
-    if (o.seconds !== undefined && !(o.seconds > 0)) throw new LiveCaptureError('BAD_LIVE_OPTION', `--seconds must be a number > 0, got ${o.seconds}`);
+    // setTimeout holds at most 2^31 - 1 ms (~24.8 days); beyond, Node fires it at once.
+    if (o.seconds !== undefined && !(o.seconds > 0 && o.seconds * 1000 <= 0x7fffffff)) throw new LiveCaptureError('BAD_LIVE_OPTION', `--seconds must be a number > 0 and at most 2147483 (24 days), got ${o.seconds}`);
     this.limit = o.count ?? Infinity;
     const queued = o.maxQueued ?? 8192;
     this.filling = new FrameBatch(queued);
@@ -171,7 +193,11 @@ export class LiveCapture implements FrameSource {
     const ns = this.clockNs();
     b.offset[i] = this.fillEnd;
     b.caplen[i] = nbytes;
-    b.wireLen[i] = nbytes;
+    // A frame as long as the buffer was cut there (cap's snaplen; its `truncated` only says the buffer was too
+    // small): the IP header says how long it was on the wire.
+    const wire = nbytes >= SNAPLEN || trunc ? ipWireLength(this.fillBytes, this.fillEnd, nbytes, this.interfaces[0].linkType) : nbytes;
+    b.wireLen[i] = wire;
+    if (wire > nbytes) this.truncated++;
     b.tsSec[i] = Number(ns / 1_000_000_000n);
     b.tsNsec[i] = Number(ns % 1_000_000_000n);
     b.interfaceId[i] = 0;
@@ -179,7 +205,6 @@ export class LiveCapture implements FrameSource {
     b.recordOffset[i] = -1;
     b.flags[i] = 0;
     this.fillEnd += nbytes;
-    if (trunc) this.truncated++;
     if (this.frames + b.count >= this.limit) this.stop();
     const w = this.wake;
     this.wake = null;

@@ -60,7 +60,7 @@ function liveOptions(capture: string | undefined, o: Record<string, unknown>, io
   const count = o.count === undefined ? undefined : Number(o.count);
   if (count !== undefined && !(Number.isInteger(count) && count > 0)) return bad(`--count must be a positive integer, got ${String(o.count)}`);
   const seconds = o.seconds === undefined ? undefined : Number(o.seconds);
-  if (seconds !== undefined && !(seconds > 0)) return bad(`--seconds must be a number > 0, got ${String(o.seconds)}`);
+  if (seconds !== undefined && !(seconds > 0 && seconds <= 2147483)) return bad(`--seconds must be a number > 0 and at most 2147483 (24 days), got ${String(o.seconds)}`);
   return { device: o.live, filter: o.filter === undefined ? undefined : String(o.filter), count, seconds };
 }
 
@@ -183,6 +183,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         }, io);
       } finally {
         if (live) process.off('SIGINT', stopLive);
+        // The replay closes its source, unless it returned before reading it (an output path refused): the
+        // libpcap handle would keep the process alive.
+        if (source instanceof LiveCapture) source.stop();
       }
       if (source instanceof LiveCapture && (source.lost > 0 || source.truncated > 0)) {
         io.err(`dpemu: ${source.lost} frames lost (more than 8,192 arrived while the data path was busy; not replayed)${source.truncated > 0 ? `, ${source.truncated} cut at 65,535 bytes` : ''}\n`);

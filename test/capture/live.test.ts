@@ -1,13 +1,13 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureFileReader } from '../../src/capture/sync-file-reader.js';
-import { LiveCapture, LiveCaptureError, loadCap, probeOpen, type LiveCaptureOptions } from '../../src/capture/live.js';
+import { ipWireLength, LiveCapture, LiveCaptureError, loadCap, probeOpen, type LiveCaptureOptions } from '../../src/capture/live.js';
 import type { FrameBatch } from '../../src/capture/frame-batch.js';
 import { LinkType } from '../../src/packet/view.js';
 import { replayCommand, defaultCapturePath } from '../../src/cli/replay-command.js';
 import { loadScenario } from '../../src/scenario/index.js';
-import { defaultScenarioPath } from '../../src/scenario/default-path.js';
+import { defaultScenarioPath, packageRoot } from '../../src/scenario/default-path.js';
 import type { Io } from '../../src/cli/io.js';
 
 /** A stand-in for `cap`: frames are pushed with emit(), open() fails on demand. */
@@ -108,6 +108,30 @@ describe('LiveCapture (with a stand-in for cap)', () => {
     expect(err(() => loadCap(noCap))).toMatch(/^LIVE_UNAVAILABLE: live capture needs the optional package `cap`.*apt-get install libpcap-dev.*npm rebuild cap/);
   });
 
+  it('a frame cut at the 65,535-byte buffer keeps its wire length from the IP header, and is counted', async () => {
+    const f = fakeCap();
+    const live = new LiveCapture(options(f.cap, { count: 2 }));
+    const big = new Uint8Array(65535);
+    big.set([0x08, 0x00], 12); // IPv4
+    big[14] = 0x45;
+    big.set([0xff, 0xdd], 16); // total length 65501: 65515 on the wire with Ethernet... not cut
+    f.emit(big);
+    const cut = big.slice();
+    cut.set([0x81, 0x00, 0x00, 0x05, 0x08, 0x00], 12); // one VLAN tag, then IPv4
+    cut[18] = 0x45;
+    cut.set([0xff, 0xfb], 20); // 65531 + 18 = 65549 bytes on the wire (a 65507-byte UDP datagram)
+    f.emit(cut);
+    const lens: number[] = [];
+    for await (const b of live as AsyncIterable<FrameBatch>) for (let i = 0; i < b.count; i++) lens.push(b.caplen[i], b.wireLen[i]);
+    expect(lens).toEqual([65535, 65535, 65535, 65549]);
+    expect(live.truncated).toBe(1);
+    expect(ipWireLength(new Uint8Array(60), 0, 60, LinkType.ETHERNET)).toBe(60);
+  });
+
+  it('refuses --seconds past what a timer holds (it would fire at once)', () => {
+    expect(() => new LiveCapture(options(fakeCap().cap, { seconds: 1e10 }))).toThrow(/--seconds must be a number > 0 and at most 2147483/);
+  });
+
   it('reads Linux cooked captures (the "any" device) as their link type', async () => {
     const f = fakeCap({ link: 'LINKTYPE_LINUX_SLL' });
     const live = new LiveCapture(options(f.cap, { count: 1 }));
@@ -148,6 +172,13 @@ describe('dpemu replay --live on a veth pair', () => {
     expect(probeOpen(A, 'tcp port')).toMatch(/syntax error/);
     expect(probeOpen('dpemu-nope', '')).toBe('No such device exists');
   });
+
+  it('ends (closing libpcap) when an output path is refused before the replay starts', async () => {
+    const out = spawnSync(process.execPath, ['bin/dpemu.js', 'replay', '--live', A, '--write-pcaps', '/dev/null/x'], { cwd: packageRoot(), encoding: 'utf8', timeout: 20_000 });
+    expect(out.signal).toBeNull(); // not killed by the timeout: the process ended by itself
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('--write-pcaps /dev/null/x: /dev/null is not a directory');
+  }, 30_000);
 
   it('gives the file replay\'s verdicts and paths for the same frames', async () => {
     const loaded = loadScenario([defaultScenarioPath()]);
