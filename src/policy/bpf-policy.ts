@@ -58,7 +58,7 @@ export function peerIdentities(pc: PolicyContext, peer: Peer): number[] {
   }
 }
 
-interface KeyPart {
+export interface KeyPart {
   proto: number;
   dport: number;
   prefixLen: number;
@@ -90,6 +90,20 @@ function namedPortKeys(pc: PolicyContext, identity: number, p: PortMatch): KeyPa
       out.push({ proto: PROTO_NUMBER[cp.protocol], dport: cp.port, prefixLen: LPM_FULL_PREFIX_BITS });
     }
   return out;
+}
+
+/** The policy map key parts one port match gives for a peer identity: what the model enforces for it. */
+export function portMatchParts(pc: PolicyContext, identity: number, p: PortMatch): KeyPart[] {
+  return p.name !== undefined ? namedPortKeys(pc, identity, p) : portKeys(p);
+}
+
+/** Whether a key part's LPM prefix over (proto, dport) holds (proto, port), as the map lookup matches it. */
+export function keyPartCovers(kp: KeyPart, proto: number, port: number): boolean {
+  if (kp.prefixLen === 0) return true;
+  if (kp.proto !== proto) return false;
+  const bits = kp.prefixLen - LPM_PROTO_PREFIX_BITS;
+  const mask = bits <= 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
+  return (kp.dport & mask) === (port & mask);
 }
 
 interface Pending {

@@ -183,7 +183,8 @@ export class PolicyEngine {
     const out: HttpRule[] = [];
     for (const e of ep[dir].entries) {
       if (e.deny) continue;
-      if (!e.ports.some((p) => p.port === dport && (p.proto === 'TCP' || p.proto === 'ANY'))) continue;
+      // One port, as L7 rules are written: Cilium merges rules per port key, and a range is another key.
+      if (!e.ports.some((p) => p.port === dport && (p.endPort === 0 || p.endPort === p.port) && (p.proto === 'TCP' || p.proto === 'ANY'))) continue;
       if (!e.peers.some((p) => peerIdentities(this.pc, p).some((x) => x === 0 || x === id))) continue;
       // Cilium merges the rules of one port into one L4 filter, and a rule there without L7 rules wildcards L7 for
       // its peers: "the layer 7 portions of the latter rule will have no effect" (docs, Layer 7 policies). The

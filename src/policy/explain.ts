@@ -12,10 +12,10 @@ import { reservedLabel } from '../identity/identities.js';
 import { ipv4ToString } from '../packet/format.js';
 import type { PodModel } from '../scenario/model.js';
 import type { BpfEndpointPolicy } from './bpf-policy.js';
-import { peerIdentities } from './bpf-policy.js';
+import { keyPartCovers, peerIdentities, portMatchParts } from './bpf-policy.js';
 import type { PolicyContext } from './context.js';
 import { iptablesVerdict, newIptResult } from './iptables-policy.js';
-import { L4_PROTOS, PROTO_NUMBER, type Direction, type EndpointPolicy, type PolicyEntry, type PortMatch } from './ir.js';
+import { PROTO_NUMBER, type Direction, type EndpointPolicy, type PolicyEntry } from './ir.js';
 import type { PolicyKey, PolicyValue } from './policy-map.js';
 
 export interface ExplainInput {
@@ -68,27 +68,19 @@ function identityLabels(pc: PolicyContext, id: number): string {
   return set !== undefined ? `[${set.split(',').join(' ')}]` : 'cidr';
 }
 
-function portCovers(m: PortMatch, proto: ExplainInput['proto'], port: number): boolean {
-  const p = proto.toUpperCase() as 'TCP';
-  if (m.proto === 'ANY' ? m.port !== 0 && !L4_PROTOS.includes(p) : m.proto !== p) return false;
-  if (m.port === 0) return m.name === undefined;
-  return port >= m.port && port <= (m.endPort || m.port);
-}
-
 function covers(x: ExplainInput, e: PolicyEntry, identity: number): boolean {
-  if (e.ports.length > 0 && !e.ports.some((m) => portCovers(m, x.proto, x.port))) return false;
-  return e.peers.some((p) => peerIdentities(x.pc, p).some((id) => id === 0 || id === identity));
+  if (!e.peers.some((p) => peerIdentities(x.pc, p).some((id) => id === 0 || id === identity))) return false;
+  if (e.ports.length === 0) return true;
+  // The same expansion the eBPF model builds its keys from (ANY: TCP, UDP and SCTP; named ports per peer pod).
+  const proto = PROTO_NUMBER[x.proto.toUpperCase() as 'TCP'];
+  return e.ports.some((m) => portMatchParts(x.pc, identity, m).some((kp) => keyPartCovers(kp, proto, x.port)));
 }
 
 /** The LPM entry of `identity` for (direction, proto, port), as the datapath's lookup finds it. */
 function longestMatch(bp: BpfEndpointPolicy, identity: number, egress: 0 | 1, proto: number, port: number): [PolicyKey, PolicyValue] | undefined {
   let best: [PolicyKey, PolicyValue] | undefined;
   for (const [k, v] of bp.map.entries()) {
-    if (k.identity !== identity || k.egress !== egress) continue;
-    if (k.prefixLen >= 8 && k.proto !== proto) continue;
-    const bits = k.prefixLen > 8 ? k.prefixLen - 8 : 0;
-    const mask = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
-    if ((k.dport & mask) !== (port & mask)) continue;
+    if (k.identity !== identity || k.egress !== egress || !keyPartCovers(k, proto, port)) continue;
     if (!best || k.prefixLen > best[0].prefixLen) best = [k, v];
   }
   return best;

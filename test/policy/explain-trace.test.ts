@@ -43,6 +43,40 @@ describe('policy decisions in traces name the rule or map entry behind them', ()
     expect(because(r.out, 'policy4-egress')).toEqual([expect.stringMatching(/^no policy selects default\/client-\S+ for egress: not enforced, every flow passes$/)]);
   });
 
+  it('the covering rule is found as the models expand ports: an egress named port, and ANY without ICMP', async () => {
+    const withPolicy = (name: string, policy: string, mode: string): string => {
+      const file = join(tmp, `${name}-${mode}.yaml`);
+      const lab = readFileSync(LAB, 'utf8');
+      writeFileSync(file, `${mode === 'ebpf' ? lab.replace('metadata: {name: lab}\nspec:\n', 'metadata: {name: lab}\nspec:\n  kubeProxy: {mode: ebpf}\n') : lab}---\n${policy}`);
+      return file;
+    };
+    const namedEgress = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: client-out}
+spec:
+  podSelector: {matchLabels: {app: client}}
+  policyTypes: [Egress]
+  egress: [{ports: [{port: http}]}]
+`;
+    const anyPort = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web-any}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  ingress: [{fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: "0", protocol: ANY}]}]}]
+`;
+    for (const mode of ['iptables', 'ebpf']) {
+      // The egress named port "http" is web's 8080: the rule covers it, and both models allow it.
+      const tcp = await runCli(['walk', '--scenario', withPolicy('named', namedEgress, mode), '--from', 'client', '--to', 'web-55869b7ff4-5r44q:8080']);
+      expect(tcp.out, mode).toMatch(/FORWARDED/);
+      expect(because(tcp.out, 'policy4-egress')[1], mode).toMatch(/^rules covering tcp\/8080 to 10\.244\.2\.\d+.*: allow by NetworkPolicy default\/client-out spec\.egress\[0\]/);
+      // ANY means TCP, UDP and SCTP: an echo request is covered by no rule, and both models drop it.
+      const icmp = await runCli(['walk', '--scenario', withPolicy('any', anyPort, mode), '--from', 'client', '--to', 'web-55869b7ff4-5r44q', '--proto', 'icmp']);
+      expect(icmp.out, mode).toMatch(/DROPPED POLICY_DENIED at node-2 policy4-ingress/);
+      expect(because(icmp.out, 'policy4-ingress')[1], mode).toMatch(/^no rule of .*CiliumNetworkPolicy default\/web-any covers icmp from/);
+    }
+  });
+
   it('eBPF model: the deny rule and its policy map entry; a peer no rule covers is default deny', async () => {
     const f = ebpfLab();
     const denied = await runCli(['walk', '--scenario', f, '--from', 'client', '--to', 'web-55869b7ff4-5r44q:9090']);
