@@ -309,8 +309,8 @@ int32_t vxlan4Encap(const PoolView& p, const NodeView& node, const Call& c, uint
 // The part of parsePacket (src/packet/parse.ts) vxlan4-decap needs: L3/L4 offsets of a plain inner
 // Ethernet/IPv4 frame that parses without error. Anything else (VLAN, ARP, IPv6, nested tunnels,
 // ICMP errors quoting a datagram, any parse error) returns false and goes to the TS stage, which
-// runs the full parser. `end` is both the captured and the wire end: a datagram a snaplen cut fails the
-// total-length check here and goes to TS.
+// runs the full parser. `end` is both the captured and the wire end (a frame a snaplen cut goes to TS
+// before this).
 static bool parseInnerPlain(const uint8_t* b, int64_t off, int64_t end, uint32_t vxlanPort, int32_t* l3, int32_t* l4) {
   if (end - off < 14) return false;
   if (rd16(b, off + 12) != kEthertypeIpv4) return false;
@@ -371,7 +371,8 @@ int32_t vxlan4Decap(const PoolView& p, const NodeView& node, const Call& c) {
     const int32_t s = c.slots[i];
     const int64_t l3 = p.l3[s];
     const int64_t udp = p.l4[s];
-    if (privateBuffer(p, s) || l3 < 0 || udp < 0 || udp + 16 > p.slotBytes) { c.handBack[i] = 1; left++; continue; }
+    // A frame a capture's snaplen cut (wireLen > len) is checked against its wire length: TS does it.
+    if (privateBuffer(p, s) || l3 < 0 || udp < 0 || udp + 16 > p.slotBytes || p.wireLen[s] != p.len[s]) { c.handBack[i] = 1; left++; continue; }
     uint8_t* b = p.slot(s);
     const int64_t udpLen = rd16(b, udp + 4);
     const int64_t end = int64_t(p.start[s]) + p.len[s];
@@ -407,10 +408,9 @@ int32_t vxlan4Decap(const PoolView& p, const NodeView& node, const Call& c) {
     int32_t il3 = -1, il4 = -1;
     if (!parseInnerPlain(b, innerStart, innerEnd, node.port, &il3, &il4)) { c.handBack[i] = 1; left++; continue; }
     c.handBack[i] = 0;
-    const int32_t missing = p.wireLen[s] - p.len[s];  // cut by a snaplen: src/stages/vxlan.ts keeps it too
     p.start[s] = int32_t(innerStart);
     p.len[s] = int32_t(innerEnd - innerStart);
-    p.wireLen[s] = p.len[s] + missing;
+    p.wireLen[s] = p.len[s];
     p.l3[s] = il3;
     p.l4[s] = il4;
     p.device[s] = node.vxlanDev;

@@ -162,13 +162,17 @@ export const vxlan4Decap = defineStage<NodeContext>({
       const udp = pool.l4[s];
       const udpLen = rd16(b, udp + 4);
       const end = pool.start[s] + pool.len[s];
-      if (udpLen < 16 || udp + udpLen > end) {
-        if (rt.tracing) rt.trace(s, 'vxlan device', 'drop INVALID_PACKET_DROPPED', `UDP length ${udpLen} does not hold a VXLAN header and frame`);
+      // A capture's snaplen may have cut the frame: its lengths are checked against the wire, and the bytes
+      // that are not there cannot be checksummed (as ip4-input walks such a frame unverified).
+      const missing = pool.wireLen[s] - pool.len[s];
+      const udpEnd = udp + udpLen;
+      if (udpLen < 16 || udpEnd > end + missing || udp + 16 > end) {
+        if (rt.tracing) rt.trace(s, 'vxlan device', 'drop INVALID_PACKET_DROPPED', udp + 16 > end && udpLen >= 16 && udpEnd <= end + missing ? 'the capture cut the VXLAN header' : `UDP length ${udpLen} does not hold a VXLAN header and frame`);
         rt.drop(s, Drop.INVALID_PACKET_DROPPED);
         continue;
       }
       const csum = rd16(b, udp + 6);
-      if (csum !== 0 && finishChecksum(onesSum(b, udp, udpLen, pseudoSum4(b, l3 + 12, l3 + 16, IPPROTO_UDP, udpLen))) !== 0) {
+      if (csum !== 0 && udpEnd <= end && finishChecksum(onesSum(b, udp, udpLen, pseudoSum4(b, l3 + 12, l3 + 16, IPPROTO_UDP, udpLen))) !== 0) {
         if (rt.tracing) rt.trace(s, 'vxlan device', 'drop INVALID_PACKET_DROPPED', `outer UDP checksum 0x${csum.toString(16).padStart(4, '0')} is wrong (UDP InCsumErrors)`);
         rt.drop(s, Drop.INVALID_PACKET_DROPPED);
         continue;
@@ -186,12 +190,12 @@ export const vxlan4Decap = defineStage<NodeContext>({
         rt.drop(s, Drop.INVALID_VNI);
         continue;
       }
-      // Bytes a snaplen cut from the captured frame stay missing after decap: ip4-input walks such a
-      // frame on node-1, and the inner parse here must accept it the same way (it is not malformed).
-      const missing = pool.wireLen[s] - pool.len[s];
+      // The inner frame ends where the UDP length says; when the capture cut it, what is missing stays missing
+      // (the outer lengths of a frame dpemu encapsulated cover only the captured bytes: its own missing tail).
+      const innerWireEnd = udpEnd > end ? udpEnd : udpEnd === end ? end + missing : udpEnd;
       pool.pull(s, vx + 8 - pool.start[s]);
-      pool.len[s] = Math.min(pool.len[s], udp + udpLen - pool.start[s]);
-      pool.wireLen[s] = pool.len[s] + missing;
+      pool.len[s] = Math.min(end, udpEnd) - pool.start[s];
+      pool.wireLen[s] = innerWireEnd - pool.start[s];
       const v = ctx.view;
       const err = parsePacket(v, b, pool.start[s], pool.len[s], pool.wireLen[s], LinkType.ETHERNET);
       if (err !== 0) {

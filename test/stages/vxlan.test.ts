@@ -112,6 +112,18 @@ describe.each(ENGINES)('VXLAN ($name engine)', (engine) => {
     expect(got.map((g) => [g.bytes.length, g.wireLen])).toEqual([[60, f.length]]);
   });
 
+  it('a VXLAN frame captured on the underlay and cut by the snaplen is decapsulated and delivered, cut', () => {
+    const h = new Harness({ engine });
+    const f = vxlanFromNode(h, 'node-1', 'node-2', { src: h.pod('pod-a').ip, dst: h.pod('backend-a').ip, l4: udp(5000, 8080), payload: new Uint8Array(300).fill(3) });
+    const out = h.one(f.subarray(0, 120), { at: 'node-2', wireLen: f.length });
+    expect(out.results.map((r) => [r.verdict, r.stage])).toEqual([[1, 'veth-xmit']]);
+    // The inner frame: 120 - 50 outer bytes captured, the rest missing on the wire as before.
+    expect(framesAt(out, h, 'default/backend-a eth0', 0).map((g) => [g.bytes.length, g.wireLen])).toEqual([[70, f.length - 50]]);
+    // Cut inside the VXLAN header itself: nothing to decapsulate; the parser already says so at input.
+    const head = h.one(f.subarray(0, 45), { at: 'node-2', wireLen: f.length });
+    expect(head.results.map((r) => [dropName(r), r.stage])).toEqual([['MALFORMED_FRAME', 'frame-input']]);
+  });
+
   describe('decap (vxlan_rcv) of a frame arriving at node-2 eth0', () => {
     const inner = (h: Harness): { src: string; dst: string; l4: ReturnType<typeof udp> } => ({ src: h.pod('pod-a').ip, dst: h.pod('backend-a').ip, l4: udp(5000, 8080) });
 
