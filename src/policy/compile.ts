@@ -367,6 +367,12 @@ function compileCnp(cluster: Cluster, cnp: Cluster['ciliumNetworkPolicies'][numb
         if (sets) {
           l3 = true;
           sets.forEach((s, j) => {
+            // CiliumCIDRGroup objects are not modeled: such an entry selects nothing (the rule's other peers stay).
+            if (s.cidr === undefined) {
+              const ref = s.cidrGroupRef !== undefined ? 'cidrGroupRef' : 'cidrGroupSelector';
+              c.warn('POLICY_UNSUPPORTED', `${field}.${from}CIDRSet[${j}].${ref}`, `${ref} is not modeled (no CiliumCIDRGroup objects): this entry selects no address`);
+              return;
+            }
             const p = cidrPeer(c, s.cidr, s.except, `${field}.${from}CIDRSet[${j}]`, cidrs);
             if (p) peers.push(p);
           });

@@ -107,7 +107,10 @@ const ciliumPortRule = z.strictObject({
   listener: z.unknown().optional(),
 });
 
-const cidrSet = z.strictObject({ cidr, except: z.array(cidr).optional() });
+/** Cilium's CIDRRule: a cidr, or a CiliumCIDRGroup by name or labels (warned and selecting nothing: policy/compile.ts). */
+const cidrSet = z
+  .strictObject({ cidr: cidr.optional(), except: z.array(cidr).optional(), cidrGroupRef: z.string().optional(), cidrGroupSelector: labelSelector.optional() })
+  .refine((r) => [r.cidr, r.cidrGroupRef, r.cidrGroupSelector].filter((x) => x !== undefined).length === 1, { error: 'expected exactly one of cidr, cidrGroupRef or cidrGroupSelector' });
 
 /** Fields Cilium has in every ingress/egress rule, not modeled by dpemu (compile.ts warns about each). */
 const ciliumRuleExtras = { icmps: z.array(z.unknown()).optional(), authentication: z.unknown().optional() };

@@ -280,4 +280,19 @@ ${spec}`;
     ]);
     expect(d[1].message).toContain('Cilium allows only the listed ICMP types');
   });
+
+  it('a toCIDRSet entry naming a CiliumCIDRGroup loads with a warning (it selects nothing); cidr and a group together is a problem', () => {
+    const r = loadScenarioText(cnp(`  endpointSelector: {matchLabels: {app: myService}}
+  egress:
+  - toCIDRSet: [{cidrGroupRef: office-ranges}, {cidr: 192.0.2.0/24}]`), 'cnp.yaml');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(compilePolicies(r.cluster).diagnostics.map((x) => [x.code, x.field])).toEqual([['POLICY_UNSUPPORTED', 'spec.egress[0].toCIDRSet[0].cidrGroupRef']]);
+    const both = loadScenarioText(cnp(`  endpointSelector: {matchLabels: {app: myService}}
+  egress:
+  - toCIDRSet: [{cidr: 192.0.2.0/24, cidrGroupRef: office-ranges}]`), 'cnp.yaml');
+    expect(both.ok).toBe(false);
+    if (both.ok) return;
+    expect(both.problems.map((p) => [p.path, p.message])).toEqual([['spec.egress[0].toCIDRSet[0]', 'expected exactly one of cidr, cidrGroupRef or cidrGroupSelector, got a mapping']]);
+  });
 });
