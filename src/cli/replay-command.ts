@@ -9,7 +9,7 @@ import { HubbleWriter } from '../observe/hubble.js';
 import { summarize } from '../observe/packet-info.js';
 import { Recorder, type PacketResult } from '../observe/recorder.js';
 import { formatErrors, formatRuntime } from '../observe/stats.js';
-import { nodePcapsProblem, writeNodePcaps } from '../observe/write-pcaps.js';
+import { NodePcaps, nodePcapsProblem } from '../observe/write-pcaps.js';
 import { parseErrorName } from '../packet/errors.js';
 import { formatConntrackList } from '../conntrack/format.js';
 import { replaySettled } from '../replay/replay.js';
@@ -66,9 +66,11 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
   for (const d of dataplane.contexts[0]?.policy?.diagnostics ?? []) io.err(`${d.severity === 'error' ? 'error' : 'warning'}: ${d.object}${d.field ? ` ${d.field}` : ''}: ${d.message}\n`);
   recorder = new Recorder(dataplane.pool, Boolean(o.json && o.trace));
   observers.push(recorder);
+  let pcaps: NodePcaps | undefined;
   if (o.writePcaps) {
     devCap = new DeviceCapture(dataplane.pool, dataplane.devices.all);
     observers.push(devCap);
+    pcaps = new NodePcaps(o.writePcaps, cluster, dataplane.devices, 'dpemu');
   }
   const hubble = o.json ? new HubbleWriter(cluster, dataplane.devices) : undefined;
   let base = -1;
@@ -92,6 +94,8 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
     return VERDICT_NAMES[r.verdict];
   };
   const onVector = (dp: Dataplane): void => {
+    // Each vector's frames go to the files now: a long capture's hops are not all held in memory.
+    if (pcaps && devCap) pcaps.write(devCap.take());
     if (o.quiet) {
       recorder!.take();
       dp.engine.traces.length = 0;
@@ -136,14 +140,23 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
     if (io.errIsTty) io.err(`\r${total} packets`);
   };
   // A capture damaged part way: the outputs below still cover every good frame; the error is reported after them.
-  const { summary, error } = await replaySettled({ capture, cluster, tracing, at: o.at, onVector, batching: o.batch ? 'answers' : 'exact' }, dataplane);
+  let settled: Awaited<ReturnType<typeof replaySettled>>;
+  try {
+    settled = await replaySettled({ capture, cluster, tracing, at: o.at, onVector, batching: o.batch ? 'answers' : 'exact' }, dataplane);
+  } catch (e) {
+    // Refused before any frame (an unknown --at): the files opened for --write-pcaps are closed, not left half-written.
+    await pcaps?.close();
+    throw e;
+  }
+  const { summary, error } = settled;
   if (io.errIsTty) io.err('\r');
   if (o.stats) {
     const rows = dataplane.engine.runtimeRows();
     io.out(`\n${formatRuntime(rows)}\n${formatErrors(rows)}\n`);
   }
-  if (o.writePcaps && devCap) {
-    const files = await writeNodePcaps(o.writePcaps, cluster, dataplane.devices, devCap, 'dpemu');
+  if (pcaps && devCap) {
+    pcaps.write(devCap.take());
+    const files = await pcaps.close();
     io.err(`wrote ${files.join(', ')}\n`);
   }
   if (o.dumpCt) {

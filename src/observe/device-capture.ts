@@ -66,6 +66,16 @@ export class DeviceCapture implements EngineObserver {
     this.last[slot] = -1;
   }
 
+  /**
+   * Hands over the frames kept so far and forgets them (bounded memory for a long replay). Only between
+   * vectors, when every packet has ended: a packet in flight would lose its verdict comment.
+   */
+  take(): CapturedFrame[] {
+    const out = this.frames.splice(0, this.frames.length);
+    this.last.fill(-1);
+    return out;
+  }
+
   /** Frames seen at one device, in order; `dir` filters received (0) or sent (1). */
   at(device: number, dir?: 0 | 1): CapturedFrame[] {
     return this.frames.filter((f) => f.device === device && (dir === undefined || f.dir === dir));

@@ -3,7 +3,7 @@ import { PcapngWriter } from '../capture/index.js';
 import { makeDir, outputFileProblem } from '../util/output-path.js';
 import type { DeviceTable } from '../dataplane/devices.js';
 import type { Cluster } from '../scenario/model.js';
-import type { DeviceCapture } from './device-capture.js';
+import type { CapturedFrame, DeviceCapture } from './device-capture.js';
 
 /**
  * Writes one pcapng per node (`<dir>/<node>.pcapng`) with one interface per device on it, named
@@ -11,12 +11,47 @@ import type { DeviceCapture } from './device-capture.js';
  * each frame as captured there with its stage and verdict as the packet comment. A device's frame
  * that was both sent and received on a veth pair appears once per end, as tcpdump shows it.
  *
- * Frames are written in timestamp order. The engine observes them vector by vector, so a later
- * packet's first hop can be seen before an earlier packet's last one (a reply in the same vector as
- * its request); a capture file is read as a timeline. The sort is stable: one packet's hops, which
- * share its timestamp, keep the order it took them. Each file interleaves every device of its node,
- * as `tcpdump -i any` would; filter one device with `frame.interface_name`.
+ * Frames are written as the replay goes, a batch at a time (NodePcaps.write after each vector), so
+ * memory stays bounded whatever the capture's size; a batch is sorted by timestamp first: the engine
+ * observes a vector stage by stage, so a later packet's first hop can be seen before an earlier
+ * packet's last one (a reply in the same vector as its request), and a capture file is read as a
+ * timeline. The sort is stable: one packet's hops, which share its timestamp, keep the order it took
+ * them. Across batches the input capture's order is kept (as tcpdump writes in arrival order). Each
+ * file interleaves every device of its node, as `tcpdump -i any` would; filter one device with
+ * `frame.interface_name`.
  */
+export class NodePcaps {
+  private readonly writers: { path: string; w: PcapngWriter; ifOf: Map<number, number> }[] = [];
+
+  constructor(dir: string, cluster: Cluster, devices: DeviceTable, userAppl: string) {
+    makeDir(dir);
+    for (const node of cluster.nodes) {
+      const path = nodePcapPath(dir, node);
+      const w = PcapngWriter.toFile(path, { userAppl });
+      const ifOf = new Map<number, number>();
+      for (const d of devices.ofNode(node.index)) ifOf.set(d.id, w.addInterface({ linkType: 1, name: d.label, snaplen: 262144 }));
+      this.writers.push({ path, w, ifOf });
+    }
+  }
+
+  /** Writes a batch of captured frames (complete: their packets have ended), in timestamp order. */
+  write(frames: readonly CapturedFrame[]): void {
+    const inTime = [...frames].sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec);
+    for (const { w, ifOf } of this.writers) {
+      for (const f of inTime) {
+        const id = ifOf.get(f.device);
+        if (id !== undefined) w.writePacket(id, f.bytes, f.tsSec, f.tsNsec, f.wireLen, f.comment);
+      }
+    }
+  }
+
+  /** Closes every file; returns their paths. */
+  async close(): Promise<string[]> {
+    for (const { w } of this.writers) await w.close();
+    return this.writers.map((x) => x.path);
+  }
+}
+
 /** The file writeNodePcaps writes for each node. */
 export function nodePcapPath(dir: string, node: { name: string }): string {
   return join(dir, `${node.name}.pcapng`);
@@ -31,22 +66,9 @@ export function nodePcapsProblem(dir: string, cluster: Cluster): string | undefi
   return undefined;
 }
 
+/** Every frame a capture holds, written at once (NodePcaps for the streaming form). */
 export async function writeNodePcaps(dir: string, cluster: Cluster, devices: DeviceTable, capture: DeviceCapture, userAppl: string): Promise<string[]> {
-  makeDir(dir);
-  const files: string[] = [];
-  const inTime = [...capture.frames].sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec);
-  for (const node of cluster.nodes) {
-    const path = nodePcapPath(dir, node);
-    const w = PcapngWriter.toFile(path, { userAppl });
-    const ifOf = new Map<number, number>();
-    for (const d of devices.ofNode(node.index)) ifOf.set(d.id, w.addInterface({ linkType: 1, name: d.label, snaplen: 262144 }));
-    for (const f of inTime) {
-      const id = ifOf.get(f.device);
-      if (id === undefined) continue;
-      w.writePacket(id, f.bytes, f.tsSec, f.tsNsec, f.wireLen, f.comment);
-    }
-    await w.close();
-    files.push(path);
-  }
-  return files;
+  const out = new NodePcaps(dir, cluster, devices, userAppl);
+  out.write(capture.frames);
+  return out.close();
 }
