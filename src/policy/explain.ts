@@ -10,6 +10,7 @@ import type { RuleSet } from '../kubeproxy/rule.js';
 import { CT_NEW } from '../kubeproxy/rule.js';
 import { reservedLabel } from '../identity/identities.js';
 import { ipv4ToString } from '../packet/format.js';
+import { formatCidr } from '../scenario/ipv4.js';
 import type { PodModel } from '../scenario/model.js';
 import type { BpfEndpointPolicy } from './bpf-policy.js';
 import { keyPartCovers, peerIdentities, portMatchParts } from './bpf-policy.js';
@@ -65,7 +66,9 @@ function identityLabels(pc: PolicyContext, id: number): string {
   const reserved = reservedLabel(id);
   if (reserved !== undefined) return reserved;
   const set = pc.ids.entries().find(([, n]) => n === id)?.[0];
-  return set !== undefined ? `[${set.split(',').join(' ')}]` : 'cidr';
+  if (set !== undefined) return `[${set.split(',').join(' ')}]`;
+  const c = pc.cidrIdentities.find((x) => x.identity === id);
+  return c ? `[cidr:${formatCidr(c.cidr)}]` : '[cidr]';
 }
 
 function covers(x: ExplainInput, e: PolicyEntry, identity: number): boolean {
