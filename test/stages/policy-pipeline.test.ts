@@ -83,21 +83,25 @@ describe('policy is decided on the first packet and cached through conntrack', (
   });
 });
 
+/** web-0 -> api-0:8080 of the cilium fixture: the handshake (its SYN redirected to the proxy), then `GET path`. */
+function proxiedRequest(h: Harness, path: string) {
+  const web = h.pod('app/web-0');
+  const api = h.pod('app/api-0');
+  const syn = h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x02, seq: 100 }]));
+  expect(syn.traces.some((t) => t.decision.startsWith('REDIRECT to proxy port'))).toBe(true);
+  h.one(podFrame(h, api.name, web.ip, [{ type: 'tcp', srcPort: 8080, dstPort: 46000, flags: 0x12, seq: 500, ack: 101 }]));
+  h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x10, seq: 101, ack: 501 }]));
+  const req = new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: api\r\n\r\n`);
+  return { web, api, out: h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x18, seq: 101, ack: 501 }], req)) };
+}
+
 describe('L7 rules (CiliumNetworkPolicy rules.http): the first request goes through the proxy', () => {
-  const enc = new TextEncoder();
   for (const mode of ['iptables', 'ebpf'] as const) {
     it(`${mode}: GET /public/... passes, GET /admin is answered 403 by the proxy and dropped`, () => {
       const verdicts: Record<string, number> = {};
       for (const path of ['/public/index.html', '/admin']) {
         const h = new Harness({ scenario: scenario('cilium', mode), tracing: true });
-        const web = h.pod('app/web-0');
-        const api = h.pod('app/api-0');
-        const syn = h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x02, seq: 100 }]));
-        expect(syn.traces.some((t) => t.decision.startsWith('REDIRECT to proxy port'))).toBe(true);
-        h.one(podFrame(h, api.name, web.ip, [{ type: 'tcp', srcPort: 8080, dstPort: 46000, flags: 0x12, seq: 500, ack: 101 }]));
-        h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x10, seq: 101, ack: 501 }]));
-        const req = enc.encode(`GET ${path} HTTP/1.1\r\nHost: api\r\n\r\n`);
-        const out = h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x18, seq: 101, ack: 501 }], req));
+        const { web, api, out } = proxiedRequest(h, path);
         const first = out.results.find((r) => !r.generated)!;
         verdicts[path] = first.verdict;
         if (path === '/admin') {
@@ -123,7 +127,6 @@ describe('L7 rules (CiliumNetworkPolicy rules.http): the first request goes thro
 });
 
 describe('an L4 rule for the same port wildcards the L7 rules (Cilium\'s L4 filter merge)', () => {
-  const enc = new TextEncoder();
   // Cilium docs, Layer 7 policies: "If a layer 4 rule is specified in the policy, and a similar layer 4 rule with
   // layer 7 rules is also specified, then the layer 7 portions of the latter rule will have no effect."
   const plainL4 = `---
@@ -139,14 +142,7 @@ spec:
   for (const mode of ['iptables', 'ebpf'] as const) {
     it(`${mode}: GET /admin, which api-l7 alone answers 403, passes through the proxy`, () => {
       const h = new Harness({ scenario: `${scenario('cilium', mode)}\n${plainL4}`, tracing: true });
-      const web = h.pod('app/web-0');
-      const api = h.pod('app/api-0');
-      const syn = h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x02, seq: 100 }]));
-      expect(syn.traces.some((t) => t.decision.startsWith('REDIRECT to proxy port'))).toBe(true);
-      h.one(podFrame(h, api.name, web.ip, [{ type: 'tcp', srcPort: 8080, dstPort: 46000, flags: 0x12, seq: 500, ack: 101 }]));
-      h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x10, seq: 101, ack: 501 }]));
-      const req = enc.encode('GET /admin HTTP/1.1\r\nHost: api\r\n\r\n');
-      const out = h.one(podFrame(h, web.name, api.ip, [{ type: 'tcp', srcPort: 46000, dstPort: 8080, flags: 0x18, seq: 101, ack: 501 }], req));
+      const { out } = proxiedRequest(h, '/admin');
       expect(out.results.find((r) => !r.generated)!.verdict).toBe(1);
       expect(out.traces.some((t) => t.decision === 'L7 ALLOW')).toBe(true);
     });
