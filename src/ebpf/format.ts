@@ -12,7 +12,7 @@ import {
   TUPLE_F_IN,
 } from '../maps/cilium-layouts.js';
 import { reservedLabel } from '../identity/identities.js';
-import type { PolicyKey, PolicyValue } from '../policy/policy-map.js';
+import { policyKeyPorts, type PolicyKey, type PolicyValue } from '../policy/policy-map.js';
 import type { PodModel } from '../scenario/model.js';
 import { SVC_FLAG_AFFINITY, SVC_FLAG_INT_LOCAL_SCOPE, SVC_FLAG_LOADBALANCER, SVC_FLAG_NODEPORT, SVC_FLAG_ROUTABLE, ipv4NatEntryV1 } from './layouts.js';
 import { type EbpfNodeState, ipText, protoName } from './state.js';
@@ -100,15 +100,6 @@ export function formatIpcacheList(st: EbpfNodeState): string[] {
 }
 
 
-function portProto(k: PolicyKey): string {
-  if (k.prefixLen === 0) return 'ANY';
-  const proto = protoName(k.proto);
-  if (k.prefixLen === 8) return `ANY/${proto}`;
-  const bits = 24 - k.prefixLen;
-  if (bits === 0) return `${k.dport}/${proto}`;
-  const first = k.dport & ~((1 << bits) - 1) & 0xffff;
-  return `${first}-${first + (1 << bits) - 1}/${proto}`;
-}
 
 /**
  * `cilium-dbg bpf policy get <endpoint>` from the endpoint's policy map entries (src/policy). A direction the
@@ -120,7 +111,7 @@ export function formatPolicyGet(st: EbpfNodeState, entries: Iterable<[PolicyKey,
   const rows: Array<{ sort: string; cols: string[][] }> = [];
   const add = (k: PolicyKey, v: PolicyValue): void => {
     const labels = reservedLabel(k.identity) !== undefined ? [reservedLabel(k.identity)!] : labelsOf.get(k.identity) ?? [`cidr-identity:${k.identity}`];
-    const first = [v.deny ? 'Deny' : 'Allow', k.egress ? 'Egress' : 'Ingress', labels[0], portProto(k), v.proxyPort ? String(v.proxyPort) : 'NONE', 'disabled', '0', '0', String(k.prefixLen)];
+    const first = [v.deny ? 'Deny' : 'Allow', k.egress ? 'Egress' : 'Ingress', labels[0], policyKeyPorts(k, protoName), v.proxyPort ? String(v.proxyPort) : 'NONE', 'disabled', '0', '0', String(k.prefixLen)];
     const cols = [first, ...labels.slice(1).map((l) => ['', '', l, '', '', '', '', '', ''])];
     rows.push({ sort: `${k.egress}|${String(k.identity).padStart(10, '0')}|${String(k.proto).padStart(3, '0')}|${String(k.dport).padStart(5, '0')}|${k.prefixLen}`, cols });
   };

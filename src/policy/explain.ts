@@ -17,7 +17,7 @@ import { keyPartCovers, peerIdentities, portMatchParts } from './bpf-policy.js';
 import type { PolicyContext } from './context.js';
 import { iptablesVerdict, newIptResult } from './iptables-policy.js';
 import { PROTO_NUMBER, type Direction, type EndpointPolicy, type PolicyEntry } from './ir.js';
-import type { PolicyKey, PolicyValue } from './policy-map.js';
+import { policyKeyPorts, type PolicyKey, type PolicyValue } from './policy-map.js';
 
 export interface ExplainInput {
   readonly pod: PodModel;
@@ -40,10 +40,12 @@ export function explainDecision(x: ExplainInput): string[] {
   const identity = x.pc.ipcache(x.pod.nodeName).lookup(x.peer32);
   const idText = `${identity} ${identityLabels(x.pc, identity)}`;
   const lines = [`${x.dir} of ${who} is enforced, selected by ${ep.selectedBy.join(', ') || 'the enforcement mode (always)'}`];
+  // The flow as both answers name it; the identity only where the model decides by it (eBPF).
+  const flow = `${x.proto}${x.port ? `/${x.port}` : ''} ${x.dir === 'ingress' ? 'from' : 'to'} ${ipv4ToString(x.peer32)}${x.rules ? '' : ` (identity ${idText})`}`;
   const covering = ep[x.dir].entries.filter((e) => covers(x, e, identity));
   lines.push(covering.length > 0
-    ? `rules covering ${x.proto}${x.port ? `/${x.port}` : ''} ${x.dir === 'ingress' ? 'from' : 'to'} ${ipv4ToString(x.peer32)}${x.rules ? '' : ` (identity ${idText})`}: ${covering.map((e) => `${e.deny ? 'deny' : e.http ? 'allow via L7 proxy' : 'allow'} by ${e.source}`).join('; ')}`
-    : `no rule of ${ep.selectedBy.join(', ') || 'any policy'} covers ${x.proto}${x.port ? `/${x.port}` : ''} ${x.dir === 'ingress' ? 'from' : 'to'} ${ipv4ToString(x.peer32)}${x.rules ? '' : ` (identity ${idText})`}: default deny`);
+    ? `rules covering ${flow}: ${covering.map((e) => `${e.deny ? 'deny' : e.http ? 'allow via L7 proxy' : 'allow'} by ${e.source}`).join('; ')}`
+    : `no rule of ${ep.selectedBy.join(', ') || 'any policy'} covers ${flow}: default deny`);
   if (x.rules) {
     const w = iptablesVerdict(x.rules, x.pod, x.dir, x.peer32, x.proto, x.port, CT_NEW, newIptResult()).walk;
     for (let k = 0; k < w.matchedCount; k++) lines.push(`iptables: ${formatRule(w.matched[k])}`);
@@ -89,9 +91,8 @@ function longestMatch(bp: BpfEndpointPolicy, identity: number, egress: 0 | 1, pr
   return best;
 }
 
+const protoText = (n: number): string => Object.entries(PROTO_NUMBER).find(([, x]) => x === n)?.[0] ?? String(n);
+
 function keyText(k: PolicyKey): string {
-  const proto = Object.entries(PROTO_NUMBER).find(([, n]) => n === k.proto)?.[0] ?? String(k.proto);
-  const span = 1 << (24 - k.prefixLen);
-  const ports = k.prefixLen === 0 ? 'ANY' : k.prefixLen === 8 ? `ANY/${proto}` : span === 1 ? `${k.dport}/${proto}` : `${k.dport}-${k.dport + span - 1}/${proto}`;
-  return `{identity ${k.identity}, ${k.egress ? 'egress' : 'ingress'}, ${ports}, prefix ${k.prefixLen}}`;
+  return `{identity ${k.identity}, ${k.egress ? 'egress' : 'ingress'}, ${policyKeyPorts(k, protoText)}, prefix ${k.prefixLen}}`;
 }

@@ -10,6 +10,20 @@
 /** Prefix bits of a protocol-only key and of a full key (LPM_PROTO_PREFIX_BITS / LPM_FULL_PREFIX_BITS). */
 export const LPM_PROTO_PREFIX_BITS = 8;
 export const LPM_FULL_PREFIX_BITS = 24;
+/**
+ * A key's PORT/PROTO as `cilium bpf policy get` prints it: `ANY`, `ANY/TCP`, `8080/TCP`, or the masked range
+ * `8080-8095/TCP`. `protoName`: the protocol number's name.
+ */
+export function policyKeyPorts(k: PolicyKey, protoName: (n: number) => string): string {
+  if (k.prefixLen === 0) return 'ANY';
+  const proto = protoName(k.proto);
+  if (k.prefixLen === LPM_PROTO_PREFIX_BITS) return `ANY/${proto}`;
+  const bits = LPM_FULL_PREFIX_BITS - k.prefixLen;
+  if (bits === 0) return `${k.dport}/${proto}`;
+  const first = k.dport & ~((1 << bits) - 1) & 0xffff;
+  return `${first}-${first + (1 << bits) - 1}/${proto}`;
+}
+
 /** Cilium's default bpf-policy-map-max. */
 export const DEFAULT_POLICY_MAP_MAX_ENTRIES = 16384;
 
