@@ -54,6 +54,18 @@ const LINK_TYPES: Readonly<Record<string, number>> = {
   NULL: LinkType.NULL,
 };
 
+/**
+ * What is wrong with a --count or --seconds value (raw, as given), else undefined: one check for the CLI and the
+ * constructor. setTimeout holds at most 2^31 - 1 ms (~24.8 days); beyond, Node fires it at once.
+ */
+export function liveLimitProblem(count: unknown, seconds: unknown): string | undefined {
+  const n = Number(count);
+  if (count !== undefined && !(Number.isInteger(n) && n > 0)) return `--count must be a positive integer, got ${String(count)}`;
+  const sec = Number(seconds);
+  if (seconds !== undefined && !(sec > 0 && sec * 1000 <= 0x7fffffff)) return `--seconds must be a number > 0 and at most 2147483 (24 days), got ${String(seconds)}`;
+  return undefined;
+}
+
 export interface LiveCaptureOptions {
   /** Interface name (`ip link`), or `any` (Linux cooked capture of every interface). */
   readonly device: string;
@@ -140,9 +152,8 @@ export class LiveCapture implements FrameSource {
     if (!names.includes(o.device)) {
       throw new LiveCaptureError('BAD_LIVE_DEVICE', `--live ${o.device}: no such interface (interfaces: ${names.join(', ')})`);
     }
-    if (o.count !== undefined && !(Number.isInteger(o.count) && o.count > 0)) throw new LiveCaptureError('BAD_LIVE_OPTION', `--count must be a positive integer, got ${o.count}`);
-    // setTimeout holds at most 2^31 - 1 ms (~24.8 days); beyond, Node fires it at once.
-    if (o.seconds !== undefined && !(o.seconds > 0 && o.seconds * 1000 <= 0x7fffffff)) throw new LiveCaptureError('BAD_LIVE_OPTION', `--seconds must be a number > 0 and at most 2147483 (24 days), got ${o.seconds}`);
+    const limits = liveLimitProblem(o.count, o.seconds);
+    if (limits !== undefined) throw new LiveCaptureError('BAD_LIVE_OPTION', limits);
     this.limit = o.count ?? Infinity;
     const queued = o.maxQueued ?? 8192;
     this.filling = new FrameBatch(queued);

@@ -4,7 +4,7 @@ import { loadScenario } from '../scenario/index.js';
 import { defaultScenarioPath } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
 import { CaptureFileError } from '../capture/errors.js';
-import { LiveCapture, type LiveCaptureOptions } from '../capture/live.js';
+import { LiveCapture, liveLimitProblem, type LiveCaptureOptions } from '../capture/live.js';
 import { DpemuError } from '../util/errors.js';
 import { selectEngine } from '../native/loader.js';
 import { processIo, type Io } from './io.js';
@@ -14,7 +14,7 @@ import { inspectCommand } from './inspect.js';
 import { defaultCapturePath, replayCommand } from './replay-command.js';
 import { benchCommand } from '../bench/cli.js';
 import { mapsCommand } from './maps-command.js';
-import { walkCommand, type WalkProto } from './walk-command.js';
+import { connectionsProblem, walkCommand, type WalkProto } from './walk-command.js';
 
 const VERSION = '0.1.0';
 
@@ -57,11 +57,10 @@ function liveOptions(capture: string | undefined, o: Record<string, unknown>, io
   }
   if (typeof o.live !== 'string' || o.live === '') return bad('--live takes an interface name (ip link), e.g. --live eth0');
   if (capture !== undefined) return bad(`give a capture file or --live, not both (got ${capture} and --live ${o.live})`);
-  const count = o.count === undefined ? undefined : Number(o.count);
-  if (count !== undefined && !(Number.isInteger(count) && count > 0)) return bad(`--count must be a positive integer, got ${String(o.count)}`);
-  const seconds = o.seconds === undefined ? undefined : Number(o.seconds);
-  if (seconds !== undefined && !(seconds > 0 && seconds <= 2147483)) return bad(`--seconds must be a number > 0 and at most 2147483 (24 days), got ${String(o.seconds)}`);
-  return { device: o.live, filter: o.filter === undefined ? undefined : String(o.filter), count, seconds };
+  const limits = liveLimitProblem(o.count, o.seconds);
+  if (limits !== undefined) return bad(limits);
+  const num = (v: unknown): number | undefined => (v === undefined ? undefined : Number(v));
+  return { device: o.live, filter: o.filter === undefined ? undefined : String(o.filter), count: num(o.count), seconds: num(o.seconds) };
 }
 
 /**
@@ -216,7 +215,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       if (typeof o.from !== 'string' || typeof o.to !== 'string') return bad('--from and --to are required, e.g. --from pod-a --to backend (a Service) or --to 10.96.0.10:53');
       if (o.proto !== undefined && !['tcp', 'udp', 'icmp'].includes(String(o.proto))) return bad(`--proto takes tcp, udp or icmp, got ${String(o.proto)}`);
       if (o.sport !== undefined && (!/^\d+$/.test(String(o.sport)) || Number(o.sport) < 1 || Number(o.sport) > 65535)) return bad(`--sport must be a port 1-65535, got ${String(o.sport)}`);
-      if (o.connections !== undefined && (!/^\d+$/.test(String(o.connections)) || Number(o.connections) < 1 || Number(o.connections) > 1000)) return bad(`--connections must be 1-1000, got ${String(o.connections)}`);
+      const connectionsBad = connectionsProblem(o.connections);
+      if (connectionsBad !== undefined) return bad(connectionsBad);
       const cluster = loadClusterOrReport(asList(o.scenario), io);
       if (!cluster) {
         code = 2;

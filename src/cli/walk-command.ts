@@ -45,6 +45,13 @@ export interface WalkOptions extends Omit<ReplayCommandOptions, 'trace' | 'quiet
 
 export class WalkError extends DpemuError {}
 
+/** What is wrong with a --connections value (raw, as given; undefined: the default 1), else undefined. */
+export function connectionsProblem(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return /^\d+$/.test(String(v)) && n >= 1 && n <= 1000 ? undefined : `--connections must be 1-1000, got ${String(v)}`;
+}
+
 /** What the sender is: a pod's eth0 (an Ethernet frame to its gateway) or a node's own stack (raw IPv4). */
 type Sender = { kind: 'pod'; pod: PodModel; device: Device } | { kind: 'node'; node: NodeModel };
 interface Target { ip: string; port: number; proto: WalkProto; what: string }
@@ -213,8 +220,9 @@ export async function walkCommand(cluster: Cluster, o: WalkOptions, io: Io): Pro
   const s = sender(cluster, new DeviceTable(cluster).all, o.from, io);
   const t = target(cluster, o.to, o.proto, io);
   const sport = o.sport ?? 40000;
+  const bad = connectionsProblem(o.connections);
+  if (bad !== undefined) throw new WalkError('BAD_WALK', bad);
   const connections = o.connections ?? 1;
-  if (!(Number.isInteger(connections) && connections >= 1 && connections <= 1000)) throw new WalkError('BAD_WALK', `--connections must be 1-1000, got ${connections}`);
   if (connections > 1 && o.reply) throw new WalkError('BAD_WALK', '--reply walks the answer of one connection: give --connections or --reply, not both');
   if (sport + connections - 1 > 65535) throw new WalkError('BAD_WALK', `--connections ${connections} from --sport ${sport} runs past port 65535`);
   const from = s.kind === 'pod' ? `pod ${s.pod.namespace}/${s.pod.name}` : `node ${s.node.name}`;
