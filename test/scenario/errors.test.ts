@@ -4,6 +4,13 @@ import { ScenarioError, formatProblem, loadScenario, loadScenarioOrThrow, loadSc
 import { compilePolicies } from '../../src/policy/compile.js';
 import { TWO_NODES } from './helpers.js';
 
+/** The problems of a scenario that must not load: [path, its message up to the first ';']. */
+function problemHeads(text: string, file: string): string[][] {
+  const r = loadScenarioText(text, file);
+  expect(r.ok).toBe(false);
+  return r.ok ? [] : r.problems.map((p) => [p.path, p.message.split(';')[0]!]);
+}
+
 const BAD = `# line 1
 apiVersion: dpemu.dev/v1
 kind: Cluster
@@ -194,10 +201,7 @@ metadata: {name: c}
 spec:
   endpointSelector: {matchlabels: {app: web}}
 `;
-    const r = loadScenarioText(text, 'sel.yaml');
-    expect(r.ok).toBe(false);
-    if (r.ok) return;
-    expect(r.problems.map((p) => [p.path, p.message.split(';')[0]])).toEqual([
+    expect(problemHeads(text, 'sel.yaml')).toEqual([
       ['spec.podSelector.matchLabel', 'unknown field'],
       ['spec.endpointSelector.matchlabels', 'unknown field'],
     ]);
@@ -223,10 +227,7 @@ spec:
   - from: [{podSelector: {}, namspaceSelector: {}}]
     ports: [{protocol: TCP, port: 6379, endport: 6380}]
 `;
-    const r = loadScenarioText(text, 'np.yaml');
-    expect(r.ok).toBe(false);
-    if (r.ok) return;
-    expect(r.problems.map((p) => [p.path, p.message.split(';')[0]])).toEqual([
+    expect(problemHeads(text, 'np.yaml')).toEqual([
       ['spec.policyType', 'unknown field'],
       ['spec.ingress[0].form', 'unknown field'],
       ['spec.ingress[1].from[0].ipBlock.exept', 'unknown field'],
@@ -247,16 +248,13 @@ spec:
 ${spec}`;
 
   it('a misspelt peer list or section is an unknown-field problem, not an allow-every-peer rule', () => {
-    const r = loadScenarioText(cnp(`  endpointSelector: {matchLabels: {role: backend}}
+    expect(problemHeads(cnp(`  endpointSelector: {matchLabels: {role: backend}}
   ingres: [{fromEndpoints: [{}]}]
   ingress:
   - fromEndpoint: [{matchLabels: {role: frontend}}]
     toPorts: [{ports: [{port: "80", protcol: TCP}]}]
   egress:
-  - toCIDRSet: [{cidr: 10.0.0.0/8, exception: [10.96.0.0/12]}]`), 'cnp.yaml');
-    expect(r.ok).toBe(false);
-    if (r.ok) return;
-    expect(r.problems.map((p) => [p.path, p.message.split(';')[0]])).toEqual([
+  - toCIDRSet: [{cidr: 10.0.0.0/8, exception: [10.96.0.0/12]}]`), 'cnp.yaml')).toEqual([
       ['spec.ingres', 'unknown field'],
       ['spec.ingress[0].fromEndpoint', 'unknown field'],
       ['spec.ingress[0].toPorts[0].ports[0].protcol', 'unknown field'],
