@@ -121,6 +121,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
     .option('--trace', 'Show every hop: stage, observation point, decision and the rule/route/map entry behind it')
     .option('--json', 'One line per frame (per hop with --trace) in `hubble observe -o jsonpb` format')
+    .option('--flows-pb <file>', 'Write the flows --json prints to FILE as protobuf: length-delimited observer.GetFlowsResponse messages (Hubble\'s API)')
     .option('--stats', 'Per-stage counters (show runtime) and drops by reason (show errors)')
     .option('--write-pcaps <dir>', 'Write one pcapng per node, one interface per device, verdicts as comments')
     .option('--at <where>', 'Attach every frame at this pod (ns/name) or node instead of by its sender')
@@ -174,6 +175,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
           engine,
           trace: Boolean(o.trace),
           json: Boolean(o.json),
+          flowsPb: typeof o.flowsPb === 'string' ? o.flowsPb : undefined,
           stats: Boolean(o.stats),
           writePcaps: typeof o.writePcaps === 'string' ? o.writePcaps : undefined,
           at: typeof o.at === 'string' ? o.at : undefined,
@@ -202,6 +204,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--brief', 'One line per packet, without the trace')
     .option('--connections <n>', 'Send N requests from --sport, --sport + 1, ... (1 ms apart): where the load balancer (and session affinity) sends each')
     .option('--json', 'Hubble jsonpb lines, as dpemu replay --json')
+    .option('--flows-pb <file>', 'Hubble flows as protobuf, as dpemu replay --flows-pb')
     .option('--stats', 'Per-stage counters, as dpemu replay --stats')
     .option('--write-pcaps <dir>', 'One pcapng per node, as dpemu replay --write-pcaps')
     .option('--save <file>', 'Keep the frames sent as a pcapng (dpemu replay FILE walks them again)')
@@ -232,6 +235,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         brief: Boolean(o.brief),
         ...(o.connections === undefined ? {} : { connections: Number(o.connections) }),
         json: Boolean(o.json),
+        ...(typeof o.flowsPb === 'string' ? { flowsPb: o.flowsPb } : {}),
         stats: Boolean(o.stats),
         engine,
         ...(typeof o.writePcaps === 'string' ? { writePcaps: o.writePcaps } : {}),

@@ -5,7 +5,8 @@ import { dropReasonInfo } from '../engine/drop-reasons.js';
 import { VERDICT_NAMES } from '../engine/pool.js';
 import type { EngineObserver } from '../engine/runtime.js';
 import { DeviceCapture } from '../observe/device-capture.js';
-import { HubbleWriter } from '../observe/hubble.js';
+import { canonicalFlowJson, FlowPbFile } from '../observe/flow-proto.js';
+import { HubbleWriter, type FlowEvent } from '../observe/hubble.js';
 import { summarize } from '../observe/packet-info.js';
 import { Recorder, type PacketResult } from '../observe/recorder.js';
 import { formatErrors, formatRuntime } from '../observe/stats.js';
@@ -24,6 +25,8 @@ import type { EngineName } from '../native/loader.js';
 export interface ReplayCommandOptions {
   readonly trace?: boolean;
   readonly json?: boolean;
+  /** Write the flows `json` prints to this file as length-delimited observer.GetFlowsResponse protobuf. */
+  readonly flowsPb?: string;
   readonly stats?: boolean;
   readonly writePcaps?: string;
   readonly at?: string;
@@ -64,7 +67,18 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
   });
   // Each policy diagnostic names its object and field, as scenario problems name theirs.
   for (const d of dataplane.contexts[0]?.policy?.diagnostics ?? []) io.err(`${d.severity === 'error' ? 'error' : 'warning'}: ${d.object}${d.field ? ` ${d.field}` : ''}: ${d.message}\n`);
-  recorder = new Recorder(dataplane.pool, Boolean(o.json && o.trace));
+  // Opened before the replay, so a path that cannot be written costs no run.
+  let flowsPb: FlowPbFile | undefined;
+  if (o.flowsPb !== undefined) {
+    try {
+      flowsPb = new FlowPbFile(o.flowsPb);
+    } catch (e) {
+      io.err(`dpemu: --flows-pb ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
+  const flows = Boolean(o.json) || flowsPb !== undefined;
+  recorder = new Recorder(dataplane.pool, Boolean(flows && o.trace));
   observers.push(recorder);
   let pcaps: NodePcaps | undefined;
   if (o.writePcaps) {
@@ -72,7 +86,12 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
     observers.push(devCap);
     pcaps = new NodePcaps(o.writePcaps, cluster, dataplane.devices, 'dpemu');
   }
-  const hubble = o.json ? new HubbleWriter(cluster, dataplane.devices) : undefined;
+  const hubble = flows ? new HubbleWriter(cluster, dataplane.devices) : undefined;
+  const emit = (e: FlowEvent): void => {
+    const response = hubble!.response(e);
+    if (o.json) io.out(`${JSON.stringify(canonicalFlowJson(response))}\n`);
+    flowsPb?.add(response);
+  };
   let base = -1;
   let delivered = 0;
   let dropped = 0;
@@ -114,12 +133,12 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
           for (const h of r.hops) {
             if (!h.info) continue;
             // Hubble reports trace events (a packet seen at an observation point) as FORWARDED.
-            io.out(hubble.line({ tsSec: r.tsSec, tsNsec: r.tsNsec, node: cluster.nodes[h.node].name, verdict: 1, drop: 0, parseError: 0, info: h.info, device: h.device, dir: h.dir, isReply: null, frame: r.frame }) + '\n');
+            emit({ tsSec: r.tsSec, tsNsec: r.tsNsec, node: cluster.nodes[h.node].name, verdict: 1, drop: 0, parseError: 0, info: h.info, device: h.device, dir: h.dir, isReply: null, frame: r.frame });
           }
         }
         const last = r.hops[r.hops.length - 1];
-        io.out(hubble.line({ tsSec: r.tsSec, tsNsec: r.tsNsec, node: cluster.nodes[r.node]?.name ?? '', verdict: r.verdict, drop: r.drop, parseError: r.parseError, info: r.info, device: last ? last.device : -1, dir: last ? last.dir : 0, isReply: null, frame: r.frame }) + '\n');
-        continue;
+        emit({ tsSec: r.tsSec, tsNsec: r.tsNsec, node: cluster.nodes[r.node]?.name ?? '', verdict: r.verdict, drop: r.drop, parseError: r.parseError, info: r.info, device: last ? last.device : -1, dir: last ? last.dir : 0, isReply: null, frame: r.frame });
+        if (o.json) continue;
       }
       const t = (r.tsSec + r.tsNsec / 1e9 - base).toFixed(6);
       const path: string[] = [];
@@ -137,6 +156,7 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
         for (let i = traces.length - 1; i >= 0; i--) if (traces[i].frame === r.frame) traces.splice(i, 1);
       }
     }
+    flowsPb?.flush();
     if (io.errIsTty) io.err(`\r${total} packets`);
   };
   // A capture damaged part way: the outputs below still cover every good frame; the error is reported after them.
@@ -146,6 +166,7 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
   } catch (e) {
     // Refused before any frame (an unknown --at): the files opened for --write-pcaps are closed, not left half-written.
     await pcaps?.close();
+    flowsPb?.close();
     throw e;
   }
   const { summary, error } = settled;
@@ -168,7 +189,11 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
       if (o.quiet) io.out('\n');
     }
   }
-  if (!hubble && !o.quiet) {
+  if (flowsPb) {
+    flowsPb.close();
+    io.err(`wrote ${flowsPb.file} (${flowsPb.count} flows, observer.GetFlowsResponse, length-delimited)\n`);
+  }
+  if (!o.json && !o.quiet) {
     // Every packet that ended is in one of the counts: the rest by verdict name (held for reassembly, redirected...).
     const others = [...otherVerdicts].map(([v, n]) => `, ${n} ${v === 6 ? 'held for reassembly' : VERDICT_NAMES[v]!.toLowerCase()}`).join('');
     io.out(`${summary.frames} frames replayed: ${total} packets ended, ${delivered} forwarded, ${dropped} dropped${others}\n`);

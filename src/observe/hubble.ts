@@ -6,6 +6,7 @@ import { parseErrorName } from '../packet/errors.js';
 import { podByIp, nodeByIp, type Cluster } from '../scenario/model.js';
 import type { PacketInfo } from './packet-info.js';
 import { summarize } from './packet-info.js';
+import { canonicalFlowJson } from './flow-proto.js';
 
 /** flow.proto DropReason names Hubble knows; dpemu-only reasons are written as numbers (open enum). */
 const FLOW_PROTO_DROP_NAMES = new Set(DROP_REASONS.filter((r) => r.code < 220).map((r) => r.name));
@@ -52,7 +53,13 @@ export class HubbleWriter {
     this.ids = new IdentityAllocator(cluster);
   }
 
+  /** One `hubble observe -o jsonpb` line: protojson's form (fields at their proto3 default left out). */
   line(e: FlowEvent): string {
+    return JSON.stringify(canonicalFlowJson(this.response(e)));
+  }
+
+  /** The observer.GetFlowsResponse object of one event in its JSON form (`line` prints it; flow-proto.ts encodes it). */
+  response(e: FlowEvent): { flow: Record<string, unknown>; node_name: string; time: string } {
     const flow: Record<string, unknown> = {
       time: rfc3339(e.tsSec, e.tsNsec),
       verdict: VERDICT_NAMES[e.verdict] ?? 'VERDICT_UNKNOWN',
@@ -81,7 +88,7 @@ export class HubbleWriter {
     }
     if (e.isReply !== null) flow.is_reply = e.isReply;
     flow.Summary = this.summary(e, p);
-    return JSON.stringify({ flow, node_name: e.node, time: flow.time });
+    return { flow, node_name: e.node, time: flow.time as string };
   }
 
   private summary(e: FlowEvent, p: PacketInfo): string {

@@ -50,7 +50,11 @@ function checkFlowLine(line: string): Json {
   const [proto] = Object.keys(l4);
   expect(['TCP', 'UDP', 'ICMPv4']).toContain(proto);
   const l = obj(l4[proto]);
-  if (proto === 'ICMPv4') expect(Object.keys(l).sort()).toEqual(['code', 'type']);
+  if (proto === 'ICMPv4') {
+    // protojson leaves a field at its proto3 default out: an echo request is {type: 8}, an echo reply {}.
+    for (const k of Object.keys(l)) expect(['code', 'type']).toContain(k);
+    for (const v of Object.values(l)) expect(v).not.toBe(0);
+  }
   else {
     expect(l.source_port).toBeTypeOf('number');
     expect(l.destination_port).toBeTypeOf('number');
@@ -118,7 +122,8 @@ describe('dpemu replay --json', () => {
   it('the DF echo is DROPPED at node-1 with drop_reason_desc (dpemu-only reason: by number, 221)', () => {
     const drops = lines(json).map(checkFlowLine).filter((f) => f.verdict === 'DROPPED');
     expect(drops).toHaveLength(1);
-    expect(drops[0]).toMatchObject({ node_name: 'node-1', drop_reason: 221, drop_reason_desc: 221, l4: { ICMPv4: { type: 8, code: 0 } } });
+    expect(drops[0]).toMatchObject({ node_name: 'node-1', drop_reason: 221, drop_reason_desc: 221, l4: { ICMPv4: { type: 8 } } });
+    expect(obj(drops[0].l4).ICMPv4).toEqual({ type: 8 }); // code 0 left out, as protojson does
     expect(drops[0].Summary).toMatch(/dropped: FRAG_NEEDED/);
   });
 });
