@@ -137,7 +137,7 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
           }
         }
         const last = r.hops[r.hops.length - 1];
-        emit({ tsSec: r.tsSec, tsNsec: r.tsNsec, node: cluster.nodes[r.node]?.name ?? '', verdict: r.verdict, drop: r.drop, parseError: r.parseError, info: r.info, device: last ? last.device : -1, dir: last ? last.dir : 0, isReply: null, frame: r.frame });
+        emit({ tsSec: r.tsSec, tsNsec: r.tsNsec, node: cluster.nodes[r.node]?.name ?? '', verdict: r.verdict, drop: r.drop, parseError: r.parseError, info: r.info, device: last ? last.device : -1, dir: last ? last.dir : 0, isReply: null, frame: r.frame, stage: r.stage });
         if (o.json) continue;
       }
       const t = (r.tsSec + r.tsNsec / 1e9 - base).toFixed(6);

@@ -32,6 +32,7 @@ message Flow {
   FlowType Type = 10;
   string node_name = 11;
   CiliumEventType event_type = 19;
+  TrafficDirection traffic_direction = 22;
   TraceObservationPoint trace_observation_point = 24;
   DropReason drop_reason_desc = 25;
   google.protobuf.BoolValue is_reply = 26;
@@ -49,6 +50,8 @@ enum TraceObservationPoint {
   UNKNOWN_POINT = 0; TO_PROXY = 1; TO_HOST = 2; TO_STACK = 3; TO_OVERLAY = 4; FROM_ENDPOINT = 5; FROM_PROXY = 6;
   FROM_HOST = 7; FROM_STACK = 8; FROM_OVERLAY = 9; FROM_NETWORK = 10; TO_NETWORK = 11; TO_ENDPOINT = 101;
 }
+
+enum TrafficDirection { TRAFFIC_DIRECTION_UNKNOWN = 0; INGRESS = 1; EGRESS = 2; }
 
 enum IPVersion { IP_NOT_USED = 0; IPv4 = 1; IPv6 = 2; }
 

@@ -6,6 +6,7 @@ import { parseErrorName } from '../packet/errors.js';
 import { podByIp, nodeByIp, type Cluster } from '../scenario/model.js';
 import type { PacketInfo } from './packet-info.js';
 import { summarize } from './packet-info.js';
+import { S } from '../stages/names.js';
 import { canonicalFlowJson } from './flow-proto.js';
 
 /** flow.proto DropReason names Hubble knows; dpemu-only reasons are written as numbers (open enum). */
@@ -34,6 +35,20 @@ export interface FlowEvent {
   readonly dir: 0 | 1;
   readonly isReply: boolean | null;
   readonly frame: number;
+  /** The stage the packet's walk ended at ('' for a hop): a policy drop's direction comes from it. */
+  readonly stage?: string;
+}
+
+/**
+ * flow.proto's traffic_direction of a policy drop (Cilium's drop notification says which policy direction
+ * denied it): the ingress policy of the receiving pod or the egress policy of the sender. Other events carry
+ * none: their direction depends on the connection's direction, which dpemu's flows do not report.
+ */
+export function policyDropDirection(e: FlowEvent): 'INGRESS' | 'EGRESS' | undefined {
+  if (e.verdict !== 2) return undefined;
+  if (e.stage === S.POLICY4_INGRESS) return 'INGRESS';
+  if (e.stage === S.POLICY4_EGRESS) return 'EGRESS';
+  return undefined;
 }
 
 /** RFC 3339 with nanoseconds, as protojson writes google.protobuf.Timestamp. */
@@ -81,6 +96,8 @@ export class HubbleWriter {
     flow.Type = 'L3_L4';
     flow.node_name = e.node;
     flow.event_type = e.verdict === 2 ? { type: 1, sub_type: e.drop } : { type: 4 };
+    const direction = policyDropDirection(e);
+    if (direction) flow.traffic_direction = direction;
     if (e.device >= 0) {
       const d = this.devices.get(e.device);
       if (e.verdict !== 2) flow.trace_observation_point = observationPoint(d.kind, e.dir);

@@ -141,6 +141,7 @@ describe('Hubble flows as protobuf', () => {
   it.each([
     ['eBPF Service walk', ['walk', '--scenario', join(ROOT, 'pcaps', 'scenarios', 'service-ebpf.yaml'), '--from', 'pod-a', '--to', 'backend', '--reply']],
     ['a node\'s packet to a VIP (FIB_LOOKUP_FAILED)', ['walk', '--scenario', join(ROOT, 'pcaps', 'scenarios', 'course-lab.yaml'), '--from', 'node-1', '--to', 'web', '--brief']],
+    ['a policy drop (traffic_direction INGRESS)', ['walk', '--scenario', join(ROOT, 'pcaps', 'scenarios', 'course-lab.yaml'), '--from', 'client', '--to', 'web-55869b7ff4-5r44q', '--proto', 'icmp', '--brief']],
     ['a malformed corpus frame (dpemu\'s MALFORMED_FRAME, 220)', ['replay', join(ROOT, 'test', 'fixtures', 'corpus', 'tcpdump__LINKTYPE_IPV6_invalid.pcap'), '--at', 'default/pod-a']],
   ])('%s', async (_name, args) => {
     const { lines, file } = await replayBoth(args);

@@ -4,6 +4,9 @@
  * Flow.time, verdict, drop_reason_desc, ethernet, IP, l4, source, destination, Type, node_name,
  * event_type, trace_observation_point, interface, Summary).
  */
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliRun } from '../helpers/cli.js';
 
@@ -15,7 +18,7 @@ const obj = (v: unknown): Json => {
 };
 
 /** Field names flow.proto defines for the messages dpemu writes (proto names, as jsonpb with UseProtoNames). */
-const FLOW_FIELDS = new Set(['time', 'verdict', 'drop_reason', 'drop_reason_desc', 'ethernet', 'IP', 'l4', 'source', 'destination', 'Type', 'node_name', 'event_type', 'trace_observation_point', 'interface', 'is_reply', 'Summary']);
+const FLOW_FIELDS = new Set(['time', 'verdict', 'drop_reason', 'drop_reason_desc', 'ethernet', 'IP', 'l4', 'source', 'destination', 'Type', 'node_name', 'event_type', 'traffic_direction', 'trace_observation_point', 'interface', 'is_reply', 'Summary']);
 const ENDPOINT_FIELDS = new Set(['ID', 'identity', 'cluster_name', 'namespace', 'labels', 'pod_name']);
 const TCP_FLAGS = new Set(['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR', 'NS']);
 const POINTS = ['FROM_ENDPOINT', 'TO_ENDPOINT', 'FROM_STACK', 'TO_STACK', 'TO_OVERLAY', 'FROM_OVERLAY', 'TO_NETWORK', 'FROM_NETWORK'];
@@ -150,5 +153,22 @@ describe('dpemu replay --json --trace', () => {
     expect(frame1[3]).toMatchObject({ IP: { source: '10.0.1.5', destination: '10.0.1.6' }, l4: { UDP: { destination_port: 8472 } } });
     const points = new Set(flows.map((f) => f.trace_observation_point).filter((p) => p !== undefined));
     expect([...points].sort()).toEqual([...POINTS].sort());
+  });
+});
+
+describe('traffic_direction', () => {
+  const LAB = join(import.meta.dirname, '..', '..', 'pcaps', 'scenarios', 'course-lab.yaml');
+  it('a policy drop says which policy direction denied it (Cilium\'s drop notification); no other event has one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dpemu-json-'));
+    const noEgress = join(dir, 'no-egress.yaml');
+    writeFileSync(noEgress, 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: client-no-egress, namespace: default}\nspec:\n  podSelector: {matchLabels: {app: client}}\n  policyTypes: [Egress]\n');
+    const egress = await runCli(['walk', '--scenario', LAB, '--scenario', noEgress, '--from', 'client', '--to', 'web', '--brief', '--json']);
+    const ingress = await runCli(['walk', '--scenario', LAB, '--from', 'client', '--to', 'web-55869b7ff4-5r44q', '--proto', 'icmp', '--brief', '--json']);
+    const [e] = lines(egress).map(checkFlowLine);
+    const [i] = lines(ingress).map(checkFlowLine);
+    expect([e.drop_reason_desc, e.node_name, e.traffic_direction]).toEqual(['POLICY_DENIED', 'node-1', 'EGRESS']);
+    expect([i.drop_reason_desc, i.node_name, i.traffic_direction]).toEqual(['POLICY_DENIED', 'node-2', 'INGRESS']);
+    // The FRAG_NEEDED drop and every trace event: no direction.
+    for (const f of [...lines(json), ...lines(traced)].map((l) => obj(JSON.parse(l)).flow)) expect(obj(f).traffic_direction).toBeUndefined();
   });
 });
