@@ -4,7 +4,7 @@
  */
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { ScenarioProblem } from './errors.js';
-import { WORKLOAD_KINDS, fieldPath, problemText, type DocSource, type ParsedObject, type PathKey } from './documents.js';
+import { WORKLOAD_KINDS, fieldPath, objectAt, problemText, type DocSource, type ParsedObject, type PathKey } from './documents.js';
 import { expandWorkloads, ownerReference } from './workloads.js';
 import { cidrContains, cidrLast, formatCidr, formatIpv4, normalizeMac, parseCidr, parseIpv4 } from './ipv4.js';
 import {
@@ -47,7 +47,11 @@ type Of<K extends ParsedObject['kind']> = Extract<ParsedObject, { kind: K }>;
 const byKey = <T extends { namespace: string; name: string }>(a: T, b: T): number =>
   a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
-function where(src: DocSource): string {
+/** Where an object is, for warnings and problems: an item of a `kind: List` is named too (`items[2]`), as skips of unmodelled kinds name it. */
+const where = objectAt;
+
+/** The document alone, for text followed by a field path (fieldPath already starts with the List item). */
+function docOf(src: DocSource): string {
   return `${src.file}:doc ${src.doc}`;
 }
 
@@ -146,7 +150,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       if (!mine) continue;
       if (!theirs) d[field] = mine;
       else if (theirs.text !== mine.text) {
-        report(mine.src, mine.path, `expected ${theirs.text} as in ${where(theirs.src)} ${fieldPath(theirs.src, theirs.path)}, got "${mine.text}"`);
+        report(mine.src, mine.path, `expected ${theirs.text} as in ${docOf(theirs.src)} ${fieldPath(theirs.src, theirs.path)}, got "${mine.text}"`);
       }
     }
   }

@@ -226,6 +226,36 @@ items:
     ]);
   });
 
+  it('names the item in every warning about a List item, not only in skips of unmodelled kinds', () => {
+    const items = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: host-agent}
+    spec: {hostNetwork: true, nodeName: n1}
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: ext}
+    spec: {type: ExternalName, externalName: example.com}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: dup, namespace: default}
+    spec: {nodeName: n1}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: dup, namespace: default}
+    spec: {nodeName: n1}
+`;
+    const r = loadScenario([{ name: 'nodes.yaml', text: nodes }, { name: 'get.yaml', text: items }]);
+    expect(r.warnings).toContain('get.yaml:doc 1 items[0]: skipped Pod "default/host-agent": hostNetwork pods are the node itself in dpemu');
+    expect(r.warnings).toContain('get.yaml:doc 1 items[1]: skipped ExternalName Service "default/ext": it is DNS only, no data path');
+    // Both pods are in document 1: only the item tells the user which one came first.
+    expect(r.ok ? [] : r.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'items[3].metadata.name: expected each Pod once, but default/dup is already defined at get.yaml:doc 1 items[2]',
+    ]);
+  });
+
   it('names items in problem paths', () => {
     const r = loadScenario([{ name: 'nodes.yaml', text: nodes }, { name: 'get.yaml', text: list('10.9.9.9') }]);
     expect(r.ok).toBe(false);
