@@ -286,12 +286,24 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--policy', 'The NetworkPolicy chains (Calico-style cali-tw-/cali-fw-) the policy stages walk for the node\'s pods, instead of kube-proxy\'s rules')
     .action((o: Record<string, unknown>) => {
       ran = true;
+      // Checked whatever the mode: a bad value is exit 2 (docs/cli.md), not ignored because the output has no tables.
+      if (o.table !== undefined && o.table !== 'filter' && o.table !== 'nat') {
+        io.err(`dpemu rules: --table must be filter or nat, got ${String(o.table)}\n`);
+        code = 2;
+        return;
+      }
       const cluster = loadClusterOrReport(asList(o.scenario), io);
       if (!cluster) {
         code = 2;
         return;
       }
       const node = typeof o.node === 'string' ? o.node : undefined;
+      const tableless = o.policy ? '--policy (the policy chains)' : (o.mode ?? cluster.kubeProxy.mode) === 'ipvs' ? 'ipvs mode (ipvsadm -Ln)' : undefined;
+      if (o.table !== undefined && tableless !== undefined) {
+        io.err(`dpemu rules: --table selects a table of kube-proxy's iptables rules; it does not apply to ${tableless}\n`);
+        code = 2;
+        return;
+      }
       if (o.policy) {
         code = policyRulesCommand(cluster, { node }, io);
         return;
