@@ -171,9 +171,12 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
   }
   const { summary, error } = settled;
   if (io.errIsTty) io.err('\r');
+  // With --json stdout stays JSON Lines (`hubble observe --input-file` reads it): the tables go to stderr, as
+  // `dpemu inspect --json` writes its summary there.
+  const tables = (t: string): void => (o.json ? io.err(t) : io.out(t));
   if (o.stats) {
     const rows = dataplane.engine.runtimeRows();
-    io.out(`\n${formatRuntime(rows)}\n${formatErrors(rows)}\n`);
+    tables(`\n${formatRuntime(rows)}\n${formatErrors(rows)}\n`);
   }
   if (pcaps && devCap) {
     pcaps.write(devCap.take());
@@ -184,9 +187,9 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
     // Remaining timeouts are as of the last packet's time, as `conntrack -L` run right after the capture.
     for (const ctx of dataplane.contexts) {
       const lines = formatConntrackList(ctx.conntrack, summary.lastTs, o.ctExtended === true);
-      io.out(`${o.quiet ? '' : '\n'}# node ${ctx.node.name}: conntrack -L${o.ctExtended ? ' -o extended' : ''} (${lines.length} flow entries)\n`);
-      for (const l of lines) io.out(`${l}\n`);
-      if (o.quiet) io.out('\n');
+      tables(`${o.quiet ? '' : '\n'}# node ${ctx.node.name}: conntrack -L${o.ctExtended ? ' -o extended' : ''} (${lines.length} flow entries)\n`);
+      for (const l of lines) tables(`${l}\n`);
+      if (o.quiet) tables('\n');
     }
   }
   if (flowsPb) {

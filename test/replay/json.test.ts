@@ -106,6 +106,15 @@ describe('dpemu replay --json', () => {
     expect(lines(json)).toHaveLength(22);
   });
 
+  it('with --stats and --dump ct, stdout is still only the flows; the tables go to stderr', async () => {
+    const r = await runCli(['replay', '--json', '--stats', '--dump', 'ct']);
+    expect(r.code).toBe(0);
+    expect(lines(r)).toHaveLength(22);
+    for (const l of lines(r)) checkFlowLine(l);
+    expect(r.err).toMatch(/^Stage +Engine +Calls/m);
+    expect(r.err).toMatch(/^# node node-1: conntrack -L \(\d+ flow entries\)$/m);
+  });
+
   it('every line has the Hubble jsonpb shape with flow.proto field names', () => {
     const flows = lines(json).map(checkFlowLine);
     const first = flows[0];
