@@ -155,6 +155,9 @@ describe('Hubble flows as protobuf', () => {
     const plain = await runCli(['replay']);
     const withPb = await runCli(['replay', '--flows-pb', file]);
     expect(withPb.out).toBe(plain.out);
+    // Without --json stdout is the text output, so --stats stays there too (with --json it goes to stderr).
+    const stats = await runCli(['replay', '--stats', '--flows-pb', file]);
+    expect(stats.out).toMatch(/^Stage +Engine +Calls/m);
     expect(decodeFlowResponses(readFileSync(file))).toHaveLength(Number(/(\d+) packets ended/.exec(plain.out)![1]));
     const dir = tmp();
     mkdirSync(join(dir, 'taken'));
