@@ -33,6 +33,7 @@ import type {
   EndpointAddressModel,
   EndpointModel,
   EndpointPortModel,
+  KubeProxyMode,
   L4Protocol,
   NamespaceModel,
   NetworkPolicyModel,
@@ -551,16 +552,16 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       for (const port of svc.ports) {
         if (given.some((p) => p.name === port.name && p.protocol === port.protocol)) continue;
         const have = given.map((p) => `"${p.name}" ${p.port}/${p.protocol}`).join(', ') || 'no ports';
-        warnings.push(`${where(sd.o.src)}: Service "${svcId}" port ${port.port}/${port.protocol} (name "${port.name}") matches no port of its EndpointSlices/Endpoints (${have}); kube-proxy pairs them by name and protocol, so it has no endpoints and traffic to it is REJECTed`);
+        warnings.push(`${where(sd.o.src)}: Service "${svcId}" port ${port.port}/${port.protocol} (name "${port.name}") matches no port of its EndpointSlices/Endpoints (${have}); kube-proxy pairs them by name and protocol, so it has no endpoints and traffic to it ${noEndpointsFate(kubeProxy.mode)}`);
       }
       continue;
     }
     const vipText = svc.clusterIp ?? 'its endpoints';
     if (!svc.selector) {
-      warnings.push(`${where(sd.o.src)}: Service "${svcId}" has no selector and no EndpointSlice/Endpoints; traffic to ${vipText} will be REJECTed like kube-proxy does`);
+      warnings.push(`${where(sd.o.src)}: Service "${svcId}" has no selector and no EndpointSlice/Endpoints; traffic to ${vipText} ${noEndpointsFate(kubeProxy.mode)}`);
       continue;
     }
-    endpointSlices.push(...deriveEndpoints(svc, pods, warnings, where(sd.o.src)));
+    endpointSlices.push(...deriveEndpoints(svc, pods, warnings, where(sd.o.src), kubeProxy.mode));
   }
   endpointSlices.sort((a, b) => byKey({ namespace: a.namespace, name: `${a.service}\u0000${a.name}` }, { namespace: b.namespace, name: `${b.service}\u0000${b.name}` }));
 
@@ -614,11 +615,24 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
 }
 
 /**
+ * What becomes of traffic to a Service port without endpoints, by mode, as dpemu's stages do it: kube-proxy's
+ * filter REJECT (iptables; reached only once the VIP is routed: with no route on the node, FIB_LOOKUP_FAILED
+ * comes first), the virtual server without real servers (ipvs4-in), Cilium's socket LB at connect().
+ */
+export function noEndpointsFate(mode: KubeProxyMode): string {
+  switch (mode) {
+    case 'ebpf': return 'is dropped SERVICE_BACKEND_NOT_FOUND at connect() (sock4-connect), as Cilium\'s socket LB does';
+    case 'ipvs': return 'is dropped SERVICE_BACKEND_NOT_FOUND at ipvs4-in (a virtual server without real servers)';
+    default: return 'will be REJECTed like kube-proxy does (once routed: a node without a route to it drops it FIB_LOOKUP_FAILED first)';
+  }
+}
+
+/**
  * What the EndpointSlice controller would write: selected pods in the Service's namespace, each service port's
  * targetPort resolved per pod (a name through that pod's container ports). Pods that resolve to the same port set
  * share one slice; a port a pod cannot resolve is left out for that pod, as Kubernetes does.
  */
-export function deriveEndpoints(svc: ServiceModel, pods: readonly PodModel[], warnings: string[], at: string): EndpointModel[] {
+export function deriveEndpoints(svc: ServiceModel, pods: readonly PodModel[], warnings: string[], at: string, mode: KubeProxyMode = 'iptables'): EndpointModel[] {
   const selector = svc.selector ?? {};
   const selected = pods.filter(
     (p) => p.namespace === svc.namespace && Object.entries(selector).every(([k, v]) => p.labels[k] === v),
@@ -626,7 +640,7 @@ export function deriveEndpoints(svc: ServiceModel, pods: readonly PodModel[], wa
   const id = `${svc.namespace}/${svc.name}`;
   if (selected.length === 0) {
     const sel = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
-    warnings.push(`${at}: Service "${id}" selector ${sel} matches no pod; traffic to ${svc.clusterIp ?? 'it'} will be REJECTed like kube-proxy does`);
+    warnings.push(`${at}: Service "${id}" selector ${sel} matches no pod; traffic to ${svc.clusterIp ?? 'it'} ${noEndpointsFate(mode)}`);
     return [];
   }
   const groups = new Map<string, { ports: EndpointPortModel[]; pods: PodModel[] }>();
@@ -649,7 +663,7 @@ export function deriveEndpoints(svc: ServiceModel, pods: readonly PodModel[], wa
   svc.ports.forEach((sp, i) => {
     if (!resolvedAnywhere.has(i)) {
       warnings.push(
-        `${at}: Service "${id}" port ${sp.name || sp.port}: targetPort "${String(sp.targetPort)}" is not a ${sp.protocol} container port of any selected pod; traffic to ${svc.clusterIp ?? 'it'}:${sp.port} will be REJECTed like kube-proxy does`,
+        `${at}: Service "${id}" port ${sp.name || sp.port}: targetPort "${String(sp.targetPort)}" is not a ${sp.protocol} container port of any selected pod; traffic to ${svc.clusterIp ?? 'it'}:${sp.port} ${noEndpointsFate(mode)}`,
       );
     }
   });

@@ -193,4 +193,16 @@ spec: {nodeName: node-1, containers: [{name: w}]}
     // The node's ICMP net unreachable reaches pod-a (1+); nothing answers as a pod would.
     expect(packets(r.out).map((p) => [p[0], p[3]])).toEqual([['1', 'DROPPED FIB_LOOKUP_FAILED at node-1 ip4-lookup'], ['1+', 'FORWARDED']]);
   });
+
+  it.each([
+    ['scenario.yaml', '../default/scenario.yaml', 'will be REJECTed like kube-proxy does (once routed: a node without a route to it drops it FIB_LOOKUP_FAILED first)', 'DROPPED FIB_LOOKUP_FAILED at node-1 ip4-lookup'],
+    ['ipvs.yaml', 'ipvs.yaml', 'is dropped SERVICE_BACKEND_NOT_FOUND at ipvs4-in', 'DROPPED SERVICE_BACKEND_NOT_FOUND at node-1 ipvs4-in'],
+    ['service-ebpf.yaml', 'service-ebpf.yaml', 'is dropped SERVICE_BACKEND_NOT_FOUND at connect() (sock4-connect)', 'DROPPED SERVICE_BACKEND_NOT_FOUND at node-1 sock4-connect'],
+  ])('%s: the warning for a Service without endpoints says what the walk then shows', async (_name, file, warned, verdict) => {
+    const lonely = join(tmp, 'lonely.yaml');
+    writeFileSync(lonely, 'apiVersion: v1\nkind: Service\nmetadata: {name: lonely, namespace: default}\nspec:\n  clusterIP: 10.96.0.50\n  selector: {app: nothing}\n  ports: [{port: 80}]\n');
+    const r = await runCli(['walk', '--scenario', join(packageRoot(), 'pcaps/scenarios', file), '--scenario', lonely, '--from', 'pod-a', '--to', 'lonely', '--brief']);
+    expect(r.err).toContain(`selector app=nothing matches no pod; traffic to 10.96.0.50 ${warned}`);
+    expect(packets(r.out).filter((p) => p[0] === '1').map((p) => p[3])).toEqual([verdict]);
+  });
 });

@@ -63,8 +63,8 @@ spec:
 `;
     const c = ok(loadScenarioText(text, 'w.yaml'));
     expect(c.warnings).toEqual([
-      'w.yaml:doc 3: Service "default/lonely" selector app=nothing matches no pod; traffic to 10.96.0.50 will be REJECTed like kube-proxy does',
-      'w.yaml:doc 4: Service "default/web" port metrics: targetPort "metrics" is not a TCP container port of any selected pod; traffic to 10.96.0.51:9100 will be REJECTed like kube-proxy does',
+      'w.yaml:doc 3: Service "default/lonely" selector app=nothing matches no pod; traffic to 10.96.0.50 will be REJECTed like kube-proxy does (once routed: a node without a route to it drops it FIB_LOOKUP_FAILED first)',
+      'w.yaml:doc 4: Service "default/web" port metrics: targetPort "metrics" is not a TCP container port of any selected pod; traffic to 10.96.0.51:9100 will be REJECTed like kube-proxy does (once routed: a node without a route to it drops it FIB_LOOKUP_FAILED first)',
     ]);
     expect(endpointsForService(c, 'default', 'lonely')).toEqual([]);
     const web = endpointsForService(c, 'default', 'web');
