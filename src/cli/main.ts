@@ -15,6 +15,7 @@ import { defaultCapturePath, replayCommand } from './replay-command.js';
 import { benchCommand } from '../bench/cli.js';
 import { mapsCommand } from './maps-command.js';
 import { connectionsProblem, walkCommand, type WalkProto } from './walk-command.js';
+import { normalizeOptionValues } from './options.js';
 
 const VERSION = '0.1.0';
 
@@ -76,6 +77,11 @@ function usageCode(code: string): boolean {
 const VALUE_OPTIONS = new Set(['--count', '--threshold', '--sport', '--seconds', '--connections']);
 
 const BATCH_HELP = 'Up to 256 frames per vector, cut only before an answer to one in it (faster on large captures; by default each frame runs to completion alone, as the kernel runs each packet: docs/datapath.md)';
+
+/** Value options that may be repeated: several scenario files are merged (docs/scenario.md). */
+const REPEATABLE_OPTIONS: ReadonlySet<string> = new Set(['scenario']);
+/** Value options whose empty value means something: `--filter ''` is every frame, as for tcpdump. */
+const EMPTY_ALLOWED_OPTIONS: ReadonlySet<string> = new Set(['filter']);
 
 function joinNegativeValues(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -339,7 +345,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   cli.help((sections) => sections.map((s) => ({ ...s, body: s.body.replace(/(--no-(?:kernel|rerun) .*?) \(default: true\)/g, '$1') })));
   cli.version(VERSION);
   try {
-    cli.parse(['node', 'dpemu', ...joinNegativeValues(argv)], { run: false });
+    const joined = joinNegativeValues(argv);
+    cli.parse(['node', 'dpemu', ...joined], { run: false });
     if (cli.options.help || cli.options.version) return 0;
     if (!cli.matchedCommand) {
       if (argv.length > 0) {
@@ -349,6 +356,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       cli.outputHelp();
       return 0;
     }
+    // The values as typed: cac makes `--write-pcaps 2024` a number and `--at a --at b` a list (options.ts).
+    normalizeOptionValues(cli.matchedCommand.options, joined, cli.options, { repeatable: REPEATABLE_OPTIONS, emptyAllowed: EMPTY_ALLOWED_OPTIONS });
     await cli.runMatchedCommand();
     return ran ? code : 0;
   } catch (e) {
