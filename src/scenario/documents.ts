@@ -124,11 +124,18 @@ export function formatPath(path: readonly PathKey[]): string {
   return out;
 }
 
+/** Longest string shown whole in a "got ..."; a longer one (a pasted block, a binary file read as YAML) is cut. */
+const SHOWN_CHARS = 80;
+
 /** A short, quoted rendering of what the user wrote, for "got ..." */
 export function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null (empty)';
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') {
+    // Cut by code point, so a cut never splits a surrogate pair.
+    const cps = [...v];
+    return cps.length <= SHOWN_CHARS ? JSON.stringify(v) : `${JSON.stringify(cps.slice(0, SHOWN_CHARS).join(''))}... (${cps.length} characters)`;
+  }
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return 'a list';
   return 'a mapping';

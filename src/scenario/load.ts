@@ -28,7 +28,10 @@ export function loadScenario(files: ReadonlyArray<string> | ReadonlyArray<Scenar
       continue;
     }
     try {
-      sources.push({ name: f, text: readFileSync(f, 'utf8') });
+      const bytes = readFileSync(f);
+      const binary = binaryFileProblem(bytes);
+      if (binary !== undefined) readProblems.push({ file: f, doc: 0, path: '', message: binary });
+      else sources.push({ name: f, text: bytes.toString('utf8') });
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       readProblems.push({ file: f, doc: 0, path: '', message: `expected a readable scenario file: ${why}` });
@@ -43,6 +46,26 @@ export function loadScenario(files: ReadonlyArray<string> | ReadonlyArray<Scenar
   if (!r.cluster) return fail(sortProblems(r.problems, sources), warnings);
   r.cluster.warnings = warnings;
   return { ok: true, cluster: r.cluster, warnings };
+}
+
+/** File magics a scenario is plausibly confused with: a capture given as --scenario, a compressed file. */
+const BINARY_KINDS: ReadonlyArray<{ magic: readonly number[]; what: string }> = [
+  { magic: [0xd4, 0xc3, 0xb2, 0xa1], what: 'a pcap capture: give it as the capture argument (dpemu replay FILE), not with --scenario' },
+  { magic: [0xa1, 0xb2, 0xc3, 0xd4], what: 'a pcap capture: give it as the capture argument (dpemu replay FILE), not with --scenario' },
+  { magic: [0x4d, 0x3c, 0xb2, 0xa1], what: 'a pcap capture: give it as the capture argument (dpemu replay FILE), not with --scenario' },
+  { magic: [0xa1, 0xb2, 0x3c, 0x4d], what: 'a pcap capture: give it as the capture argument (dpemu replay FILE), not with --scenario' },
+  { magic: [0x0a, 0x0d, 0x0d, 0x0a], what: 'a pcapng capture: give it as the capture argument (dpemu replay FILE), not with --scenario' },
+  { magic: [0x1f, 0x8b], what: 'gzip-compressed: gunzip it first' },
+];
+
+/**
+ * A file that is not text at all: YAML never holds a NUL byte, and parsing binary data as YAML gives a list of
+ * baffling syntax errors (or a "got" of kilobytes of garbage); one line saying what the file is instead.
+ */
+export function binaryFileProblem(bytes: Uint8Array): string | undefined {
+  const kind = BINARY_KINDS.find((k) => k.magic.every((b, i) => bytes[i] === b));
+  if (kind) return `expected a YAML scenario file, got ${kind.what}`;
+  return bytes.includes(0) ? 'expected a YAML scenario file (text), got binary data (NUL bytes)' : undefined;
 }
 
 /** Checks run field by field and kind by kind; present their findings in reading order (file, document, line). */
