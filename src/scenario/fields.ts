@@ -32,12 +32,25 @@ export function intIn(min: number, max: number, what: string) {
 
 export const protocol = z.enum(['TCP', 'UDP', 'SCTP'], { error: 'expected TCP, UDP or SCTP (upper case)' });
 
-/** IANA_SVC_NAME as Kubernetes validates port names: lower case alphanumerics and '-', at most 15 characters. */
-export const portName = z
-  .string({ error: 'expected a port name like "http"' })
-  .regex(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/, {
-    error: 'expected a port name of lower-case letters, digits and "-", at most 15 characters, like "http"',
-  });
+/** A quoted number where a port goes: the apiserver takes "8080" for a port *name* and rejects it (no letter). */
+const QUOTED_PORT_TEXT = 'expected a port number without quotes (8080), or a port name with at least one letter like "http"';
+
+/**
+ * IANA_SVC_NAME as Kubernetes validates port names (validation.IsValidPortName): lower case alphanumerics and '-',
+ * at most 15 characters, at least one letter, no "--". Without the letter rule a quoted `targetPort: "8080"` loaded
+ * as a name no container defines: a warning and a REJECT, where kubectl apply refuses the object.
+ */
+function ianaPortName(noLetterText: string) {
+  return z
+    .string({ error: 'expected a port name like "http"' })
+    .regex(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/, {
+      error: 'expected a port name of lower-case letters, digits and "-", at most 15 characters, like "http"',
+    })
+    .refine((s) => /[a-z]/.test(s), { error: noLetterText })
+    .refine((s) => !s.includes('--'), { error: 'expected a port name without "--" (IANA_SVC_NAME), like "http-alt"' });
+}
+
+export const portName = ianaPortName('expected a port name with at least one letter (IANA_SVC_NAME), like "http"');
 
 /**
  * A Service port's name: a DNS-1123 label (ServicePort "must be a DNS_LABEL", up to 63 characters;
@@ -51,7 +64,7 @@ export const servicePortName = z
   });
 
 /** targetPort / NetworkPolicy port: a number or a container port name. */
-export const portOrName = z.union([port, portName], { error: 'expected a port number 1-65535 or a port name like "http"' });
+export const portOrName = z.union([port, ianaPortName(QUOTED_PORT_TEXT)], { error: 'expected a port number 1-65535 or a port name like "http"' });
 
 export const name = z
   .string({ error: 'expected a name like "web-1"' })
