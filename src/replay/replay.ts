@@ -1,6 +1,7 @@
 import { openCapture } from '../capture/index.js';
 import type { CaptureInterface, FrameSource } from '../capture/index.js';
 import { Dataplane } from '../dataplane/dataplane.js';
+import { DeviceKind } from '../dataplane/devices.js';
 import { PacketFlag } from '../engine/pool.js';
 import type { EngineObserver } from '../engine/runtime.js';
 import { ParseError } from '../packet/errors.js';
@@ -74,8 +75,15 @@ export async function replaySettled(opts: ReplayOptions, dataplane = new Datapla
   const attachAt = opts.at !== undefined ? dataplane.findDevice(opts.at) : undefined;
   if (opts.at !== undefined && !attachAt) {
     await stream.close();
-    const names = dataplane.devices.all.filter((d) => d.kind === 0).map((d) => d.pod ? `${d.pod.namespace}/${d.pod.name}` : d.label);
-    throw new ReplayError('BAD_ATTACH', `--at ${opts.at}: no pod, node or device of that name (pods: ${names.join(', ')}; nodes: ${opts.cluster.nodes.map((n) => n.name).join(', ')})`);
+    // A bare name several namespaces share is not "no pod": say how to pick one, as dpemu walk does.
+    const namesakes = opts.cluster.pods.filter((p) => p.name === opts.at);
+    if (namesakes.length > 1) {
+      throw new ReplayError('BAD_ATTACH', `--at ${opts.at}: pod "${opts.at}" is in several namespaces (${namesakes.map((p) => p.namespace).sort().join(', ')}): write namespace/name`);
+    }
+    const names = dataplane.devices.all.filter((d) => d.kind === 0).map((d) => d.pod ? `${d.pod.namespace}/${d.pod.name}` : d.label).sort();
+    const nic = dataplane.devices.all.find((d) => d.kind === DeviceKind.UNDERLAY);
+    const deviceHint = nic ? `; or a device as "<node> <device>", e.g. "${nic.label}"` : '';
+    throw new ReplayError('BAD_ATTACH', `--at ${opts.at}: no pod, node or device of that name (pods: ${names.join(', ')}; nodes: ${opts.cluster.nodes.map((n) => n.name).join(', ')}${deviceHint})`);
   }
   const ifaceDevice = interfaceDevices(stream.interfaces, dataplane);
   const pool = dataplane.pool;
