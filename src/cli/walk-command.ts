@@ -108,6 +108,18 @@ function splitPort(text: string): { ref: string; port: number | undefined } {
   return { ref: m[1]!, port };
 }
 
+/**
+ * The protocol to send: --proto, else the port's. An SCTP port has no packet dpemu walk can build; sending a TCP
+ * SYN instead would walk a flow no rule matches, so the user chooses.
+ */
+function protoOf(portProtocol: string | undefined, proto: WalkProto | undefined, text: string, port: string): WalkProto {
+  if (proto !== undefined) return proto;
+  if (portProtocol === 'SCTP') {
+    throw new WalkError('BAD_WALK', `--to ${text}: ${port} is SCTP, and dpemu walk sends tcp, udp or icmp; give --proto to send one of those to it anyway`);
+  }
+  return portProtocol === 'UDP' ? 'udp' : 'tcp';
+}
+
 function target(cluster: Cluster, text: string, proto: WalkProto | undefined, io: Io): Target {
   const { ref, port } = splitPort(text);
   const svc: ServiceModel | undefined = one(byName(cluster.services, ref), ref, 'Service') ?? serviceByDnsName(cluster, ref);
@@ -118,19 +130,19 @@ function target(cluster: Cluster, text: string, proto: WalkProto | undefined, io
     if (!ep) throw new WalkError('BAD_WALK', `--to ${text}: Service ${svc.namespace}/${svc.name} is headless (no ClusterIP) and has no ready endpoint to resolve to`);
     const sp = port === undefined ? ep.ports[0] : ep.ports.find((p) => p.port === port) ?? { port, protocol: 'TCP' };
     io.err(`dpemu walk: --to ${text}: headless Service ${svc.namespace}/${svc.name} resolves to its endpoint ${ep.a.ip}${ep.a.podName ? ` (pod ${ep.a.podName})` : ''}\n`);
-    const p = proto ?? (sp?.protocol === 'UDP' ? 'udp' : 'tcp');
+    const p = protoOf(sp?.protocol, proto, text, `endpoint ${ep.a.ip} port ${sp?.port ?? 80}`);
     return { ip: ep.a.ip, port: sp?.port ?? 80, proto: p, what: `headless Service ${svc.namespace}/${svc.name} (${ep.a.ip})` };
   }
   if (svc && vip !== null) {
     const sp = port === undefined ? svc.ports[0] : svc.ports.find((p) => p.port === port);
     if (!sp) throw new WalkError('BAD_WALK', `--to ${text}: Service ${svc.namespace}/${svc.name} has ${svc.ports.length ? `port(s) ${svc.ports.map((p) => p.port).join(', ')}` : 'no ports'}`);
-    const p = proto ?? (sp.protocol === 'UDP' ? 'udp' : 'tcp');
+    const p = protoOf(sp.protocol, proto, text, `Service ${svc.namespace}/${svc.name} port ${sp.port}`);
     return { ip: vip, port: sp.port, proto: p, what: `Service ${svc.namespace}/${svc.name} (${vip}:${sp.port})` };
   }
   const pod = podRef(cluster, ref, '--to', io) ?? podByDnsName(cluster, ref);
   if (pod) {
     const cp = pod.containerPorts[0];
-    const p = proto ?? (cp?.protocol === 'UDP' ? 'udp' : 'tcp');
+    const p = protoOf(cp?.protocol, proto, text, `pod ${pod.namespace}/${pod.name}'s first container port ${cp?.port ?? 80}`);
     return { ip: pod.ip, port: port ?? cp?.port ?? 80, proto: p, what: `pod ${pod.namespace}/${pod.name}` };
   }
   const node = nodeByName(cluster, ref);
