@@ -304,9 +304,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return;
       }
       const node = typeof o.node === 'string' ? o.node : undefined;
-      const tableless = o.policy ? '--policy (the policy chains)' : (o.mode ?? cluster.kubeProxy.mode) === 'ipvs' ? 'ipvs mode (ipvsadm -Ln)' : undefined;
-      if (o.table !== undefined && tableless !== undefined) {
-        io.err(`dpemu rules: --table selects a table of kube-proxy's iptables rules; it does not apply to ${tableless}\n`);
+      // An option the chosen output does not read would be dropped silently (`--policy --table nat` printed the
+      // policy chains of both tables, `--mode ipvs --table nat` every virtual server): say which output takes it.
+      const stray = o.policy ? ['table', 'mode'].find((k) => o[k] !== undefined) : undefined;
+      if (stray !== undefined) {
+        io.err(`dpemu rules: --${stray} applies to kube-proxy's rules, not --policy (the NetworkPolicy chains)\n`);
         code = 2;
         return;
       }
@@ -317,6 +319,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       const mode = typeof o.mode === 'string' ? o.mode : cluster.kubeProxy.mode;
       if (typeof o.mode !== 'string' && mode === 'ebpf') {
         io.err('dpemu rules: the scenario\'s kubeProxy.mode is ebpf: no kube-proxy rules, Cilium\'s maps instead (dpemu maps); --mode iptables or --mode ipvs prints what kube-proxy would write\n');
+        code = 2;
+      } else if (mode === 'ipvs' && o.table !== undefined) {
+        io.err(`dpemu rules: --table applies to the iptables rules (--mode iptables); ipvs mode prints the virtual servers (ipvsadm -Ln)\n`);
         code = 2;
       } else if (mode === 'ipvs') code = ipvsRulesCommand(cluster, { node }, io);
       else if (mode === 'iptables') code = rulesCommand({ ...cluster, kubeProxy: { ...cluster.kubeProxy, mode: 'iptables' } }, { node, table: o.table as 'filter' | 'nat' | undefined }, io);
