@@ -16,5 +16,19 @@ export function createDecoder(head: Uint8Array, file: string): RecordDecoder {
   const be = u32be(head, 0);
   if (le === BT_SHB) return new PcapngDecoder(file);
   if (le === PCAP_MAGIC_USEC || le === PCAP_MAGIC_NSEC || be === PCAP_MAGIC_USEC || be === PCAP_MAGIC_NSEC) return new PcapDecoder(file);
-  throw new CaptureFileError('UNKNOWN_FORMAT', file, 'file header', 0, `magic 0x${be.toString(16).padStart(8, '0')} is neither pcap nor pcapng`, 'dpemu reads pcap and pcapng; convert other formats with `editcap -F pcapng IN OUT`');
+  throw new CaptureFileError('UNKNOWN_FORMAT', file, 'file header', 0, `magic 0x${be.toString(16).padStart(8, '0')} is neither pcap nor pcapng`, unknownFormatHint(head));
+}
+
+/**
+ * What to do with a file that is not pcap or pcapng, from its first bytes: the two mistakes people make are a
+ * compressed capture (tcpdump/Wireshark read .pcap.gz and .zst; dpemu does not) and a text file, usually the
+ * scenario YAML given where the capture goes.
+ */
+function unknownFormatHint(head: Uint8Array): string {
+  const convert = 'dpemu reads pcap and pcapng; convert other formats with `editcap -F pcapng IN OUT`';
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'it is gzip-compressed: decompress it first (gunzip -k FILE); dpemu reads uncompressed pcap and pcapng';
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'it is zstd-compressed: decompress it first (zstd -d FILE); dpemu reads uncompressed pcap and pcapng';
+  const text = head.subarray(0, 4).every((b) => b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b < 0x7f));
+  if (text) return `it starts like a text file: a scenario YAML goes after --scenario, the capture argument is a pcap or pcapng file; ${convert.replace('dpemu reads pcap and pcapng; c', 'c')}`;
+  return convert;
 }
