@@ -83,7 +83,27 @@ function sortProblems(problems: ScenarioProblem[], sources: readonly ScenarioSou
 }
 
 function fail(problems: ScenarioProblem[], warnings: string[]): ScenarioResult {
-  return { ok: false, problems, warnings, error: new ScenarioError(problems) };
+  const merged = mergeRepeats(problems);
+  return { ok: false, problems: merged, warnings, error: new ScenarioError(merged) };
+}
+
+/**
+ * One line per distinct problem: the pods a workload makes share its template's location, so one mistake (a pod
+ * CIDR too small for `replicas: 600`) was reported once per pod, hundreds of identical lines. The first keeps its
+ * place and says how many times it occurred.
+ */
+function mergeRepeats(problems: readonly ScenarioProblem[]): ScenarioProblem[] {
+  const count = new Map<string, number>();
+  const key = (p: ScenarioProblem): string => `${p.file}\0${p.doc}\0${p.line ?? ''}\0${p.path}\0${p.message}`;
+  for (const p of problems) count.set(key(p), (count.get(key(p)) ?? 0) + 1);
+  const out: ScenarioProblem[] = [];
+  for (const p of problems) {
+    const n = count.get(key(p));
+    if (n === undefined) continue; // a repeat of one already kept
+    count.delete(key(p));
+    out.push(n === 1 ? p : { ...p, message: `${p.message} (${n} times)` });
+  }
+  return out;
 }
 
 export function loadScenarioFile(path: string): ScenarioResult {
