@@ -1,5 +1,5 @@
 import { cac } from 'cac';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { loadScenario } from '../scenario/index.js';
 import { defaultScenarioPath } from '../scenario/default-path.js';
 import type { Cluster } from '../scenario/model.js';
@@ -36,8 +36,14 @@ function replayInput(capture: string | undefined, o: Record<string, unknown>, io
   const cluster = loadClusterOrReport(asList(o.scenario), io);
   if (!cluster) return null;
   const file = capture ?? cluster.capture ?? defaultCapturePath();
+  // Say where the path came from: a scenario's spec.capture is not on the command line the user is looking at.
+  const from = capture === undefined && cluster.capture !== null ? ' (spec.capture of the scenario)' : '';
   if (!existsSync(file)) {
-    io.err(`dpemu: capture ${file} does not exist\n`);
+    io.err(`dpemu: capture ${file}${from} does not exist\n`);
+    return null;
+  }
+  if (statSync(file).isDirectory()) {
+    io.err(`dpemu: capture ${file}${from} is a directory; name a pcap or pcapng file\n`);
     return null;
   }
   return { cluster, file };
