@@ -101,11 +101,29 @@ function sender(cluster: Cluster, devices: readonly Device[], ref: string, io: I
   throw new WalkError('BAD_WALK', `--from ${ref}: no pod or node of that name (pods: ${cluster.pods.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none'}; nodes: ${cluster.nodes.map((n) => n.name).join(', ')})`);
 }
 
-function splitPort(text: string): { ref: string; port: number | undefined } {
-  const m = /^(.*?)(?::(\d+))?$/.exec(text)!;
-  const port = m[2] === undefined ? undefined : Number(m[2]);
-  if (port !== undefined && (port < 1 || port > 65535)) throw new WalkError('BAD_WALK', `--to ${text}: the port must be 1-65535`);
-  return { ref: m[1]!, port };
+/** `ref[:port]`: the port a number, or a port's name (a Service's or a container's, as Kubernetes names them). */
+function splitPort(text: string): { ref: string; port: number | undefined; portName: string | undefined } {
+  const colon = text.lastIndexOf(':');
+  if (colon < 0) return { ref: text, port: undefined, portName: undefined };
+  const ref = text.slice(0, colon);
+  const after = text.slice(colon + 1);
+  if (/^\d+$/.test(after)) {
+    const port = Number(after);
+    if (port < 1 || port > 65535) throw new WalkError('BAD_WALK', `--to ${text}: the port must be 1-65535`);
+    return { ref, port, portName: undefined };
+  }
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(after)) {
+    throw new WalkError('BAD_WALK', `--to ${text}: "${after}" is neither a port number (1-65535) nor a port name (lower-case letters, digits, '-')`);
+  }
+  return { ref, port: undefined, portName: after };
+}
+
+/** The port called `name` among `ports`, else a WalkError listing the names there are. */
+function namedPort<P extends { readonly name: string; readonly port: number }>(ports: readonly P[], name: string, text: string, what: string): P {
+  const found = ports.find((p) => p.name === name);
+  if (found) return found;
+  const names = ports.map((p) => p.name).filter((n) => n !== '');
+  throw new WalkError('BAD_WALK', `--to ${text}: ${what} has no port named ${name} (${names.length ? `its named ports: ${names.join(', ')}` : 'its ports have no names'})`);
 }
 
 /**
@@ -121,29 +139,39 @@ function protoOf(portProtocol: string | undefined, proto: WalkProto | undefined,
 }
 
 function target(cluster: Cluster, text: string, proto: WalkProto | undefined, io: Io): Target {
-  const { ref, port } = splitPort(text);
+  const { ref, port, portName } = splitPort(text);
   const svc: ServiceModel | undefined = one(byName(cluster.services, ref), ref, 'Service') ?? serviceByDnsName(cluster, ref);
   const vip = svc?.clusterIp ?? null;
   if (svc && vip === null) {
     // A headless Service's name resolves to its ready endpoints' addresses: the first, as a client takes it.
     const ep = endpointsForService(cluster, svc.namespace, svc.name).flatMap((e) => e.endpoints.map((a) => ({ a, ports: e.ports }))).find((x) => x.a.ready);
     if (!ep) throw new WalkError('BAD_WALK', `--to ${text}: Service ${svc.namespace}/${svc.name} is headless (no ClusterIP) and has no ready endpoint to resolve to`);
-    const sp = port === undefined ? ep.ports[0] : ep.ports.find((p) => p.port === port) ?? { port, protocol: 'TCP' };
+    const sp = portName !== undefined
+      ? namedPort(ep.ports, portName, text, `headless Service ${svc.namespace}/${svc.name}'s endpoint`)
+      : port === undefined ? ep.ports[0] : ep.ports.find((p) => p.port === port) ?? { port, protocol: 'TCP' };
     io.err(`dpemu walk: --to ${text}: headless Service ${svc.namespace}/${svc.name} resolves to its endpoint ${ep.a.ip}${ep.a.podName ? ` (pod ${ep.a.podName})` : ''}\n`);
     const p = protoOf(sp?.protocol, proto, text, `endpoint ${ep.a.ip} port ${sp?.port ?? 80}`);
     return { ip: ep.a.ip, port: sp?.port ?? 80, proto: p, what: `headless Service ${svc.namespace}/${svc.name} (${ep.a.ip})` };
   }
   if (svc && vip !== null) {
-    const sp = port === undefined ? svc.ports[0] : svc.ports.find((p) => p.port === port);
+    const sp = portName !== undefined ? namedPort(svc.ports, portName, text, `Service ${svc.namespace}/${svc.name}`) : port === undefined ? svc.ports[0] : svc.ports.find((p) => p.port === port);
     if (!sp) throw new WalkError('BAD_WALK', `--to ${text}: Service ${svc.namespace}/${svc.name} has ${svc.ports.length ? `port(s) ${svc.ports.map((p) => p.port).join(', ')}` : 'no ports'}`);
     const p = protoOf(sp.protocol, proto, text, `Service ${svc.namespace}/${svc.name} port ${sp.port}`);
     return { ip: vip, port: sp.port, proto: p, what: `Service ${svc.namespace}/${svc.name} (${vip}:${sp.port})` };
   }
   const pod = podRef(cluster, ref, '--to', io) ?? podByDnsName(cluster, ref);
   if (pod) {
+    if (portName !== undefined) {
+      const cp = namedPort(pod.containerPorts, portName, text, `pod ${pod.namespace}/${pod.name}`);
+      const p = protoOf(cp.protocol, proto, text, `pod ${pod.namespace}/${pod.name}'s container port ${cp.name} (${cp.port})`);
+      return { ip: pod.ip, port: cp.port, proto: p, what: `pod ${pod.namespace}/${pod.name}` };
+    }
     const cp = pod.containerPorts[0];
     const p = protoOf(cp?.protocol, proto, text, `pod ${pod.namespace}/${pod.name}'s first container port ${cp?.port ?? 80}`);
     return { ip: pod.ip, port: port ?? cp?.port ?? 80, proto: p, what: `pod ${pod.namespace}/${pod.name}` };
+  }
+  if (portName !== undefined && (nodeByName(cluster, ref) || parseIpv4(ref) !== null)) {
+    throw new WalkError('BAD_WALK', `--to ${text}: a port name needs a Service or a pod to look it up in; give ${ref} a port number`);
   }
   const node = nodeByName(cluster, ref);
   if (node) return { ip: node.ip, port: port ?? 80, proto: proto ?? 'tcp', what: `node ${node.name}` };

@@ -205,4 +205,26 @@ spec: {nodeName: node-1, containers: [{name: w}]}
     expect(r.err).toContain(`selector app=nothing matches no pod; traffic to 10.96.0.50 ${warned}`);
     expect(packets(r.out).filter((p) => p[0] === '1').map((p) => p[3])).toEqual([verdict]);
   });
+
+  it('--to NAME:PORTNAME picks a Service port or container port by its name (kube-dns:dns is UDP 53, dns-tcp TCP 53)', async () => {
+    const dns = await runCli(['walk', '--from', 'pod-a', '--to', 'kube-dns:dns', '--brief']);
+    const dnsTcp = await runCli(['walk', '--from', 'pod-a', '--to', 'kube-dns:dns-tcp', '--brief']);
+    expect(packets(dns.out)[0]![1]).toMatch(/-> 10\.244\.\d+\.\d+:53 UDP/);
+    expect(packets(dnsTcp.out)[0]![1]).toMatch(/-> 10\.244\.\d+\.\d+:53 TCP \[S\]/);
+    const lab = join(packageRoot(), 'pcaps/scenarios/course-lab.yaml');
+    const pod = await runCli(['walk', '--scenario', lab, '--from', 'client', '--to', 'web-55869b7ff4-5r44q:http', '--brief']);
+    expect(packets(pod.out)[0]![1]).toMatch(/-> 10\.244\.2\.2:8080 TCP/);
+  });
+
+  it.each([
+    ['backend:abc', 'Service default/backend has no port named abc (its named ports: http)'],
+    ['backend:Bad_Name', '"Bad_Name" is neither a port number (1-65535) nor a port name'],
+    ['node-1:http', 'a port name needs a Service or a pod to look it up in; give node-1 a port number'],
+    ['backend:0', 'the port must be 1-65535'],
+  ])('--to %s is exit 2: %s', async (to, message) => {
+    const r = await runCli(['walk', '--from', 'pod-a', '--to', to, '--brief']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+    expect(r.out).toBe('');
+  });
 });
