@@ -1,5 +1,6 @@
 /** Public entry points: files or texts in, a resolved Cluster (plus warnings) or every problem out. */
 import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { ScenarioError, type ScenarioProblem } from './errors.js';
 import { parseFiles } from './documents.js';
 import { resolve } from './resolve.js';
@@ -22,11 +23,20 @@ export interface ScenarioSource {
 export function loadScenario(files: ReadonlyArray<string> | ReadonlyArray<ScenarioSource>): ScenarioResult {
   const sources: ScenarioSource[] = [];
   const readProblems: ScenarioProblem[] = [];
+  const seen = new Map<string, string>();
   for (const f of files) {
     if (typeof f !== 'string') {
       sources.push(f);
       continue;
     }
+    // The same file twice would define each of its objects twice: one problem says so instead of one per object.
+    const key = resolvePath(f);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      readProblems.push({ file: f, doc: 0, path: '', message: `given twice (also as ${first}): give each scenario file once` });
+      continue;
+    }
+    seen.set(key, f);
     try {
       const bytes = readFileSync(f);
       const binary = binaryFileProblem(bytes);

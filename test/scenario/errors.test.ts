@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DpemuError } from '../../src/util/errors.js';
-import { ScenarioError, formatProblem, loadScenario, loadScenarioOrThrow, loadScenarioText } from '../../src/scenario/index.js';
+import { ScenarioError, formatProblem, loadScenario, loadScenarioOrThrow, loadScenarioText, packageRoot } from '../../src/scenario/index.js';
 import { compilePolicies } from '../../src/policy/compile.js';
 import { TWO_NODES } from './helpers.js';
 
@@ -160,6 +161,14 @@ spec:
     if (r.ok) return;
     expect(r.problems[0].file).toBe('/nonexistent/dpemu/scenario.yaml');
     expect(r.problems[0].message).toMatch(/^expected a readable scenario file/);
+  });
+
+  it('the same file given twice is one problem, not one \'already defined\' per object', () => {
+    const file = join(packageRoot(), 'pcaps', 'default', 'scenario.yaml');
+    const r = loadScenario([file, join(packageRoot(), 'pcaps', '..', 'pcaps', 'default', 'scenario.yaml')]);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((p) => p.message)).toEqual([`given twice (also as ${file}): give each scenario file once`]);
   });
 
   it('a Node object completing a Cluster node must agree with it', () => {
