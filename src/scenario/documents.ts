@@ -247,9 +247,11 @@ function parseDocument(file: string, doc: number, d: Document.Parsed, lc: LineCo
   // (cli-runtime StreamVisitor: empty or "null" documents), and so do concatenated course files.
   if (js === null || js === undefined) return;
   const rec = js as Record<string, unknown> | null;
-  if (rec && typeof rec === 'object' && rec.kind === 'List' && rec.apiVersion === 'v1' && Array.isArray(rec.items)) {
-    // `kubectl get -o yaml` output: every item is an object of its own, located under items[i].
-    rec.items.forEach((item: unknown, i: number) => parseObject(item, ['items', i], file, doc, locate, out));
+  if (rec && typeof rec === 'object' && rec.kind === 'List' && rec.apiVersion === 'v1') {
+    // `kubectl get -o yaml` output: every item is an object of its own, located under items[i]. No items (an
+    // empty `kubectl get`) holds no object; items that are not a list are a mistake, not an unmodelled kind.
+    if (Array.isArray(rec.items)) rec.items.forEach((item: unknown, i: number) => parseObject(item, ['items', i], file, doc, locate, out));
+    else if (rec.items !== undefined && rec.items !== null) problem(['items'], `expected a list of objects, got ${describeValue(rec.items)}`);
     return;
   }
   parseObject(js, [], file, doc, locate, out);

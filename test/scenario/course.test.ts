@@ -256,6 +256,14 @@ items:
     ]);
   });
 
+  it('a List without items holds nothing (an empty kubectl get); items that are not a list are a problem at items', () => {
+    const empty = loadScenario([{ name: 'nodes.yaml', text: nodes }, { name: 'get.yaml', text: 'apiVersion: v1\nkind: List\nmetadata: {}\n' }]);
+    expect(ok(empty).pods).toEqual([]);
+    expect(empty.warnings).toEqual([]);
+    const bad = loadScenario([{ name: 'nodes.yaml', text: nodes }, { name: 'get.yaml', text: 'apiVersion: v1\nkind: List\nitems: {kind: Pod}\n' }]);
+    expect(bad.ok ? [] : bad.problems.map((p) => `${p.path}: ${p.message}`)).toEqual(['items: expected a list of objects, got a mapping']);
+  });
+
   it('names items in problem paths', () => {
     const r = loadScenario([{ name: 'nodes.yaml', text: nodes }, { name: 'get.yaml', text: list('10.9.9.9') }]);
     expect(r.ok).toBe(false);
