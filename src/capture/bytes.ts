@@ -24,6 +24,14 @@ export function i64(b: Uint8Array, p: number, le: boolean): number {
   const lo = le ? u32le(b, p) : u32be(b, p + 4);
   return (hi | 0) * 4294967296 + lo;
 }
+/**
+ * Length of a pcapng string option up to its first NUL: the spec says strings are not terminated, but some
+ * writers add a NUL, and Wireshark and libpcap read the value as a C string (so `abc\0` is `abc`).
+ */
+export function cStringLength(b: Uint8Array, at: number, len: number): number {
+  for (let i = 0; i < len; i++) if (b[at + i] === 0) return i;
+  return len;
+}
 export function pad4(n: number): number {
   return n + ((4 - (n & 3)) & 3);
 }

@@ -1,4 +1,4 @@
-import { i64, pad4, u16, u32, u32le } from './bytes.js';
+import { cStringLength, i64, pad4, u16, u32, u32le } from './bytes.js';
 import type { RecordDecoder } from './decoder.js';
 import { CaptureFileError } from './errors.js';
 import { FrameBatch } from './frame-batch.js';
@@ -221,7 +221,7 @@ export class PcapngDecoder implements RecordDecoder {
       if (code === 0) break;
       if (p + 4 + len > end) this.fail('BAD_OPTION_LENGTH', type, blockAt, `option ${code} of length ${len} overruns the block by ${p + 4 + len - end} bytes`);
       if (code === 1) {
-        const text = this.utf8.decode(b.subarray(p + 4, p + 4 + len));
+        const text = this.utf8.decode(b.subarray(p + 4, p + 4 + cStringLength(b, p + 4, len)));
         comment = comment === undefined ? text : `${comment}\n${text}`;
       } else if (code === 2 && len === 4) {
         flags = u32(b, p + 4, le);
@@ -254,7 +254,7 @@ export class PcapngDecoder implements RecordDecoder {
     let tsoffset = 0;
     let fcsLength = 0;
     this.walkOptions(b, pos + 16, bodyEnd, le, BT_IDB, base + pos, (code, at, len) => {
-      if (code === 2) name = this.utf8.decode(b.subarray(at, at + len));
+      if (code === 2) name = this.utf8.decode(b.subarray(at, at + cStringLength(b, at, len)));
       else if (code === 9 && len >= 1) tsresol = b[at];
       else if (code === 14 && len >= 8) tsoffset = i64(b, at, le);
       else if (code === 13 && len >= 1) fcsLength = b[at];

@@ -105,6 +105,22 @@ describe('pcapng reader', () => {
     ]);
   });
 
+  it('reads opt_comment and if_name up to a NUL some writers add, as tshark shows them', () => {
+    const b = new Blocks();
+    const f = b
+      .shb()
+      .idb(1, 0, b.opts(b.option(2, Buffer.from('eth0\0'))))
+      .epb(0, 0, 1, pkt(10), 10, b.opts(b.option(1, Buffer.from('ab\0cd\0\0'))))
+      .epb(0, 0, 2, pkt(10), 10, b.opts(b.option(1, Buffer.from('\0'))))
+      .build();
+    const r = CaptureReader.fromBuffer(f, 'nul.pcapng');
+    const s = readSync(f, 'nul.pcapng');
+    expect(s.error).toBeUndefined();
+    // tshark -e frame.comment -e frame.interface_name: `ab  eth0`, then an empty comment.
+    expect(s.frames.map((x) => x.comment)).toEqual(['ab', '']);
+    expect(r.interfaces[0].name).toBe('eth0');
+  });
+
   it('SPB takes interface 0 snaplen: caplen = min(len, snaplen, block room); OPB is read', () => {
     const f = new Blocks().shb().idb(1, 50).spb(100, pkt(64)).spb(30, pkt(32)).opb(0, 0, 5_000_000, pkt(12)).build();
     const s = readSync(f, 'spb.pcapng');
