@@ -88,13 +88,26 @@ export class PcapngWriter {
     const caplen = ifc.snaplen !== 0 && data.length > ifc.snaplen ? ifc.snaplen : data.length;
     const padded = pad4(caplen);
     const commentBytes = comment === undefined ? undefined : utf8.encode(comment);
+    // Checked before any byte is written: an option length field is 16 bits, so a longer comment would
+    // be cut to its low 16 bits and the rest of the block read as garbage options (tshark: "damaged").
+    if (commentBytes !== undefined && commentBytes.length > 0xffff) {
+      throw new RangeError(`PcapngWriter: comment is ${commentBytes.length} bytes of UTF-8; a pcapng option holds at most 65535`);
+    }
+    // The EPB timestamp is an unsigned 64-bit count of units: negative seconds (before 1970) or one past
+    // 2^64 units would wrap to another time (-1 s read back as the year 2554), so refuse, as PcapWriter does.
+    if (!(tsSec >= 0) || !(tsNsec >= 0 && tsNsec < 1e9)) {
+      throw new RangeError(`PcapngWriter: timestamp ${tsSec}s ${tsNsec}ns is outside what pcapng can store (s >= 0, 0 <= ns < 1e9)`);
+    }
+    joinPow10(tsSec, tsNsec, ifc.tsresol, this.ts);
+    if (!(this.ts.hi <= 0xffffffff)) {
+      throw new RangeError(`PcapngWriter: timestamp ${tsSec}s does not fit in 64 bits of 10^-${ifc.tsresol} s units`);
+    }
     let optLen = 0;
     if (commentBytes !== undefined) optLen += 4 + pad4(commentBytes.length);
     if (flags !== undefined) optLen += 8;
     if (optLen > 0) optLen += 4;
     const total = 28 + padded + optLen + 4;
     const le = this.le;
-    joinPow10(tsSec, tsNsec, ifc.tsresol, this.ts);
     const v = this.view;
     v.setUint32(0, BT_EPB, le);
     v.setUint32(4, total, le);

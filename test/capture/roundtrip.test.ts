@@ -101,6 +101,27 @@ describe('pcapng write -> read', () => {
     });
   }
 
+  it('refuses what an EPB cannot hold (a comment over 65535 bytes, a timestamp outside 0..2^64 units) and writes nothing for it', () => {
+    const w = new PcapngWriter();
+    const ns = w.addInterface({ linkType: 1 });
+    const us = w.addInterface({ linkType: 1, nanosecond: false });
+    const before = w.toBuffer().length;
+    const data = Buffer.alloc(20, 1);
+    expect(() => w.writePacket(ns, data, 1, 0, 20, 'x'.repeat(65536))).toThrow(RangeError);
+    expect(() => w.writePacket(ns, data, 1, 0, 20, 'é'.repeat(40000))).toThrow(/80000 bytes/);
+    expect(() => w.writePacket(ns, data, -1, 500_000_000)).toThrow(RangeError);
+    expect(() => w.writePacket(ns, data, 1, 1e9)).toThrow(RangeError);
+    // 2^64 ns is 18446744073.709551616 s; one more second does not fit, at microseconds it does.
+    expect(() => w.writePacket(ns, data, 18446744074, 0)).toThrow(RangeError);
+    expect(w.toBuffer().length).toBe(before);
+    w.writePacket(ns, data, 1, 0, 20, 'y'.repeat(65535));
+    w.writePacket(ns, data, 18446744073, 709551615);
+    w.writePacket(us, data, 18446744074, 0);
+    const s = readSync(w.toBuffer(), 'limits.pcapng');
+    expect(s.error).toBeUndefined();
+    expect(s.frames.map((f) => [f.tsSec, f.tsNsec, f.comment?.length])).toEqual([[1, 0, 65535], [18446744073, 709551615, undefined], [18446744074, 0, undefined]]);
+  });
+
   it('tshark shows the comments (frame.comment) and interface names, and reads the file with no error', async () => {
     const tshark = requireTshark();
     const path = join(dir, 'c.pcapng');
