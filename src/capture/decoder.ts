@@ -9,6 +9,7 @@ export interface RecordDecoder {
   readonly format: CaptureFormat;
   /** Grows as pcapng IDBs are read; for pcap, filled once the file header is decoded. */
   readonly interfaces: CaptureInterface[];
+  /** Byte order of the file header (pcapng: of the first section, whatever later sections use). */
   readonly littleEndian: boolean;
   /**
    * Decode records from `buf[pos, end)` into `batch` (appending at `batch.count`); `buf[0]` is at file offset `base`.

@@ -50,10 +50,13 @@ interface IfaceState {
 export class PcapngDecoder implements RecordDecoder {
   readonly format = 'pcapng' as const;
   readonly interfaces: CaptureInterface[] = [];
+  /** The file header's byte order, i.e. the first section's (what `header` reports; later sections may differ). */
   littleEndian = true;
   needBytes = 0;
   sectionIndex = -1;
   private section: IfaceState[] = [];
+  /** Byte order of the section being decoded. */
+  private sectionLe = true;
   // Out-values of scanPacketOptions (kept on the instance so the hot path allocates nothing).
   private optComment: string | undefined = undefined;
   private optFlags = 0;
@@ -94,13 +97,13 @@ export class PcapngDecoder implements RecordDecoder {
         if (avail < 12) {
           if (eof) {
             // Name the block when its type word is there (a file cut 10 bytes into its SHB says SHB).
-            const t = avail < 4 ? 0 : u32le(buf, pos) === BT_SHB ? BT_SHB : u32(buf, pos, this.littleEndian);
+            const t = avail < 4 ? 0 : u32le(buf, pos) === BT_SHB ? BT_SHB : u32(buf, pos, this.sectionLe);
             this.fail('TRUNCATED_BLOCK', t, base + pos, `file ends ${avail} bytes into a block header (12 bytes needed)`);
           }
           this.needBytes = 12;
           break;
         }
-        let le = this.littleEndian;
+        let le = this.sectionLe;
         let type = u32(buf, pos, le);
         if (u32le(buf, pos) === BT_SHB) {
           type = BT_SHB;
@@ -240,8 +243,9 @@ export class PcapngDecoder implements RecordDecoder {
       throw new CaptureFileError('UNSUPPORTED_VERSION', this.file, 'SHB', base + pos, `pcapng version ${major}.${minor} is not supported (need 1.0)`, 'the section header is damaged or the file was written by an incompatible tool; convert it with `editcap -F pcapng`');
     }
     this.walkOptions(b, pos + 24, bodyEnd, le, BT_SHB, base + pos, () => {});
-    this.littleEndian = le;
+    this.sectionLe = le;
     this.sectionIndex++;
+    if (this.sectionIndex === 0) this.littleEndian = le;
     this.section = [];
   }
 

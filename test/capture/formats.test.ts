@@ -158,6 +158,23 @@ describe('pcapng reader', () => {
     expect(s.frames.map((x) => [x.interfaceId, x.linkType, x.caplen])).toEqual([[0, 1, 10], [2, 1, 11], [1, 101, 12]]);
   });
 
+  it('header.littleEndian stays the first section\'s after later sections of the other order are read', () => {
+    for (const first of [true, false]) {
+      const f = Buffer.concat([
+        new Blocks(first).shb(first).idb(1, 0).epb(0, 0, 1, pkt(10)).build(),
+        new Blocks(!first).shb(!first).idb(1, 0).epb(0, 0, 2, pkt(10)).build(),
+      ]);
+      const r = CaptureReader.fromBuffer(f, 'o.pcapng');
+      expect(r.header.littleEndian).toBe(first);
+      const b = new FrameBatch(1);
+      let n = 0;
+      while (r.next(b) > 0) n++;
+      expect(n).toBe(2);
+      // `dpemu inspect` prints this after its summary pass as "pcapng (<order> first section)".
+      expect(r.header.littleEndian).toBe(first);
+    }
+  });
+
   const damaged: [string, (b: Blocks) => Blocks, string][] = [
     ['zero block length', (b) => b.raw(Buffer.from([6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])), 'BAD_BLOCK_LENGTH'],
     ['length not a multiple of 4', (b) => b.raw(Buffer.from([6, 0, 0, 0, 13, 0, 0, 0, 0, 0, 0, 0, 0, 13, 0, 0, 0])), 'BAD_BLOCK_LENGTH'],
