@@ -64,7 +64,9 @@ export async function inspectCommand(file: string, o: InspectOptions, io: Io): P
 
   const s = await open(file, io);
   if (typeof s === 'number') return s;
-  const digits = s.interfaces.map(fractionDigits);
+  // Looked up per frame, not mapped once here: pcapng IDBs may follow the first packet (a later section, an
+  // interface added mid-capture), and `s.interfaces` grows as they are read.
+  const interfaces = s.interfaces;
   const pcapng = s.format === 'pcapng';
   const view = new PacketView();
   let n = 0;
@@ -78,7 +80,7 @@ export async function inspectCommand(file: string, o: InspectOptions, io: Io): P
         if (o.json) {
           io.out(frameJson({ number: n, sec: b.tsSec[i], nsec: b.tsNsec[i], interfaceId: pcapng ? ifc : undefined, comment: b.comments[i] }, view) + '\n');
         } else {
-          io.out(frameLine(n, b.tsSec[i], b.tsNsec[i], digits[ifc] ?? 6, view) + '\n');
+          io.out(frameLine(n, b.tsSec[i], b.tsNsec[i], fractionDigits(interfaces[ifc]), view) + '\n');
         }
       }
     }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli as run } from '../helpers/cli.js';
 import { PcapWriter } from '../../src/capture/index.js';
+import { Blocks } from '../capture/block-builder.js';
 import { buildFrame, vxlanLayers } from '../../src/packet/build.js';
 import { TcpFlag } from '../../src/packet/view.js';
 
@@ -119,6 +120,21 @@ describe('dpemu inspect text output', () => {
       expect(frameLines(r.out)).toHaveLength(n);
     },
   );
+
+  it('prints 9 fraction digits for a nanosecond interface described after the first packet (a later IDB or section)', async () => {
+    const eth = Buffer.concat([Buffer.from('ffffffffffff0000000000010806', 'hex'), Buffer.alloc(46)]);
+    const ns = 1700000000123456789n;
+    const f = join(mkdtempSync(join(tmpdir(), 'dpemu-inspect-')), 'late-nsec.pcapng');
+    const b = new Blocks();
+    b.shb().idb(1, 0).epb(0, 395812, 404635649, eth); // 1700000000.000001 s at microseconds
+    b.idb(1, 0, b.opts(b.option(9, Buffer.from([9])))).epb(1, Number(ns >> 32n), Number(ns & 0xffffffffn), eth);
+    writeFileSync(f, b.build());
+    const r = await run(['inspect', f]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('\n   1 22:13:20.000001 ');
+    // tshark: frame.time_epoch 1700000000.123456789.
+    expect(r.out).toContain('\n   2 22:13:20.123456789 ');
+  });
 
   it('prints tcpdump -n style lines, with the inner flow of VXLAN frames', async () => {
     const r = await run(['inspect', corpus('tcpdump__vxlan.pcap'), '--count', '2']);
