@@ -4,7 +4,7 @@ import type { ByteSink } from './sink.js';
 
 export interface PcapWriterOptions {
   linkType: number;
-  /** Default 262144 (libpcap's maximum). */
+  /** Default 262144 (libpcap's maximum). 0 = no limit, as in pcapng (files from some tools carry 0; Wireshark reads it so). */
   snaplen?: number;
   /** Nanosecond magic (0xa1b23c4d) instead of microseconds. */
   nanosecond?: boolean;
@@ -40,13 +40,13 @@ export class PcapWriter {
     return new PcapWriter(options, new FileSink(path));
   }
 
-  /** Frames longer than the snaplen are cut to it; `wireLen` keeps the original length. */
+  /** Frames longer than a non-zero snaplen are cut to it; `wireLen` keeps the original length. */
   writePacket(data: Uint8Array, tsSec: number, tsNsec: number, wireLen: number = data.length): void {
     // pcap has 32-bit unsigned seconds; wrapping silently would reorder time, so refuse (use pcapng past 2106).
     if (!(tsSec >= 0 && tsSec < 4294967296) || !(tsNsec >= 0 && tsNsec < 1e9)) {
       throw new RangeError(`PcapWriter: timestamp ${tsSec}s ${tsNsec}ns is outside what pcap can store (0 <= s < 2^32, 0 <= ns < 1e9)`);
     }
-    const caplen = Math.min(data.length, this.snaplen);
+    const caplen = this.snaplen !== 0 && data.length > this.snaplen ? this.snaplen : data.length;
     const v = this.view;
     v.setUint32(0, tsSec >>> 0, this.le);
     v.setUint32(4, this.nano ? tsNsec : Math.floor(tsNsec / 1000), this.le);

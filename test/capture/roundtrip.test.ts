@@ -56,6 +56,21 @@ describe('pcap write -> read', () => {
     }
   }
 
+  it('copies a file whose header snaplen is 0 (no limit, as tshark reads it) without cutting the frames to nothing', () => {
+    const input = frames(5);
+    const src = new PcapWriter({ linkType: 1, snaplen: 0 });
+    for (const f of input) src.writePacket(f.data, f.sec, f.nsec, f.wire);
+    const r = CaptureReader.fromBuffer(src.toBuffer(), 'snap0.pcap');
+    expect(r.interfaces[0].snaplen).toBe(0);
+    const copy = new PcapWriter({ linkType: r.interfaces[0].linkType, snaplen: r.interfaces[0].snaplen });
+    const b = new FrameBatch(8);
+    while (r.next(b) > 0) for (let i = 0; i < b.count; i++) copy.writePacket(b.data(i), b.tsSec[i], b.tsNsec[i], b.wireLen[i]);
+    const back = readSync(copy.toBuffer(), 'copy.pcap');
+    expect(back.error).toBeUndefined();
+    expect(back.frames.map((f) => [f.caplen, f.data])).toEqual(input.map((f) => [f.data.length, f.data.toString('hex')]));
+    expect(Buffer.compare(copy.toBuffer(), src.toBuffer())).toBe(0);
+  });
+
   it('writes to a file that tshark reads with no error', async () => {
     const tshark = requireTshark();
     const path = join(dir, 'w.pcap');
