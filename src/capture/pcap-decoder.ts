@@ -6,8 +6,19 @@ import type { CaptureInterface } from './types.js';
 
 export const PCAP_MAGIC_USEC = 0xa1b2c3d4;
 export const PCAP_MAGIC_NSEC = 0xa1b23c4d;
+/**
+ * Alexey Kuznetsov's patched libpcap (`editcap -F modpcap`, old Red Hat tcpdump): microseconds, and 8 more bytes per
+ * record header (ifindex, protocol, pkt_type, pad) after the usual 16. libpcap and Wireshark read it.
+ */
+export const PCAP_MAGIC_KUZNETSOV = 0xa1b2cd34;
 const FILE_HEADER_LEN = 24;
 const RECORD_HEADER_LEN = 16;
+const KUZNETSOV_RECORD_HEADER_LEN = 24;
+
+/** True for the magic numbers of the pcap family (either byte order of `u32`). */
+export function isPcapMagic(m: number): boolean {
+  return m === PCAP_MAGIC_USEC || m === PCAP_MAGIC_NSEC || m === PCAP_MAGIC_KUZNETSOV;
+}
 
 /** libpcap's max_snaplen_for_dlt (pcap-common.c): a larger caplen means a damaged or fuzzed file. */
 export function maxSnaplenForLinkType(linkType: number): number {
@@ -32,6 +43,8 @@ export class PcapDecoder implements RecordDecoder {
   versionMajor = 0;
   versionMinor = 0;
   nanosecond = false;
+  /** Bytes before each record's data: 16, or 24 in Kuznetsov's format. */
+  private recordHeaderLen = RECORD_HEADER_LEN;
   private headerDone = false;
   private linkType = 0;
   private maxCaplen = 262144;
@@ -43,13 +56,14 @@ export class PcapDecoder implements RecordDecoder {
   private parseHeader(b: Uint8Array, p: number, base: number): void {
     const magicLe = u32le(b, p);
     let le: boolean;
-    if (magicLe === PCAP_MAGIC_USEC || magicLe === PCAP_MAGIC_NSEC) le = true;
-    else if (u32be(b, p) === PCAP_MAGIC_USEC || u32be(b, p) === PCAP_MAGIC_NSEC) le = false;
+    if (isPcapMagic(magicLe)) le = true;
+    else if (isPcapMagic(u32be(b, p))) le = false;
     else {
       throw new CaptureFileError('BAD_MAGIC', this.file, 'pcap file header', base + p, `magic 0x${u32be(b, p).toString(16).padStart(8, '0')} is not a pcap magic number`, 'this is not a pcap file');
     }
     this.littleEndian = le;
     this.nanosecond = u32(b, p, le) === PCAP_MAGIC_NSEC;
+    this.recordHeaderLen = u32(b, p, le) === PCAP_MAGIC_KUZNETSOV ? KUZNETSOV_RECORD_HEADER_LEN : RECORD_HEADER_LEN;
     const major = u16(b, p + 4, le);
     const minor = u16(b, p + 6, le);
     this.versionMajor = major;
@@ -105,6 +119,7 @@ export class PcapDecoder implements RecordDecoder {
     const linkType = this.linkType;
     const maxCaplen = this.maxCaplen;
     const swapped = this.lengthsSwapped;
+    const hdrLen = this.recordHeaderLen;
     const cap = batch.capacity;
     // The batch's arrays in locals: the loop then does no property loads per record.
     const offsetA = batch.offset;
@@ -119,13 +134,13 @@ export class PcapDecoder implements RecordDecoder {
     let n = batch.count;
     while (n < cap) {
       const avail = end - pos;
-      if (avail < RECORD_HEADER_LEN) {
+      if (avail < hdrLen) {
         if (avail === 0) break;
         if (eof) {
           batch.count = n;
-          throw new CaptureFileError('TRUNCATED_RECORD', this.file, 'pcap record header', base + pos, `file ends ${avail} bytes into a ${RECORD_HEADER_LEN}-byte record header`);
+          throw new CaptureFileError('TRUNCATED_RECORD', this.file, 'pcap record header', base + pos, `file ends ${avail} bytes into a ${hdrLen}-byte record header`);
         }
-        this.needBytes = RECORD_HEADER_LEN;
+        this.needBytes = hdrLen;
         break;
       }
       let sec: number, frac: number, caplen: number, len: number;
@@ -151,11 +166,11 @@ export class PcapDecoder implements RecordDecoder {
         batch.count = n;
         throw new CaptureFileError('BAD_CAPLEN', this.file, 'pcap record header', base + pos, `captured length ${caplen} exceeds the maximum of ${maxCaplen} for link type ${linkType}`);
       }
-      const recLen = RECORD_HEADER_LEN + caplen;
+      const recLen = hdrLen + caplen;
       if (avail < recLen) {
         if (eof) {
           batch.count = n;
-          throw new CaptureFileError('TRUNCATED_RECORD', this.file, 'pcap record data', base + pos, `record needs ${caplen} captured bytes but only ${avail - RECORD_HEADER_LEN} remain`);
+          throw new CaptureFileError('TRUNCATED_RECORD', this.file, 'pcap record data', base + pos, `record needs ${caplen} captured bytes but only ${avail - hdrLen} remain`);
         }
         this.needBytes = recLen;
         break;
@@ -167,7 +182,7 @@ export class PcapDecoder implements RecordDecoder {
         sec += carry;
         nsec -= carry * 1e9;
       }
-      offsetA[n] = pos + RECORD_HEADER_LEN;
+      offsetA[n] = pos + hdrLen;
       caplenA[n] = caplen;
       wireLenA[n] = len;
       tsSecA[n] = sec;

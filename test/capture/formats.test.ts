@@ -60,6 +60,27 @@ describe('pcap reader', () => {
     expect(r.error).toMatchObject({ code: 'TRUNCATED_RECORD', blockType: 'pcap record header', offset: 80 });
   });
 
+  it('reads Kuznetsov\'s modified pcap (magic 0xa1b2cd34, `editcap -F modpcap`): 24-byte record headers, either order', () => {
+    for (const le of [true, false]) {
+      // The plain file, then 8 bytes (ifindex, protocol, pkt_type, pad) spliced after each 16-byte record header.
+      const plain = pcapFile({ le }, [{ sec: 1518622219, frac: 14914, data: pkt(42) }, { sec: 1518622222, frac: 228510, data: pkt(60, 0xcd), wireLen: 70 }]);
+      const extra = Buffer.from([0, 0, 0, 2, 8, 0, 4, 0]);
+      const f = Buffer.concat([plain.subarray(0, 24), plain.subarray(24, 40), extra, plain.subarray(40, 82), plain.subarray(82, 98), extra, plain.subarray(98)]);
+      if (le) f.writeUInt32LE(0xa1b2cd34, 0);
+      else f.writeUInt32BE(0xa1b2cd34, 0);
+      const r = readSync(f, 'mod.pcap');
+      expect(r.error).toBeUndefined();
+      // tshark -r mod.pcap: 1518622219.014914000 42 42, 1518622222.228510000 70 60.
+      expect(r.frames.map((x) => [x.tsSec, x.tsNsec, x.wireLen, x.caplen, x.recordOffset, x.data])).toEqual([
+        [1518622219, 14914000, 42, 42, 24, pkt(42).toString('hex')],
+        [1518622222, 228510000, 70, 60, 24 + 24 + 42, pkt(60, 0xcd).toString('hex')],
+      ]);
+      const cut = readSync(f.subarray(0, 24 + 24 + 42 + 20), 'mod.pcap');
+      expect(cut.frames.length).toBe(1);
+      expect(cut.error).toMatchObject({ code: 'TRUNCATED_RECORD', offset: 90, detail: 'file ends 20 bytes into a 24-byte record header' });
+    }
+  });
+
   it('rejects a caplen above libpcap\'s maximum for the link type', () => {
     const f = pcapFile({}, [{ sec: 1, frac: 0, data: pkt(10) }]);
     f.writeUInt32LE(300000, 24 + 8);
