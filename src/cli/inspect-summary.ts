@@ -27,6 +27,19 @@ export function formatDateTime(sec: number, nsec: number, digits: 6 | 9): string
   return `${d.toISOString().slice(0, 19).replace('T', ' ')}.${frac}`;
 }
 
+/**
+ * Seconds and nanoseconds kept apart, as capinfos prints them: a float of the sum has only ~16 significant
+ * digits, so past ~10^7 s (a capture spanning months, or a bogus far-future timestamp) the last digits were wrong.
+ */
+export function formatDuration(sec: number, nsec: number, digits: 6 | 9): string {
+  if (nsec < 0) {
+    sec -= 1;
+    nsec += 1e9;
+  }
+  const frac = digits === 9 ? String(nsec).padStart(9, '0') : String(Math.floor(nsec / 1000)).padStart(6, '0');
+  return `${sec}.${frac}`;
+}
+
 export class SummaryAccumulator {
   packets = 0;
   wireBytes = 0;
@@ -78,8 +91,7 @@ export function formatSummary(s: SummaryInput): string {
   lines.push(pad('File size') + `${s.fileSize} bytes`);
   lines.push(pad('Data size') + `${acc.wireBytes} bytes (on the wire; ${acc.capturedBytes} bytes captured)`);
   if (acc.packets > 0) {
-    const dur = (acc.lastSec - acc.firstSec) + (acc.lastNsec - acc.firstNsec) / 1e9;
-    lines.push(pad('Capture duration') + `${dur.toFixed(digits)} seconds`);
+    lines.push(pad('Capture duration') + `${formatDuration(acc.lastSec - acc.firstSec, acc.lastNsec - acc.firstNsec, digits)} seconds`);
     lines.push(pad('First packet time') + `${formatDateTime(acc.firstSec, acc.firstNsec, digits)} UTC`);
     lines.push(pad('Last packet time') + `${formatDateTime(acc.lastSec, acc.lastNsec, digits)} UTC`);
   }

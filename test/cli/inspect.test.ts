@@ -136,6 +136,20 @@ describe('dpemu inspect text output', () => {
     expect(r.out).toContain('\n   2 22:13:20.123456789 ');
   });
 
+  it('prints the capture duration exactly, to the nanosecond, however long it is', async () => {
+    const eth = Buffer.concat([Buffer.from('ffffffffffff0000000000010806', 'hex'), Buffer.alloc(46)]);
+    const f = join(mkdtempSync(join(tmpdir(), 'dpemu-inspect-')), 'long.pcapng');
+    const b = new Blocks();
+    // 1 ns and 2^64 - 1 ns at if_tsresol 9: the first and last times an EPB can hold.
+    b.shb().idb(1, 0, b.opts(b.option(9, Buffer.from([9])))).epb(0, 0, 1, eth).epb(0, 0xffffffff, 0xffffffff, eth);
+    writeFileSync(f, b.build());
+    const r = await run(['inspect', f]);
+    expect(r.code, r.err).toBe(0);
+    // capinfos -u: 18446744073.709551614 seconds (a float sum printed ...709552765).
+    expect(r.out).toMatch(/^Capture duration: +18446744073\.709551614 seconds$/m);
+    expect(r.out).toMatch(/^Last packet time: +2554-07-21 23:34:33\.709551615 UTC$/m);
+  });
+
   it('prints tcpdump -n style lines, with the inner flow of VXLAN frames', async () => {
     const r = await run(['inspect', corpus('tcpdump__vxlan.pcap'), '--count', '2']);
     const lines = frameLines(r.out);
