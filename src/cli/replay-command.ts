@@ -182,6 +182,7 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
     pcaps.write(devCap.take());
     const files = await pcaps.close();
     io.err(`wrote ${files.join(', ')}\n`);
+    if (pcaps.before1970 > 0) io.err(`dpemu: --write-pcaps left out ${pcaps.before1970} hop frames timed before 1970 (a pcapng packet block cannot hold such a time)\n`);
   }
   if (o.dumpCt) {
     // Remaining timeouts are as of the last packet's time, as `conntrack -L` run right after the capture.

@@ -22,6 +22,11 @@ import type { CapturedFrame, DeviceCapture } from './device-capture.js';
  */
 export class NodePcaps {
   private readonly writers: { path: string; w: PcapngWriter; ifOf: Map<number, number> }[] = [];
+  /**
+   * Hop frames left out because their time is before 1970 (a capture whose if_tsoffset is negative):
+   * an Enhanced Packet Block's timestamp is unsigned. Counted and reported, never written with a wrapped time.
+   */
+  before1970 = 0;
 
   constructor(dir: string, cluster: Cluster, devices: DeviceTable, userAppl: string) {
     makeDir(dir);
@@ -36,7 +41,8 @@ export class NodePcaps {
 
   /** Writes a batch of captured frames (complete: their packets have ended), in timestamp order. */
   write(frames: readonly CapturedFrame[]): void {
-    const inTime = [...frames].sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec);
+    const inTime = [...frames].filter((f) => f.tsSec >= 0).sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec);
+    this.before1970 += frames.length - inTime.length;
     for (const { w, ifOf } of this.writers) {
       for (const f of inTime) {
         const id = ifOf.get(f.device);
