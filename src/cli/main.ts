@@ -209,7 +209,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command('walk', 'Walk one packet (and with --reply its answer) from a pod or node to a Service, pod, node or address, hop by hop, without a capture')
     .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
     .option('--from <pod|node>', 'The sender: a pod (name, namespace/name, or a workload\'s name: its first pod) or a node (its own stack)')
-    .option('--to <target[:port]>', 'A Service (name, namespace/name or name.namespace.svc.cluster.local), pod or node (name or namespace/name) or an IPv4 address, with an optional port (default: the Service\'s first port, the pod\'s first container port, else 80)')
+    .option('--to <target[:port]>', 'A Service (name, namespace/name or name.namespace.svc.cluster.local), pod or node (name or namespace/name) or an IPv4 address, with an optional port number or port name (default: the Service\'s first port, the pod\'s first container port, else 80)')
     .option('--proto <proto>', 'tcp (a SYN), udp or icmp (an echo request); default: the port\'s protocol, else tcp')
     .option('--sport <port>', 'Source port (ICMP: the echo id); default 40000')
     .option('--reply', 'Also walk the answer of the pod that received it (SYN-ACK, UDP reply, echo reply), to the addresses it saw')
