@@ -125,6 +125,17 @@ const podSpec = z
           }),
         )
         .optional(),
+    })
+    .superRefine((spec, ctx) => {
+      // The apiserver refuses a port name used twice in one pod (across its containers): a Service's named
+      // targetPort would have two meanings.
+      const seen = new Map<string, string>();
+      spec.containers?.forEach((c, i) => c.ports?.forEach((p, j) => {
+        if (p.name === undefined) return;
+        const first = seen.get(p.name);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['containers', i, 'ports', j, 'name'], message: `expected each port name once in a pod (${first} has it too)` });
+        else seen.set(p.name, `containers[${i}].ports[${j}].name`);
+      }));
     });
 
 export const podSchema = z.looseObject({

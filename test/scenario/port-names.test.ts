@@ -55,3 +55,19 @@ spec: {selector: {app: p}, ports: [{name: a, port: 80, targetPort: h2c}, {name: 
     expect(r.ok ? [] : r.problems).toEqual([]);
   });
 });
+
+describe('a port name twice in one pod', () => {
+  it('is a problem at the second, naming the first (the apiserver refuses it: a named targetPort would mean two ports)', () => {
+    expect(problems('apiVersion: v1\nkind: Pod\nmetadata: {name: two}\nspec: {nodeName: n1, containers: [{name: a, ports: [{name: http, containerPort: 80}]}, {name: b, ports: [{name: http, containerPort: 8080}]}]}\n')).toEqual([
+      'spec.containers[1].ports[0].name: expected each port name once in a pod (containers[0].ports[0].name has it too), got "http"',
+    ]);
+  });
+
+  it('in a Deployment\'s template too; one name per port, or none, loads', () => {
+    const dep = (names: [string, string]): string => `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1, selector: {matchLabels: {app: d}}, template: {metadata: {labels: {app: d}}, spec: {containers: [{name: c, ports: [{name: ${names[0]}, containerPort: 80}, {name: ${names[1]}, containerPort: 81}]}]}}}\n`;
+    expect(problems(dep(['web', 'web']))).toEqual([
+      'spec.template.spec.containers[0].ports[1].name: expected each port name once in a pod (containers[0].ports[0].name has it too), got "web"',
+    ]);
+    expect(loadScenarioText(`${TWO_NODES}${WEB}---\n${dep(['web', 'metrics'])}`, 't.yaml').ok).toBe(true);
+  });
+});
