@@ -68,7 +68,15 @@ export function normalizeOptionValues(
   rules: OptionRules,
 ): void {
   for (const spec of specs) {
-    if (spec.isBoolean) continue;
+    if (spec.isBoolean) {
+      // mri reads `--trace=yes` as --trace plus a positional "yes" (which then became the capture's name).
+      for (const flag of flagsOf(spec.rawName)) {
+        const end = argv.indexOf('--');
+        const given = (end < 0 ? argv : argv.slice(0, end)).find((a) => a.startsWith(`${flag}=`) && !['true', 'false'].includes(a.slice(flag.length + 1)));
+        if (given !== undefined) throw new OptionValueError(`${flag} takes no value, got ${JSON.stringify(given.slice(flag.length + 1))}; write ${flag} alone`);
+      }
+      continue;
+    }
     const flags = flagsOf(spec.rawName);
     const long = flags.find((f) => f.startsWith('--')) ?? flags[0]!;
     const values = rawOptionValues(argv, flags);

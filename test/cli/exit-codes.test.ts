@@ -21,6 +21,8 @@ describe('bad option values exit 2 with the value as given', () => {
     [['rules', '--mode', 'ipvs', '--table', 'raw'], /--table must be filter or nat, got raw/],
     [['bench', '--threshold', '0.5'], /--threshold applies to --compare/],
     [['ct', '-o', 'json'], /-o takes extended, got json/],
+    [['replay', '--trace=yes'], /--trace takes no value, got "yes"; write --trace alone/],
+    [['walk', '--from', 'pod-a', '--to', 'backend', '--brief=1'], /--brief takes no value, got "1"/],
     [['bench', '--threshold', 'abc'], /--threshold takes a fraction >= 0/],
     [['bench', '--threshold', '-1'], /--threshold takes a fraction >= 0/],
   ])('%j', async (args, message) => {
