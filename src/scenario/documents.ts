@@ -202,6 +202,15 @@ const SKIP_HINTS: Readonly<Record<string, string>> = {
   CronJob: RUN_TO_COMPLETION_HINT,
 };
 
+/**
+ * A YAML error's first line for a problem. A stack overflow (from the parser or from toJS) is a document nested
+ * thousands of levels deep: say that, not the engine's words.
+ */
+function yamlErrorText(message: string): string {
+  if (/maximum call stack/i.test(message)) return 'the document nests too deep to read (thousands of levels; no Kubernetes object nests that deep)';
+  return message.split('\n')[0]!;
+}
+
 function parseFile(file: string, text: string, out: ParsedFiles): void {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
@@ -218,7 +227,7 @@ function parseDocument(file: string, doc: number, d: Document.Parsed, lc: LineCo
         doc,
         line: e.linePos?.[0]?.line ?? lineOf(e.pos[0]),
         path: '',
-        message: `expected valid YAML: ${e.message.split('\n')[0]}`,
+        message: `expected valid YAML: ${yamlErrorText(e.message)}`,
       });
     }
     return;
@@ -240,7 +249,7 @@ function parseDocument(file: string, doc: number, d: Document.Parsed, lc: LineCo
     js = d.toJS({ maxAliasCount: 1000 });
   } catch (e) {
     // e.g. an alias whose anchor is in another document, or an alias bomb over maxAliasCount
-    problem([], `expected valid YAML: ${e instanceof Error ? e.message : String(e)}`);
+    problem([], `expected valid YAML: ${yamlErrorText(e instanceof Error ? e.message : String(e))}`);
     return;
   }
   // A document that is only comments (or `---` right after `---`) is null: kubectl apply skips it

@@ -162,4 +162,12 @@ spec:
 `);
     expect(without.ok && without.cluster.capture).toBe(null);
   });
+
+  it('a document nested thousands of levels deep is one problem that says so, not the engine\'s stack overflow', () => {
+    const deep = `apiVersion: v1\nkind: Pod\nmetadata: {name: deep}\nspec: ${'['.repeat(20000)}${']'.repeat(20000)}\n`;
+    const r = loadScenarioText(`${TWO_NODES}---\n${deep}`, 'deep.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((p) => p.message)).toEqual(['expected valid YAML: the document nests too deep to read (thousands of levels; no Kubernetes object nests that deep)']);
+  });
 });
