@@ -74,6 +74,8 @@ export class ChunkWindow {
   }
 
   readFailed(e: unknown): CaptureFileError {
+    // open(2) succeeds on a directory; the first read says EISDIR.
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') return new CaptureFileError('READ_FAILED', this.path, 'file', 0, 'is a directory', 'name a pcap or pcapng file');
     return new CaptureFileError('READ_FAILED', this.path, 'file', this.readAt, `read failed: ${(e as Error).message}`, 'check the file and the disk');
   }
 

@@ -4,6 +4,7 @@ import { DpemuError } from '../util/errors.js';
 export type CaptureErrorCode =
   | 'FILE_NOT_FOUND'
   | 'READ_FAILED'
+  | 'WRITE_FAILED'
   | 'EMPTY_FILE'
   | 'UNKNOWN_FORMAT'
   | 'BAD_MAGIC'

@@ -22,6 +22,8 @@ describe('bad option values exit 2 with the value as given', () => {
     [['bench', '--threshold', '0.5'], /--threshold applies to --compare/],
     [['ct', '-o', 'json'], /-o takes extended, got json/],
     [['replay', '--trace=yes'], /--trace takes no value, got "yes"; write --trace alone/],
+    [['inspect', tmpdir()], /: is a directory \[READ_FAILED\]; name a pcap or pcapng file/],
+    [['walk', '--from', 'pod-a', '--to', 'backend', '--save', tmpdir()], /cannot open for writing: EISDIR.*\[WRITE_FAILED\]/],
     [['walk', '--from', 'pod-a', '--to', 'backend', '--brief=1'], /--brief takes no value, got "1"/],
     [['bench', '--threshold', 'abc'], /--threshold takes a fraction >= 0/],
     [['bench', '--threshold', '-1'], /--threshold takes a fraction >= 0/],
