@@ -260,6 +260,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--scenario <file>', 'Scenario YAML (repeatable); default: the bundled reference walk')
     .option('-o, --output <format>', 'extended: as `conntrack -L -o extended` (each line prefixed with the layer-3 protocol, ipv4 2)')
     .option('--batch', BATCH_HELP)
+    .option('--engine <engine>', 'native (C++ fast path) or ts, as dpemu replay (the tables are the same)')
     .action(async (capture: string | undefined, o: Record<string, unknown>) => {
       ran = true;
       if (o.output !== undefined && o.output !== 'extended') {
@@ -272,13 +273,15 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
-      code = await replayCommand(input.file, input.cluster, { quiet: true, dumpCt: true, ctExtended: o.output === 'extended', batch: Boolean(o.batch) }, io);
+      const engine = selectEngine(typeof o.engine === 'string' ? o.engine : undefined, process.env, { notice: (line) => io.err(`${line}\n`) });
+      code = await replayCommand(input.file, input.cluster, { quiet: true, dumpCt: true, ctExtended: o.output === 'extended', batch: Boolean(o.batch), engine }, io);
     });
 
   cli
     .command('maps [capture]', 'Replay quietly (needs an eBPF-mode scenario), then print each node\'s maps as the Cilium agent does (bpf lb list, ct list global, policy get, ipcache list)')
     .option('--scenario <file>', 'Scenario YAML (repeatable); needs kubeProxy.mode ebpf, e.g. pcaps/scenarios/ebpf.yaml')
     .option('--node <name>', 'Only this node')
+    .option('--engine <engine>', 'native (C++ fast path) or ts, as dpemu replay (the maps are the same)')
     .action(async (capture: string | undefined, o: Record<string, unknown>) => {
       ran = true;
       const input = replayInput(capture, o, io);
@@ -286,7 +289,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
-      code = await mapsCommand(input.file, input.cluster, { node: typeof o.node === 'string' ? o.node : undefined }, io);
+      const engine = selectEngine(typeof o.engine === 'string' ? o.engine : undefined, process.env, { notice: (line) => io.err(`${line}\n`) });
+      code = await mapsCommand(input.file, input.cluster, { node: typeof o.node === 'string' ? o.node : undefined, engine }, io);
     });
 
   cli

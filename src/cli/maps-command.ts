@@ -5,10 +5,13 @@ import { replaySettled } from '../replay/replay.js';
 import { damagedCapture } from './io.js';
 import type { Cluster } from '../scenario/model.js';
 import type { Io } from './io.js';
+import type { EngineName } from '../native/loader.js';
 
 export interface MapsCommandOptions {
   /** Only this node (default: every node). */
   readonly node?: string;
+  /** The engine that replays (default ts); the maps are the same in both (the parity suites compare them). */
+  readonly engine?: EngineName;
 }
 
 /**
@@ -25,7 +28,7 @@ export async function mapsCommand(capture: string, cluster: Cluster, o: MapsComm
     io.err(`dpemu maps: no node ${o.node} (nodes: ${cluster.nodes.map((n) => n.name).join(', ')})\n`);
     return 2;
   }
-  const dp = new Dataplane(cluster, { tracing: false });
+  const dp = new Dataplane(cluster, { tracing: false, engine: o.engine ?? 'ts' });
   // A capture damaged part way: the maps as the good frames left them, then the error.
   const { error } = await replaySettled({ capture, cluster, onVector: (d) => { d.engine.traces.length = 0; } }, dp);
   // Policy maps are compiled from the cluster alone (no per-packet state), so the dump builds them itself.
