@@ -115,7 +115,5 @@ export function openFailed(path: string, e: unknown): CaptureFileError {
 
 /** The file header facts every reader reports (byte order lets a writer reproduce the file). */
 export function captureHeaderInfo(d: RecordDecoder): CaptureHeaderInfo {
-  return d instanceof PcapDecoder
-    ? { format: 'pcap', littleEndian: d.littleEndian, versionMajor: d.versionMajor, versionMinor: d.versionMinor }
-    : { format: 'pcapng', littleEndian: d.littleEndian, versionMajor: 1, versionMinor: 0 };
+  return { format: d.format, littleEndian: d.littleEndian, versionMajor: d.versionMajor, versionMinor: d.versionMinor };
 }

@@ -11,6 +11,9 @@ export interface RecordDecoder {
   readonly interfaces: CaptureInterface[];
   /** Byte order of the file header (pcapng: of the first section, whatever later sections use). */
   readonly littleEndian: boolean;
+  /** The file header's version (pcap's, or the first pcapng section's). */
+  readonly versionMajor: number;
+  readonly versionMinor: number;
   /**
    * Decode records from `buf[pos, end)` into `batch` (appending at `batch.count`); `buf[0]` is at file offset `base`.
    * Stops when the batch is full, the bytes run out, or the next record is incomplete, in which case `needBytes`

@@ -52,6 +52,9 @@ export class PcapngDecoder implements RecordDecoder {
   readonly interfaces: CaptureInterface[] = [];
   /** The file header's byte order, i.e. the first section's (what `header` reports; later sections may differ). */
   littleEndian = true;
+  /** The first section's version (1.0, or 1.2 from some old writers), as `header` reports it. */
+  versionMajor = 1;
+  versionMinor = 0;
   needBytes = 0;
   sectionIndex = -1;
   private section: IfaceState[] = [];
@@ -245,7 +248,11 @@ export class PcapngDecoder implements RecordDecoder {
     this.walkOptions(b, pos + 24, bodyEnd, le, BT_SHB, base + pos, () => {});
     this.sectionLe = le;
     this.sectionIndex++;
-    if (this.sectionIndex === 0) this.littleEndian = le;
+    if (this.sectionIndex === 0) {
+      this.littleEndian = le;
+      this.versionMajor = major;
+      this.versionMinor = minor;
+    }
     this.section = [];
   }
 

@@ -196,6 +196,16 @@ describe('pcapng reader', () => {
     }
   });
 
+  it('header reports the first section\'s version: 1.2 (some old writers) as written, not 1.0', () => {
+    const v12 = new Blocks().shb().idb(1, 0).epb(0, 0, 1, pkt(10)).build();
+    v12.writeUInt16LE(2, 14);
+    const r = CaptureReader.fromBuffer(v12, 'v12.pcapng');
+    expect([r.header.versionMajor, r.header.versionMinor]).toEqual([1, 2]);
+    expect(r.next(new FrameBatch(4))).toBe(1);
+    const v10 = CaptureReader.fromBuffer(new Blocks().shb().build(), 'v10.pcapng');
+    expect([v10.header.versionMajor, v10.header.versionMinor]).toEqual([1, 0]);
+  });
+
   const damaged: [string, (b: Blocks) => Blocks, string][] = [
     ['zero block length', (b) => b.raw(Buffer.from([6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])), 'BAD_BLOCK_LENGTH'],
     ['length not a multiple of 4', (b) => b.raw(Buffer.from([6, 0, 0, 0, 13, 0, 0, 0, 0, 0, 0, 0, 0, 13, 0, 0, 0])), 'BAD_BLOCK_LENGTH'],
