@@ -177,8 +177,10 @@ export class PcapngDecoder implements RecordDecoder {
             if (ifc === undefined) this.fail('BAD_INTERFACE_ID', type, base + pos, 'Simple Packet Block needs interface 0 but the section has no interface');
             const len = u32(buf, pos + 8, le);
             const room = bodyEnd - (pos + 12);
-            let caplen = len < room ? len : room;
-            if (ifc.snaplen !== 0 && caplen > ifc.snaplen) caplen = ifc.snaplen;
+            // The block holds min(original length, snaplen) bytes (pcapng spec; Wireshark and libpcap refuse
+            // a block too short for them rather than read a cut frame as whole).
+            const caplen = ifc.snaplen !== 0 && len > ifc.snaplen ? ifc.snaplen : len;
+            if (caplen > room) this.fail('BAD_BLOCK_LENGTH', type, base + pos, `Simple Packet Block holds ${room} bytes of data but its packet needs ${caplen} (original length ${len}${ifc.snaplen !== 0 ? `, snaplen ${ifc.snaplen}` : ''})`);
             batch.offset[n] = pos + 12;
             batch.caplen[n] = caplen;
             batch.wireLen[n] = len;

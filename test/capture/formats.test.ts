@@ -142,11 +142,22 @@ describe('pcapng reader', () => {
     expect(r.interfaces[0].name).toBe('eth0');
   });
 
-  it('SPB takes interface 0 snaplen: caplen = min(len, snaplen, block room); OPB is read', () => {
+  it('SPB takes interface 0 snaplen: caplen = min(len, snaplen); OPB is read', () => {
     const f = new Blocks().shb().idb(1, 50).spb(100, pkt(64)).spb(30, pkt(32)).opb(0, 0, 5_000_000, pkt(12)).build();
     const s = readSync(f, 'spb.pcapng');
     expect(s.error).toBeUndefined();
     expect(s.frames.map((x) => [x.caplen, x.wireLen, x.tsSec])).toEqual([[50, 100, 0], [30, 30, 0], [12, 12, 5]]);
+  });
+
+  it('an SPB too short for min(len, snaplen) is a damaged block, as tshark says ("damaged or corrupt"), not a cut frame', () => {
+    const short = readSync(new Blocks().shb().idb(1, 0).spb(100, pkt(60)).build(), 'spb-short.pcapng');
+    expect(short.frames).toHaveLength(0);
+    expect(short.error).toMatchObject({ code: 'BAD_BLOCK_LENGTH', blockType: 'SPB', offset: 48 });
+    expect(short.error?.message).toContain('holds 60 bytes of data but its packet needs 100 (original length 100)');
+    // With snaplen 60 the same block is whole (tshark: len 100, cap_len 60).
+    const snap = readSync(new Blocks().shb().idb(1, 60).spb(100, pkt(60)).build(), 'spb-snap.pcapng');
+    expect(snap.error).toBeUndefined();
+    expect(snap.frames.map((x) => [x.caplen, x.wireLen])).toEqual([[60, 100]]);
   });
 
   it('skips NRB, ISB, DSB, custom (0xBAD, 0x40000BAD) and unknown blocks by length', () => {
