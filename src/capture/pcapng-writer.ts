@@ -98,6 +98,9 @@ export class PcapngWriter {
     if (!(tsSec >= 0) || !(tsNsec >= 0 && tsNsec < 1e9)) {
       throw new RangeError(`PcapngWriter: timestamp ${tsSec}s ${tsNsec}ns is outside what pcapng can store (s >= 0, 0 <= ns < 1e9)`);
     }
+    if (flags !== undefined && !(Number.isInteger(flags) && flags >= 0 && flags <= 0xffffffff)) {
+      throw new RangeError(`PcapngWriter: epb_flags ${flags} is not a 32-bit unsigned value`);
+    }
     joinPow10(tsSec, tsNsec, ifc.tsresol, this.ts);
     if (!(this.ts.hi <= 0xffffffff)) {
       throw new RangeError(`PcapngWriter: timestamp ${tsSec}s does not fit in 64 bits of 10^-${ifc.tsresol} s units`);

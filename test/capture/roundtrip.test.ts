@@ -128,6 +128,9 @@ describe('pcapng write -> read', () => {
     expect(() => w.writePacket(ns, data, 1, 1e9)).toThrow(RangeError);
     // 2^64 ns is 18446744073.709551616 s; one more second does not fit, at microseconds it does.
     expect(() => w.writePacket(ns, data, 18446744074, 0)).toThrow(RangeError);
+    // epb_flags is 32 bits: a larger value was cut to its low bits.
+    expect(() => w.writePacket(ns, data, 1, 0, 20, undefined, 2 ** 32)).toThrow(/epb_flags 4294967296 is not a 32-bit unsigned value/);
+    expect(() => w.writePacket(ns, data, 1, 0, 20, undefined, -1)).toThrow(RangeError);
     expect(w.toBuffer().length).toBe(before);
     w.writePacket(ns, data, 1, 0, 20, 'y'.repeat(65535));
     w.writePacket(ns, data, 18446744073, 709551615);
