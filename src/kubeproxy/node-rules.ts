@@ -41,6 +41,9 @@ export interface ServiceEndpoint {
   /** "ip:port": what the SEP hash and the DNAT use. */
   text: string;
   ready: boolean;
+  /** EndpointSlice conditions serving and terminating: the fallback when no endpoint is ready. */
+  serving: boolean;
+  terminating: boolean;
   local: boolean;
   chain: string;
 }
@@ -99,6 +102,8 @@ export function serviceEndpoints(c: Cluster, svc: ServiceModel, port: ServicePor
         port: ep.port,
         text,
         ready: a.ready,
+        serving: a.serving,
+        terminating: a.terminating,
         local: a.nodeName !== '' && a.nodeName === nodeName,
         chain: sepChainName(spn, proto, text),
       });
@@ -259,11 +264,7 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
   const usesClusterEndpoints = !internalLocal || (externallyAccessible && !externalLocal);
   const usesLocalEndpoints = internalLocal || externalLocal;
 
-  // proxy.CategorizeEndpoints, with only Ready endpoints (the model has no serving/terminating states).
-  const ready = p.endpoints.filter((e) => e.ready);
-  const clusterEndpoints = usesClusterEndpoints ? ready : [];
-  const localEndpoints = usesLocalEndpoints ? ready.filter((e) => e.local) : [];
-  const hasEndpoints = ready.length > 0;
+  const { clusterEndpoints, localEndpoints, hasEndpoints } = categorizeEndpoints(p.endpoints, usesClusterEndpoints, usesLocalEndpoints);
   const reachable = new Map<string, ServiceEndpoint>();
   for (const e of [...clusterEndpoints, ...localEndpoints]) reachable.set(e.text, e);
 
@@ -367,6 +368,37 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
     m.push(l4(proto));
     b.add('nat', e.chain, { protocol: proto, matches: m, target: { kind: 'DNAT', args: { addr: e.ip, addr32: e.ip32, port: e.port } } });
   }
+}
+
+export interface CategorizedEndpoints {
+  clusterEndpoints: ServiceEndpoint[];
+  localEndpoints: ServiceEndpoint[];
+  /** Some endpoint anywhere in the cluster is usable: otherwise kube-proxy REJECTs. */
+  hasEndpoints: boolean;
+}
+
+const servingTerminating = (e: ServiceEndpoint): boolean => e.serving && e.terminating;
+
+/**
+ * proxy.CategorizeEndpoints (pkg/proxy/topology.go, without topology hints): Ready endpoints; when
+ * none is ready (cluster-wide for Cluster policy, on this node for Local), the serving terminating ones,
+ * so connections still reach pods that are shutting down gracefully rather than being rejected.
+ */
+export function categorizeEndpoints(eps: readonly ServiceEndpoint[], usesCluster: boolean, usesLocal: boolean): CategorizedEndpoints {
+  let clusterEndpoints: ServiceEndpoint[] = [];
+  let hasEndpoints = false;
+  if (usesCluster) {
+    clusterEndpoints = eps.filter((e) => e.ready);
+    if (clusterEndpoints.length === 0) clusterEndpoints = eps.filter(servingTerminating);
+    hasEndpoints = clusterEndpoints.length > 0;
+  }
+  let localEndpoints: ServiceEndpoint[] = [];
+  if (usesLocal) {
+    if (eps.some((e) => e.ready || servingTerminating(e))) hasEndpoints = true;
+    localEndpoints = eps.filter((e) => e.local && e.ready);
+    if (localEndpoints.length === 0) localEndpoints = eps.filter((e) => e.local && servingTerminating(e));
+  }
+  return { clusterEndpoints, localEndpoints, hasEndpoints };
 }
 
 function writeServiceToEndpoints(b: Builder, p: ServicePortPlan, chain: string, eps: ServiceEndpoint[]): void {

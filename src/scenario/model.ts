@@ -123,6 +123,12 @@ export interface EndpointAddressModel {
   /** '' when the address is not a known pod. */
   podName: string;
   ready: boolean;
+  /**
+   * EndpointSlice conditions.serving (nil = true) and conditions.terminating (nil = false), as kube-proxy's
+   * EndpointSliceCache reads them: with no ready endpoint, kube-proxy falls back to serving terminating ones.
+   */
+  serving: boolean;
+  terminating: boolean;
 }
 
 export interface EndpointModel {

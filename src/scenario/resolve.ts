@@ -476,10 +476,17 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
   const svcById = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
   const endpointSlices: EndpointModel[] = [];
   const explicit = new Set<string>();
-  const toAddress = (ip32: number, nodeName: string | undefined, podName: string | undefined, ready: boolean): EndpointAddressModel => {
+  const toAddress = (
+    ip32: number,
+    nodeName: string | undefined,
+    podName: string | undefined,
+    ready: boolean,
+    serving = ready,
+    terminating = false,
+  ): EndpointAddressModel => {
     const pod = podByIp.get(ip32);
     const node = nodeName || pod?.nodeName || nodes.find((n) => cidrContains(n.podCidr, ip32))?.name || '';
-    return { ip: formatIpv4(ip32), ip32, nodeName: node, podName: podName || pod?.name || '', ready };
+    return { ip: formatIpv4(ip32), ip32, nodeName: node, podName: podName || pod?.name || '', ready, serving, terminating };
   };
   for (const o of all('EndpointSlice')) {
     const svcName = o.value.metadata.labels?.['kubernetes.io/service-name'];
@@ -505,7 +512,8 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
         return;
       }
       const podName = e.targetRef?.kind === 'Pod' ? e.targetRef.name : undefined;
-      eps.push(toAddress(ip32, e.nodeName, podName, e.conditions?.ready ?? true));
+      // nil conditions as kube-proxy reads them: ready and serving true, terminating false.
+      eps.push(toAddress(ip32, e.nodeName, podName, e.conditions?.ready ?? true, e.conditions?.serving ?? true, e.conditions?.terminating ?? false));
     });
     const ports: EndpointPortModel[] = (o.value.ports ?? []).flatMap((p) =>
       p.port == null ? [] : [{ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' }],
@@ -674,7 +682,7 @@ export function deriveEndpoints(svc: ServiceModel, pods: readonly PodModel[], wa
     namespace: svc.namespace,
     source: 'derived' as const,
     ports: g.ports,
-    endpoints: g.pods.map((p) => ({ ip: p.ip, ip32: p.ip32, nodeName: p.nodeName, podName: p.name, ready: p.ready })),
+    endpoints: g.pods.map((p) => ({ ip: p.ip, ip32: p.ip32, nodeName: p.nodeName, podName: p.name, ready: p.ready, serving: p.ready, terminating: false })),
   }));
 }
 

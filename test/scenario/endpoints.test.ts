@@ -144,9 +144,9 @@ subsets:
     const web = endpointsForService(c, 'default', 'web');
     expect(web.map((e) => [e.name, e.source])).toEqual([['web-abcde', 'EndpointSlice']]);
     expect(web[0].endpoints).toEqual([
-      { ip: '10.244.1.10', ip32: 0x0af4010a, nodeName: 'n1', podName: 'web-1', ready: true },
+      { ip: '10.244.1.10', ip32: 0x0af4010a, nodeName: 'n1', podName: 'web-1', ready: true, serving: true, terminating: false },
       // not a known pod, but inside n2's pod CIDR
-      { ip: '10.244.2.77', ip32: 0x0af4024d, nodeName: 'n2', podName: '', ready: false },
+      { ip: '10.244.2.77', ip32: 0x0af4024d, nodeName: 'n2', podName: '', ready: false, serving: true, terminating: false },
     ]);
     const ext = endpointsForService(c, 'default', 'ext');
     expect(ext.map((e) => [e.source, e.ports, e.endpoints.map((x) => [x.ip, x.nodeName])])).toEqual([
