@@ -5,11 +5,13 @@
  * "ip:port" order (newEndpoints.List()); the kernel puts each new dest at the head of its list.
  * externalTrafficPolicy Local: NodePort/LB virtual servers get only the node's local endpoints, or all
  * cluster endpoints when there are none locally (kubernetes#97081, syncEndpoint). internalTrafficPolicy
- * Local does the same for the ClusterIP virtual server.
+ * Local does the same for the ClusterIP virtual server. The cluster endpoints are CategorizeEndpoints':
+ * none when the Service uses only Local policies (internalTrafficPolicy Local, and externalTrafficPolicy
+ * Local or not externally accessible), so such a virtual server has no real servers on a node without one.
  */
 import type { Cluster } from '../scenario/model.js';
 import { parseIpv4 } from '../scenario/ipv4.js';
-import { servicePortPlans, DEFAULT_SESSION_AFFINITY_SECONDS } from '../kubeproxy/node-rules.js';
+import { categorizeEndpoints, servicePortPlans, trafficPolicies, DEFAULT_SESSION_AFFINITY_SECONDS } from '../kubeproxy/node-rules.js';
 import { KubeProxyError } from '../kubeproxy/errors.js';
 import { makeRealServer, type IpvsService, type VirtualKind } from './real-server.js';
 import type { SchedulerName } from './schedulers.js';
@@ -29,9 +31,11 @@ export function buildNodeIpvsServices(c: Cluster, nodeName: string, opts: IpvsBu
   for (const p of servicePortPlans(c, nodeName)) {
     if (p.port.protocol === 'SCTP') continue; // dpemu models TCP and UDP virtual servers only
     const svc = p.service;
-    const ready = p.endpoints.filter((e) => e.ready);
-    const local = ready.filter((e) => e.local);
-    const pick = (onlyLocal: boolean) => (onlyLocal && local.length > 0 ? local : ready);
+    // syncEndpoint: CategorizeEndpoints, then the local endpoints for a Local policy, else (and, kubernetes#97081,
+    // when the node has none) the cluster endpoints, which are none unless the Service uses Cluster policy somewhere.
+    const tp = trafficPolicies(p);
+    const { clusterEndpoints, localEndpoints } = categorizeEndpoints(p.endpoints, tp.usesClusterEndpoints, tp.usesLocalEndpoints);
+    const pick = (onlyLocal: boolean) => (onlyLocal && localEndpoints.length > 0 ? localEndpoints : clusterEndpoints);
     const affinity = svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeoutSeconds || DEFAULT_SESSION_AFFINITY_SECONDS : 0;
     const add = (vip: string, port: number, kind: VirtualKind, onlyLocal: boolean, extLocal: boolean) => {
       const vip32 = parseIpv4(vip);

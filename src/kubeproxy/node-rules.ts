@@ -256,13 +256,7 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
   const proto = p.protocol;
   const clusterIp = svc.clusterIp!;
   const clusterIp32 = svc.clusterIp32 ?? parseIpv4(clusterIp) ?? 0;
-  const lbIps = svc.type === 'LoadBalancer' ? svc.loadBalancerIps : [];
-  const nodePort = svc.type === 'ClusterIP' ? 0 : p.port.nodePort;
-  const externallyAccessible = nodePort !== 0 || lbIps.length > 0;
-  const internalLocal = svc.internalTrafficPolicy === 'Local';
-  const externalLocal = svc.externalTrafficPolicy === 'Local' && externallyAccessible;
-  const usesClusterEndpoints = !internalLocal || (externallyAccessible && !externalLocal);
-  const usesLocalEndpoints = internalLocal || externalLocal;
+  const { lbIps, nodePort, externallyAccessible, internalLocal, externalLocal, usesClusterEndpoints, usesLocalEndpoints } = trafficPolicies(p);
 
   const { clusterEndpoints, localEndpoints, hasEndpoints } = categorizeEndpoints(p.endpoints, usesClusterEndpoints, usesLocalEndpoints);
   const reachable = new Map<string, ServiceEndpoint>();
@@ -368,6 +362,39 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
     m.push(l4(proto));
     b.add('nat', e.chain, { protocol: proto, matches: m, target: { kind: 'DNAT', args: { addr: e.ip, addr32: e.ip32, port: e.port } } });
   }
+}
+
+export interface TrafficPolicies {
+  lbIps: readonly string[];
+  /** 0 unless the Service type exposes one. */
+  nodePort: number;
+  /** ServicePort.ExternallyAccessible(): a NodePort or a LoadBalancer IP. */
+  externallyAccessible: boolean;
+  internalLocal: boolean;
+  /** ExternalPolicyLocal(): only when externally accessible. */
+  externalLocal: boolean;
+  /** UsesClusterEndpoints() / UsesLocalEndpoints() (pkg/proxy/serviceport.go). */
+  usesClusterEndpoints: boolean;
+  usesLocalEndpoints: boolean;
+}
+
+/** The traffic-policy predicates of one service port, as kube-proxy's ServicePort interface answers them. */
+export function trafficPolicies(p: ServicePortPlan): TrafficPolicies {
+  const svc = p.service;
+  const lbIps = svc.type === 'LoadBalancer' ? svc.loadBalancerIps : [];
+  const nodePort = svc.type === 'ClusterIP' ? 0 : p.port.nodePort;
+  const externallyAccessible = nodePort !== 0 || lbIps.length > 0;
+  const internalLocal = svc.internalTrafficPolicy === 'Local';
+  const externalLocal = svc.externalTrafficPolicy === 'Local' && externallyAccessible;
+  return {
+    lbIps,
+    nodePort,
+    externallyAccessible,
+    internalLocal,
+    externalLocal,
+    usesClusterEndpoints: !internalLocal || (externallyAccessible && !externalLocal),
+    usesLocalEndpoints: internalLocal || externalLocal,
+  };
 }
 
 export interface CategorizedEndpoints {

@@ -79,3 +79,44 @@ describe('masquerade decision as in iptables mode (ipsets + KUBE-* rules)', () =
     expect(m.hairpin('TCP', ip('10.244.3.40'), ip('10.244.2.40'), 8080)).toBe(false);
   });
 });
+
+describe('internalTrafficPolicy Local (syncEndpoint over CategorizeEndpoints)', () => {
+  const itpLocal = (type: string, etp: string) => `---
+apiVersion: v1
+kind: Pod
+metadata: { name: itl-0, namespace: default, labels: { app: itl } }
+spec:
+  nodeName: node-2
+  containers: [{ name: web, image: nginx, ports: [{ name: http, containerPort: 8080, protocol: TCP }] }]
+status: { podIP: 10.244.2.70 }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: itl, namespace: default }
+spec:
+  type: ${type}
+  clusterIP: 10.96.13.13
+  internalTrafficPolicy: Local
+  externalTrafficPolicy: ${etp}
+  selector: { app: itl }
+  ports: [{ name: http, port: 80, targetPort: 8080, protocol: TCP${type === 'NodePort' ? ', nodePort: 30130' : ''} }]
+`;
+  const dests = (yaml: string, node: string, kind: string) =>
+    buildNodeIpvsServices(withExtra(yaml), node).find((s) => s.kind === kind && s.servicePortName === 'default/itl:http')!.dests.map((d) => d.ip);
+
+  test('ClusterIP Service: a node without a local endpoint gets no real servers (kube-proxy uses no cluster endpoints)', () => {
+    expect(dests(itpLocal('ClusterIP', 'Cluster'), 'node-2', 'ClusterIP')).toEqual(['10.244.2.70']);
+    expect(dests(itpLocal('ClusterIP', 'Cluster'), 'node-1', 'ClusterIP')).toEqual([]);
+  });
+
+  test('NodePort with both policies Local: none on a node without a local endpoint, ClusterIP and NodePort alike', () => {
+    const y = itpLocal('NodePort', 'Local');
+    expect(dests(y, 'node-1', 'ClusterIP')).toEqual([]);
+    expect(dests(y, 'node-1', 'NodePort')).toEqual([]);
+    expect(dests(y, 'node-2', 'NodePort')).toEqual(['10.244.2.70']);
+  });
+
+  test('NodePort with externalTrafficPolicy Cluster: the cluster endpoints are used, so the ClusterIP falls back to them', () => {
+    expect(dests(itpLocal('NodePort', 'Cluster'), 'node-1', 'ClusterIP')).toEqual(['10.244.2.70']);
+  });
+});
