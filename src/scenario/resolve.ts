@@ -424,6 +424,13 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
     if (type !== 'LoadBalancer' && lbIps.length > 0) {
       warnings.push(`${where(o.src)}: Service "${id}" is ${type}; its load-balancer addresses are ignored`);
     }
+    // Not modelled, and ignoring them silently would show traffic kube-proxy treats differently as if nothing were set.
+    if ((s.externalIPs ?? []).length > 0) {
+      warnings.push(`${where(o.src)}: Service "${id}" spec.externalIPs (${s.externalIPs!.join(', ')}) is not modelled: dpemu writes no "external IP" rules, so traffic to them is not load-balanced to the Service`);
+    }
+    if ((s.loadBalancerSourceRanges ?? []).length > 0 && type === 'LoadBalancer') {
+      warnings.push(`${where(o.src)}: Service "${id}" spec.loadBalancerSourceRanges (${s.loadBalancerSourceRanges!.join(', ')}) is not modelled: dpemu writes no KUBE-FW-/KUBE-PROXY-FIREWALL rules, so its load-balancer IPs accept every source, where kube-proxy drops sources outside the ranges`);
+    }
     svcDrafts.push({
       o,
       model: {

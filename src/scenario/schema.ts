@@ -194,6 +194,9 @@ export const serviceSchema = z.looseObject({
       .optional(),
     clusterIP: z.union([z.literal('None'), z.literal(''), ipv4], { error: clusterIpText }).optional(),
     loadBalancerIP: ipv4.optional(),
+    /** Read only to warn: dpemu writes no rules for them (resolve.ts says what that changes). */
+    externalIPs: z.array(z.string()).nullish(),
+    loadBalancerSourceRanges: z.array(z.string()).nullish(),
     ports: z
       .array(
         z.looseObject({
