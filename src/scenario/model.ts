@@ -145,7 +145,7 @@ export interface NetworkPolicyModel {
   name: string;
   namespace: string;
   spec: NetworkPolicySpec;
-  /** policyTypes as Kubernetes defaults them: Ingress always, Egress when egress rules exist, unless written. */
+  /** policyTypes as Kubernetes defaults them when missing or empty: Ingress, plus Egress when `egress` has a rule. */
   policyTypes: Array<'Ingress' | 'Egress'>;
 }
 

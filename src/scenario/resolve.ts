@@ -592,9 +592,11 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
   // ---- Policies (validated by schema; kept as typed specs for the policy compiler)
   const networkPolicies: NetworkPolicyModel[] = all('NetworkPolicy').map((o) => {
     const s = o.value.spec;
-    const policyTypes: NetworkPolicyModel['policyTypes'] = s.policyTypes
+    // As the apiserver's SetDefaults_NetworkPolicySpec: an empty or missing list is defaulted, and only a non-empty
+    // `egress` adds Egress (`egress: []` has no rule, so it must not make the pod default-deny for egress).
+    const policyTypes: NetworkPolicyModel['policyTypes'] = s.policyTypes?.length
       ? [...s.policyTypes]
-      : s.egress !== undefined ? ['Ingress', 'Egress'] : ['Ingress'];
+      : s.egress?.length ? ['Ingress', 'Egress'] : ['Ingress'];
     return { name: o.name, namespace: o.namespace, spec: s, policyTypes };
   });
   const ciliumNetworkPolicies: CiliumNetworkPolicyModel[] = [...all('CiliumNetworkPolicy'), ...all('CiliumClusterwideNetworkPolicy')].map((o) => ({
