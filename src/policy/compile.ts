@@ -17,7 +17,7 @@ import { PolicyError, formatDiagnostic } from './errors.js';
 import type { Direction, EndpointPolicy, EntityName, HttpRule, Peer, PolicyEntry, PolicyProto, PortMatch } from './ir.js';
 import { podKey } from './ir.js';
 import type { LabelContext, Selector } from './selectors.js';
-import { CILIUM_NAMESPACE_KEY, ciliumSelectsNamespace, matchCilium, matchLabelMap, podContext, selectorProblem } from './selectors.js';
+import { CILIUM_NAMESPACE_KEY, ciliumSelectsNamespace, ciliumSelectsNamespaceLabels, matchCilium, matchLabelMap, podContext, selectorProblem } from './selectors.js';
 
 export type EnforcementMode = 'default' | 'always' | 'never';
 
@@ -286,9 +286,10 @@ function compileNetworkPolicy(cluster: Cluster, np: Cluster['networkPolicies'][n
 function endpointPeer(c: Collector, sel: unknown, field: string, namespace: string): Peer | null {
   const s = checkSelector(c, sel, field);
   if (!s) return null;
-  // Cilium adds the policy's namespace to a namespaced rule's selectors unless they name a namespace themselves
-  // (getEndpointSelector). A clusterwide rule's (namespace '') gets "has a namespace" instead: every pod.
-  const restrict = namespace !== '' && !ciliumSelectsNamespace(s);
+  // Cilium adds the policy's namespace to a namespaced rule's selectors unless they name a namespace or select on
+  // namespace labels themselves (getEndpointSelector). A clusterwide rule's (namespace '') gets "has a namespace"
+  // instead: every pod.
+  const restrict = namespace !== '' && !ciliumSelectsNamespace(s) && !ciliumSelectsNamespaceLabels(s);
   return {
     kind: 'endpoints',
     text: `${restrict ? `ns=${namespace} ` : ''}${describe(s)}`,

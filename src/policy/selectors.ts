@@ -94,10 +94,21 @@ function ciliumKey(key: string): string {
   return m ? m[2] : key;
 }
 
+function selectorKeys(sel: Selector): string[] {
+  return [...Object.keys(sel.matchLabels ?? {}), ...(sel.matchExpressions ?? []).map((e) => e.key)].map(ciliumKey);
+}
+
 /** Does this Cilium endpoint selector key name the namespace? (Then Cilium does not add the policy's namespace.) */
 export function ciliumSelectsNamespace(sel: Selector): boolean {
-  const keys = [...Object.keys(sel.matchLabels ?? {}), ...(sel.matchExpressions ?? []).map((e) => e.key)];
-  return keys.some((k) => ciliumKey(k) === CILIUM_NAMESPACE_KEY);
+  return selectorKeys(sel).includes(CILIUM_NAMESPACE_KEY);
+}
+
+/**
+ * Does it select on namespace labels (`io.cilium.k8s.namespace.labels.<key>`)? A namespaced policy's selector
+ * then spans namespaces too: getEndpointSelector adds the policy's namespace only when neither is present.
+ */
+export function ciliumSelectsNamespaceLabels(sel: Selector): boolean {
+  return selectorKeys(sel).some((k) => k.startsWith(CILIUM_NS_LABELS_PREFIX));
 }
 
 /** Cilium EndpointSelector matching against an endpoint's identity labels (pod labels + namespace + namespace labels). */
