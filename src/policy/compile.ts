@@ -17,7 +17,7 @@ import { PolicyError, formatDiagnostic } from './errors.js';
 import type { Direction, EndpointPolicy, EntityName, HttpRule, Peer, PolicyEntry, PolicyProto, PortMatch } from './ir.js';
 import { podKey } from './ir.js';
 import type { LabelContext, Selector } from './selectors.js';
-import { CILIUM_NAMESPACE_KEY, ciliumSelectsNamespace, ciliumSelectsNamespaceLabels, matchCilium, matchLabelMap, podContext, selectorProblem } from './selectors.js';
+import { CILIUM_NAMESPACE_KEY, ciliumSelectsNamespace, ciliumSelectsNamespaceLabels, ciliumSelectsReserved, matchCilium, matchCiliumReserved, matchLabelMap, podContext, selectorProblem } from './selectors.js';
 
 export type EnforcementMode = 'default' | 'always' | 'never';
 
@@ -283,18 +283,27 @@ function compileNetworkPolicy(cluster: Cluster, np: Cluster['networkPolicies'][n
 
 // ---------------------------------------------------------------- CiliumNetworkPolicy
 
-function endpointPeer(c: Collector, sel: unknown, field: string, namespace: string): Peer | null {
+/** Reserved identities an endpoint selector can name as `reserved:<entity>` (Cilium's EntitySelectorMapping). */
+const RESERVED_ENTITIES: readonly EntityName[] = ['host', 'remote-node', 'world', 'health', 'init', 'unmanaged', 'kube-apiserver', 'ingress'];
+
+function endpointPeers(c: Collector, sel: unknown, field: string, namespace: string): Peer[] {
   const s = checkSelector(c, sel, field);
-  if (!s) return null;
+  if (!s) return [];
   // Cilium adds the policy's namespace to a namespaced rule's selectors unless they name a namespace or select on
   // namespace labels themselves (getEndpointSelector). A clusterwide rule's (namespace '') gets "has a namespace"
-  // instead: every pod.
-  const restrict = namespace !== '' && !ciliumSelectsNamespace(s) && !ciliumSelectsNamespaceLabels(s);
-  return {
-    kind: 'endpoints',
-    text: `${restrict ? `ns=${namespace} ` : ''}${describe(s)}`,
-    match: (ctx) => (!restrict || ctx.namespace === namespace) && matchCilium(s, ctx),
-  };
+  // instead: every pod. A selector naming a `reserved:` label gets neither and selects reserved identities as the
+  // entity of that name does (`reserved:host` = fromEntities: [host]).
+  const reserved = ciliumSelectsReserved(s);
+  const restrict = !reserved && namespace !== '' && !ciliumSelectsNamespace(s) && !ciliumSelectsNamespaceLabels(s);
+  const peers: Peer[] = [
+    {
+      kind: 'endpoints',
+      text: `${restrict ? `ns=${namespace} ` : ''}${describe(s)}`,
+      match: (ctx) => (!restrict || ctx.namespace === namespace) && matchCilium(s, ctx),
+    },
+  ];
+  if (reserved) for (const e of RESERVED_ENTITIES) if (matchCiliumReserved(s, e)) peers.push({ kind: 'entity', entity: e });
+  return peers;
 }
 
 function entityPeer(c: Collector, e: unknown, field: string): Peer | null {
@@ -352,8 +361,7 @@ function compileCnp(cluster: Cluster, cnp: Cluster['ciliumNetworkPolicies'][numb
         if (eps) {
           l3 = true;
           eps.forEach((s, j) => {
-            const p = endpointPeer(c, s, `${field}.${from}Endpoints[${j}]`, cnp.namespace);
-            if (p) peers.push(p);
+            peers.push(...endpointPeers(c, s, `${field}.${from}Endpoints[${j}]`, cnp.namespace));
           });
         }
         const plain = rule[`${from}CIDR`] as unknown[] | undefined;

@@ -111,6 +111,18 @@ export function ciliumSelectsNamespaceLabels(sel: Selector): boolean {
   return selectorKeys(sel).some((k) => k.startsWith(CILIUM_NS_LABELS_PREFIX));
 }
 
+/** Does the selector name a `reserved:` label? (Cilium then adds no namespace: it may select reserved identities.) */
+export function ciliumSelectsReserved(sel: Selector): boolean {
+  return selectorKeys(sel).some((k) => k.startsWith('reserved:'));
+}
+
+/** Cilium matching against a reserved identity, whose only label is `reserved:<name>` (no namespace). */
+export function matchCiliumReserved(sel: Selector, name: string): boolean {
+  return matchWith({ matchLabels: renameKeys(sel.matchLabels), matchExpressions: sel.matchExpressions?.map((e) => ({ ...e, key: ciliumKey(e.key) })) }, (k) =>
+    k === `reserved:${name}` ? '' : undefined,
+  );
+}
+
 /** Cilium EndpointSelector matching against an endpoint's identity labels (pod labels + namespace + namespace labels). */
 export function matchCilium(sel: Selector, ctx: LabelContext): boolean {
   return matchWith(
