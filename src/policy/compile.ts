@@ -136,6 +136,11 @@ function describe(sel: Selector): string {
 function portField(c: Collector, raw: Record<string, unknown>, field: string, defProto: PolicyProto | 'ANY', cilium: boolean): RawPort | null {
   const protoText = raw.protocol ?? defProto;
   const allowed = cilium ? ['TCP', 'UDP', 'SCTP', 'ICMP', 'ANY'] : ['TCP', 'UDP', 'SCTP'];
+  if (cilium && protoText === 'ICMPV6') {
+    // Valid Cilium, but an IPv6 protocol: dpemu's data path is IPv4, so the rule could never mean what it says.
+    c.error('POLICY_BAD_PORT', `${field}.protocol`, 'ICMPV6 is IPv6 traffic, which dpemu does not model (its data path is IPv4); use ICMP for ICMPv4');
+    return null;
+  }
   if (typeof protoText !== 'string' || !allowed.includes(protoText)) {
     c.error('POLICY_BAD_PORT', `${field}.protocol`, `expected ${allowed.join(', ')}, got ${JSON.stringify(protoText)}`);
     return null;

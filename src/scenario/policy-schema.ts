@@ -95,7 +95,7 @@ const ciliumPortRule = z.strictObject({
         port: ciliumPortNumber,
         endPort: port.optional(),
         protocol: z
-          .enum(['TCP', 'UDP', 'SCTP', 'ICMP', 'ICMPv6', 'ANY'], { error: 'expected TCP, UDP, SCTP, ICMP, ICMPv6 or ANY' })
+          .enum(['TCP', 'UDP', 'SCTP', 'ICMP', 'ICMPV6', 'ANY'], { error: 'expected TCP, UDP, SCTP, ICMP, ICMPV6 or ANY (Cilium\'s spelling)' })
           .optional(),
       }),
     )

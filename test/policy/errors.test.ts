@@ -27,6 +27,11 @@ describe('bad input is a diagnostic naming object, field and expectation', () =>
     expect(d[0]).toMatchObject({ code: 'POLICY_BAD_SELECTOR', field: 'spec.podSelector.matchExpressions[0].operator' });
     expect(d[0].message).toContain('expected one of In, NotIn, Exists, DoesNotExist');
   });
+  it('toPorts protocol ICMPV6 (Cilium\'s spelling) is IPv6, which dpemu does not model: an error that says so', () => {
+    const d = compilePolicies(withRawPolicy({ endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '0', protocol: 'ICMPV6' }] }] }] }, 'cnp')).diagnostics;
+    expect(d[0]).toMatchObject({ severity: 'error', code: 'POLICY_BAD_PORT', field: 'spec.ingress[0].toPorts[0].ports[0].protocol' });
+    expect(d[0].message).toBe('ICMPV6 is IPv6 traffic, which dpemu does not model (its data path is IPv4); use ICMP for ICMPv4');
+  });
   it('unknown entity', () => {
     const d = compilePolicies(withRawPolicy({ endpointSelector: {}, ingress: [{ fromEntities: ['internet'] }] }, 'cnp')).diagnostics;
     expect(d[0]).toMatchObject({ code: 'POLICY_BAD_ENTITY', object: 'CiliumNetworkPolicy default/bad', field: 'spec.ingress[0].fromEntities[0]' });

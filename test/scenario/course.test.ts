@@ -188,7 +188,7 @@ spec:
       '2:23 spec.ingress[0].fromEntities[0]: expected a Cilium entity: all, world, cluster, host, remote-node, kube-apiserver, ingress, health, init, unmanaged, none, got "wrld"',
       '2:24 spec.ingress[0].fromCIDR[0]: expected an IPv4 CIDR like 10.244.1.0/24 (network address, no host bits set), got "10.0.0.1/8"',
       '2:25 spec.ingress[0].toPorts[0].ports[0].port: expected a port like "80" (0-65535 as number or string, or a port name), got "70000"',
-      '2:25 spec.ingress[0].toPorts[0].ports[1].protocol: expected TCP, UDP, SCTP, ICMP, ICMPv6 or ANY, got "tcp"',
+      '2:25 spec.ingress[0].toPorts[0].ports[1].protocol: expected TCP, UDP, SCTP, ICMP, ICMPV6 or ANY (Cilium\'s spelling), got "tcp"',
     ]);
   });
 });
