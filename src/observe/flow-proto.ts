@@ -68,11 +68,14 @@ export function messageFromJson(json: unknown, type: protobuf.Type, path = type.
       if (value.length > 0) out[key] = value.map((v, i) => fieldValue(v, field, `${at}[${i}]`, asJson));
       continue;
     }
-    const v = fieldValue(value, field, at, false);
-    // proto3 implicit presence: a scalar or enum at its default is not on the wire (oneof members are).
-    if (field.resolvedType instanceof protobuf.Type || field.partOf || (v !== 0 && v !== '' && v !== false)) {
-      out[key] = asJson ? fieldValue(value, field, at, true) : v;
+    // Messages and oneof members are always on the wire: one walk, in the form asked for.
+    if (field.resolvedType instanceof protobuf.Type || field.partOf) {
+      out[key] = fieldValue(value, field, at, asJson);
+      continue;
     }
+    // proto3 implicit presence: a scalar or enum at its default is not on the wire.
+    const v = fieldValue(value, field, at, false);
+    if (v !== 0 && v !== '' && v !== false) out[key] = asJson ? fieldValue(value, field, at, true) : v;
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { DROP_REASONS, dropReasonInfo } from '../engine/drop-reasons.js';
+import { dropReasonInfo } from '../engine/drop-reasons.js';
 import { VERDICT_NAMES } from '../engine/pool.js';
 import { DeviceKind, type DeviceTable } from '../dataplane/devices.js';
 import { IdentityAllocator, podIdentityLabels, ReservedIdentity } from '../identity/identities.js';
@@ -7,10 +7,7 @@ import { podByIp, nodeByIp, type Cluster } from '../scenario/model.js';
 import type { PacketInfo } from './packet-info.js';
 import { summarize } from './packet-info.js';
 import { S } from '../stages/names.js';
-import { canonicalFlowJson } from './flow-proto.js';
 
-/** flow.proto DropReason names Hubble knows; dpemu-only reasons are written as numbers (open enum). */
-const FLOW_PROTO_DROP_NAMES = new Set(DROP_REASONS.filter((r) => r.code < 220).map((r) => r.name));
 
 /** Observation point of a sighting, as Cilium's trace points name it (flow.proto TraceObservationPoint). */
 export function observationPoint(kind: number, dir: 0 | 1): string {
@@ -58,8 +55,10 @@ export function rfc3339(sec: number, nsec: number): string {
 }
 
 /**
- * Builds lines in the format `hubble observe -o jsonpb` writes (one `{"flow": …, "node_name",
- * "time"}` object per line, proto field names), so `hubble observe --input-file` reads them.
+ * Builds the objects `hubble observe -o jsonpb` writes a line of (`{"flow": …, "node_name", "time"}`, proto
+ * field names), so `hubble observe --input-file` reads them. flow-proto.ts checks each against the schema,
+ * writes its canonical JSON (`canonicalFlowJson`: defaults left out, enum numbers the schema names by name;
+ * dpemu-only drop reasons stay numbers, flow.proto's enum being open) and encodes it (`--flows-pb`).
  */
 export class HubbleWriter {
   private readonly ids: IdentityAllocator;
@@ -68,21 +67,15 @@ export class HubbleWriter {
     this.ids = new IdentityAllocator(cluster);
   }
 
-  /** One `hubble observe -o jsonpb` line: protojson's form (fields at their proto3 default left out). */
-  line(e: FlowEvent): string {
-    return JSON.stringify(canonicalFlowJson(this.response(e)));
-  }
-
-  /** The observer.GetFlowsResponse object of one event in its JSON form (`line` prints it; flow-proto.ts encodes it). */
+  /** The observer.GetFlowsResponse object of one event in its JSON form. */
   response(e: FlowEvent): { flow: Record<string, unknown>; node_name: string; time: string } {
     const flow: Record<string, unknown> = {
       time: rfc3339(e.tsSec, e.tsNsec),
       verdict: VERDICT_NAMES[e.verdict] ?? 'VERDICT_UNKNOWN',
     };
     if (e.verdict === 2) {
-      const d = dropReasonInfo(e.drop);
       flow.drop_reason = e.drop;
-      flow.drop_reason_desc = FLOW_PROTO_DROP_NAMES.has(d.name) ? d.name : e.drop;
+      flow.drop_reason_desc = e.drop; // named by canonicalFlowJson where flow.proto has the reason
     }
     const p = e.info;
     if (p.ethSrc) flow.ethernet = { source: p.ethSrc, destination: p.ethDst };
