@@ -128,6 +128,12 @@ function fieldValue(value: unknown, field: protobuf.Field, at: string, asJson: b
   }
 }
 
+/** RFC 3339 with nanoseconds, as protojson writes google.protobuf.Timestamp (`timestamp` reads it back). */
+export function rfc3339(sec: number, nsec: number): string {
+  const iso = new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, '');
+  return `${iso}.${String(nsec).padStart(9, '0')}Z`;
+}
+
 /** google.protobuf.Timestamp's JSON form (RFC 3339, UTC, up to nanoseconds) to {seconds, nanos}. */
 function timestamp(value: unknown, at: string): Plain {
   const m = typeof value === 'string' ? RFC3339.exec(value) : null;
@@ -182,10 +188,7 @@ function valueToJson(v: unknown, field: protobuf.Field): unknown {
   const t = field.resolvedType;
   if (t instanceof protobuf.Type) {
     const m = v as Plain;
-    if (t.fullName === TIMESTAMP) {
-      const iso = new Date(Number(m.seconds ?? 0) * 1000).toISOString().replace(/\.\d{3}Z$/, '');
-      return `${iso}.${String(m.nanos ?? 0).padStart(9, '0')}Z`;
-    }
+    if (t.fullName === TIMESTAMP) return rfc3339(Number(m.seconds ?? 0), Number(m.nanos ?? 0));
     if (t.fullName === BOOL_VALUE) return Boolean(m.value);
     return messageToJson(v as protobuf.Message, t);
   }

@@ -7,6 +7,7 @@ import { podByIp, nodeByIp, type Cluster } from '../scenario/model.js';
 import type { PacketInfo } from './packet-info.js';
 import { summarize } from './packet-info.js';
 import { S } from '../stages/names.js';
+import { rfc3339 } from './flow-proto.js';
 
 
 /** Observation point of a sighting, as Cilium's trace points name it (flow.proto TraceObservationPoint). */
@@ -48,11 +49,6 @@ export function policyDropDirection(e: FlowEvent): 'INGRESS' | 'EGRESS' | undefi
   return undefined;
 }
 
-/** RFC 3339 with nanoseconds, as protojson writes google.protobuf.Timestamp. */
-export function rfc3339(sec: number, nsec: number): string {
-  const iso = new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, '');
-  return `${iso}.${String(nsec).padStart(9, '0')}Z`;
-}
 
 /**
  * Builds the objects `hubble observe -o jsonpb` writes a line of (`{"flow": …, "node_name", "time"}`, proto
