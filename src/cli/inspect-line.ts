@@ -3,6 +3,7 @@
  * Builds strings per frame: inspection output, not the data path.
  */
 import { parseErrorName } from '../packet/errors.js';
+import { formatFraction } from './inspect-summary.js';
 import { ipv4ToString, ipv6ToString, macToString } from '../packet/format.js';
 import { L3Kind, LayerKind, TcpFlag, TunnelKind, type LayerView, type PacketView } from '../packet/view.js';
 
@@ -29,8 +30,7 @@ export function formatTimeOfDay(sec: number, nsec: number, digits: 6 | 9): strin
   const hh = Math.floor(day / 3600);
   const mm = Math.floor((day % 3600) / 60);
   const ss = day % 60;
-  const frac = digits === 9 ? String(nsec).padStart(9, '0') : String(Math.floor(nsec / 1000)).padStart(6, '0');
-  return `${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:${String(ss).padStart(2, '0')}.${frac}`;
+  return `${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:${String(ss).padStart(2, '0')}.${formatFraction(nsec, digits)}`;
 }
 
 function tcpFlags(f: number): string {

@@ -19,9 +19,14 @@ export function fractionDigits(ifc: CaptureInterface | undefined): 6 | 9 {
   return (r & 0x80) !== 0 ? ((r & 0x7f) > 20 ? 9 : 6) : r > 6 ? 9 : 6;
 }
 
+/** The fraction of a second after the point: 9 digits, or 6 (microseconds, truncated). */
+export function formatFraction(nsec: number, digits: 6 | 9): string {
+  return digits === 9 ? String(nsec).padStart(9, '0') : String(Math.floor(nsec / 1000)).padStart(6, '0');
+}
+
 /** `YYYY-MM-DD HH:MM:SS.ffffff` UTC (seconds outside Date's range fall back to the epoch number). */
 export function formatDateTime(sec: number, nsec: number, digits: 6 | 9): string {
-  const frac = digits === 9 ? String(nsec).padStart(9, '0') : String(Math.floor(nsec / 1000)).padStart(6, '0');
+  const frac = formatFraction(nsec, digits);
   const d = new Date(sec * 1000);
   if (Number.isNaN(d.getTime())) return `${sec}.${frac} (epoch)`;
   return `${d.toISOString().slice(0, 19).replace('T', ' ')}.${frac}`;
@@ -36,8 +41,7 @@ export function formatDuration(sec: number, nsec: number, digits: 6 | 9): string
     sec -= 1;
     nsec += 1e9;
   }
-  const frac = digits === 9 ? String(nsec).padStart(9, '0') : String(Math.floor(nsec / 1000)).padStart(6, '0');
-  return `${sec}.${frac}`;
+  return `${sec}.${formatFraction(nsec, digits)}`;
 }
 
 export class SummaryAccumulator {
