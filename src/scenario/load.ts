@@ -1,6 +1,7 @@
 /** Public entry points: files or texts in, a resolved Cluster (plus warnings) or every problem out. */
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
+import { sniffCaptureFormat, sniffCompression } from '../capture/detect.js';
 import { ScenarioError, type ScenarioProblem } from './errors.js';
 import { parseFiles } from './documents.js';
 import { resolve } from './resolve.js';
@@ -58,23 +59,17 @@ export function loadScenario(files: ReadonlyArray<string> | ReadonlyArray<Scenar
   return { ok: true, cluster: r.cluster, warnings };
 }
 
-/** File magics a scenario is plausibly confused with: a capture given as --scenario, a compressed file. */
-const BINARY_KINDS: ReadonlyArray<{ magic: readonly number[]; what: string }> = [
-  { magic: [0xd4, 0xc3, 0xb2, 0xa1], what: 'a pcap capture: give it as the capture argument (dpemu replay FILE), not with --scenario' },
-  { magic: [0xa1, 0xb2, 0xc3, 0xd4], what: 'a pcap capture: give it as the capture argument (dpemu replay FILE), not with --scenario' },
-  { magic: [0x4d, 0x3c, 0xb2, 0xa1], what: 'a pcap capture: give it as the capture argument (dpemu replay FILE), not with --scenario' },
-  { magic: [0xa1, 0xb2, 0x3c, 0x4d], what: 'a pcap capture: give it as the capture argument (dpemu replay FILE), not with --scenario' },
-  { magic: [0x0a, 0x0d, 0x0d, 0x0a], what: 'a pcapng capture: give it as the capture argument (dpemu replay FILE), not with --scenario' },
-  { magic: [0x1f, 0x8b], what: 'gzip-compressed: gunzip it first' },
-];
-
 /**
  * A file that is not text at all: YAML never holds a NUL byte, and parsing binary data as YAML gives a list of
- * baffling syntax errors (or a "got" of kilobytes of garbage); one line saying what the file is instead.
+ * baffling syntax errors (or a "got" of kilobytes of garbage); one line saying what the file is instead. The
+ * capture and compression magics are the capture reader's own (capture/detect.ts).
  */
 export function binaryFileProblem(bytes: Uint8Array): string | undefined {
-  const kind = BINARY_KINDS.find((k) => k.magic.every((b, i) => bytes[i] === b));
-  if (kind) return `expected a YAML scenario file, got ${kind.what}`;
+  const capture = sniffCaptureFormat(bytes);
+  if (capture !== undefined) return `expected a YAML scenario file, got a ${capture} capture: give it as the capture argument (dpemu replay FILE), not with --scenario`;
+  const compression = sniffCompression(bytes);
+  if (compression === 'gzip') return 'expected a YAML scenario file, got gzip-compressed: gunzip it first';
+  if (compression === 'zstd') return 'expected a YAML scenario file, got zstd-compressed: decompress it first (zstd -d FILE)';
   return bytes.includes(0) ? 'expected a YAML scenario file (text), got binary data (NUL bytes)' : undefined;
 }
 
@@ -103,17 +98,15 @@ function fail(problems: ScenarioProblem[], warnings: string[]): ScenarioResult {
  * place and says how many times it occurred.
  */
 function mergeRepeats(problems: readonly ScenarioProblem[]): ScenarioProblem[] {
-  const count = new Map<string, number>();
-  const key = (p: ScenarioProblem): string => `${p.file}\0${p.doc}\0${p.line ?? ''}\0${p.path}\0${p.message}`;
-  for (const p of problems) count.set(key(p), (count.get(key(p)) ?? 0) + 1);
-  const out: ScenarioProblem[] = [];
+  // A Map keeps the first occurrence's place.
+  const byKey = new Map<string, { p: ScenarioProblem; n: number }>();
   for (const p of problems) {
-    const n = count.get(key(p));
-    if (n === undefined) continue; // a repeat of one already kept
-    count.delete(key(p));
-    out.push(n === 1 ? p : { ...p, message: `${p.message} (${n} times)` });
+    const key = `${p.file}\0${p.doc}\0${p.line ?? ''}\0${p.path}\0${p.message}`;
+    const seen = byKey.get(key);
+    if (seen) seen.n++;
+    else byKey.set(key, { p, n: 1 });
   }
-  return out;
+  return [...byKey.values()].map(({ p, n }) => (n === 1 ? p : { ...p, message: `${p.message} (${n} times)` }));
 }
 
 export function loadScenarioFile(path: string): ScenarioResult {
