@@ -170,12 +170,13 @@ function target(cluster: Cluster, text: string, proto: WalkProto | undefined, io
     const p = protoOf(cp?.protocol, proto, text, `pod ${pod.namespace}/${pod.name}'s first container port ${cp?.port ?? 80}`);
     return { ip: pod.ip, port: port ?? cp?.port ?? 80, proto: p, what: `pod ${pod.namespace}/${pod.name}` };
   }
-  if (portName !== undefined && (nodeByName(cluster, ref) || parseIpv4(ref) !== null)) {
+  const node = nodeByName(cluster, ref);
+  const address = !node && parseIpv4(ref) !== null;
+  if (portName !== undefined && (node || address)) {
     throw new WalkError('BAD_WALK', `--to ${text}: a port name needs a Service or a pod to look it up in; give ${ref} a port number`);
   }
-  const node = nodeByName(cluster, ref);
   if (node) return { ip: node.ip, port: port ?? 80, proto: proto ?? 'tcp', what: `node ${node.name}` };
-  if (parseIpv4(ref) !== null) return { ip: ref, port: port ?? 80, proto: proto ?? 'tcp', what: ref };
+  if (address) return { ip: ref, port: port ?? 80, proto: proto ?? 'tcp', what: ref };
   throw new WalkError('BAD_WALK', `--to ${text}: no Service, pod or node of that name, and not an IPv4 address (Services: ${cluster.services.map((s) => `${s.namespace}/${s.name}`).join(', ') || 'none'})`);
 }
 
