@@ -6,7 +6,7 @@ import type { Cluster } from '../scenario/model.js';
 import { CaptureFileError } from '../capture/errors.js';
 import { LiveCapture, liveLimitProblem, type LiveCaptureOptions } from '../capture/live.js';
 import { DpemuError } from '../util/errors.js';
-import { selectEngine } from '../native/loader.js';
+import { selectEngine, type EngineName } from '../native/loader.js';
 import { processIo, type Io } from './io.js';
 import { ipvsRulesCommand } from '../ipvs/rules-command.js';
 import { policyRulesCommand, rulesCommand } from '../kubeproxy/rules-command.js';
@@ -47,6 +47,11 @@ function replayInput(capture: string | undefined, o: Record<string, unknown>, io
     return null;
   }
   return { cluster, file };
+}
+
+/** `--engine`, else DPEMU_ENGINE, else native when the addon loaded (a notice line when it did not). */
+function engineOption(o: Record<string, unknown>, io: Io): EngineName {
+  return selectEngine(typeof o.engine === 'string' ? o.engine : undefined, process.env, { notice: (line) => io.err(`${line}\n`) });
 }
 
 /**
@@ -158,7 +163,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
-      const engine = selectEngine(typeof o.engine === 'string' ? o.engine : undefined, process.env, { notice: (line) => io.err(`${line}\n`) });
+      const engine = engineOption(o, io);
       let source: string | LiveCapture;
       let cluster: Cluster;
       if (live) {
@@ -237,7 +242,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
-      const engine = selectEngine(typeof o.engine === 'string' ? o.engine : undefined, process.env, { notice: (line) => io.err(`${line}\n`) });
+      const engine = engineOption(o, io);
       code = await walkCommand(cluster, {
         from: o.from,
         to: o.to,
@@ -273,7 +278,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
-      const engine = selectEngine(typeof o.engine === 'string' ? o.engine : undefined, process.env, { notice: (line) => io.err(`${line}\n`) });
+      const engine = engineOption(o, io);
       code = await replayCommand(input.file, input.cluster, { quiet: true, dumpCt: true, ctExtended: o.output === 'extended', batch: Boolean(o.batch), engine }, io);
     });
 
@@ -289,7 +294,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         code = 2;
         return;
       }
-      const engine = selectEngine(typeof o.engine === 'string' ? o.engine : undefined, process.env, { notice: (line) => io.err(`${line}\n`) });
+      const engine = engineOption(o, io);
       code = await mapsCommand(input.file, input.cluster, { node: typeof o.node === 'string' ? o.node : undefined, engine }, io);
     });
 
