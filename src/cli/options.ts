@@ -67,12 +67,13 @@ export function normalizeOptionValues(
   options: Record<string, unknown>,
   rules: OptionRules,
 ): void {
+  const end = argv.indexOf('--'); // nothing after `--` is an option
+  const optionArgs = end < 0 ? argv : argv.slice(0, end);
   for (const spec of specs) {
     if (spec.isBoolean) {
       // mri reads `--trace=yes` as --trace plus a positional "yes" (which then became the capture's name).
       for (const flag of flagsOf(spec.rawName)) {
-        const end = argv.indexOf('--');
-        const given = (end < 0 ? argv : argv.slice(0, end)).find((a) => a.startsWith(`${flag}=`) && !['true', 'false'].includes(a.slice(flag.length + 1)));
+        const given = optionArgs.find((a) => a.startsWith(`${flag}=`) && !['true', 'false'].includes(a.slice(flag.length + 1)));
         if (given !== undefined) throw new OptionValueError(`${flag} takes no value, got ${JSON.stringify(given.slice(flag.length + 1))}; write ${flag} alone`);
       }
       continue;
