@@ -118,15 +118,13 @@ export function ciliumSelectsReserved(sel: Selector): boolean {
 
 /** Cilium matching against a reserved identity, whose only label is `reserved:<name>` (no namespace). */
 export function matchCiliumReserved(sel: Selector, name: string): boolean {
-  return matchWith({ matchLabels: renameKeys(sel.matchLabels), matchExpressions: sel.matchExpressions?.map((e) => ({ ...e, key: ciliumKey(e.key) })) }, (k) =>
-    k === `reserved:${name}` ? '' : undefined,
-  );
+  return matchWith(ciliumKeys(sel), (k) => (k === `reserved:${name}` ? '' : undefined));
 }
 
 /** Cilium EndpointSelector matching against an endpoint's identity labels (pod labels + namespace + namespace labels). */
 export function matchCilium(sel: Selector, ctx: LabelContext): boolean {
   return matchWith(
-    { matchLabels: renameKeys(sel.matchLabels), matchExpressions: sel.matchExpressions?.map((e) => ({ ...e, key: ciliumKey(e.key) })) },
+    ciliumKeys(sel),
     (k) => {
       if (k === CILIUM_NAMESPACE_KEY) return ctx.namespace;
       if (k.startsWith(CILIUM_NS_LABELS_PREFIX)) {
@@ -136,6 +134,11 @@ export function matchCilium(sel: Selector, ctx: LabelContext): boolean {
       return Object.hasOwn(ctx.labels, k) ? ctx.labels[k] : undefined;
     },
   );
+}
+
+/** The selector with every key in ciliumKey's form (its label source, `k8s:`/`any:`..., dropped), as matching reads it. */
+function ciliumKeys(sel: Selector): Selector {
+  return { matchLabels: renameKeys(sel.matchLabels), matchExpressions: sel.matchExpressions?.map((e) => ({ ...e, key: ciliumKey(e.key) })) };
 }
 
 function renameKeys(m: Record<string, string> | undefined): Record<string, string> | undefined {
