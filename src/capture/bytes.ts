@@ -32,6 +32,10 @@ export function cStringLength(b: Uint8Array, at: number, len: number): number {
   for (let i = 0; i < len; i++) if (b[at + i] === 0) return i;
   return len;
 }
+/** The bytes of a `len`-byte frame a capture keeps under `snaplen`: 0 means no limit, in pcap as in pcapng. */
+export function capLength(len: number, snaplen: number): number {
+  return snaplen !== 0 && len > snaplen ? snaplen : len;
+}
 export function pad4(n: number): number {
   return n + ((4 - (n & 3)) & 3);
 }

@@ -1,7 +1,6 @@
 import type { RecordDecoder } from './decoder.js';
 import { CaptureFileError } from './errors.js';
 import type { FrameBatch } from './frame-batch.js';
-import { PcapDecoder } from './pcap-decoder.js';
 import type { CaptureHeaderInfo } from './types.js';
 
 /** What one decode pass over the window asks the reader to do next. */

@@ -1,3 +1,4 @@
+import { capLength } from './bytes.js';
 import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap-decoder.js';
 import { BufferSink, FileSink } from './sink.js';
 import type { ByteSink } from './sink.js';
@@ -46,7 +47,7 @@ export class PcapWriter {
     if (!(tsSec >= 0 && tsSec < 4294967296) || !(tsNsec >= 0 && tsNsec < 1e9)) {
       throw new RangeError(`PcapWriter: timestamp ${tsSec}s ${tsNsec}ns is outside what pcap can store (0 <= s < 2^32, 0 <= ns < 1e9)`);
     }
-    const caplen = this.snaplen !== 0 && data.length > this.snaplen ? this.snaplen : data.length;
+    const caplen = capLength(data.length, this.snaplen);
     const v = this.view;
     v.setUint32(0, tsSec >>> 0, this.le);
     v.setUint32(4, this.nano ? tsNsec : Math.floor(tsNsec / 1000), this.le);

@@ -1,4 +1,4 @@
-import { cStringLength, i64, pad4, u16, u32, u32le } from './bytes.js';
+import { capLength, cStringLength, i64, pad4, u16, u32, u32le } from './bytes.js';
 import type { RecordDecoder } from './decoder.js';
 import { CaptureFileError } from './errors.js';
 import { FrameBatch } from './frame-batch.js';
@@ -179,7 +179,7 @@ export class PcapngDecoder implements RecordDecoder {
             const room = bodyEnd - (pos + 12);
             // The block holds min(original length, snaplen) bytes (pcapng spec; Wireshark and libpcap refuse
             // a block too short for them rather than read a cut frame as whole).
-            const caplen = ifc.snaplen !== 0 && len > ifc.snaplen ? ifc.snaplen : len;
+            const caplen = capLength(len, ifc.snaplen);
             if (caplen > room) this.fail('BAD_BLOCK_LENGTH', type, base + pos, `Simple Packet Block holds ${room} bytes of data but its packet needs ${caplen} (original length ${len}${ifc.snaplen !== 0 ? `, snaplen ${ifc.snaplen}` : ''})`);
             batch.offset[n] = pos + 12;
             batch.caplen[n] = caplen;

@@ -1,4 +1,4 @@
-import { pad4 } from './bytes.js';
+import { capLength, pad4 } from './bytes.js';
 import { BT_EPB, BT_IDB, BT_SHB, BYTE_ORDER_MAGIC } from './pcapng-decoder.js';
 import { BufferSink, FileSink } from './sink.js';
 import type { ByteSink } from './sink.js';
@@ -85,7 +85,7 @@ export class PcapngWriter {
   writePacket(interfaceId: number, data: Uint8Array, tsSec: number, tsNsec: number, wireLen: number = data.length, comment?: string, flags?: number): void {
     const ifc = this.ifaces[interfaceId];
     if (ifc === undefined) throw new RangeError(`PcapngWriter: interface ${interfaceId} was not added (have ${this.ifaces.length})`);
-    const caplen = ifc.snaplen !== 0 && data.length > ifc.snaplen ? ifc.snaplen : data.length;
+    const caplen = capLength(data.length, ifc.snaplen);
     const padded = pad4(caplen);
     const commentBytes = comment === undefined ? undefined : utf8.encode(comment);
     // Checked before any byte is written: an option length field is 16 bits, so a longer comment would
