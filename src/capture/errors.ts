@@ -39,8 +39,9 @@ export class CaptureFileError extends DpemuError {
     offset: number,
     detail: string,
     hint = 'the file is damaged or truncated; frames before this offset were delivered. Re-capture the traffic, or cut the file before this offset (e.g. `editcap -r`) to use the good part',
+    options?: { cause?: unknown },
   ) {
-    super(code, `${file}: ${blockType} at byte offset ${offset}: ${detail} [${code}]; ${hint}`);
+    super(code, `${file}: ${blockType} at byte offset ${offset}: ${detail} [${code}]; ${hint}`, options);
     this.file = file;
     this.blockType = blockType;
     this.offset = offset;

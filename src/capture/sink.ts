@@ -41,7 +41,7 @@ export class FileSink implements ByteSink {
     try {
       this.fd = openSync(path, 'w');
     } catch (e) {
-      throw new CaptureFileError('WRITE_FAILED', path, 'file', 0, `cannot open for writing: ${(e as Error).message}`, 'check the directory exists and is writable');
+      throw new CaptureFileError('WRITE_FAILED', path, 'file', 0, `cannot open for writing: ${(e as Error).message}`, 'check the directory exists and is writable', { cause: e });
     }
     this.buf = new Uint8Array(bufferSize);
   }

@@ -166,7 +166,7 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
   } catch (e) {
     // Refused before any frame (an unknown --at): the files opened for --write-pcaps are closed, not left half-written.
     await pcaps?.close();
-    flowsPb?.close();
+    await flowsPb?.close();
     throw e;
   }
   const { summary, error } = settled;
@@ -194,7 +194,7 @@ export async function replayCommand(capture: string | FrameSource, cluster: Clus
     }
   }
   if (flowsPb) {
-    flowsPb.close();
+    await flowsPb.close();
     io.err(`wrote ${flowsPb.file} (${flowsPb.count} flows, observer.GetFlowsResponse, length-delimited)\n`);
   }
   if (!o.json && !o.quiet) {

@@ -6,8 +6,8 @@
  * backwards, strictly (an unknown field name, a wrong type or an enum name the schema lacks is an error:
  * that is a writer bug, and it is what the tests check every emitted flow against).
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
 import protobuf from 'protobufjs';
+import { FileSink } from '../capture/sink.js';
 import { DROP_REASONS } from '../engine/drop-reasons.js';
 import { DpemuError } from '../util/errors.js';
 import { flowProtoFiles } from './flow-schema.js';
@@ -22,7 +22,9 @@ export class FlowSchemaError extends DpemuError {
 /** The flow file cannot be opened or written. */
 export class FlowFileError extends DpemuError {
   constructor(file: string, cause: unknown) {
-    const why = cause instanceof Error ? cause.message : String(cause);
+    // The system's own words (EISDIR, ENOSPC ...), also when FileSink wrapped them in a CaptureFileError.
+    const root = cause instanceof Error && cause.cause instanceof Error ? cause.cause : cause;
+    const why = root instanceof Error ? root.message : String(root);
     super('FLOW_FILE', `cannot write ${file} (${why}); name a writable file`, { cause });
   }
 }
@@ -197,16 +199,14 @@ function valueToJson(v: unknown, field: protobuf.Field): unknown {
   return v;
 }
 
-/** `--flows-pb FILE`: the messages of each vector appended with one write. */
+/** `--flows-pb FILE`: the messages go through the capture writers' buffered FileSink, flushed after each vector. */
 export class FlowPbFile {
-  private readonly fd: number;
-  private chunks: Uint8Array[] = [];
-  private bytes = 0;
+  private readonly sink: FileSink;
   count = 0;
 
   constructor(readonly file: string) {
     try {
-      this.fd = openSync(file, 'w');
+      this.sink = new FileSink(file);
     } catch (e) {
       throw new FlowFileError(file, e);
     }
@@ -214,26 +214,27 @@ export class FlowPbFile {
 
   add(json: unknown): void {
     const m = encodeFlowResponse(json);
-    this.chunks.push(m);
-    this.bytes += m.length;
+    this.io(() => this.sink.write(m));
     this.count++;
   }
 
   flush(): void {
-    if (this.bytes === 0) return;
-    const buf = Buffer.concat(this.chunks, this.bytes);
-    this.chunks = [];
-    this.bytes = 0;
+    this.io(() => this.sink.flush());
+  }
+
+  async close(): Promise<void> {
     try {
-      let off = 0;
-      while (off < buf.length) off += writeSync(this.fd, buf, off);
+      await this.sink.close();
     } catch (e) {
       throw new FlowFileError(this.file, e);
     }
   }
 
-  close(): void {
-    this.flush();
-    closeSync(this.fd);
+  private io(op: () => void): void {
+    try {
+      op();
+    } catch (e) {
+      throw new FlowFileError(this.file, e);
+    }
   }
 }
