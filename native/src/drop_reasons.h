@@ -11,6 +11,7 @@ enum DropReason : uint16_t {
   DROP_POLICY_DENIED = 133,  // Policy denied
   DROP_INVALID_PACKET_DROPPED = 134,  // Invalid packet
   DROP_CT_TRUNCATED_OR_INVALID_HEADER = 135,  // CT: Truncated or invalid header
+  DROP_CT_UNKNOWN_L4_PROTOCOL = 137,  // CT: Unknown L4 protocol
   DROP_UNSUPPORTED_L3_PROTOCOL = 139,  // Unsupported L3 protocol
   DROP_UNKNOWN_L4_PROTOCOL = 142,  // Unknown L4 protocol
   DROP_STALE_OR_UNROUTABLE_IP = 151,  // Stale or unroutable IP
@@ -52,6 +53,7 @@ constexpr uint16_t kMaxDropCode = 234;
   X(133, POLICY_DENIED) \
   X(134, INVALID_PACKET_DROPPED) \
   X(135, CT_TRUNCATED_OR_INVALID_HEADER) \
+  X(137, CT_UNKNOWN_L4_PROTOCOL) \
   X(139, UNSUPPORTED_L3_PROTOCOL) \
   X(142, UNKNOWN_L4_PROTOCOL) \
   X(151, STALE_OR_UNROUTABLE_IP) \

@@ -229,6 +229,17 @@ int32_t underlayXmit(const PoolView& p, const DeviceView& d, const Call& c, int3
 namespace {
 
 enum PolicyAction { kPolicyPass, kPolicyRecord, kPolicyTs };
+
+// The IPv4 protocol byte of a packet in its slot, or -1 when it is not readable here (private buffer, no header).
+inline int32_t ipProto(const PoolView& p, int32_t s) {
+  const int32_t l3 = p.l3[s];
+  if (p.ownBuf[s] != 0 || l3 < 0 || l3 + 20 > p.slotBytes) return -1;
+  return p.slot(s)[l3 + 9];
+}
+
+// The protocols policy matches by port or type and bpf_lxc's conntrack tracks: TCP, UDP, ICMP, SCTP.
+inline bool knownL4(uint32_t proto) { return proto == 6 || proto == 17 || proto == 1 || proto == 132; }
+
 constexpr uint16_t kCtSeenNonSyn = 1 << 4;  // CT_F_SEEN_NON_SYN
 
 // ctRecord's key for an established packet at this endpoint (OUT when the endpoint started the flow,
@@ -305,12 +316,11 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
     if (p.ct[s] >= 0 && p.ctinfo[s] != kCtNew) return false;
     // NEW or untracked: no policy selects the endpoint in this direction (its chain ACCEPTs every new flow).
     if (open != nullptr && dev < openLen && (open[dev] & (egress ? 1 : 2)) != 0) return false;
-    // Not a protocol the policy decides (tcp, udp, icmp, sctp), or no L4 header: passes undecided.
-    const int32_t l3 = p.l3[s];
-    if (p.ownBuf[s] != 0 || l3 < 0 || l3 + 20 > p.slotBytes) return true;
-    const uint32_t proto = p.slot(s)[l3 + 9];
-    if ((proto != 6 && proto != 17 && proto != 1 && proto != 132) || p.l4[s] < 0) return false;
-    return true;  // the policy decides
+    // tcp, udp, icmp or sctp without a readable L4 header (a later fragment) passes undecided; the policy decides
+    // the rest, a protocol without ports (GRE, ESP) on addresses alone.
+    const int32_t proto = ipProto(p, s);
+    if (proto < 0) return true;
+    return !(knownL4(uint32_t(proto)) && p.l4[s] < 0);
   };
   // eBPF state: every pod endpoint is enforced; an established packet is recorded in ct4_global.
   uint8_t key[14];
@@ -323,6 +333,9 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
     if (dev < 0 || dev >= d.count) return kPolicyTs;
     const bool enforced = egress ? (d.kind(dev) == kKindHostVeth && d.hasPod(dev)) : d.hasPod(dev);
     if (!enforced) return kPolicyPass;
+    // Cilium's conntrack drops protocols it cannot track at every endpoint (CT_UNKNOWN_L4_PROTOCOL): TS does it.
+    const int32_t proto = ipProto(p, s);
+    if (proto < 0 || !knownL4(uint32_t(proto))) return kPolicyTs;
     if (p.ct[s] < 0 || p.ctinfo[s] == kCtNew) return kPolicyTs;  // a decision, or an entry to create
     if (p.ctinfo[s] == 1 || p.ctinfo[s] == 4) return kPolicyPass;  // RELATED: accounted to its flow, no record
     if (!bpfCtKey(p, *ebpf, s, egress, key, &map)) return kPolicyTs;

@@ -17,6 +17,7 @@ const table = [
   { code: 133, name: 'POLICY_DENIED', text: 'Policy denied' },
   { code: 134, name: 'INVALID_PACKET_DROPPED', text: 'Invalid packet' },
   { code: 135, name: 'CT_TRUNCATED_OR_INVALID_HEADER', text: 'CT: Truncated or invalid header' },
+  { code: 137, name: 'CT_UNKNOWN_L4_PROTOCOL', text: 'CT: Unknown L4 protocol' },
   { code: 139, name: 'UNSUPPORTED_L3_PROTOCOL', text: 'Unsupported L3 protocol' },
   { code: 142, name: 'UNKNOWN_L4_PROTOCOL', text: 'Unknown L4 protocol' },
   { code: 151, name: 'STALE_OR_UNROUTABLE_IP', text: 'Stale or unroutable IP' },

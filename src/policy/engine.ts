@@ -18,7 +18,7 @@ import { BpfEndpointPolicy, PolicyMapOverflow, buildBpfEndpointPolicy, peerIdent
 import type { IptResult } from './iptables-policy.js';
 import { buildPolicyRuleSet, iptablesVerdict, newIptResult } from './iptables-policy.js';
 import type { Direction, EndpointPolicy, HttpRule } from './ir.js';
-import { PROTO_NUMBER } from './ir.js';
+import { flowProtoNumber, type FlowProto } from './ir.js';
 import type { RuleSet } from '../kubeproxy/rule.js';
 import { CT_NEW } from '../kubeproxy/rule.js';
 import { DEFAULT_POLICY_MAP_MAX_ENTRIES } from './policy-map.js';
@@ -28,7 +28,7 @@ import { explainDecision } from './explain.js';
 
 export type PolicyMode = 'ebpf' | 'iptables';
 export type Verdict = 'ALLOW' | 'DENY' | 'REDIRECT' | 'AUDIT';
-export type FlowProto = 'tcp' | 'udp' | 'sctp' | 'icmp';
+export type { FlowProto } from './ir.js';
 
 export interface PolicyEngineOptions {
   mode: PolicyMode;
@@ -151,11 +151,11 @@ export class PolicyEngine {
     let verdict: 'ALLOW' | 'DENY' | 'REDIRECT';
     let reason: DirectionVerdict['dropReason'];
     let proxyPort = 0;
-    const port = proto === 'icmp' ? 0 : dport;
+    const port = proto === 'icmp' || proto === 'other' ? 0 : dport;
     if (this.opts.mode === 'ebpf') {
       const ep = this.bpf.get(`${pod.namespace}/${pod.name}`)!;
       const id = this.pc.ipcache(pod.nodeName).lookup(peer32);
-      const r = ep.lookup(id, dir === 'egress' ? 1 : 0, PROTO_NUMBER[proto.toUpperCase() as 'TCP'], port, this.bpfOut);
+      const r = ep.lookup(id, dir === 'egress' ? 1 : 0, flowProtoNumber(proto), port, this.bpfOut);
       verdict = r.verdict;
       reason = r.dropReason;
       proxyPort = r.proxyPort;
@@ -172,7 +172,7 @@ export class PolicyEngine {
   /** Why decide() answered what it did, one line per piece of evidence (traces only: explain.ts). */
   explain(pod: PodModel, dir: Direction, peer32: number, proto: FlowProto, dport: number): string[] {
     const key = `${pod.namespace}/${pod.name}`;
-    return explainDecision({ pod, dir, peer32, proto, port: proto === 'icmp' ? 0 : dport, endpoint: this.effective.get(key), pc: this.pc, rules: this.opts.mode === 'iptables' ? this.rules : null, bpf: this.bpf.get(key) });
+    return explainDecision({ pod, dir, peer32, proto, port: proto === 'icmp' || proto === 'other' ? 0 : dport, endpoint: this.effective.get(key), pc: this.pc, rules: this.opts.mode === 'iptables' ? this.rules : null, bpf: this.bpf.get(key) });
   }
 
   /** HTTP rules the proxy applies for (endpoint, direction, peer, port), from the IR (shared by both models). */

@@ -16,15 +16,15 @@ import type { BpfEndpointPolicy } from './bpf-policy.js';
 import { keyPartCovers, peerIdentities, portMatchParts } from './bpf-policy.js';
 import type { PolicyContext } from './context.js';
 import { iptablesVerdict, newIptResult } from './iptables-policy.js';
-import { PROTO_NUMBER, type Direction, type EndpointPolicy, type PolicyEntry } from './ir.js';
+import { PROTO_NUMBER, flowProtoNumber, type Direction, type EndpointPolicy, type FlowProto, type PolicyEntry } from './ir.js';
 import { policyKeyPorts, type PolicyKey, type PolicyValue } from './policy-map.js';
 
 export interface ExplainInput {
   readonly pod: PodModel;
   readonly dir: Direction;
   readonly peer32: number;
-  readonly proto: 'tcp' | 'udp' | 'sctp' | 'icmp';
-  /** 0 for ICMP. */
+  readonly proto: FlowProto;
+  /** 0 for ICMP and protocols without ports. */
   readonly port: number;
   readonly endpoint: EndpointPolicy | undefined;
   readonly pc: PolicyContext;
@@ -52,7 +52,7 @@ export function explainDecision(x: ExplainInput): string[] {
     if (!w.by) lines.push('iptables: the chain ended with no verdict: the built-in chain policy');
   } else if (x.bpf) {
     const egress = x.dir === 'egress' ? 1 : 0;
-    const proto = PROTO_NUMBER[x.proto.toUpperCase() as 'TCP'];
+    const proto = flowProtoNumber(x.proto);
     for (const id of identity === 0 ? [0] : [identity, 0]) {
       const hit = longestMatch(x.bpf, id, egress, proto, x.port);
       lines.push(hit
@@ -77,7 +77,7 @@ function covers(x: ExplainInput, e: PolicyEntry, identity: number): boolean {
   if (!e.peers.some((p) => peerIdentities(x.pc, p).some((id) => id === 0 || id === identity))) return false;
   if (e.ports.length === 0) return true;
   // The same expansion the eBPF model builds its keys from (ANY: TCP, UDP and SCTP; named ports per peer pod).
-  const proto = PROTO_NUMBER[x.proto.toUpperCase() as 'TCP'];
+  const proto = flowProtoNumber(x.proto);
   return e.ports.some((m) => portMatchParts(x.pc, identity, m).some((kp) => keyPartCovers(kp, proto, x.port)));
 }
 

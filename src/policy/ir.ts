@@ -14,6 +14,17 @@ export type PolicyProto = 'TCP' | 'UDP' | 'SCTP' | 'ICMP';
 export const PROTO_NUMBER: Readonly<Record<PolicyProto | 'ANY', number>> = { ANY: 0, ICMP: 1, TCP: 6, UDP: 17, SCTP: 132 };
 export const L4_PROTOS: readonly PolicyProto[] = ['TCP', 'UDP', 'SCTP'];
 
+/** A flow's protocol as policy sees it: `other` is any IP protocol without ports (GRE, ESP, IGMP...). */
+export type FlowProto = 'tcp' | 'udp' | 'sctp' | 'icmp' | 'other';
+
+/**
+ * The protocol byte of a policy-map lookup. Every `other` protocol looks up as 255 (IANA reserved): no L4 key
+ * names it, so only protocol-wildcard (L3-only) entries cover it, as for any real protocol number without keys.
+ */
+export function flowProtoNumber(p: FlowProto): number {
+  return p === 'other' ? 255 : PROTO_NUMBER[p.toUpperCase() as PolicyProto];
+}
+
 /** Entities that select something in a dpemu cluster (the rest of Cilium's list selects nothing here). */
 export type EntityName = 'world' | 'cluster' | 'host' | 'remote-node' | 'kube-apiserver' | 'health' | 'init' | 'unmanaged' | 'ingress' | 'none';
 

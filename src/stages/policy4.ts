@@ -21,8 +21,8 @@ export interface ProxiedFlow {
   readonly dport: number;
 }
 
-function protoOf(p: number): FlowProto | null {
-  return p === IPPROTO_TCP ? 'tcp' : p === IPPROTO_UDP ? 'udp' : p === IPPROTO_ICMP ? 'icmp' : p === 132 ? 'sctp' : null;
+function protoOf(p: number): FlowProto {
+  return p === IPPROTO_TCP ? 'tcp' : p === IPPROTO_UDP ? 'udp' : p === IPPROTO_ICMP ? 'icmp' : p === 132 ? 'sctp' : 'other';
 }
 
 /**
@@ -42,6 +42,13 @@ function enforce(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, pod
   const proto = protoOf(b[l3 + 9]);
   const n = pool.ct[s];
   const peer = rd32(b, l3 + (dir === 'egress' ? 16 : 12));
+  if (proto === 'other' && rt.ctx.ebpf) {
+    // bpf_lxc's conntrack lookup knows TCP, UDP, ICMP and SCTP only: any other protocol (GRE, ESP, IGMP) is
+    // dropped at every pod endpoint before the policy is consulted (Cilium without enable-extended-ip-protocols).
+    if (rt.tracing) rt.trace(s, 'conntrack (bpf)', 'drop CT_UNKNOWN_L4_PROTOCOL', `${dir} of ${pod.namespace}/${pod.name}: IP protocol ${b[l3 + 9]}`);
+    rt.drop(s, Drop.CT_UNKNOWN_L4_PROTOCOL);
+    return false;
+  }
   if (n >= 0 && pool.ctinfo[s] !== CT.IP_CT_NEW) {
     // Established: the first packet's verdict holds; an L7 flow's first request still goes to the proxy.
     const proxied = rt.ctx.proxied.get(proxyKey(n >> 1, dir));
@@ -49,11 +56,13 @@ function enforce(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, pod
     recordBpfCt(rt, pool, s, pod, dir);
     return true;
   }
-  if (!policy || !proto || l4 < 0) {
+  // A datagram without a readable L4 header (a later fragment) passes undecided; a protocol without ports
+  // is decided on addresses alone (rules without ports match it, as in Calico's chains).
+  if (!policy || (l4 < 0 && proto !== 'other')) {
     recordBpfCt(rt, pool, s, pod, dir);
     return true;
   }
-  const dport = proto === 'icmp' ? 0 : rd16(b, l4 + 2);
+  const dport = proto === 'icmp' || proto === 'other' ? 0 : rd16(b, l4 + 2);
   const v = policy.decide(pod, dir, peer, proto, dport);
   if (v.verdict === 'DENY') {
     const reason = v.dropReason === 'POLICY_DENY' ? Drop.POLICY_DENY : Drop.POLICY_DENIED;
@@ -109,7 +118,7 @@ function recordBpfCt(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number,
 
 /** Trace text for a policy decision: built only when tracing, so the stage allocates nothing otherwise. */
 function describeFlow(dir: 'ingress' | 'egress', pod: PodModel, proto: FlowProto, peer: number, dport: number): string {
-  return `${dir} of ${pod.namespace}/${pod.name}: ${proto} ${dir === 'egress' ? `to ${ipv4ToString(peer)}` : `from ${ipv4ToString(peer)}`}${proto === 'icmp' ? '' : ` port ${dport}`}`;
+  return `${dir} of ${pod.namespace}/${pod.name}: ${proto} ${dir === 'egress' ? `to ${ipv4ToString(peer)}` : `from ${ipv4ToString(peer)}`}${proto === 'icmp' || proto === 'other' ? '' : ` port ${dport}`}`;
 }
 
 function proxyKey(entry: number, dir: 'ingress' | 'egress'): number {
@@ -143,7 +152,7 @@ function proxyRequest(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number
 export const policy4Egress = defineStage<NodeContext>({
   name: S.POLICY4_EGRESS,
   next: [S.IP4_LOOKUP],
-  drops: [Drop.POLICY_DENIED, Drop.POLICY_DENY],
+  drops: [Drop.POLICY_DENIED, Drop.POLICY_DENY, Drop.CT_UNKNOWN_L4_PROTOCOL],
   describe: 'network policy: egress of the sending pod',
   process(rt, slots, n, pool) {
     const devices = rt.ctx.devices;
@@ -162,7 +171,7 @@ export const policy4Egress = defineStage<NodeContext>({
 export const policy4Ingress = defineStage<NodeContext>({
   name: S.POLICY4_INGRESS,
   next: [S.VETH_XMIT],
-  drops: [Drop.POLICY_DENIED, Drop.POLICY_DENY],
+  drops: [Drop.POLICY_DENIED, Drop.POLICY_DENY, Drop.CT_UNKNOWN_L4_PROTOCOL],
   describe: 'network policy: ingress of the receiving pod',
   process(rt, slots, n, pool) {
     const devices = rt.ctx.devices;
