@@ -17,7 +17,7 @@ import { PolicyError, formatDiagnostic } from './errors.js';
 import type { Direction, EndpointPolicy, EntityName, HttpRule, Peer, PolicyEntry, PolicyProto, PortMatch } from './ir.js';
 import { podKey } from './ir.js';
 import type { LabelContext, Selector } from './selectors.js';
-import { CILIUM_NAMESPACE_KEY, ciliumSelectsNamespace, ciliumSelectsNamespaceLabels, ciliumSelectsReserved, matchCilium, matchCiliumReserved, matchLabelMap, podContext, selectorProblem } from './selectors.js';
+import { CILIUM_NAMESPACE_KEY, ciliumKey, ciliumSelectsNamespace, ciliumSelectsNamespaceLabels, ciliumSelectsReserved, matchCilium, matchCiliumReserved, matchLabelMap, podContext, selectorProblem } from './selectors.js';
 
 export type EnforcementMode = 'default' | 'always' | 'never';
 
@@ -125,6 +125,36 @@ function checkSelector(c: Collector, sel: unknown, field: string): Selector | nu
     return null;
   }
   return s;
+}
+
+/**
+ * A namespaced policy's endpointSelector applies in the policy's namespace: Cilium's ParseToCiliumRule sets the
+ * matchLabels key `k8s:io.kubernetes.pod.namespace` to it, replacing any value written there (with a warning
+ * log). Another spelling naming another namespace (no `k8s:` source, `any:`, an expression) stays beside the
+ * added match, so the selector selects no pods: warned too, since it is surely not what the author meant.
+ */
+function ownNamespace(c: Collector, sel: Selector, namespace: string, field: string): Selector {
+  const K8S_KEY = `k8s:${CILIUM_NAMESPACE_KEY}`;
+  const ml = sel.matchLabels ?? {};
+  let out = sel;
+  if (Object.hasOwn(ml, K8S_KEY)) {
+    if (ml[K8S_KEY] !== namespace) {
+      c.warn('POLICY_NAMESPACE', `${field}.matchLabels.${K8S_KEY}`, `names namespace ${JSON.stringify(ml[K8S_KEY])}, but a namespaced policy's endpointSelector always applies in its own namespace: Cilium replaces it with ${JSON.stringify(namespace)} (to select pods of ${JSON.stringify(ml[K8S_KEY])}, create the policy there)`);
+    }
+    const { [K8S_KEY]: _replaced, ...rest } = ml;
+    out = { ...sel, matchLabels: rest };
+  }
+  for (const [k, v] of Object.entries(out.matchLabels ?? {})) {
+    if (ciliumKey(k) === CILIUM_NAMESPACE_KEY && v !== namespace) {
+      c.warn('POLICY_NAMESPACE', `${field}.matchLabels.${k}`, `names namespace ${JSON.stringify(v)}, but Cilium adds ${CILIUM_NAMESPACE_KEY}=${namespace} to a namespaced policy's endpointSelector: this spec selects no pods (to select pods of ${JSON.stringify(v)}, create the policy there)`);
+    }
+  }
+  (out.matchExpressions ?? []).forEach((e, i) => {
+    if (ciliumKey(e.key) === CILIUM_NAMESPACE_KEY && e.operator === 'In' && !(e.values ?? []).includes(namespace)) {
+      c.warn('POLICY_NAMESPACE', `${field}.matchExpressions[${i}]`, `allows only namespaces ${(e.values ?? []).join(', ')}, but Cilium adds ${CILIUM_NAMESPACE_KEY}=${namespace} to a namespaced policy's endpointSelector: this spec selects no pods`);
+    }
+  });
+  return out;
 }
 
 function describe(sel: Selector): string {
@@ -334,7 +364,8 @@ function compileCnp(cluster: Cluster, cnp: Cluster['ciliumNetworkPolicies'][numb
       c.warn('POLICY_UNSUPPORTED', `${base}.nodeSelector`, 'host policies (nodeSelector) are not modeled; this spec is ignored');
       return;
     }
-    const epSel = checkSelector(c, spec.endpointSelector, `${base}.endpointSelector`);
+    const checked = checkSelector(c, spec.endpointSelector, `${base}.endpointSelector`);
+    const epSel = checked && !clusterwide ? ownNamespace(c, checked, cnp.namespace, `${base}.endpointSelector`) : checked;
     if (spec.enableDefaultDeny !== undefined) {
       c.warn('POLICY_UNSUPPORTED', `${base}.enableDefaultDeny`, 'enableDefaultDeny is not modeled: the selected pods are default-deny in each direction this spec has rules for');
     }

@@ -13,6 +13,7 @@ export type PolicyErrorCode =
   | 'POLICY_UNSUPPORTED'
   | 'POLICY_BAD_L7'
   | 'POLICY_MAP_OVERFLOW'
+  | 'POLICY_NAMESPACE'
   | 'POLICY_UNKNOWN_POD';
 
 export interface PolicyDiagnostic {

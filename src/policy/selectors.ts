@@ -89,7 +89,7 @@ function matchWith(sel: Selector, get: (key: string) => string | undefined): boo
 }
 
 /** Strips Cilium's label source (`k8s:app` -> `app`); `reserved:` keys are kept (they never match a pod). */
-function ciliumKey(key: string): string {
+export function ciliumKey(key: string): string {
   const m = /^(k8s|any|container|unspec):(.*)$/.exec(key);
   return m ? m[2] : key;
 }
