@@ -8,7 +8,7 @@
  */
 import type { Cluster, EndpointModel, ServiceModel, ServicePortModel } from '../scenario/model.js';
 import { parseIpv4, prefixMask, formatIpv4, parseCidr } from '../scenario/ipv4.js';
-import { extChainName, sepChainName, servicePortName, svcChainName, svlChainName } from './chain-names.js';
+import { extChainName, fwChainName, sepChainName, servicePortName, svcChainName, svlChainName } from './chain-names.js';
 import { KubeProxyError } from './errors.js';
 import type { Chain, CidrMatch, Match, Rule, RuleProtocol, RuleSet, TableName, Target } from './rule.js';
 import { BUILTIN_CHAINS, CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, statisticMatch } from './rule.js';
@@ -57,6 +57,8 @@ export interface ServicePortPlan {
   svcChain: string;
   svlChain: string;
   extChain: string;
+  /** KUBE-FW-: the loadBalancerSourceRanges firewall in front of the EXT chain. */
+  fwChain: string;
   endpoints: ServiceEndpoint[];
 }
 
@@ -64,6 +66,10 @@ const host = (ip: string, ip32: number): CidrMatch => ({ addr: ip, addr32: ip32 
 const comment = (text: string): Match => ({ kind: 'comment', comment: text });
 const l4 = (module: RuleProtocol, dport?: number): Match => (dport === undefined ? { kind: 'l4', module } : { kind: 'l4', module, dport });
 const jump = (chain: string): Target => ({ kind: 'jump', chain });
+
+function cidrContainsIp(m: CidrMatch, ip32: number): boolean {
+  return ((ip32 & prefixMask(m.prefix)) >>> 0) === m.addr32;
+}
 
 function cidrMatch(text: string, negate: boolean): CidrMatch {
   const c = parseCidr(text);
@@ -127,6 +133,7 @@ export function servicePortPlans(c: Cluster, nodeName: string): ServicePortPlan[
         svcChain: svcChainName(name, protocol),
         svlChain: svlChainName(name, protocol),
         extChain: extChainName(name, protocol),
+        fwChain: fwChainName(name, protocol),
         endpoints: serviceEndpoints(c, svc, port, nodeName),
       });
     }
@@ -222,7 +229,8 @@ export function renderNodeRules(c: Cluster, nodeName: string, opts: NodeRulesOpt
     target: { kind: 'DROP' },
   });
 
-  for (const p of servicePortPlans(c, nodeName)) writeServicePort(b, p, { masq, masqueradeAll: opts.masqueradeAll ?? false, podsCidr });
+  const nodeIp32 = c.nodes.find((n) => n.name === nodeName)!.ip32;
+  for (const p of servicePortPlans(c, nodeName)) writeServicePort(b, p, { masq, masqueradeAll: opts.masqueradeAll ?? false, podsCidr, nodeIp32 });
 
   const nodePortsJump: Omit<Rule, 'table' | 'chain'> = {
     matches: [comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain'), { kind: 'addrtype', dstType: 'LOCAL' }],
@@ -249,6 +257,8 @@ interface WriteCtx {
   masq: number;
   masqueradeAll: boolean;
   podsCidr: CidrMatch | null;
+  /** proxier.nodeIP: a source range holding it lets the node reach its own LB IPs (allowFromNode). */
+  nodeIp32: number;
 }
 
 function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
@@ -256,7 +266,7 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
   const proto = p.protocol;
   const clusterIp = svc.clusterIp!;
   const clusterIp32 = svc.clusterIp32 ?? parseIpv4(clusterIp) ?? 0;
-  const { lbIps, nodePort, externallyAccessible, internalLocal, externalLocal, usesClusterEndpoints, usesLocalEndpoints } = trafficPolicies(p);
+  const { lbIps, externalIps, nodePort, externallyAccessible, internalLocal, externalLocal, usesClusterEndpoints, usesLocalEndpoints } = trafficPolicies(p);
 
   const { clusterEndpoints, localEndpoints, hasEndpoints } = categorizeEndpoints(p.endpoints, usesClusterEndpoints, usesLocalEndpoints);
   const reachable = new Map<string, ServiceEndpoint>();
@@ -269,6 +279,10 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
   const externalPolicyChain = externalLocal ? p.svlChain : p.svcChain;
   const hasExternal = externalLocal ? localEndpoints.length > 0 : hasEndpoints;
   const usesExtChain = hasEndpoints && externallyAccessible;
+  // loadBalancerSourceRanges put the KUBE-FW- chain between the LB IP rules and the EXT chain.
+  const sourceRanges = svc.loadBalancerSourceRanges.map((r) => cidrMatch(r, false));
+  const usesFwChain = hasEndpoints && lbIps.length > 0 && sourceRanges.length > 0;
+  const lbChain = usesFwChain ? p.fwChain : p.extChain;
 
   let internalFilter: { target: Target; comment: string } | null = null;
   let externalFilter: { target: Target; comment: string } | null = null;
@@ -289,11 +303,24 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
     b.add('filter', 'KUBE-SERVICES', { dst: vip, protocol: proto, matches: [comment(internalFilter!.comment), l4(proto, p.port.port)], target: internalFilter!.target });
   }
 
+  for (const ip of externalIps) {
+    const ip32 = parseIpv4(ip)!;
+    if (hasEndpoints) {
+      b.add('nat', 'KUBE-SERVICES', { dst: host(ip, ip32), protocol: proto, matches: [comment(`${p.name} external IP`), l4(proto, p.port.port)], target: jump(p.extChain) });
+    }
+    if (!hasExternal) {
+      b.add('filter', 'KUBE-EXTERNAL-SERVICES', { dst: host(ip, ip32), protocol: proto, matches: [comment(externalFilter!.comment), l4(proto, p.port.port)], target: externalFilter!.target });
+    }
+  }
+
   for (const lb of lbIps) {
     const lb32 = parseIpv4(lb);
     if (lb32 === null) continue;
     if (hasEndpoints) {
-      b.add('nat', 'KUBE-SERVICES', { dst: host(lb, lb32), protocol: proto, matches: [comment(`${p.name} loadbalancer IP`), l4(proto, p.port.port)], target: jump(p.extChain) });
+      b.add('nat', 'KUBE-SERVICES', { dst: host(lb, lb32), protocol: proto, matches: [comment(`${p.name} loadbalancer IP`), l4(proto, p.port.port)], target: jump(lbChain) });
+    }
+    if (usesFwChain) {
+      b.add('filter', 'KUBE-PROXY-FIREWALL', { dst: host(lb, lb32), protocol: proto, matches: [comment(`${p.name} traffic not accepted by ${p.fwChain}`), l4(proto, p.port.port)], target: { kind: 'DROP' } });
     }
   }
   if (!hasExternal) {
@@ -352,6 +379,21 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
     if (hasExternal) b.add('nat', p.extChain, { matches: [], target: jump(externalPolicyChain) });
   }
 
+  if (usesFwChain) {
+    b.declare('nat', p.fwChain);
+    const lbComment = comment(`${p.name} loadbalancer IP`);
+    for (const r of sourceRanges) b.add('nat', p.fwChain, { src: r, matches: [lbComment], target: jump(p.extChain) });
+    // A VIP-like LB's address is local on the node, so the node's own requests come from the VIP itself.
+    if (sourceRanges.some((r) => cidrContainsIp(r, w.nodeIp32))) {
+      for (const lb of lbIps) {
+        const lb32 = parseIpv4(lb);
+        if (lb32 !== null) b.add('nat', p.fwChain, { src: host(lb, lb32), matches: [lbComment], target: jump(p.extChain) });
+      }
+    }
+    // The end of the chain: not DNATed, so KUBE-PROXY-FIREWALL's rule for this LB IP drops it (a rule without a target).
+    b.add('nat', p.fwChain, { matches: [comment(`other traffic to ${p.name} will be dropped by KUBE-PROXY-FIREWALL`)], target: { kind: 'NONE' } });
+  }
+
   if (usesClusterChain) writeServiceToEndpoints(b, p, p.svcChain, clusterEndpoints);
   if (usesLocalChain) writeServiceToEndpoints(b, p, p.svlChain, localEndpoints);
 
@@ -366,9 +408,10 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
 
 export interface TrafficPolicies {
   lbIps: readonly string[];
+  externalIps: readonly string[];
   /** 0 unless the Service type exposes one. */
   nodePort: number;
-  /** ServicePort.ExternallyAccessible(): a NodePort or a LoadBalancer IP. */
+  /** ServicePort.ExternallyAccessible(): a NodePort, an external IP or a LoadBalancer IP. */
   externallyAccessible: boolean;
   internalLocal: boolean;
   /** ExternalPolicyLocal(): only when externally accessible. */
@@ -383,11 +426,13 @@ export function trafficPolicies(p: ServicePortPlan): TrafficPolicies {
   const svc = p.service;
   const lbIps = svc.type === 'LoadBalancer' ? svc.loadBalancerIps : [];
   const nodePort = svc.type === 'ClusterIP' ? 0 : p.port.nodePort;
-  const externallyAccessible = nodePort !== 0 || lbIps.length > 0;
+  const externalIps = svc.externalIps;
+  const externallyAccessible = nodePort !== 0 || lbIps.length > 0 || externalIps.length > 0;
   const internalLocal = svc.internalTrafficPolicy === 'Local';
   const externalLocal = svc.externalTrafficPolicy === 'Local' && externallyAccessible;
   return {
     lbIps,
+    externalIps,
     nodePort,
     externallyAccessible,
     internalLocal,

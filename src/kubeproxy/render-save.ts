@@ -74,6 +74,8 @@ export function formatTarget(t: Target): string {
       return `-j SNAT --to-source ${t.args.addr}${t.args.port !== undefined ? `:${t.args.port}` : ''}`;
     case 'REJECT':
       return `-j REJECT --reject-with ${t.args.rejectWith}`;
+    case 'NONE':
+      return '';
     case 'RETURN':
     case 'DROP':
     case 'ACCEPT':
@@ -88,7 +90,7 @@ export function formatRule(r: Rule): string {
   if (r.dst) parts.push(cidr('-d', r.dst));
   if (r.protocol) parts.push(`-p ${r.protocol}`);
   for (const m of r.matches) parts.push(formatMatch(m));
-  parts.push(formatTarget(r.target));
+  if (r.target.kind !== 'NONE') parts.push(formatTarget(r.target));
   return parts.join(' ');
 }
 

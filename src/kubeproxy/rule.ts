@@ -65,6 +65,8 @@ export type Target =
   | { kind: 'RETURN' }
   | { kind: 'DROP' }
   | { kind: 'ACCEPT' }
+  /** A rule without `-j`: it only counts the packet, and the walk goes on (kube-proxy ends a KUBE-FW- chain with one). */
+  | { kind: 'NONE' }
   /** kube-proxy writes a bare REJECT: the kernel's default is icmp-port-unreachable, for TCP too. */
   | { kind: 'REJECT'; args: { rejectWith: 'icmp-port-unreachable' | 'tcp-reset' } };
 

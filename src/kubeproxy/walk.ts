@@ -234,6 +234,8 @@ export function walkChain(rs: RuleSet, table: TableName, chain: string, pkt: KpP
       case 'MARK':
         pkt.mark = ((pkt.mark & ~t.args.mask) ^ t.args.value) >>> 0;
         break;
+      case 'NONE':
+        break;
       case 'ACCEPT':
       case 'DROP':
         result.verdict = t.kind;

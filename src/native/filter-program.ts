@@ -90,6 +90,7 @@ function ruleWords(rule: Rule, index: Map<string, number>, out: number[]): void 
     }
     case 'RETURN': target = T_RETURN; break;
     case 'MARK': target = T_MARK; a = t.args.value >>> 0; b = t.args.mask >>> 0; break;
+    case 'NONE': target = T_MARK; a = 0; b = 0; break; // no target: counts and goes on, as MARK 0/0 (mark unchanged)
     case 'ACCEPT': target = T_ACCEPT; break;
     default: break; // DROP, REJECT, DNAT, SNAT, MASQUERADE: the TS stage
   }

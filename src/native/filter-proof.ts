@@ -55,6 +55,7 @@ function outcomes(rs: RuleSet, table: TableName, chain: Chain, depth: number): {
       if (r.through || c === 'maybe') continue;
       return out;
     }
+    if (t.kind === 'NONE') continue; // no target: no effect, the walk goes on
     if (t.kind === 'ACCEPT') out.accept = true;
     else if (t.kind === 'RETURN') {
       if (c === 'always') { out.through = true; return out; }

@@ -107,6 +107,10 @@ export interface ServiceModel {
   externalTrafficPolicy: 'Cluster' | 'Local';
   internalTrafficPolicy: 'Cluster' | 'Local';
   loadBalancerIps: string[];
+  /** spec.externalIPs (IPv4; kube-proxy iptables mode captures them like load-balancer IPs, without the firewall). */
+  externalIps: string[];
+  /** spec.loadBalancerSourceRanges, normalized (`203.0.113.7/24` -> `203.0.113.0/24`, as kube-proxy prints them). */
+  loadBalancerSourceRanges: string[];
 }
 
 export interface EndpointPortModel {

@@ -6,7 +6,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import type { ScenarioProblem } from './errors.js';
 import { WORKLOAD_KINDS, fieldPath, objectAt, problemText, type DocSource, type ParsedObject, type PathKey } from './documents.js';
 import { expandWorkloads, ownerReference } from './workloads.js';
-import { cidrContains, cidrLast, formatCidr, formatIpv4, normalizeMac, parseCidr, parseIpv4 } from './ipv4.js';
+import { cidrContains, cidrLast, formatCidr, formatIpv4, normalizeMac, parseCidr, parseIpv4, prefixMask } from './ipv4.js';
 import {
   DEFAULT_AFFINITY_TIMEOUT,
   DEFAULT_CONNTRACK_MAX,
@@ -424,12 +424,26 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
     if (type !== 'LoadBalancer' && lbIps.length > 0) {
       warnings.push(`${where(o.src)}: Service "${id}" is ${type}; its load-balancer addresses are ignored`);
     }
-    // Not modelled, and ignoring them silently would show traffic kube-proxy treats differently as if nothing were set.
-    if ((s.externalIPs ?? []).length > 0) {
-      warnings.push(`${where(o.src)}: Service "${id}" spec.externalIPs (${s.externalIPs!.join(', ')}) is not modelled: dpemu writes no "external IP" rules, so traffic to them is not load-balanced to the Service`);
+    // IPv4 addresses and ranges as the apiserver validates them; IPv6 ones are another family's (dpemu is IPv4 only).
+    const externalIps: string[] = [];
+    (s.externalIPs ?? []).forEach((ip, i) => {
+      if (parseIpv4(ip) !== null) externalIps.push(formatIpv4(parseIpv4(ip)!));
+      else if (ip.includes(':')) warnings.push(`${where(o.src)}: Service "${id}" spec.externalIPs[${i}] ${ip} is IPv6: skipped (dpemu models IPv4 only)`);
+      else report(o.src, ['spec', 'externalIPs', i], `expected an IPv4 address, got ${JSON.stringify(ip)}`);
+    });
+    const sourceRanges: string[] = [];
+    (s.loadBalancerSourceRanges ?? []).forEach((text, i) => {
+      const cidr = sloppyCidr(text.trim());
+      if (cidr !== null) sourceRanges.push(cidr);
+      else if (text.includes(':')) warnings.push(`${where(o.src)}: Service "${id}" spec.loadBalancerSourceRanges[${i}] ${text} is IPv6: skipped (dpemu models IPv4 only)`);
+      else report(o.src, ['spec', 'loadBalancerSourceRanges', i], `expected a CIDR such as 203.0.113.0/24, got ${JSON.stringify(text)}`);
+    });
+    // Modelled in kube-proxy's iptables mode only: elsewhere say so rather than show traffic the real proxy treats differently.
+    if (kubeProxy.mode !== 'iptables' && externalIps.length > 0) {
+      warnings.push(`${where(o.src)}: Service "${id}" spec.externalIPs (${externalIps.join(', ')}) is not modelled in ${kubeProxy.mode} mode: traffic to them is not load-balanced to the Service`);
     }
-    if ((s.loadBalancerSourceRanges ?? []).length > 0 && type === 'LoadBalancer') {
-      warnings.push(`${where(o.src)}: Service "${id}" spec.loadBalancerSourceRanges (${s.loadBalancerSourceRanges!.join(', ')}) is not modelled: dpemu writes no KUBE-FW-/KUBE-PROXY-FIREWALL rules, so its load-balancer IPs accept every source, where kube-proxy drops sources outside the ranges`);
+    if (kubeProxy.mode !== 'iptables' && sourceRanges.length > 0 && type === 'LoadBalancer') {
+      warnings.push(`${where(o.src)}: Service "${id}" spec.loadBalancerSourceRanges (${sourceRanges.join(', ')}) is not modelled in ${kubeProxy.mode} mode: its load-balancer IPs accept every source, where the real proxy drops sources outside the ranges`);
     }
     svcDrafts.push({
       o,
@@ -447,6 +461,8 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
         externalTrafficPolicy: s.externalTrafficPolicy ?? 'Cluster',
         internalTrafficPolicy: s.internalTrafficPolicy ?? 'Cluster',
         loadBalancerIps: type === 'LoadBalancer' ? [...new Set(lbIps)] : [],
+        externalIps,
+        loadBalancerSourceRanges: sourceRanges,
       },
     });
   }
@@ -696,6 +712,15 @@ export function deriveEndpoints(svc: ServiceModel, pods: readonly PodModel[], wa
 }
 
 /** The fields of a parsed settings object that were written (zod leaves absent optionals undefined). */
+/** A CIDR as kube-proxy reads loadBalancerSourceRanges (ParseCIDRSloppy, host bits allowed), printed masked; null if not IPv4. */
+function sloppyCidr(text: string): string | null {
+  const m = /^([^/]+)\/(3[0-2]|[12]?\d)$/.exec(text);
+  const addr = m ? parseIpv4(m[1]) : null;
+  if (!m || addr === null) return null;
+  const prefix = Number(m[2]);
+  return formatCidr({ addr32: (addr & prefixMask(prefix)) >>> 0, prefix });
+}
+
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -194,7 +194,7 @@ export const serviceSchema = z.looseObject({
       .optional(),
     clusterIP: z.union([z.literal('None'), z.literal(''), ipv4], { error: clusterIpText }).optional(),
     loadBalancerIP: ipv4.optional(),
-    /** Read only to warn: dpemu writes no rules for them (resolve.ts says what that changes). */
+    /** Checked in resolve.ts: IPv4 is modelled, IPv6 skipped with a warning (dpemu is IPv4 only). */
     externalIPs: z.array(z.string()).nullish(),
     loadBalancerSourceRanges: z.array(z.string()).nullish(),
     ports: z

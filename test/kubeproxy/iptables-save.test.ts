@@ -14,6 +14,7 @@ const CASES: Array<[string, string]> = [
   ['ClientIP affinity', S.AFFINITY],
   ['services without endpoints', S.NO_ENDPOINTS],
   ['three endpoints', S.THREE_ENDPOINTS],
+  ['LoadBalancer firewall (loadBalancerSourceRanges) and an external IP', S.lbFirewall()],
 ];
 
 describe('iptables-save output', () => {
@@ -45,6 +46,34 @@ describe('iptables-save output', () => {
     const raw = '*nat\n:KUBE-MARK-MASQ - [0:0]\n-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000\nCOMMIT\n';
     expect(kernelRoundTrip(raw, ['nat'])).toContain('-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000');
     expect(restoreTest('*nat\n-A PREROUTING -p tcp -m tcp --dport 99999 -j ACCEPT\nCOMMIT\n').ok).toBe(false);
+  });
+
+  test('loadBalancerSourceRanges and externalIPs: the rules proxier.go writes, as the kernel saves them', () => {
+    // Written the way proxier.go writes them (its argument order), for kube-proxy's own test service ns2/svc2:p80;
+    // the kernel normalizes them, and each must be a line of dpemu's output.
+    const h = 'GNZBNJ2PO5MGZ6GT';
+    const kubeProxy = [
+      '*filter',
+      ':KUBE-PROXY-FIREWALL - [0:0]',
+      `-A KUBE-PROXY-FIREWALL -m comment --comment "ns2/svc2:p80 traffic not accepted by KUBE-FW-${h}" -m tcp -p tcp -d 1.2.3.4 --dport 80 -j DROP`,
+      'COMMIT',
+      '*nat',
+      ...['KUBE-SERVICES', `KUBE-EXT-${h}`, `KUBE-FW-${h}`].map((c) => `:${c} - [0:0]`),
+      `-A KUBE-SERVICES -m comment --comment "ns2/svc2:p80 external IP" -m tcp -p tcp -d 192.168.99.11 --dport 80 -j KUBE-EXT-${h}`,
+      `-A KUBE-SERVICES -m comment --comment "ns2/svc2:p80 loadbalancer IP" -m tcp -p tcp -d 1.2.3.4 --dport 80 -j KUBE-FW-${h}`,
+      `-A KUBE-FW-${h} -m comment --comment "ns2/svc2:p80 loadbalancer IP" -s 203.0.113.0/25 -j KUBE-EXT-${h}`,
+      `-A KUBE-FW-${h} -m comment --comment "ns2/svc2:p80 loadbalancer IP" -s 10.0.1.4/30 -j KUBE-EXT-${h}`,
+      `-A KUBE-FW-${h} -m comment --comment "ns2/svc2:p80 loadbalancer IP" -s 1.2.3.4 -j KUBE-EXT-${h}`,
+      `-A KUBE-FW-${h} -m comment --comment "other traffic to ns2/svc2:p80 will be dropped by KUBE-PROXY-FIREWALL"`,
+      'COMMIT',
+      '',
+    ].join('\n');
+    const saved = kernelRoundTrip(kubeProxy).split('\n').filter((l) => l.startsWith('-A '));
+    expect(saved).toHaveLength(7);
+    const ours = renderIptablesSave(renderNodeRules(S.withExtra(S.lbFirewall()), 'node-1')).split('\n');
+    for (const line of saved) expect(ours, line).toContain(line);
+    // The firewall chain keeps kube-proxy's order: the ranges, the node's VIP rule, then the rule without a target.
+    expect(ours.filter((l) => l.startsWith(`-A KUBE-FW-${h}`))).toEqual(saved.filter((l) => l.startsWith(`-A KUBE-FW-${h}`)));
   });
 
   test('three endpoints: 0.33333333349 then 0.50000000000, as iptables-save shows them', () => {

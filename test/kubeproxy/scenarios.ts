@@ -89,3 +89,34 @@ spec:
     - { name: http, port: 80, targetPort: 8080, protocol: TCP, nodePort: 30404 }
     - { name: dns, port: 53, targetPort: 53, protocol: UDP, nodePort: 30053 }
 `;
+
+/**
+ * kube-proxy's own test service ns2/svc2:p80 (proxier_test.go): a LoadBalancer with an external IP, an ingress IP
+ * and loadBalancerSourceRanges, so its rules carry the hashes kube-proxy's expected output shows. The second range
+ * holds node-1's address (allowFromNode); written with host bits, as kube-proxy's ParseCIDRSloppy takes it.
+ */
+export function lbFirewall(nodeRange = '10.0.1.5/30'): string {
+  return `---
+apiVersion: v1
+kind: Namespace
+metadata: { name: ns2 }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: fw-0, namespace: ns2, labels: { app: fw } }
+spec: { nodeName: node-2, containers: [{ name: web, image: nginx }] }
+status: { podIP: 10.244.2.50 }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: svc2, namespace: ns2 }
+spec:
+  type: LoadBalancer
+  clusterIP: 10.96.12.12
+  externalIPs: [192.168.99.11]
+  loadBalancerSourceRanges: [203.0.113.7/25, ${nodeRange}]
+  selector: { app: fw }
+  ports: [{ name: p80, port: 80, targetPort: 8080, protocol: TCP, nodePort: 30012 }]
+status: { loadBalancer: { ingress: [{ ip: 1.2.3.4 }] } }
+`;
+}

@@ -174,6 +174,41 @@ describe('chain walker', () => {
     expect(p.mark).toBe(0x4000);
   });
 
+  test('loadBalancerSourceRanges: a source in a range is DNATed; any other is left to KUBE-PROXY-FIREWALL, which drops it', () => {
+    const rs = renderNodeRules(S.withExtra(S.lbFirewall('198.51.100.0/24')), 'node-1');
+    const ok = pkt('203.0.113.9', '1.2.3.4', 80);
+    expect(dnat(rs, ok, ctx())).toBe('10.244.2.50:8080');
+    expect(ok.mark).toBe(0x4000);
+    const other = pkt('203.0.113.200', '1.2.3.4', 80);
+    const nat = walkChain(rs, 'nat', 'PREROUTING', other, ctx());
+    expect(nat.nat).toBeNull();
+    // The last rule it matched is the FW chain's rule without a target: it counts and the walk goes on.
+    const last = nat.matched[nat.matchedCount - 1];
+    expect([last.chain, last.target.kind]).toEqual([expect.stringMatching(/^KUBE-FW-/), 'NONE']);
+    for (const hook of ['FORWARD', 'INPUT']) {
+      const f = walkChain(rs, 'filter', hook, other, ctx());
+      expect([f.verdict, f.by?.chain], hook).toEqual(['DROP', 'KUBE-PROXY-FIREWALL']);
+    }
+    // Established packets do not reach the firewall (it is jumped to for ctstate NEW only).
+    expect(walkChain(rs, 'filter', 'FORWARD', { ...other, ctstate: CT_ESTABLISHED }, ctx()).verdict).toBe('ACCEPT');
+    // NodePorts are not subject to the source ranges (kube-proxy: "and we can't change that").
+    expect(dnat(rs, pkt('203.0.113.200', '10.0.1.5', 30012, { dstIsLocal: true }), ctx())).toBe('10.244.2.50:8080');
+  });
+
+  test('loadBalancerSourceRanges holding the node: the node reaches its LB IP from the VIP itself (allowFromNode)', () => {
+    const fromVip = pkt('1.2.3.4', '1.2.3.4', 80);
+    expect(dnat(renderNodeRules(S.withExtra(S.lbFirewall('198.51.100.0/24')), 'node-1'), fromVip, ctx())).toBeNull();
+    expect(dnat(renderNodeRules(S.withExtra(S.lbFirewall()), 'node-1'), { ...fromVip }, ctx())).toBe('10.244.2.50:8080');
+  });
+
+  test('externalIPs: DNAT through the EXT chain, with masquerade (Cluster policy), from any source', () => {
+    const rs = renderNodeRules(S.withExtra(S.lbFirewall()), 'node-3');
+    const p = pkt('203.0.113.200', '192.168.99.11', 80);
+    expect(dnat(rs, p, ctx())).toBe('10.244.2.50:8080');
+    expect(p.mark).toBe(0x4000);
+    expect(dnat(rs, pkt('203.0.113.200', '192.168.99.11', 81), ctx())).toBeNull();
+  });
+
   test('rulesCommand prints one node, all nodes, or a typed refusal', () => {
     const out: string[] = [];
     const err: string[] = [];
