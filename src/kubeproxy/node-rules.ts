@@ -344,6 +344,11 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
     }
   }
 
+  // kube-proxy's health server answers on this port whether or not the node has a local endpoint.
+  if (svc.healthCheckNodePort > 0) {
+    b.add('filter', 'KUBE-NODEPORTS', { protocol: 'tcp', matches: [comment(`${p.name} health check node port`), l4('tcp', svc.healthCheckNodePort)], target: { kind: 'ACCEPT' } });
+  }
+
   if (hasInternal) {
     b.declare('nat', internalChain);
     if (w.masqueradeAll) {

@@ -111,6 +111,8 @@ export interface ServiceModel {
   externalIps: string[];
   /** spec.loadBalancerSourceRanges, normalized (`203.0.113.7/24` -> `203.0.113.0/24`, as kube-proxy prints them). */
   loadBalancerSourceRanges: string[];
+  /** LoadBalancer with externalTrafficPolicy Local: the TCP port kube-proxy's health server answers on (0: none). */
+  healthCheckNodePort: number;
 }
 
 export interface EndpointPortModel {

@@ -445,6 +445,24 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
     if (kubeProxy.mode !== 'iptables' && sourceRanges.length > 0 && type === 'LoadBalancer') {
       warnings.push(`${where(o.src)}: Service "${id}" spec.loadBalancerSourceRanges (${sourceRanges.join(', ')}) is not modelled in ${kubeProxy.mode} mode: its load-balancer IPs accept every source, where the real proxy drops sources outside the ranges`);
     }
+    // The apiserver: only a LoadBalancer with externalTrafficPolicy Local has one; written, it must be free.
+    const needsHealthCheck = type === 'LoadBalancer' && s.externalTrafficPolicy === 'Local';
+    let healthCheckNodePort = 0;
+    if (s.healthCheckNodePort !== undefined) {
+      const k = `${s.healthCheckNodePort}/TCP`;
+      if (!needsHealthCheck) {
+        report(o.src, ['spec', 'healthCheckNodePort'], `expected no healthCheckNodePort: only a LoadBalancer Service with externalTrafficPolicy Local has one, got ${s.healthCheckNodePort}`);
+        continue;
+      } else if (s.healthCheckNodePort < NODE_PORT_MIN || s.healthCheckNodePort > NODE_PORT_MAX) {
+        report(o.src, ['spec', 'healthCheckNodePort'], `expected a port in ${NODE_PORT_MIN}-${NODE_PORT_MAX}, got ${s.healthCheckNodePort}`);
+        continue;
+      } else if (takenNodePorts.has(k)) {
+        report(o.src, ['spec', 'healthCheckNodePort'], `expected a unique node port, got ${k} which Service ${takenNodePorts.get(k)} already uses`);
+        continue;
+      }
+      takenNodePorts.set(k, id);
+      healthCheckNodePort = s.healthCheckNodePort;
+    }
     svcDrafts.push({
       o,
       model: {
@@ -463,6 +481,8 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
         loadBalancerIps: type === 'LoadBalancer' ? [...new Set(lbIps)] : [],
         externalIps,
         loadBalancerSourceRanges: sourceRanges,
+        // -1: allocated below with the node ports.
+        healthCheckNodePort: needsHealthCheck && healthCheckNodePort === 0 ? -1 : healthCheckNodePort,
       },
     });
   }
@@ -491,6 +511,12 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       while (np <= NODE_PORT_MAX && takenNodePorts.has(`${np}/${p.protocol}`)) np++;
       p.nodePort = np;
       takenNodePorts.set(`${np}/${p.protocol}`, `${sd.model.namespace}/${sd.model.name}`);
+    }
+    if (sd.model.healthCheckNodePort === -1) {
+      let np = NODE_PORT_MIN;
+      while (np <= NODE_PORT_MAX && takenNodePorts.has(`${np}/TCP`)) np++;
+      sd.model.healthCheckNodePort = np;
+      takenNodePorts.set(`${np}/TCP`, `${sd.model.namespace}/${sd.model.name}`);
     }
   }
   const services = svcDrafts.map((s) => s.model);

@@ -197,6 +197,7 @@ export const serviceSchema = z.looseObject({
     /** Checked in resolve.ts: IPv4 is modelled, IPv6 skipped with a warning (dpemu is IPv4 only). */
     externalIPs: z.array(z.string()).nullish(),
     loadBalancerSourceRanges: z.array(z.string()).nullish(),
+    healthCheckNodePort: port.optional(),
     ports: z
       .array(
         z.looseObject({

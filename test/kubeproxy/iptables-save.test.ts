@@ -15,6 +15,7 @@ const CASES: Array<[string, string]> = [
   ['services without endpoints', S.NO_ENDPOINTS],
   ['three endpoints', S.THREE_ENDPOINTS],
   ['LoadBalancer firewall (loadBalancerSourceRanges) and an external IP', S.lbFirewall()],
+  ['LoadBalancer with externalTrafficPolicy Local (health check node port)', S.lbLocal(32000)],
 ];
 
 describe('iptables-save output', () => {

@@ -120,3 +120,19 @@ spec:
 status: { loadBalancer: { ingress: [{ ip: 1.2.3.4 }] } }
 `;
 }
+
+/** A LoadBalancer with externalTrafficPolicy Local: the apiserver gives it a healthCheckNodePort (written or allocated). */
+export function lbLocal(healthCheckNodePort?: number): string {
+  return `${pod('hc-0', 'node-2', '10.244.2.60', 'hc')}---
+apiVersion: v1
+kind: Service
+metadata: { name: hc, namespace: default }
+spec:
+  type: LoadBalancer
+  clusterIP: 10.96.13.13
+  externalTrafficPolicy: Local
+${healthCheckNodePort === undefined ? '' : `  healthCheckNodePort: ${healthCheckNodePort}\n`}  selector: { app: hc }
+  ports: [{ name: http, port: 80, targetPort: 8080, protocol: TCP, nodePort: 30013 }]
+status: { loadBalancer: { ingress: [{ ip: 192.0.2.13 }] } }
+`;
+}

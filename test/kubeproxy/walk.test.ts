@@ -209,6 +209,27 @@ describe('chain walker', () => {
     expect(dnat(rs, pkt('203.0.113.200', '192.168.99.11', 81), ctx())).toBeNull();
   });
 
+  test('healthCheckNodePort: filter INPUT accepts it on every node (with or without a local endpoint), TCP only', () => {
+    const c = S.withExtra(S.lbLocal(32000));
+    expect(c.services.find((s) => s.name === 'hc')!.healthCheckNodePort).toBe(32000);
+    for (const node of ['node-1', 'node-2']) {
+      const rs = renderNodeRules(c, node);
+      const w = walkChain(rs, 'filter', 'INPUT', pkt('203.0.113.9', '10.0.1.5', 32000, { dstIsLocal: true }), ctx());
+      expect([w.verdict, w.by?.chain, w.by?.matches[0]], node).toEqual(['ACCEPT', 'KUBE-NODEPORTS', { kind: 'comment', comment: 'default/hc:http health check node port' }]);
+      expect(walkChain(rs, 'filter', 'INPUT', pkt('203.0.113.9', '10.0.1.5', 32000, { proto: 'udp' }), ctx()).by, node).toBeNull();
+    }
+  });
+
+  test('healthCheckNodePort: allocated after the node ports when not written; refused where the apiserver refuses it', () => {
+    const c = S.withExtra(S.lbLocal());
+    const hc = c.services.find((s) => s.name === 'hc')!;
+    expect(hc.healthCheckNodePort).toBeGreaterThanOrEqual(30000);
+    expect(c.services.flatMap((s) => s.ports.filter((p) => p.protocol === 'TCP').map((p) => p.nodePort))).not.toContain(hc.healthCheckNodePort);
+    expect(() => S.withExtra(S.lbLocal(32000).replace('externalTrafficPolicy: Local', 'externalTrafficPolicy: Cluster'))).toThrow(/only a LoadBalancer Service with externalTrafficPolicy Local has one/);
+    expect(() => S.withExtra(S.lbLocal(30013))).toThrow(/expected a unique node port, got 30013\/TCP/);
+    expect(c.services.filter((s) => s.name !== 'hc').every((s) => s.healthCheckNodePort === 0)).toBe(true);
+  });
+
   test('rulesCommand prints one node, all nodes, or a typed refusal', () => {
     const out: string[] = [];
     const err: string[] = [];
