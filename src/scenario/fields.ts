@@ -70,17 +70,54 @@ export const name = z
   .string({ error: 'expected a name like "web-1"' })
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
     error: 'expected a lower-case DNS name like "web-1" (letters, digits, "-" and ".")',
+  })
+  .max(253, { error: 'expected a name of at most 253 characters (a DNS subdomain, as the apiserver requires)' });
+
+/** metadata.namespace: a DNS-1123 label (the apiserver's namespace names: no dots, at most 63 characters). */
+export const namespaceName = z
+  .string({ error: 'expected a namespace name like "shop"' })
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    error: 'expected a namespace name: a DNS label of lower-case letters, digits and "-", at most 63 characters, like "shop"',
   });
+
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why a label key is refused (apimachinery's IsQualifiedName), or null. */
+export function labelKeyProblem(key: string): string | null {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash < 0 ? null : key.slice(0, slash);
+  const nm = slash < 0 ? key : key.slice(slash + 1);
+  if (prefix !== null && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return `its prefix "${prefix}" must be a lower-case DNS subdomain of at most 253 characters`;
+  if (nm.length > 63 || !QUALIFIED_NAME.test(nm)) return `its name "${nm}" must be at most 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit`;
+  return null;
+}
+
+/** Why a label value is refused (IsValidLabelValue: empty, or a qualified name part of at most 63 characters), or null. */
+export function labelValueProblem(value: string): string | null {
+  if (value === '' || (value.length <= 63 && QUALIFIED_NAME.test(value))) return null;
+  return 'expected at most 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit (or empty)';
+}
 
 export const labels = z.record(z.string(), z.string({ error: 'expected a string label value (quote it, e.g. "true")' }), {
   error: 'expected a map of labels like {app: web}',
 });
 
+/** An object's own labels (and a Service's selector), checked as the apiserver's ValidateLabels does. */
+export const objectLabels = labels.superRefine((m, ctx) => {
+  for (const [k, v] of Object.entries(m)) {
+    const kp = labelKeyProblem(k);
+    if (kp) ctx.addIssue({ code: 'custom', path: [k], message: `expected a label key like "app" or "example.com/tier": ${kp}` });
+    const vp = labelValueProblem(v);
+    if (vp) ctx.addIssue({ code: 'custom', path: [k], message: `${vp}, got ${JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v)}` });
+  }
+});
+
 export const metadata = z.looseObject(
   {
     name,
-    namespace: name.optional(),
-    labels: labels.optional(),
+    namespace: namespaceName.optional(),
+    labels: objectLabels.optional(),
   },
   { error: 'expected a metadata mapping with at least a name' },
 );

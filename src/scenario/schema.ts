@@ -5,7 +5,7 @@
  */
 import { MAGLEV_TABLE_SIZES } from '../lb/maglev.js';
 import { z } from 'zod';
-import { cidr, intIn, ipv4, labelSelector, labels, mac, metadata, name, port, portName, portOrName, protocol, servicePortName } from './fields.js';
+import { cidr, intIn, ipv4, labelSelector, labels, mac, metadata, name, namespaceName, objectLabels, port, portName, portOrName, protocol, servicePortName } from './fields.js';
 import { ALWAYS_ON_OBJECTS, ciliumNetworkPolicySpec, networkPolicySpec } from './policy-schema.js';
 
 const seconds = intIn(1, 2147483647, 'a timeout in seconds');
@@ -97,7 +97,8 @@ export const clusterSchema = z.looseObject({
 });
 export type ClusterDoc = z.infer<typeof clusterSchema>;
 
-export const namespaceSchema = z.looseObject({ metadata });
+/** A Namespace's own name is a DNS label (no dots, at most 63 characters), as the names that refer to it. */
+export const namespaceSchema = z.looseObject({ metadata: metadata.extend({ name: namespaceName }) });
 
 export const nodeSchema = z.looseObject({
   metadata,
@@ -153,7 +154,7 @@ export type PodDoc = z.infer<typeof podSchema>;
 /** A pod template as controllers hold it: the labels their pods get and the pod spec. */
 const podTemplate = z.looseObject(
   {
-    metadata: z.looseObject({ labels: labels.optional() }).optional(),
+    metadata: z.looseObject({ labels: objectLabels.optional() }).optional(),
     spec: podSpec,
   },
   { error: 'expected a pod template with metadata.labels and spec (containers ...)' },
@@ -184,8 +185,15 @@ export const replicationControllerSchema = workloadSchema(labels.optional());
 export type ReplicationControllerDoc = z.infer<typeof replicationControllerSchema>;
 
 const clusterIpText = 'expected an IPv4 address like 10.96.0.10, or "None" for a headless Service';
+/** A Service's name is a DNS-1035 label (it becomes a DNS name): a letter first, at most 63 characters. */
+const serviceName = z
+  .string({ error: 'expected a Service name like "web"' })
+  .regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    error: 'expected a Service name: a DNS-1035 label (a lower-case letter first, then letters, digits and "-", at most 63 characters), like "web"',
+  });
+
 export const serviceSchema = z.looseObject({
-  metadata,
+  metadata: metadata.extend({ name: serviceName }),
   spec: z.looseObject({
     type: z
       .enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'], {
@@ -209,7 +217,7 @@ export const serviceSchema = z.looseObject({
         }),
       )
       .optional(),
-    selector: labels.optional(),
+    selector: objectLabels.optional(),
     sessionAffinity: z.enum(['None', 'ClientIP'], { error: 'expected None or ClientIP' }).optional(),
     sessionAffinityConfig: z
       .looseObject({
