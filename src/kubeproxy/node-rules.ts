@@ -7,7 +7,7 @@
  * tests do; every other order is kube-proxy's.
  */
 import type { Cluster, EndpointModel, ServiceModel, ServicePortModel } from '../scenario/model.js';
-import { parseIpv4, prefixMask, formatIpv4, parseCidr } from '../scenario/ipv4.js';
+import { cidrContains, parseIpv4, prefixMask, formatIpv4, parseCidr } from '../scenario/ipv4.js';
 import { extChainName, fwChainName, sepChainName, servicePortName, svcChainName, svlChainName } from './chain-names.js';
 import { KubeProxyError } from './errors.js';
 import type { Chain, CidrMatch, Match, Rule, RuleProtocol, RuleSet, TableName, Target } from './rule.js';
@@ -66,10 +66,6 @@ const host = (ip: string, ip32: number): CidrMatch => ({ addr: ip, addr32: ip32 
 const comment = (text: string): Match => ({ kind: 'comment', comment: text });
 const l4 = (module: RuleProtocol, dport?: number): Match => (dport === undefined ? { kind: 'l4', module } : { kind: 'l4', module, dport });
 const jump = (chain: string): Target => ({ kind: 'jump', chain });
-
-function cidrContainsIp(m: CidrMatch, ip32: number): boolean {
-  return ((ip32 & prefixMask(m.prefix)) >>> 0) === m.addr32;
-}
 
 function cidrMatch(text: string, negate: boolean): CidrMatch {
   const c = parseCidr(text);
@@ -389,7 +385,7 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
     const lbComment = comment(`${p.name} loadbalancer IP`);
     for (const r of sourceRanges) b.add('nat', p.fwChain, { src: r, matches: [lbComment], target: jump(p.extChain) });
     // A VIP-like LB's address is local on the node, so the node's own requests come from the VIP itself.
-    if (sourceRanges.some((r) => cidrContainsIp(r, w.nodeIp32))) {
+    if (sourceRanges.some((r) => cidrContains(r, w.nodeIp32))) {
       for (const lb of lbIps) {
         const lb32 = parseIpv4(lb);
         if (lb32 !== null) b.add('nat', p.fwChain, { src: host(lb, lb32), matches: [lbComment], target: jump(p.extChain) });

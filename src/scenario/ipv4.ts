@@ -29,15 +29,20 @@ export function prefixMask(prefix: number): number {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
-/** `a.b.c.d/n` to a CIDR; null when malformed or when host bits are set (10.244.1.5/24 is a typo, not a network). */
-export function parseCidr(text: string): Ipv4Cidr | null {
+/**
+ * `a.b.c.d/n` to a CIDR; null when malformed or when host bits are set (10.244.1.5/24 is a typo, not a network).
+ * `maskHostBits` clears them instead, as Go's ParseCIDR does for the fields Kubernetes reads that way
+ * (loadBalancerSourceRanges: `203.0.113.7/25` is `203.0.113.0/25`).
+ */
+export function parseCidr(text: string, opts: { maskHostBits?: boolean } = {}): Ipv4Cidr | null {
   const slash = text.indexOf('/');
   if (slash < 0) return null;
-  const addr32 = parseIpv4(text.slice(0, slash));
+  const written = parseIpv4(text.slice(0, slash));
   const pfx = text.slice(slash + 1);
-  if (addr32 === null || !/^(3[0-2]|[12]?\d)$/.test(pfx)) return null;
+  if (written === null || !/^(3[0-2]|[12]?\d)$/.test(pfx)) return null;
   const prefix = Number(pfx);
-  if ((addr32 & ~prefixMask(prefix)) >>> 0 !== 0) return null;
+  const addr32 = (written & prefixMask(prefix)) >>> 0;
+  if (addr32 !== written && !opts.maskHostBits) return null;
   return { addr: formatIpv4(addr32), addr32, prefix };
 }
 

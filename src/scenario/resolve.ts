@@ -6,7 +6,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import type { ScenarioProblem } from './errors.js';
 import { WORKLOAD_KINDS, fieldPath, objectAt, problemText, type DocSource, type ParsedObject, type PathKey } from './documents.js';
 import { expandWorkloads, ownerReference } from './workloads.js';
-import { cidrContains, cidrLast, formatCidr, formatIpv4, normalizeMac, parseCidr, parseIpv4, prefixMask } from './ipv4.js';
+import { cidrContains, cidrLast, formatCidr, formatIpv4, normalizeMac, parseCidr, parseIpv4 } from './ipv4.js';
 import {
   DEFAULT_AFFINITY_TIMEOUT,
   DEFAULT_CONNTRACK_MAX,
@@ -427,14 +427,15 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
     // IPv4 addresses and ranges as the apiserver validates them; IPv6 ones are another family's (dpemu is IPv4 only).
     const externalIps: string[] = [];
     (s.externalIPs ?? []).forEach((ip, i) => {
-      if (parseIpv4(ip) !== null) externalIps.push(formatIpv4(parseIpv4(ip)!));
+      const ip32 = parseIpv4(ip);
+      if (ip32 !== null) externalIps.push(formatIpv4(ip32));
       else if (ip.includes(':')) warnings.push(`${where(o.src)}: Service "${id}" spec.externalIPs[${i}] ${ip} is IPv6: skipped (dpemu models IPv4 only)`);
       else report(o.src, ['spec', 'externalIPs', i], `expected an IPv4 address, got ${JSON.stringify(ip)}`);
     });
     const sourceRanges: string[] = [];
     (s.loadBalancerSourceRanges ?? []).forEach((text, i) => {
-      const cidr = sloppyCidr(text.trim());
-      if (cidr !== null) sourceRanges.push(cidr);
+      const cidr = parseCidr(text.trim(), { maskHostBits: true });
+      if (cidr !== null) sourceRanges.push(formatCidr(cidr));
       else if (text.includes(':')) warnings.push(`${where(o.src)}: Service "${id}" spec.loadBalancerSourceRanges[${i}] ${text} is IPv6: skipped (dpemu models IPv4 only)`);
       else report(o.src, ['spec', 'loadBalancerSourceRanges', i], `expected a CIDR such as 203.0.113.0/24, got ${JSON.stringify(text)}`);
     });
@@ -505,19 +506,14 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
   // NodePort allocation: same order, ports in written order, from 30000 upward per protocol.
   for (const sd of svcDrafts) {
     if (sd.model.type === 'ClusterIP') continue;
-    for (const p of sd.model.ports) {
-      if (p.nodePort !== 0) continue;
+    const allocate = (protocol: string): number => {
       let np = NODE_PORT_MIN;
-      while (np <= NODE_PORT_MAX && takenNodePorts.has(`${np}/${p.protocol}`)) np++;
-      p.nodePort = np;
-      takenNodePorts.set(`${np}/${p.protocol}`, `${sd.model.namespace}/${sd.model.name}`);
-    }
-    if (sd.model.healthCheckNodePort === -1) {
-      let np = NODE_PORT_MIN;
-      while (np <= NODE_PORT_MAX && takenNodePorts.has(`${np}/TCP`)) np++;
-      sd.model.healthCheckNodePort = np;
-      takenNodePorts.set(`${np}/TCP`, `${sd.model.namespace}/${sd.model.name}`);
-    }
+      while (np <= NODE_PORT_MAX && takenNodePorts.has(`${np}/${protocol}`)) np++;
+      takenNodePorts.set(`${np}/${protocol}`, `${sd.model.namespace}/${sd.model.name}`);
+      return np;
+    };
+    for (const p of sd.model.ports) if (p.nodePort === 0) p.nodePort = allocate(p.protocol);
+    if (sd.model.healthCheckNodePort === -1) sd.model.healthCheckNodePort = allocate('TCP');
   }
   const services = svcDrafts.map((s) => s.model);
 
@@ -738,15 +734,6 @@ export function deriveEndpoints(svc: ServiceModel, pods: readonly PodModel[], wa
 }
 
 /** The fields of a parsed settings object that were written (zod leaves absent optionals undefined). */
-/** A CIDR as kube-proxy reads loadBalancerSourceRanges (ParseCIDRSloppy, host bits allowed), printed masked; null if not IPv4. */
-function sloppyCidr(text: string): string | null {
-  const m = /^([^/]+)\/(3[0-2]|[12]?\d)$/.exec(text);
-  const addr = m ? parseIpv4(m[1]) : null;
-  if (!m || addr === null) return null;
-  const prefix = Number(m[2]);
-  return formatCidr({ addr32: (addr & prefixMask(prefix)) >>> 0, prefix });
-}
-
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
