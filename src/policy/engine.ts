@@ -18,7 +18,7 @@ import { BpfEndpointPolicy, PolicyMapOverflow, buildBpfEndpointPolicy, peerIdent
 import type { IptResult } from './iptables-policy.js';
 import { buildPolicyRuleSet, iptablesVerdict, newIptResult } from './iptables-policy.js';
 import type { Direction, EndpointPolicy, HttpRule } from './ir.js';
-import { flowProtoNumber, type FlowProto } from './ir.js';
+import { flowProtoNumber, hasPorts, type FlowProto } from './ir.js';
 import type { RuleSet } from '../kubeproxy/rule.js';
 import { CT_NEW } from '../kubeproxy/rule.js';
 import { DEFAULT_POLICY_MAP_MAX_ENTRIES } from './policy-map.js';
@@ -151,7 +151,7 @@ export class PolicyEngine {
     let verdict: 'ALLOW' | 'DENY' | 'REDIRECT';
     let reason: DirectionVerdict['dropReason'];
     let proxyPort = 0;
-    const port = proto === 'icmp' || proto === 'other' ? 0 : dport;
+    const port = hasPorts(proto) ? dport : 0;
     if (this.opts.mode === 'ebpf') {
       const ep = this.bpf.get(`${pod.namespace}/${pod.name}`)!;
       const id = this.pc.ipcache(pod.nodeName).lookup(peer32);
@@ -172,7 +172,7 @@ export class PolicyEngine {
   /** Why decide() answered what it did, one line per piece of evidence (traces only: explain.ts). */
   explain(pod: PodModel, dir: Direction, peer32: number, proto: FlowProto, dport: number): string[] {
     const key = `${pod.namespace}/${pod.name}`;
-    return explainDecision({ pod, dir, peer32, proto, port: proto === 'icmp' || proto === 'other' ? 0 : dport, endpoint: this.effective.get(key), pc: this.pc, rules: this.opts.mode === 'iptables' ? this.rules : null, bpf: this.bpf.get(key) });
+    return explainDecision({ pod, dir, peer32, proto, port: hasPorts(proto) ? dport : 0, endpoint: this.effective.get(key), pc: this.pc, rules: this.opts.mode === 'iptables' ? this.rules : null, bpf: this.bpf.get(key) });
   }
 
   /** HTTP rules the proxy applies for (endpoint, direction, peer, port), from the IR (shared by both models). */

@@ -17,6 +17,11 @@ export const L4_PROTOS: readonly PolicyProto[] = ['TCP', 'UDP', 'SCTP'];
 /** A flow's protocol as policy sees it: `other` is any IP protocol without ports (GRE, ESP, IGMP...). */
 export type FlowProto = 'tcp' | 'udp' | 'sctp' | 'icmp' | 'other';
 
+/** Whether rules match this protocol by destination port (ICMP by type, `other` protocols have none). */
+export function hasPorts(p: FlowProto): boolean {
+  return p !== 'icmp' && p !== 'other';
+}
+
 /**
  * The protocol byte of a policy-map lookup. Every `other` protocol looks up as 255 (IANA reserved): no L4 key
  * names it, so only protocol-wildcard (L3-only) entries cover it, as for any real protocol number without keys.

@@ -7,7 +7,7 @@ import { DeviceKind } from '../dataplane/devices.js';
 import type { NodeContext } from '../dataplane/node-context.js';
 import { buildTcpReply } from '../dataplane/tcp-answer.js';
 import { buildHttp403, matchHttp } from '../policy/l7.js';
-import type { FlowProto } from '../policy/engine.js';
+import { hasPorts, type FlowProto } from '../policy/ir.js';
 import { podByIp, type PodModel } from '../scenario/model.js';
 import { ipv4ToString } from '../packet/format.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, rd16, rd32 } from '../dataplane/wire.js';
@@ -62,7 +62,7 @@ function enforce(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, pod
     recordBpfCt(rt, pool, s, pod, dir);
     return true;
   }
-  const dport = proto === 'icmp' || proto === 'other' ? 0 : rd16(b, l4 + 2);
+  const dport = hasPorts(proto) ? rd16(b, l4 + 2) : 0;
   const v = policy.decide(pod, dir, peer, proto, dport);
   if (v.verdict === 'DENY') {
     const reason = v.dropReason === 'POLICY_DENY' ? Drop.POLICY_DENY : Drop.POLICY_DENIED;
@@ -118,7 +118,7 @@ function recordBpfCt(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number,
 
 /** Trace text for a policy decision: built only when tracing, so the stage allocates nothing otherwise. */
 function describeFlow(dir: 'ingress' | 'egress', pod: PodModel, proto: FlowProto, peer: number, dport: number): string {
-  return `${dir} of ${pod.namespace}/${pod.name}: ${proto} ${dir === 'egress' ? `to ${ipv4ToString(peer)}` : `from ${ipv4ToString(peer)}`}${proto === 'icmp' || proto === 'other' ? '' : ` port ${dport}`}`;
+  return `${dir} of ${pod.namespace}/${pod.name}: ${proto} ${dir === 'egress' ? `to ${ipv4ToString(peer)}` : `from ${ipv4ToString(peer)}`}${hasPorts(proto) ? ` port ${dport}` : ''}`;
 }
 
 function proxyKey(entry: number, dir: 'ingress' | 'egress'): number {
