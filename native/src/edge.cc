@@ -245,10 +245,11 @@ constexpr uint16_t kCtSeenNonSyn = 1 << 4;  // CT_F_SEEN_NON_SYN
 // ctRecord's key for an established packet at this endpoint (OUT when the endpoint started the flow,
 // IN when it accepted it), and the map it lives in. False when the packet's headers are not readable.
 bool bpfCtKey(const PoolView& p, BpfCtView& v, int32_t s, bool egress, uint8_t key[14], BpfHashView** map) {
+  const int32_t ip = ipProto(p, s);
+  if (ip < 0) return false;
   const int64_t l3 = p.l3[s], l4 = p.l4[s];
-  if (p.ownBuf[s] != 0 || l3 < 0 || l3 + 20 > p.slotBytes) return false;
   const uint8_t* b = p.slot(s);
-  const uint32_t proto = b[l3 + 9];
+  const uint32_t proto = uint32_t(ip);
   const bool ports = l4 >= 0 && (proto == 6 || proto == 17);
   if (l4 >= 0 && l4 + 14 > p.slotBytes) return false;
   const uint32_t saddr = rd32(b, l3 + 12), daddr = rd32(b, l3 + 16);
@@ -383,8 +384,7 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
     [&](int32_t s, int32_t* flow) {
       *flow = p.ct[s] >= 0 ? p.ct[s] >> 1 : -1;
       if ((a = decide(s)) != kPolicyTs) return kTake;
-      const int32_t l3 = p.l3[s];
-      return p.ownBuf[s] != 0 || l3 < 0 || l3 + 20 > p.slotBytes ? kBarrier : kDefer;
+      return ipProto(p, s) < 0 ? kBarrier : kDefer;
     },
     [&](int32_t s) {
       if (a == kPolicyRecord) bpfCtRecord(p, *ebpf, *map, entry, s, !egress, now);
