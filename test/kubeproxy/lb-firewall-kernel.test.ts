@@ -13,7 +13,7 @@ import { dropReasonInfo } from '../../src/engine/drop-reasons.js';
 import { renderIptablesSave, renderNodeRules } from '../../src/kubeproxy/index.js';
 import { buildFrame } from '../../src/packet/build.js';
 import { defaultScenarioPath } from '../../src/scenario/index.js';
-import { ENGINES, Harness } from '../helpers/dataplane-harness.js';
+import { ENGINES, Harness, loadCluster } from '../helpers/dataplane-harness.js';
 import { findBinary } from './kernel.js';
 import * as S from './scenarios.js';
 
@@ -61,7 +61,7 @@ function kernelDecision(src: string, dst: string): string[] {
 }
 
 beforeAll(() => {
-  const tables = renderIptablesSave(renderNodeRules(new Harness({ scenario: SCENARIO }).cluster, 'node-1'));
+  const tables = renderIptablesSave(renderNodeRules(loadCluster(SCENARIO), 'node-1'));
   execFileSync(ip, ['netns', 'add', NODE]);
   execFileSync(ip, ['netns', 'add', CLIENT]);
   execFileSync(ip, ['link', 'add', 'fwn', 'netns', NODE, 'type', 'veth', 'peer', 'name', 'fwc', 'netns', CLIENT]);
