@@ -52,6 +52,9 @@ function ianaPortName(noLetterText: string) {
 
 export const portName = ianaPortName('expected a port name with at least one letter (IANA_SVC_NAME), like "http"');
 
+/** A DNS-1123 label (IsDNS1123Label): lower-case letters, digits and "-", at most 63 characters. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 /**
  * A Service port's name: a DNS-1123 label (ServicePort "must be a DNS_LABEL", up to 63 characters;
  * kubernetes.io's own example is "name-of-service-port"). The 15-character IANA_SVC_NAME limit of
@@ -59,7 +62,7 @@ export const portName = ianaPortName('expected a port name with at least one let
  */
 export const servicePortName = z
   .string({ error: 'expected a port name like "http"' })
-  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+  .regex(DNS_LABEL, {
     error: 'expected a Service port name: a DNS label of lower-case letters, digits and "-", at most 63 characters, like "http"',
   });
 
@@ -76,7 +79,7 @@ export const name = z
 /** metadata.namespace: a DNS-1123 label (the apiserver's namespace names: no dots, at most 63 characters). */
 export const namespaceName = z
   .string({ error: 'expected a namespace name like "shop"' })
-  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+  .regex(DNS_LABEL, {
     error: 'expected a namespace name: a DNS label of lower-case letters, digits and "-", at most 63 characters, like "shop"',
   });
 
