@@ -309,21 +309,22 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
     }
   }
 
-  for (const lb of lbIps) {
+  // Each LB IP as a /32 match, parsed once for the rules below.
+  const lbHosts = lbIps.flatMap((lb) => {
     const lb32 = parseIpv4(lb);
-    if (lb32 === null) continue;
+    return lb32 === null ? [] : [host(lb, lb32)];
+  });
+  for (const lb of lbHosts) {
     if (hasEndpoints) {
-      b.add('nat', 'KUBE-SERVICES', { dst: host(lb, lb32), protocol: proto, matches: [comment(`${p.name} loadbalancer IP`), l4(proto, p.port.port)], target: jump(lbChain) });
+      b.add('nat', 'KUBE-SERVICES', { dst: lb, protocol: proto, matches: [comment(`${p.name} loadbalancer IP`), l4(proto, p.port.port)], target: jump(lbChain) });
     }
     if (usesFwChain) {
-      b.add('filter', 'KUBE-PROXY-FIREWALL', { dst: host(lb, lb32), protocol: proto, matches: [comment(`${p.name} traffic not accepted by ${p.fwChain}`), l4(proto, p.port.port)], target: { kind: 'DROP' } });
+      b.add('filter', 'KUBE-PROXY-FIREWALL', { dst: lb, protocol: proto, matches: [comment(`${p.name} traffic not accepted by ${p.fwChain}`), l4(proto, p.port.port)], target: { kind: 'DROP' } });
     }
   }
   if (!hasExternal) {
-    for (const lb of lbIps) {
-      const lb32 = parseIpv4(lb);
-      if (lb32 === null) continue;
-      b.add('filter', 'KUBE-EXTERNAL-SERVICES', { dst: host(lb, lb32), protocol: proto, matches: [comment(externalFilter!.comment), l4(proto, p.port.port)], target: externalFilter!.target });
+    for (const lb of lbHosts) {
+      b.add('filter', 'KUBE-EXTERNAL-SERVICES', { dst: lb, protocol: proto, matches: [comment(externalFilter!.comment), l4(proto, p.port.port)], target: externalFilter!.target });
     }
   }
 
@@ -386,10 +387,7 @@ function writeServicePort(b: Builder, p: ServicePortPlan, w: WriteCtx): void {
     for (const r of sourceRanges) b.add('nat', p.fwChain, { src: r, matches: [lbComment], target: jump(p.extChain) });
     // A VIP-like LB's address is local on the node, so the node's own requests come from the VIP itself.
     if (sourceRanges.some((r) => cidrContains(r, w.nodeIp32))) {
-      for (const lb of lbIps) {
-        const lb32 = parseIpv4(lb);
-        if (lb32 !== null) b.add('nat', p.fwChain, { src: host(lb, lb32), matches: [lbComment], target: jump(p.extChain) });
-      }
+      for (const lb of lbHosts) b.add('nat', p.fwChain, { src: lb, matches: [lbComment], target: jump(p.extChain) });
     }
     // The end of the chain: not DNATed, so KUBE-PROXY-FIREWALL's rule for this LB IP drops it (a rule without a target).
     b.add('nat', p.fwChain, { matches: [comment(`other traffic to ${p.name} will be dropped by KUBE-PROXY-FIREWALL`)], target: { kind: 'NONE' } });
