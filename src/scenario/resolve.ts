@@ -50,6 +50,8 @@ const byKey = <T extends { namespace: string; name: string }>(a: T, b: T): numbe
 
 /** Where an object is, for warnings and problems: an item of a `kind: List` is named too (`items[2]`), as skips of unmodelled kinds name it. */
 const where = objectAt;
+/** core/v1 ConditionStatus values. */
+const CONDITION_STATUSES: ReadonlySet<string> = new Set(['True', 'False', 'Unknown']);
 
 /** The document alone, for text followed by a field path (fieldPath already starts with the List item). */
 function docOf(src: DocSource): string {
@@ -320,7 +322,13 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
     for (const c of o.value.spec?.containers ?? []) {
       for (const p of c.ports ?? []) containerPorts.push({ name: p.name ?? '', port: p.containerPort, protocol: p.protocol ?? 'TCP' });
     }
+    // As the EndpointSlice controller's podutil.IsPodReady: ready only when the Ready condition says "True"
+    // ("False", "Unknown" or a misspelling is not ready). A pod written without that condition is taken as
+    // running and ready, since course YAML rarely carries status.
     const readyCond = o.value.status?.conditions?.find((c) => c.type === 'Ready');
+    if (readyCond && !CONDITION_STATUSES.has(readyCond.status)) {
+      warnings.push(`${where(o.src)}: Pod "${o.namespace}/${o.name}" has Ready condition status "${readyCond.status}": expected True, False or Unknown; the pod is not ready (only "True" is)`);
+    }
     pods.push({
       name: o.name,
       namespace: o.namespace,
@@ -334,7 +342,7 @@ export function resolve(objects: readonly ParsedObject[], firstFile: string): Re
       hostVethMac: HOST_VETH_MAC,
       gatewayIp: POD_GATEWAY_IP,
       gatewayIp32: parseIpv4(POD_GATEWAY_IP)!,
-      ready: readyCond ? readyCond.status !== 'False' : true,
+      ready: readyCond ? readyCond.status === 'True' : true,
       containerPorts,
       ...ownerOf(o),
     });
