@@ -1,20 +1,39 @@
+/** xt_recent's `ip_list_tot` module parameter (default 100): addresses one list remembers. */
+export const RECENT_LIST_MAX = 100;
+
 /**
  * The xt_recent tables of one node (/proc/net/xt_recent/<name>): name -> source address -> last time
  * seen, in seconds of replay time. Keeping only the newest stamp is enough for the forms kube-proxy
  * uses: `--rcheck --seconds T --reap` matches when any stamp is at most T seconds old, and the newest
  * stamp decides that; `--set` adds a stamp now.
+ *
+ * Each list is in the kernel's LRU order (a Map's insertion order: `--set` moves an address to the end),
+ * because both removals in xt_recent.c take the list's head: a `--set` of a new address when the list
+ * holds `ip_list_tot` evicts it (`recent_entry_init`), and `--reap` removes it when its newest stamp is
+ * older than T (`recent_entry_reap`), whichever address the packet had.
  */
 export class RecentTable {
   private readonly lists = new Map<string, Map<number, number>>();
+  /** Addresses evicted from a full list by a `--set` (the kernel drops them without a counter). */
+  evicted = 0;
+  /** Stale list heads removed by `--reap`. */
+  reaped = 0;
+
+  constructor(private readonly maxEntries: number = RECENT_LIST_MAX) {}
 
   /** `--set`: remember `src32` in list `name` at time `now` (seconds). */
   set(name: string, src32: number, now: number): void {
     let l = this.lists.get(name);
     if (!l) this.lists.set(name, (l = new Map()));
-    l.set(src32 >>> 0, now);
+    const key = src32 >>> 0;
+    if (!l.delete(key) && l.size >= this.maxEntries) {
+      l.delete(l.keys().next().value as number);
+      this.evicted++;
+    }
+    l.set(key, now);
   }
 
-  /** `--rcheck [--seconds T] [--reap]`: seen within T seconds (any time without T); reap drops a stale entry. */
+  /** `--rcheck [--seconds T] [--reap]`: seen within T seconds (any time without T); reap drops a stale list head. */
   rcheck(name: string, src32: number, now: number, seconds: number | undefined, reap: boolean): boolean {
     const l = this.lists.get(name);
     if (!l) return false;
@@ -23,13 +42,25 @@ export class RecentTable {
     if (seconds === undefined) return true;
     // The kernel skips stamps for which time_after(now - T, stamp): a stamp exactly T old still matches.
     const hit = seen >= now - seconds;
-    if (!hit && reap) l.delete(src32 >>> 0);
+    if (reap) {
+      // rcheck never updates, so the head is reaped even when it is this packet's address.
+      const [headKey, headSeen] = l.entries().next().value as [number, number];
+      if (headSeen < now - seconds) {
+        l.delete(headKey);
+        this.reaped++;
+      }
+    }
     return hit;
   }
 
   /** Last time `src32` was set in `name`, for traces and tests. */
   lastSeen(name: string, src32: number): number | undefined {
     return this.lists.get(name)?.get(src32 >>> 0);
+  }
+
+  /** The addresses of list `name`, least recently set first (the kernel's LRU order). */
+  addresses(name: string): number[] {
+    return [...(this.lists.get(name)?.keys() ?? [])];
   }
 
   clear(): void {
