@@ -27,7 +27,7 @@ import {
 } from '../maps/cilium-layouts.js';
 import { IdentityAllocator, ReservedIdentity } from '../identity/identities.js';
 import { maglevConfig, maglevFlowHash4, maglevTable, type MaglevConfig } from '../lb/maglev.js';
-import { serviceEndpoints } from '../kubeproxy/node-rules.js';
+import { categorizeEndpoints, serviceEndpoints } from '../kubeproxy/node-rules.js';
 import { EBPF_DEFAULTS, type Cluster, type EbpfConfig, type NodeModel, type ServiceModel, type ServicePortModel } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import { Prng } from '../util/prng.js';
@@ -207,10 +207,14 @@ export class EbpfNodeState {
       if (svc.clusterIp32 === null) continue; // headless: no frontend
       for (const port of svc.ports) {
         const proto = protoNumber(port.protocol);
-        const all = serviceEndpoints(c, svc, port, this.node.name).filter((e) => e.ready);
+        // Ready backends; with none ready, the serving terminating ones (per scope), as Cilium's BPF
+        // reconciler sets the service count to the terminating backends when no active one is left (KEP-1669).
+        const { clusterEndpoints, localEndpoints } = categorizeEndpoints(serviceEndpoints(c, svc, port, this.node.name), true, true);
         const ids: number[] = [];
         const localIds: number[] = [];
-        for (const e of all) {
+        const cluster = new Set(clusterEndpoints);
+        const local = new Set(localEndpoints);
+        for (const e of new Set([...clusterEndpoints, ...localEndpoints])) {
           const k = `${e.text}/${port.protocol}`;
           let id = backendIds.get(k);
           if (id === undefined) {
@@ -220,8 +224,8 @@ export class EbpfNodeState {
             this.backendList.push({ id, address: e.ip32 >>> 0, port: e.port, proto, pod: pod ? `${pod.namespace}/${pod.name}` : '' });
             this.backends.update(lb4BackendKeyV1.encode({ backend_id: id }), lb4BackendV1.encode({ address: e.ip32 >>> 0, port: e.port, proto }));
           }
-          ids.push(id);
-          if (e.local) localIds.push(id);
+          if (cluster.has(e)) ids.push(id);
+          if (local.has(e)) localIds.push(id);
         }
         const affinity = svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeoutSeconds : 0;
         const frontends: Array<[FrontendInfo['kind'], number, number]> = [[ 'ClusterIP', svc.clusterIp32 >>> 0, port.port ]];
