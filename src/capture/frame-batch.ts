@@ -17,8 +17,11 @@ export class FrameBatch {
   readonly recordOffset: Float64Array;
   /** pcapng epb_flags (0 when absent). */
   readonly flags: Uint32Array;
-  /** Sparse: set only for frames that carry an opt_comment; cleared on each fill only where it was set. */
-  readonly comments: (string | undefined)[];
+  /**
+   * Sparse: set only for frames that carry opt_comment options, each comment in file order (a block may hold
+   * several); cleared on each fill only where it was set.
+   */
+  readonly comments: (readonly string[] | undefined)[];
   /** Indices of `comments` set during the current fill, so clearing is O(comments) not O(capacity). */
   private commentSlots: number[] = [];
 
@@ -34,7 +37,7 @@ export class FrameBatch {
     this.linkType = new Uint32Array(capacity);
     this.recordOffset = new Float64Array(capacity);
     this.flags = new Uint32Array(capacity);
-    this.comments = new Array<string | undefined>(capacity).fill(undefined);
+    this.comments = new Array<readonly string[] | undefined>(capacity).fill(undefined);
   }
 
   /** Empty the batch before a fill. */
@@ -45,8 +48,8 @@ export class FrameBatch {
     slots.length = 0;
   }
 
-  setComment(i: number, comment: string): void {
-    this.comments[i] = comment;
+  setComments(i: number, comments: readonly string[]): void {
+    this.comments[i] = comments;
     this.commentSlots.push(i);
   }
 

@@ -61,7 +61,7 @@ export class PcapngDecoder implements RecordDecoder {
   /** Byte order of the section being decoded. */
   private sectionLe = true;
   // Out-values of scanPacketOptions (kept on the instance so the hot path allocates nothing).
-  private optComment: string | undefined = undefined;
+  private optComments: readonly string[] | undefined = undefined;
   private optFlags = 0;
   private readonly utf8 = new TextDecoder('utf-8');
 
@@ -154,7 +154,7 @@ export class PcapngDecoder implements RecordDecoder {
             if (optStart > bodyEnd) this.fail('BAD_BLOCK_LENGTH', type, base + pos, `padded packet data overruns the block of ${total} bytes`);
             if (optStart < bodyEnd) this.scanPacketOptions(buf, optStart, bodyEnd, le, type, base + pos);
             else {
-              this.optComment = undefined;
+              this.optComments = undefined;
               this.optFlags = 0;
             }
             if (ifc.div !== 0) splitPow10(hi, lo, ifc.div, ifc.nsMul);
@@ -168,7 +168,7 @@ export class PcapngDecoder implements RecordDecoder {
             batch.linkType[n] = ifc.linkType;
             batch.recordOffset[n] = base + pos;
             batch.flags[n] = this.optFlags;
-            if (this.optComment !== undefined) batch.setComment(n, this.optComment);
+            if (this.optComments !== undefined) batch.setComments(n, this.optComments);
             n++;
             break;
           }
@@ -220,7 +220,7 @@ export class PcapngDecoder implements RecordDecoder {
   }
 
   private scanPacketOptions(b: Uint8Array, p: number, end: number, le: boolean, type: number, blockAt: number): void {
-    let comment: string | undefined;
+    let comments: string[] | undefined;
     let flags = 0;
     while (p < end) {
       if (end - p < 4) this.fail('BAD_OPTION_LENGTH', type, blockAt, 'option header overruns the block');
@@ -230,13 +230,13 @@ export class PcapngDecoder implements RecordDecoder {
       if (p + 4 + len > end) this.fail('BAD_OPTION_LENGTH', type, blockAt, `option ${code} of length ${len} overruns the block by ${p + 4 + len - end} bytes`);
       if (code === 1) {
         const text = this.utf8.decode(b.subarray(p + 4, p + 4 + cStringLength(b, p + 4, len)));
-        comment = comment === undefined ? text : `${comment}\n${text}`;
+        (comments ??= []).push(text);
       } else if (code === 2 && len === 4) {
         flags = u32(b, p + 4, le);
       }
       p += 4 + pad4(len);
     }
-    this.optComment = comment;
+    this.optComments = comments;
     this.optFlags = flags;
   }
 

@@ -22,6 +22,8 @@ export interface PcapngInterfaceOptions {
 
 const utf8 = new TextEncoder();
 
+const NO_COMMENTS: readonly Uint8Array[] = [];
+
 /** Writes one pcapng section: interfaces added at any time, Enhanced Packet Blocks with optional comment/flags. */
 export class PcapngWriter {
   readonly sink: ByteSink;
@@ -81,17 +83,20 @@ export class PcapngWriter {
     return this.ifaces.length - 1;
   }
 
-  /** Writes an EPB. `comment` becomes opt_comment (Wireshark shows it as the packet comment). */
-  writePacket(interfaceId: number, data: Uint8Array, tsSec: number, tsNsec: number, wireLen: number = data.length, comment?: string, flags?: number): void {
+  /**
+   * Writes an EPB. `comment` becomes opt_comment (Wireshark shows it as the packet comment); a list becomes
+   * one opt_comment per entry, in order, as a read block's `comments` came.
+   */
+  writePacket(interfaceId: number, data: Uint8Array, tsSec: number, tsNsec: number, wireLen: number = data.length, comment?: string | readonly string[], flags?: number): void {
     const ifc = this.ifaces[interfaceId];
     if (ifc === undefined) throw new RangeError(`PcapngWriter: interface ${interfaceId} was not added (have ${this.ifaces.length})`);
     const caplen = capLength(data.length, ifc.snaplen);
     const padded = pad4(caplen);
-    const commentBytes = comment === undefined ? undefined : utf8.encode(comment);
+    const commentBytes = comment === undefined ? NO_COMMENTS : typeof comment === 'string' ? [utf8.encode(comment)] : comment.map((c) => utf8.encode(c));
     // Checked before any byte is written: an option length field is 16 bits, so a longer comment would
     // be cut to its low 16 bits and the rest of the block read as garbage options (tshark: "damaged").
-    if (commentBytes !== undefined && commentBytes.length > 0xffff) {
-      throw new RangeError(`PcapngWriter: comment is ${commentBytes.length} bytes of UTF-8; a pcapng option holds at most 65535`);
+    for (const c of commentBytes) {
+      if (c.length > 0xffff) throw new RangeError(`PcapngWriter: comment is ${c.length} bytes of UTF-8; a pcapng option holds at most 65535`);
     }
     // The EPB timestamp is an unsigned 64-bit count of units: negative seconds (before 1970) or one past
     // 2^64 units would wrap to another time (-1 s read back as the year 2554), so refuse, as PcapWriter does.
@@ -106,7 +111,7 @@ export class PcapngWriter {
       throw new RangeError(`PcapngWriter: timestamp ${tsSec}s does not fit in 64 bits of 10^-${ifc.tsresol} s units`);
     }
     let optLen = 0;
-    if (commentBytes !== undefined) optLen += 4 + pad4(commentBytes.length);
+    for (const c of commentBytes) optLen += 4 + pad4(c.length);
     if (flags !== undefined) optLen += 8;
     if (optLen > 0) optLen += 4;
     const total = 28 + padded + optLen + 4;
@@ -129,13 +134,13 @@ export class PcapngWriter {
     };
     // Padding of the packet data.
     for (let i = caplen; i < padded; i++) this.tail[t++] = 0;
-    if (commentBytes !== undefined) {
+    for (const c of commentBytes) {
       tv.setUint16(t, 1, le);
-      tv.setUint16(t + 2, commentBytes.length, le);
+      tv.setUint16(t + 2, c.length, le);
       t += 4;
       flushTail();
-      this.sink.write(commentBytes);
-      for (let i = commentBytes.length; i < pad4(commentBytes.length); i++) this.tail[t++] = 0;
+      this.sink.write(c);
+      for (let i = c.length; i < pad4(c.length); i++) this.tail[t++] = 0;
     }
     if (flags !== undefined) {
       tv.setUint16(t, 2, le);

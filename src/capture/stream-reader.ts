@@ -146,7 +146,7 @@ export class CaptureStream implements AsyncIterable<FrameBatch> {
           interfaceId: b.interfaceId[i],
           linkType: b.linkType[i],
           recordOffset: b.recordOffset[i],
-          comment: b.comments[i],
+          comments: b.comments[i],
           flags: b.flags[i],
           data: b.data(i),
         };

@@ -53,7 +53,8 @@ export interface CaptureFrame {
   readonly interfaceId: number;
   readonly linkType: number;
   readonly recordOffset: number;
-  readonly comment: string | undefined;
+  /** The block's opt_comment options in file order (pcapng only; undefined when it has none). */
+  readonly comments: readonly string[] | undefined;
   /** pcapng epb_flags, 0 when absent. */
   readonly flags: number;
   readonly data: Uint8Array;

@@ -9,7 +9,7 @@ export interface FrameMeta {
   readonly nsec: number;
   /** Only pcapng files have interface ids (tshark leaves frame.interface_id empty for pcap). */
   readonly interfaceId: number | undefined;
-  readonly comment: string | undefined;
+  readonly comments: readonly string[] | undefined;
 }
 
 /** tshark prints frame.time_epoch as seconds, a dot and nine digits: `1700000000.123456789`. */
@@ -23,7 +23,8 @@ export function frameJson(m: FrameMeta, v: PacketView): string {
     'frame.time_epoch': timeEpoch(m.sec, m.nsec),
   };
   if (m.interfaceId !== undefined) o['frame.interface_id'] = String(m.interfaceId);
-  if (m.comment !== undefined) o['frame.comment'] = m.comment;
+  // Several opt_comment options: an array, as any field that occurs more than once (tshark joins them with ',').
+  if (m.comments !== undefined) o['frame.comment'] = m.comments.length === 1 ? m.comments[0] : [...m.comments];
   Object.assign(o, packetFields(v));
   return JSON.stringify(o);
 }

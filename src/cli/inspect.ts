@@ -78,7 +78,7 @@ export async function inspectCommand(file: string, o: InspectOptions, io: Io): P
         parsePacket(view, b.buf, b.offset[i], b.caplen[i], b.wireLen[i], b.linkType[i]);
         const ifc = b.interfaceId[i];
         if (o.json) {
-          io.out(frameJson({ number: n, sec: b.tsSec[i], nsec: b.tsNsec[i], interfaceId: pcapng ? ifc : undefined, comment: b.comments[i] }, view) + '\n');
+          io.out(frameJson({ number: n, sec: b.tsSec[i], nsec: b.tsNsec[i], interfaceId: pcapng ? ifc : undefined, comments: b.comments[i] }, view) + '\n');
         } else {
           io.out(frameLine(n, b.tsSec[i], b.tsNsec[i], fractionDigits(interfaces[ifc]), view) + '\n');
         }

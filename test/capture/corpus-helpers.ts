@@ -49,7 +49,7 @@ export interface FrameSnapshot {
   interfaceId: number;
   linkType: number;
   recordOffset: number;
-  comment: string | undefined;
+  comments: readonly string[] | undefined;
   flags: number;
   data: string;
 }
@@ -69,7 +69,7 @@ function snapshot(b: FrameBatch, i: number): FrameSnapshot {
     interfaceId: b.interfaceId[i],
     linkType: b.linkType[i],
     recordOffset: b.recordOffset[i],
-    comment: b.comments[i],
+    comments: b.comments[i],
     flags: b.flags[i],
     data: Buffer.from(b.data(i)).toString('hex'),
   };

@@ -104,7 +104,7 @@ describe('pcapng reader', () => {
       .idb(1, 0, b.opts(b.option(2, Buffer.from('eth0')), b.option(9, Buffer.from([9]))))
       .idb(101, 0, b.opts(b.option(9, Buffer.from([0x80 | 20])), b.option(14, Buffer.from([100, 0, 0, 0, 0, 0, 0, 0]))))
       .idb(1, 0)
-      .epb(0, Number(NS >> 32n), Number(NS & 0xffffffffn), pkt(33), 33, b.opts(b.option(1, Buffer.from('verdict: DROP')), b.option(2, Buffer.from([1, 0, 0, 0]))))
+      .epb(0, Number(NS >> 32n), Number(NS & 0xffffffffn), pkt(33), 33, b.opts(b.option(1, Buffer.from('verdict: DROP')), b.option(2, Buffer.from([1, 0, 0, 0])), b.option(1, Buffer.from('2nd'))))
       // 2^-20 s units: 3.5 s = 3.5 * 2^20 units.
       .epb(1, 0, 3.5 * 2 ** 20, pkt(20))
       // microseconds (default): 1700000000.000001 s.
@@ -119,8 +119,8 @@ describe('pcapng reader', () => {
     ]);
     const s = readSync(f, 'o.pcapng');
     expect(s.error).toBeUndefined();
-    expect(s.frames.map((x) => [x.interfaceId, x.linkType, x.tsSec, x.tsNsec, x.comment, x.flags])).toEqual([
-      [0, 1, 1701200000, 123456789, 'verdict: DROP', 1],
+    expect(s.frames.map((x) => [x.interfaceId, x.linkType, x.tsSec, x.tsNsec, x.comments, x.flags])).toEqual([
+      [0, 1, 1701200000, 123456789, ['verdict: DROP', '2nd'], 1],
       [1, 101, 103, 500000000, undefined, 0],
       [2, 1, 1700000000, 1000, undefined, 0],
     ]);
@@ -138,7 +138,7 @@ describe('pcapng reader', () => {
     const s = readSync(f, 'nul.pcapng');
     expect(s.error).toBeUndefined();
     // tshark -e frame.comment -e frame.interface_name: `ab  eth0`, then an empty comment.
-    expect(s.frames.map((x) => x.comment)).toEqual(['ab', '']);
+    expect(s.frames.map((x) => x.comments)).toEqual([['ab'], ['']]);
     expect(r.interfaces[0].name).toBe('eth0');
   });
 

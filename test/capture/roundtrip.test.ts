@@ -86,6 +86,12 @@ describe('pcap write -> read', () => {
   });
 });
 
+/** The comments frame i of the round trip carries: none, one, or (every 8th) two opt_comment options. */
+function commentsOf(i: number): string | string[] | undefined {
+  if (i % 8 === 0) return [`hop ${i}: verdict=ACCEPT ✓`, `second comment of ${i}`];
+  return i % 4 === 0 ? `hop ${i}: verdict=ACCEPT ✓` : undefined;
+}
+
 describe('pcapng write -> read', () => {
   for (const littleEndian of [true, false]) {
     it(`${littleEndian ? 'LE' : 'BE'}: several interfaces, comments and flags, byte-identical re-write`, () => {
@@ -94,7 +100,7 @@ describe('pcapng write -> read', () => {
       const ifs = [w.addInterface({ linkType: 1, name: 'veth-pod-a' }), w.addInterface({ linkType: 101, name: 'vxlan.calico' }), w.addInterface({ linkType: 1, nanosecond: false })];
       input.forEach((f, i) => {
         const ifId = ifs[i % 3];
-        w.writePacket(ifId, f.data, f.sec, f.nsec, f.wire, i % 4 === 0 ? `hop ${i}: verdict=ACCEPT ✓` : undefined, i % 5 === 0 ? 0x2 : undefined);
+        w.writePacket(ifId, f.data, f.sec, f.nsec, f.wire, commentsOf(i), i % 5 === 0 ? 0x2 : undefined);
       });
       const a = w.toBuffer();
 
@@ -105,12 +111,13 @@ describe('pcapng write -> read', () => {
       const s = readSync(a, 'a.pcapng');
       expect(s.error).toBeUndefined();
       s.frames.forEach((f, i) => {
-        expect(f.comment).toBe(i % 4 === 0 ? `hop ${i}: verdict=ACCEPT ✓` : undefined);
+        const want = commentsOf(i);
+        expect(f.comments).toEqual(typeof want === 'string' ? [want] : want);
         expect(f.flags).toBe(i % 5 === 0 ? 2 : 0);
         expect(f.interfaceId).toBe(i % 3);
         expect(f.tsSec).toBe(input[i].sec);
         expect(f.tsNsec).toBe(i % 3 === 2 ? Math.floor(input[i].nsec / 1000) * 1000 : input[i].nsec);
-        w2.writePacket(f.interfaceId, Buffer.from(f.data, 'hex'), f.tsSec, f.tsNsec, f.wireLen, f.comment, i % 5 === 0 ? f.flags : undefined);
+        w2.writePacket(f.interfaceId, Buffer.from(f.data, 'hex'), f.tsSec, f.tsNsec, f.wireLen, f.comments, i % 5 === 0 ? f.flags : undefined);
       });
       expect(Buffer.compare(w2.toBuffer(), a)).toBe(0);
     });
@@ -137,7 +144,7 @@ describe('pcapng write -> read', () => {
     w.writePacket(us, data, 18446744074, 0);
     const s = readSync(w.toBuffer(), 'limits.pcapng');
     expect(s.error).toBeUndefined();
-    expect(s.frames.map((f) => [f.tsSec, f.tsNsec, f.comment?.length])).toEqual([[1, 0, 65535], [18446744073, 709551615, undefined], [18446744074, 0, undefined]]);
+    expect(s.frames.map((f) => [f.tsSec, f.tsNsec, f.comments?.[0].length])).toEqual([[1, 0, 65535], [18446744073, 709551615, undefined], [18446744074, 0, undefined]]);
   });
 
   it('tshark shows the comments (frame.comment) and interface names, and reads the file with no error', async () => {
@@ -147,16 +154,18 @@ describe('pcapng write -> read', () => {
     const a = w.addInterface({ linkType: 1, name: 'eth0' });
     const b = w.addInterface({ linkType: 1, name: 'cali123' });
     const input = frames(6);
-    input.forEach((f, i) => w.writePacket(i % 2 === 0 ? a : b, f.data, f.sec, f.nsec, f.wire, `verdict ${i}: ${i % 2 === 0 ? 'FORWARD' : 'DROP (policy)'}`, 1));
+    const say = (i: number): string => `verdict ${i}: ${i % 2 === 0 ? 'FORWARD' : 'DROP (policy)'}`;
+    // Frame 5 carries two opt_comment options: tshark -T fields joins them with ','.
+    input.forEach((f, i) => w.writePacket(i % 2 === 0 ? a : b, f.data, f.sec, f.nsec, f.wire, i === 5 ? [say(i), 'second'] : say(i), 1));
     await w.close();
     const r = spawnSync(tshark, ['-n', '-r', path, '-T', 'fields', '-e', 'frame.comment', '-e', 'frame.interface_name', '-e', 'frame.len'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr.replace(/Running as user "root".*\n?/, '').trim()).toBe('');
-    expect(r.stdout.trim().split('\n')).toEqual(input.map((f, i) => `verdict ${i}: ${i % 2 === 0 ? 'FORWARD' : 'DROP (policy)'}\t${i % 2 === 0 ? 'eth0' : 'cali123'}\t${f.wire}`));
+    expect(r.stdout.trim().split('\n')).toEqual(input.map((f, i) => `${say(i)}${i === 5 ? ',second' : ''}\t${i % 2 === 0 ? 'eth0' : 'cali123'}\t${f.wire}`));
     const cap = await openCapture(path);
     expect(cap.interfaces.map((x) => x.name)).toEqual(['eth0', 'cali123']);
     const got: string[] = [];
-    for await (const f of cap.frames()) got.push(`${f.index}:${f.comment}:${f.data.length}`);
-    expect(got).toEqual(input.map((f, i) => `${i}:verdict ${i}: ${i % 2 === 0 ? 'FORWARD' : 'DROP (policy)'}:${f.data.length}`));
+    for await (const f of cap.frames()) got.push(`${f.index}:${f.comments?.join('|')}:${f.data.length}`);
+    expect(got).toEqual(input.map((f, i) => `${i}:${say(i)}${i === 5 ? '|second' : ''}:${f.data.length}`));
   });
 });

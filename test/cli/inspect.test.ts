@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli as run } from '../helpers/cli.js';
-import { PcapWriter } from '../../src/capture/index.js';
+import { PcapngWriter, PcapWriter } from '../../src/capture/index.js';
 import { Blocks } from '../capture/block-builder.js';
 import { buildFrame, vxlanLayers } from '../../src/packet/build.js';
 import { TcpFlag } from '../../src/packet/view.js';
@@ -174,6 +174,25 @@ describe('dpemu inspect text output', () => {
     const j = await run(['inspect', file, '--json', '--count', '2']);
     expect(j.out.trim().split('\n')).toHaveLength(2);
     expect((await run(['inspect', file, '--count', 'x'])).code).toBe(2);
+  });
+});
+
+describe('packet comments', () => {
+  it('frame.comment: one comment a string, several an array, joined as tshark joins them', async () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'dpemu-inspect-')), 'comments.pcapng');
+    const w = PcapngWriter.toFile(f);
+    const ifc = w.addInterface({ linkType: 1 });
+    const frame = buildFrame([{ type: 'eth' }, { type: 'ipv4', src: '10.0.0.1', dst: '10.0.0.2' }, { type: 'udp', srcPort: 1, dstPort: 2 }]);
+    w.writePacket(ifc, frame, 1, 0, frame.length, 'only');
+    w.writePacket(ifc, frame, 2, 0, frame.length, ['first', 'second, with a comma']);
+    w.writePacket(ifc, frame, 3, 0);
+    await w.close();
+    const j = await run(['inspect', f, '--json']);
+    expect(j.code, j.err).toBe(0);
+    const got = j.out.trim().split('\n').map((l) => (JSON.parse(l) as Record<string, unknown>)['frame.comment']);
+    expect(got).toEqual(['only', ['first', 'second, with a comma'], undefined]);
+    const r = spawnSync('tshark', ['-r', f, '-T', 'fields', '-e', 'frame.comment'], { encoding: 'utf8' });
+    expect(r.stdout.split('\n').slice(0, 3)).toEqual(got.map((c) => (c === undefined ? '' : Array.isArray(c) ? c.join(',') : c)));
   });
 });
 
