@@ -24,6 +24,13 @@ export class FrameBatch {
   readonly comments: (readonly string[] | undefined)[];
   /** Indices of `comments` set during the current fill, so clearing is O(comments) not O(capacity). */
   private commentSlots: number[] = [];
+  /**
+   * 1 for a frame without a timestamp of its own (a pcapng Simple Packet Block): its tsSec/tsNsec are the last
+   * timed frame's before it (0 when none), so packet time never jumps back; tools that show times leave it out.
+   * Sparse like `comments`.
+   */
+  readonly untimed: Uint8Array;
+  private untimedSlots: number[] = [];
 
   constructor(capacity = 1024) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`FrameBatch capacity must be a positive integer, got ${capacity}`);
@@ -38,6 +45,7 @@ export class FrameBatch {
     this.recordOffset = new Float64Array(capacity);
     this.flags = new Uint32Array(capacity);
     this.comments = new Array<readonly string[] | undefined>(capacity).fill(undefined);
+    this.untimed = new Uint8Array(capacity);
   }
 
   /** Empty the batch before a fill. */
@@ -46,6 +54,14 @@ export class FrameBatch {
     const slots = this.commentSlots;
     for (let i = 0; i < slots.length; i++) this.comments[slots[i]] = undefined;
     slots.length = 0;
+    const u = this.untimedSlots;
+    for (let i = 0; i < u.length; i++) this.untimed[u[i]] = 0;
+    u.length = 0;
+  }
+
+  markUntimed(i: number): void {
+    this.untimed[i] = 1;
+    this.untimedSlots.push(i);
   }
 
   setComments(i: number, comments: readonly string[]): void {

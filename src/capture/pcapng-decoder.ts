@@ -62,6 +62,9 @@ export class PcapngDecoder implements RecordDecoder {
   private sectionLe = true;
   // Out-values of scanPacketOptions (kept on the instance so the hot path allocates nothing).
   private optComments: readonly string[] | undefined = undefined;
+  /** The last EPB/OPB time, given to Simple Packet Blocks (which have none). */
+  private lastSec = 0;
+  private lastNsec = 0;
   private optFlags = 0;
   private readonly utf8 = new TextDecoder('utf-8');
 
@@ -162,8 +165,8 @@ export class PcapngDecoder implements RecordDecoder {
             batch.offset[n] = dataStart;
             batch.caplen[n] = caplen;
             batch.wireLen[n] = len;
-            batch.tsSec[n] = tsOut.sec + ifc.tsoffset;
-            batch.tsNsec[n] = tsOut.nsec;
+            batch.tsSec[n] = this.lastSec = tsOut.sec + ifc.tsoffset;
+            batch.tsNsec[n] = this.lastNsec = tsOut.nsec;
             batch.interfaceId[n] = ifc.global;
             batch.linkType[n] = ifc.linkType;
             batch.recordOffset[n] = base + pos;
@@ -184,9 +187,10 @@ export class PcapngDecoder implements RecordDecoder {
             batch.offset[n] = pos + 12;
             batch.caplen[n] = caplen;
             batch.wireLen[n] = len;
-            // An SPB has no timestamp.
-            batch.tsSec[n] = 0;
-            batch.tsNsec[n] = 0;
+            // An SPB has no timestamp: it keeps the last timed frame's time, so replay time does not jump to 1970.
+            batch.tsSec[n] = this.lastSec;
+            batch.tsNsec[n] = this.lastNsec;
+            batch.markUntimed(n);
             batch.interfaceId[n] = ifc.global;
             batch.linkType[n] = ifc.linkType;
             batch.recordOffset[n] = base + pos;

@@ -148,6 +148,7 @@ export class CaptureStream implements AsyncIterable<FrameBatch> {
           recordOffset: b.recordOffset[i],
           comments: b.comments[i],
           flags: b.flags[i],
+          timed: b.untimed[i] === 0,
           data: b.data(i),
         };
       }

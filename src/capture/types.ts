@@ -57,6 +57,8 @@ export interface CaptureFrame {
   readonly comments: readonly string[] | undefined;
   /** pcapng epb_flags, 0 when absent. */
   readonly flags: number;
+  /** False for a frame without its own timestamp (a pcapng Simple Packet Block): tsSec/tsNsec are the last timed frame's. */
+  readonly timed: boolean;
   readonly data: Uint8Array;
 }
 

@@ -7,6 +7,8 @@ export interface FrameMeta {
   readonly number: number;
   readonly sec: number;
   readonly nsec: number;
+  /** False for a frame without a timestamp (a Simple Packet Block): tshark leaves frame.time_epoch empty. */
+  readonly timed: boolean;
   /** Only pcapng files have interface ids (tshark leaves frame.interface_id empty for pcap). */
   readonly interfaceId: number | undefined;
   readonly comments: readonly string[] | undefined;
@@ -18,10 +20,8 @@ export function timeEpoch(sec: number, nsec: number): string {
 }
 
 export function frameJson(m: FrameMeta, v: PacketView): string {
-  const o: PacketFields = {
-    'frame.number': String(m.number),
-    'frame.time_epoch': timeEpoch(m.sec, m.nsec),
-  };
+  const o: PacketFields = { 'frame.number': String(m.number) };
+  if (m.timed) o['frame.time_epoch'] = timeEpoch(m.sec, m.nsec);
   if (m.interfaceId !== undefined) o['frame.interface_id'] = String(m.interfaceId);
   // Several opt_comment options: an array, as any field that occurs more than once (tshark joins them with ',').
   if (m.comments !== undefined) o['frame.comment'] = m.comments.length === 1 ? m.comments[0] : [...m.comments];

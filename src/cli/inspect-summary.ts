@@ -55,15 +55,21 @@ export class SummaryAccumulator {
   readonly perInterface: number[] = [];
   /** Link types seen on frames (a pcapng file may mix them). */
   readonly linkTypes = new Set<number>();
+  /** Frames without a timestamp (pcapng Simple Packet Blocks). */
+  untimed = 0;
 
-  add(sec: number, nsec: number, caplen: number, wireLen: number, interfaceId: number, linkType: number): void {
+  add(sec: number, nsec: number, caplen: number, wireLen: number, interfaceId: number, linkType: number, timed = true): void {
     this.packets++;
     this.wireBytes += wireLen;
     this.capturedBytes += caplen;
-    if (sec < this.firstSec || (sec === this.firstSec && nsec < this.firstNsec)) { this.firstSec = sec; this.firstNsec = nsec; }
-    if (sec > this.lastSec || (sec === this.lastSec && nsec > this.lastNsec)) { this.lastSec = sec; this.lastNsec = nsec; }
     this.perInterface[interfaceId] = (this.perInterface[interfaceId] ?? 0) + 1;
     this.linkTypes.add(linkType);
+    if (!timed) {
+      this.untimed++;
+      return;
+    }
+    if (sec < this.firstSec || (sec === this.firstSec && nsec < this.firstNsec)) { this.firstSec = sec; this.firstNsec = nsec; }
+    if (sec > this.lastSec || (sec === this.lastSec && nsec > this.lastNsec)) { this.lastSec = sec; this.lastNsec = nsec; }
   }
 }
 
@@ -94,7 +100,10 @@ export function formatSummary(s: SummaryInput): string {
   lines.push(pad('Number of packets') + String(acc.packets));
   lines.push(pad('File size') + `${s.fileSize} bytes`);
   lines.push(pad('Data size') + `${acc.wireBytes} bytes (on the wire; ${acc.capturedBytes} bytes captured)`);
-  if (acc.packets > 0) {
+  if (acc.untimed > 0) {
+    // capinfos prints no first/last time or duration once a packet has no timestamp: neither does dpemu.
+    lines.push(pad('Packet times') + `unknown: ${acc.untimed} of ${acc.packets} packets have no timestamp (pcapng Simple Packet Blocks)`);
+  } else if (acc.packets > 0) {
     lines.push(pad('Capture duration') + `${formatDuration(acc.lastSec - acc.firstSec, acc.lastNsec - acc.firstNsec, digits)} seconds`);
     lines.push(pad('First packet time') + `${formatDateTime(acc.firstSec, acc.firstNsec, digits)} UTC`);
     lines.push(pad('Last packet time') + `${formatDateTime(acc.lastSec, acc.lastNsec, digits)} UTC`);

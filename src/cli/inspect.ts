@@ -40,7 +40,7 @@ async function summarize(file: string, io: Io): Promise<{ text: string; error: C
   let error: CaptureFileError | undefined;
   try {
     for await (const b of s) {
-      for (let i = 0; i < b.count; i++) acc.add(b.tsSec[i], b.tsNsec[i], b.caplen[i], b.wireLen[i], b.interfaceId[i], b.linkType[i]);
+      for (let i = 0; i < b.count; i++) acc.add(b.tsSec[i], b.tsNsec[i], b.caplen[i], b.wireLen[i], b.interfaceId[i], b.linkType[i], b.untimed[i] === 0);
     }
   } catch (e) {
     if (!(e instanceof CaptureFileError)) throw e;
@@ -78,9 +78,10 @@ export async function inspectCommand(file: string, o: InspectOptions, io: Io): P
         parsePacket(view, b.buf, b.offset[i], b.caplen[i], b.wireLen[i], b.linkType[i]);
         const ifc = b.interfaceId[i];
         if (o.json) {
-          io.out(frameJson({ number: n, sec: b.tsSec[i], nsec: b.tsNsec[i], interfaceId: pcapng ? ifc : undefined, comments: b.comments[i] }, view) + '\n');
+          io.out(frameJson({ number: n, sec: b.tsSec[i], nsec: b.tsNsec[i], timed: b.untimed[i] === 0, interfaceId: pcapng ? ifc : undefined, comments: b.comments[i] }, view) + '\n');
         } else {
-          io.out(frameLine(n, b.tsSec[i], b.tsNsec[i], fractionDigits(interfaces[ifc]), view) + '\n');
+          // tcpdump (libpcap) prints an untimed frame at 00:00:00: so does this line; JSON leaves the time out, as tshark.
+          io.out(frameLine(n, b.untimed[i] === 0 ? b.tsSec[i] : 0, b.untimed[i] === 0 ? b.tsNsec[i] : 0, fractionDigits(interfaces[ifc]), view) + '\n');
         }
       }
     }

@@ -50,6 +50,7 @@ export interface FrameSnapshot {
   linkType: number;
   recordOffset: number;
   comments: readonly string[] | undefined;
+  timed: boolean;
   flags: number;
   data: string;
 }
@@ -70,6 +71,7 @@ function snapshot(b: FrameBatch, i: number): FrameSnapshot {
     linkType: b.linkType[i],
     recordOffset: b.recordOffset[i],
     comments: b.comments[i],
+    timed: b.untimed[i] === 0,
     flags: b.flags[i],
     data: Buffer.from(b.data(i)).toString('hex'),
   };

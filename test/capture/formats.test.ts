@@ -146,7 +146,18 @@ describe('pcapng reader', () => {
     const f = new Blocks().shb().idb(1, 50).spb(100, pkt(64)).spb(30, pkt(32)).opb(0, 0, 5_000_000, pkt(12)).build();
     const s = readSync(f, 'spb.pcapng');
     expect(s.error).toBeUndefined();
-    expect(s.frames.map((x) => [x.caplen, x.wireLen, x.tsSec])).toEqual([[50, 100, 0], [30, 30, 0], [12, 12, 5]]);
+    expect(s.frames.map((x) => [x.caplen, x.wireLen, x.tsSec, x.timed])).toEqual([[50, 100, 0, false], [30, 30, 0, false], [12, 12, 5, true]]);
+  });
+
+  it('an SPB (no timestamp) keeps the last timed frame\'s time and is marked untimed, across batches', () => {
+    const f = new Blocks().shb().idb(1, 0).epb(0, 0, 7_000_001, pkt(20)).spb(20, pkt(20)).spb(20, pkt(20)).epb(0, 0, 9_000_000, pkt(20)).spb(20, pkt(20)).build();
+    for (const batchSize of [1, 2, 5]) {
+      const s = readSync(f, 'spb-time.pcapng', batchSize);
+      expect(s.error).toBeUndefined();
+      expect(s.frames.map((x) => [x.tsSec, x.tsNsec, x.timed]), `batch ${batchSize}`).toEqual([
+        [7, 1000, true], [7, 1000, false], [7, 1000, false], [9, 0, true], [9, 0, false],
+      ]);
+    }
   });
 
   it('an SPB too short for min(len, snaplen) is a damaged block, as tshark says ("damaged or corrupt"), not a cut frame', () => {

@@ -19,7 +19,7 @@ function readFileChunked(path: string, opts: { batchSize?: number; chunkSize?: n
       for (let i = 0; i < b.count; i++) {
         frames.push({
           caplen: b.caplen[i], wireLen: b.wireLen[i], tsSec: b.tsSec[i], tsNsec: b.tsNsec[i], interfaceId: b.interfaceId[i],
-          linkType: b.linkType[i], recordOffset: b.recordOffset[i], comments: b.comments[i], flags: b.flags[i],
+          linkType: b.linkType[i], recordOffset: b.recordOffset[i], comments: b.comments[i], flags: b.flags[i], timed: b.untimed[i] === 0,
           data: Buffer.from(b.data(i)).toString('hex'),
         });
       }

@@ -177,6 +177,27 @@ describe('dpemu inspect text output', () => {
   });
 });
 
+describe('frames without a timestamp (pcapng Simple Packet Blocks)', () => {
+  const file = corpus('pcapngtg__le_basic_test011.pcapng');
+
+  it('--json leaves frame.time_epoch out where tshark leaves it empty', async () => {
+    const r = await run(['inspect', file, '--json']);
+    expect(r.code, r.err).toBe(0);
+    const mine = r.out.trim().split('\n').map((l) => (JSON.parse(l) as Record<string, string | undefined>)['frame.time_epoch'] ?? '');
+    const t = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.time_epoch'], { encoding: 'utf8' });
+    expect(mine).toEqual(t.stdout.replace(/\n$/, '').split('\n'));
+    expect(mine.filter((x) => x === '')).toHaveLength(2);
+  });
+
+  it('the summary gives no first/last time or duration, as capinfos, and says why', async () => {
+    const r = await run(['inspect', file]);
+    expect(r.out).toContain('Packet times:        unknown: 2 of 4 packets have no timestamp (pcapng Simple Packet Blocks)');
+    expect(r.out).not.toMatch(/First packet time|Last packet time|Capture duration/);
+    const c = spawnSync('capinfos', [file], { encoding: 'utf8' });
+    expect(c.stdout).not.toMatch(/First packet time|Last packet time|Capture duration/);
+  });
+});
+
 describe('packet comments', () => {
   it('frame.comment: one comment a string, several an array, joined as tshark joins them', async () => {
     const f = join(mkdtempSync(join(tmpdir(), 'dpemu-inspect-')), 'comments.pcapng');
