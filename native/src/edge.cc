@@ -335,8 +335,9 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
     const bool enforced = egress ? (d.kind(dev) == kKindHostVeth && d.hasPod(dev)) : d.hasPod(dev);
     if (!enforced) return kPolicyPass;
     // Cilium's conntrack drops protocols it cannot track at every endpoint (CT_UNKNOWN_L4_PROTOCOL): TS does it.
+    // SCTP is one of them unless enable-sctp is on.
     const int32_t proto = ipProto(p, s);
-    if (proto < 0 || !knownL4(uint32_t(proto))) return kPolicyTs;
+    if (proto < 0 || !knownL4(uint32_t(proto)) || (proto == 132 && !ebpf->sctp)) return kPolicyTs;
     if (p.ct[s] < 0 || p.ctinfo[s] == kCtNew) return kPolicyTs;  // a decision, or an entry to create
     if (p.ctinfo[s] == 1 || p.ctinfo[s] == 4) return kPolicyPass;  // RELATED: accounted to its flow, no record
     if (!bpfCtKey(p, *ebpf, s, egress, key, &map)) return kPolicyTs;

@@ -175,6 +175,11 @@ export interface EbpfConfig {
   ctTimeoutRegularTcpFin: number;
   ctTimeoutRegularAny: number;
   natGlobalMax: number;
+  /**
+   * Cilium's enable-sctp (default off): without it bpf_lxc's conntrack cannot track SCTP and drops it at every
+   * pod endpoint (CT_UNKNOWN_L4_PROTOCOL), as any protocol it does not know.
+   */
+  enableSctp: boolean;
 }
 
 /** Cilium's defaults for EbpfConfig (bpf/lib/conntrack.h lifetimes, pkg/option map sizes). */
@@ -186,6 +191,7 @@ export const EBPF_DEFAULTS: Readonly<EbpfConfig> = {
   ctTimeoutRegularTcpFin: 10,
   ctTimeoutRegularAny: 60,
   natGlobalMax: 524288,
+  enableSctp: false,
 };
 
 export interface Cluster {

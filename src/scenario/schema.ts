@@ -78,6 +78,7 @@ export const clusterSchema = z.looseObject({
         ctTimeoutRegularTcpFin: intIn(1, 2147483647, 'seconds (bpf-ct-timeout-regular-tcp-fin)').optional(),
         ctTimeoutRegularAny: intIn(1, 2147483647, 'seconds (bpf-ct-timeout-regular-any)').optional(),
         natGlobalMax: intIn(1024, 16777216, 'a map size (bpf-nat-global-max)').optional(),
+        enableSctp: z.boolean({ error: 'expected true or false (Cilium enable-sctp)' }).optional(),
       })
       .optional(),
     capture: z.string({ error: 'expected the path of a pcap/pcapng file, relative to this scenario file' }).min(1).optional(),

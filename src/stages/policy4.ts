@@ -42,10 +42,12 @@ function enforce(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number, pod
   const proto = protoOf(b[l3 + 9]);
   const n = pool.ct[s];
   const peer = rd32(b, l3 + (dir === 'egress' ? 16 : 12));
-  if (proto === 'other' && rt.ctx.ebpf) {
-    // bpf_lxc's conntrack lookup knows TCP, UDP, ICMP and SCTP only: any other protocol (GRE, ESP, IGMP) is
-    // dropped at every pod endpoint before the policy is consulted (Cilium without enable-extended-ip-protocols).
-    if (rt.tracing) rt.trace(s, 'conntrack (bpf)', 'drop CT_UNKNOWN_L4_PROTOCOL', `${dir} of ${pod.namespace}/${pod.name}: IP protocol ${b[l3 + 9]}`);
+  const ebpf = rt.ctx.ebpf;
+  if (ebpf && (proto === 'other' || (proto === 'sctp' && !ebpf.config.enableSctp))) {
+    // bpf_lxc's conntrack lookup knows TCP, UDP, ICMP, and SCTP with enable-sctp: any other protocol (GRE, ESP,
+    // IGMP) is dropped at every pod endpoint before the policy is consulted (Cilium without
+    // enable-extended-ip-protocols).
+    if (rt.tracing) rt.trace(s, 'conntrack (bpf)', 'drop CT_UNKNOWN_L4_PROTOCOL', `${dir} of ${pod.namespace}/${pod.name}: IP protocol ${b[l3 + 9]}${proto === 'sctp' ? ' (SCTP without enable-sctp)' : ''}`);
     rt.drop(s, Drop.CT_UNKNOWN_L4_PROTOCOL);
     return false;
   }

@@ -111,10 +111,10 @@ describe('eBPF NodePort (nodeport4, SNAT mode)', () => {
     expect(formatCtList(st).some((l) => l.startsWith('UDP OUT 10.244.1.5:5000 -> 10.244.3.9:53 expires=109 '))).toBe(true);
   });
 
-  it('defaults are Cilium\'s: 21600/60/60/10 s, 524288 TCP and 262144 other entries', () => {
+  it('defaults are Cilium\'s: 21600/60/60/10 s, 524288 TCP and 262144 other entries, enable-sctp off', () => {
     const r = loadScenarioText(scenario(), 'x.yaml');
     if (!r.ok) throw r.error;
-    expect(r.cluster.ebpf).toEqual({ ctGlobalTcpMax: 524288, ctGlobalAnyMax: 262144, ctTimeoutRegularTcp: 21600, ctTimeoutRegularTcpSyn: 60, ctTimeoutRegularTcpFin: 10, ctTimeoutRegularAny: 60, natGlobalMax: 524288 });
+    expect(r.cluster.ebpf).toEqual({ ctGlobalTcpMax: 524288, ctGlobalAnyMax: 262144, ctTimeoutRegularTcp: 21600, ctTimeoutRegularTcpSyn: 60, ctTimeoutRegularTcpFin: 10, ctTimeoutRegularAny: 60, natGlobalMax: 524288, enableSctp: false });
     const st = new EbpfNodeState(r.cluster, r.cluster.nodes[0]);
     expect([st.ct.maxEntries, st.ctAny.maxEntries]).toEqual([524288, 262144]);
     const bad = loadScenarioText(scenario('ctGlobalTcpMax: 10'), 'x.yaml');

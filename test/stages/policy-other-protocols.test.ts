@@ -15,6 +15,7 @@ import { HOST_VETH_MAC } from '../helpers/frames.js';
  */
 const GRE = 47;
 const ESP = 50;
+const SCTP = 132;
 
 function scenario(mode: 'iptables' | 'ebpf', extra = ''): string {
   const base = readFileSync(defaultScenarioPath(), 'utf8').replace(/mode: iptables/, `mode: ${mode}`);
@@ -44,7 +45,9 @@ function frame(h: Harness, from: string, to: string, protocol: number): Uint8Arr
   const src = h.pod(from);
   // A GRE header (no flags, Transparent Ethernet Bridging) or an ESP SPI + sequence: 8 bytes either way.
   const body = protocol === GRE ? [0, 0, 0x65, 0x58, 0, 0, 0, 0] : [0, 0, 0x10, 0x01, 0, 0, 0, 1];
-  return buildFrame([{ type: 'eth', src: src.mac, dst: HOST_VETH_MAC }, { type: 'ipv4', src: src.ip, dst: h.pod(to).ip, protocol }, { type: 'raw', bytes: new Uint8Array(body) }]);
+  // SCTP: the common header (ports 40000 -> 8080, verification tag, checksum not checked by either model).
+  const sctp = [0x9c, 0x40, 0x1f, 0x90, 0, 0, 0, 0, 0, 0, 0, 0];
+  return buildFrame([{ type: 'eth', src: src.mac, dst: HOST_VETH_MAC }, { type: 'ipv4', src: src.ip, dst: h.pod(to).ip, protocol }, { type: 'raw', bytes: new Uint8Array(protocol === SCTP ? sctp : body) }]);
 }
 
 function verdict(h: Harness, from: string, to: string, protocol: number): string {
@@ -78,6 +81,20 @@ describe.each(ENGINES.map((e) => [e.name, e] as [string, EngineFactory]))('proto
       const syn = buildFrame([{ type: 'eth', src: h.pod('pod-a').mac, dst: HOST_VETH_MAC }, { type: 'ipv4', src: h.pod('pod-a').ip, dst: h.pod('backend-a').ip }, { type: 'tcp', srcPort: 40000, dstPort: 8080, flags: 0x02 }]);
       expect(h.one(syn).results[0].verdict, extra).toBe(1);
     }
+  });
+
+  it('ebpf mode: SCTP is one of them by default (Cilium\'s enable-sctp is off) and tracked with enable-sctp', () => {
+    const off = new Harness({ scenario: scenario('ebpf'), engine });
+    expect(verdict(off, 'pod-a', 'backend-a', SCTP)).toBe('CT_UNKNOWN_L4_PROTOCOL');
+    const on = scenario('ebpf').replace(/^spec:\n/m, 'spec:\n  ebpf: { enableSctp: true }\n');
+    expect(on).toContain('enableSctp: true');
+    const h = new Harness({ scenario: on, engine });
+    expect(verdict(h, 'pod-a', 'backend-a', SCTP)).toBe('delivered');
+    // The reply and the next packet are established: bpf_lxc's records in ct_any4 (native when the engine is).
+    expect(verdict(h, 'backend-a', 'pod-a', SCTP)).toBe('delivered');
+    expect(verdict(h, 'pod-a', 'backend-a', SCTP)).toBe('delivered');
+    // iptables mode tracks SCTP whatever the Cilium setting says.
+    expect(verdict(new Harness({ scenario: scenario('iptables'), engine }), 'pod-a', 'backend-a', SCTP)).toBe('delivered');
   });
 });
 
