@@ -156,6 +156,12 @@ export class EbpfNodeState {
   readonly sockConn: BpfMap;
   readonly frontends: FrontendInfo[] = [];
   readonly backendList: BackendInfo[] = [];
+  /**
+   * Backends in a frontend's slots only as the terminating fallback (serving, not ready). Cilium's reconciler
+   * writes an affinity match (lb4_affinity_match) for active backends only, so affinity never sticks to these:
+   * each new connection is balanced again.
+   */
+  private readonly terminatingIds = new Set<number>();
   readonly algorithm: LbAlgorithm;
   readonly maglev: MaglevConfig | null;
   /** rev_nat_index -> Maglev lookup table of backend ids. */
@@ -223,6 +229,7 @@ export class EbpfNodeState {
             const pod = c.pods.find((p) => p.ip32 >>> 0 === e.ip32 >>> 0);
             this.backendList.push({ id, address: e.ip32 >>> 0, port: e.port, proto, pod: pod ? `${pod.namespace}/${pod.name}` : '' });
             this.backends.update(lb4BackendKeyV1.encode({ backend_id: id }), lb4BackendV1.encode({ address: e.ip32 >>> 0, port: e.port, proto }));
+            if (!e.ready) this.terminatingIds.add(id);
           }
           if (cluster.has(e)) ids.push(id);
           if (local.has(e)) localIds.push(id);
@@ -374,8 +381,9 @@ export class EbpfNodeState {
         const ab = this.affinity.bytes;
         const last = lbAffinityValV1.get.last_used(ab, a);
         const id = lbAffinityValV1.get.backend_id(ab, a);
-        // lb4_affinity_backend_id: expired when last_used + timeout <= now; the backend must still serve the service.
-        if (last + affTimeout * 1000 > nowMs && (local ? local.includes(id) : this.slotOf(vip, vport, proto, count, id) > 0)) {
+        // lb4_affinity_backend_id: expired when last_used + timeout <= now; the backend must still have an affinity
+        // match: serve the service, and be active (not a terminating fallback).
+        if (last + affTimeout * 1000 > nowMs && !this.terminatingIds.has(id) && (local ? local.includes(id) : this.slotOf(vip, vport, proto, count, id) > 0)) {
           backendId = id;
           out.via = 1;
         } else {

@@ -72,6 +72,32 @@ describe('eBPF mode: serving terminating backends', () => {
     expect(reachable(c, 0)).toEqual(['no backend']);
   });
 
+  it('sessionAffinity does not stick to terminating fallback backends (Cilium writes affinity matches for active ones only)', () => {
+    const two = `  - { addresses: [10.244.2.60], nodeName: node-2, conditions: { ready: false, serving: true, terminating: true } }
+  - { addresses: [10.244.2.61], nodeName: node-2, conditions: { ready: false, serving: true, terminating: true } }
+`;
+    const affinity = '  sessionAffinity: ClientIP\n  sessionAffinityConfig: { clientIP: { timeoutSeconds: 300 } }\n';
+    const picks = (c: Cluster): { ids: Set<number>; byAffinity: number } => {
+      const st = new EbpfNodeState(c, c.nodes[0]);
+      const r = new SockLbResult();
+      const ids = new Set<number>();
+      let byAffinity = 0;
+      for (let p = 41000; p < 41040; p++) {
+        st.connect(ip('10.244.1.5'), p, ip('10.96.12.12'), 80, 6, 1, r);
+        ids.add(r.backendId);
+        if (r.via === 1) byAffinity++;
+      }
+      return { ids, byAffinity };
+    };
+    const draining = picks(cluster(affinity, two));
+    expect(draining.byAffinity).toBe(0);
+    expect(draining.ids.size).toBe(2);
+    // The same two backends ready: every connection after the first follows the client's affinity entry.
+    const ready = picks(cluster(affinity, '  - { addresses: [10.244.2.60], nodeName: node-2 }\n  - { addresses: [10.244.2.61], nodeName: node-2 }\n'));
+    expect(ready.byAffinity).toBe(39);
+    expect(ready.ids.size).toBe(1);
+  });
+
   it('neither ready nor serving: no backend, as before', () => {
     const only = '  - { addresses: [10.244.3.60], nodeName: node-3, conditions: { ready: false, serving: false, terminating: true } }\n';
     expect(reachable(cluster('', only), 0)).toEqual(['no backend']);
