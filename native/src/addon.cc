@@ -677,11 +677,11 @@ Napi::Value Policy4(const Napi::CallbackInfo& info) {
   return orderedResult(env, out, cc, stop);
 }
 
-// attachBpfCt({ tcp: Uint8Array, any: Uint8Array, lifeTcp, lifeTcpSyn, lifeTcpFin, lifeAny, enableSctp }): a node's
-// ct4_global and ct_any4 map buffers, Cilium's lifetimes (seconds) and enable-sctp, for policy4's records.
+// attachBpfCt({ tcp: Uint8Array, any: Uint8Array, lifeTcp, lifeTcpSyn, lifeTcpFin, lifeAny }): a node's
+// ct4_global and ct_any4 map buffers and Cilium's lifetimes (seconds), for policy4's records.
 Napi::Value AttachBpfCt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachBpfCt({ tcp, any, lifeTcp, lifeTcpSyn, lifeTcpFin, lifeAny, enableSctp })"); return env.Undefined(); }
+  if (info.Length() < 1 || !info[0].IsObject()) { fail(env, "attachBpfCt({ tcp, any, lifeTcp, lifeTcpSyn, lifeTcpFin, lifeAny })"); return env.Undefined(); }
   Napi::Object o = info[0].As<Napi::Object>();
   auto h = std::make_unique<BpfCtHandle>();
   uint8_t* b = nullptr;
@@ -697,7 +697,6 @@ Napi::Value AttachBpfCt(const Napi::CallbackInfo& info) {
   h->view.lifeTcpSyn = o.Get("lifeTcpSyn").ToNumber().Uint32Value();
   h->view.lifeTcpFin = o.Get("lifeTcpFin").ToNumber().Uint32Value();
   h->view.lifeAny = o.Get("lifeAny").ToNumber().Uint32Value();
-  h->view.sctp = o.Get("enableSctp").ToBoolean().Value();
   return Napi::External<BpfCtHandle>::New(env, h.release(), [](Napi::Env, BpfCtHandle* x) { delete x; });
 }
 

@@ -237,7 +237,8 @@ inline int32_t ipProto(const PoolView& p, int32_t s) {
   return p.slot(s)[l3 + 9];
 }
 
-// The protocols policy matches by port or type and bpf_lxc's conntrack tracks: TCP, UDP, ICMP, SCTP.
+// The protocols policy matches by port or type and bpf_lxc's conntrack tracks: TCP, UDP, ICMP, SCTP (Cilium:
+// with enable-sctp; without it TypeScript drops SCTP, which never gets a record for this stage to find).
 inline bool knownL4(uint32_t proto) { return proto == 6 || proto == 17 || proto == 1 || proto == 132; }
 
 constexpr uint16_t kCtSeenNonSyn = 1 << 4;  // CT_F_SEEN_NON_SYN
@@ -250,7 +251,7 @@ bool bpfCtKey(const PoolView& p, BpfCtView& v, int32_t s, bool egress, uint8_t k
   const int64_t l3 = p.l3[s], l4 = p.l4[s];
   const uint8_t* b = p.slot(s);
   const uint32_t proto = uint32_t(ip);
-  const bool ports = l4 >= 0 && (proto == 6 || proto == 17);
+  const bool ports = l4 >= 0 && (proto == 6 || proto == 17 || proto == 132);  // SCTP: only with enable-sctp
   if (l4 >= 0 && l4 + 14 > p.slotBytes) return false;
   const uint32_t saddr = rd32(b, l3 + 12), daddr = rd32(b, l3 + 16);
   const uint32_t sport = ports ? rd16(b, l4) : 0, dport = ports ? rd16(b, l4 + 2) : 0;
@@ -335,9 +336,9 @@ int32_t policy4Established(const PoolView& p, const DeviceView& d, const Call& c
     const bool enforced = egress ? (d.kind(dev) == kKindHostVeth && d.hasPod(dev)) : d.hasPod(dev);
     if (!enforced) return kPolicyPass;
     // Cilium's conntrack drops protocols it cannot track at every endpoint (CT_UNKNOWN_L4_PROTOCOL): TS does it.
-    // SCTP is one of them unless enable-sctp is on.
+    // SCTP without enable-sctp is one of them; it never gets a record, so its lookup below misses and TS drops it.
     const int32_t proto = ipProto(p, s);
-    if (proto < 0 || !knownL4(uint32_t(proto)) || (proto == 132 && !ebpf->sctp)) return kPolicyTs;
+    if (proto < 0 || !knownL4(uint32_t(proto))) return kPolicyTs;
     if (p.ct[s] < 0 || p.ctinfo[s] == kCtNew) return kPolicyTs;  // a decision, or an entry to create
     if (p.ctinfo[s] == 1 || p.ctinfo[s] == 4) return kPolicyPass;  // RELATED: accounted to its flow, no record
     if (!bpfCtKey(p, *ebpf, s, egress, key, &map)) return kPolicyTs;

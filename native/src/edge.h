@@ -49,7 +49,6 @@ int32_t frameInput(const PoolView& p, const DeviceView& d, const Call& c);
 struct BpfCtView {
   BpfHashView tcp, any;
   uint32_t lifeTcp = 0, lifeTcpSyn = 0, lifeTcpFin = 0, lifeAny = 0;
-  bool sctp = false;  // Cilium's enable-sctp: without it SCTP is a protocol bpf_lxc's conntrack cannot track
 };
 
 // Simple form. src/stages/veth.ts: device <- peer; host veth -> next 0, pod eth0 -> done FORWARDED.

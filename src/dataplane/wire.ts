@@ -26,3 +26,4 @@ export const ETHERTYPE_IPV6 = 0x86dd;
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_SCTP = 132;

@@ -31,6 +31,7 @@ import { categorizeEndpoints, serviceEndpoints } from '../kubeproxy/node-rules.j
 import { EBPF_DEFAULTS, type Cluster, type EbpfConfig, type NodeModel, type ServiceModel, type ServicePortModel } from '../scenario/model.js';
 import { DpemuError } from '../util/errors.js';
 import { Prng } from '../util/prng.js';
+import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../dataplane/wire.js';
 import {
   SVC_FLAG_AFFINITY, SVC_FLAG_EXT_LOCAL_SCOPE, SVC_FLAG_INT_LOCAL_SCOPE, SVC_FLAG_LOADBALANCER, SVC_FLAG_NODEPORT, SVC_FLAG_ROUTABLE,
   SVC_FLAG_TWO_SCOPES, ipv4NatEntryV1, lb4AffinityKeyV1, lb4ReverseSkKeyV1, lb4ReverseSkV1, lbAffinityValV1, sock4ConnKeyV1, sock4ConnV1,
@@ -57,9 +58,7 @@ export interface EbpfOptions {
   readonly natEntries?: number;
 }
 
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_SCTP = 132;
+export { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP };
 
 /** Result codes of connect(). */
 export const SOCK_NOT_SERVICE = 0;

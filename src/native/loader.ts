@@ -112,7 +112,7 @@ export interface NativeAddon {
    */
   policy4(pool: NativeHandle, devices: NativeHandle, slots: Int32Array, n: number, drops: Float64Array, handBack: Uint8Array, from: number, egress: boolean, policyOn: boolean, out: Float64Array, open: Uint8Array, ebpfCt: NativeHandle | null, now: number): number;
   /** A node's eBPF conntrack maps (ct4_global, ct_any4: their `bytes`) and Cilium's lifetimes in seconds, for policy4's records. */
-  attachBpfCt(ct: { tcp: Uint8Array; any: Uint8Array; lifeTcp: number; lifeTcpSyn: number; lifeTcpFin: number; lifeAny: number; enableSctp: boolean }): NativeHandle;
+  attachBpfCt(ct: { tcp: Uint8Array; any: Uint8Array; lifeTcp: number; lifeTcpSyn: number; lifeTcpFin: number; lifeAny: number }): NativeHandle;
   /** Per node, the dispatcher's attachBpfCt handle (kube-proxy ebpf mode) or null. */
   engineEbpf(engine: NativeHandle, ct: readonly (NativeHandle | null)[], sock: readonly (NativeHandle | null)[]): void;
   /** A node's filter table as compiled by src/native/filter-program.ts. */

@@ -171,7 +171,6 @@ export function nativeStages(
     return addon.attachBpfCt({
       tcp: eb.ct.bytes, any: eb.ctAny.bytes,
       lifeTcp: c.ctTimeoutRegularTcp, lifeTcpSyn: c.ctTimeoutRegularTcpSyn, lifeTcpFin: c.ctTimeoutRegularTcpFin, lifeAny: c.ctTimeoutRegularAny,
-      enableSctp: c.enableSctp,
     });
   });
   // kube-proxy ipvs mode: the node's connection table and virtual servers (ipvs4-in for live connections).

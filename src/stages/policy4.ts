@@ -10,7 +10,7 @@ import { buildHttp403, matchHttp } from '../policy/l7.js';
 import { hasPorts, type FlowProto } from '../policy/ir.js';
 import { podByIp, type PodModel } from '../scenario/model.js';
 import { ipv4ToString } from '../packet/format.js';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, rd16, rd32 } from '../dataplane/wire.js';
+import { IPPROTO_ICMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, rd16, rd32 } from '../dataplane/wire.js';
 import { S } from './names.js';
 
 /** A flow the L7 proxy must see: its first request is matched against the HTTP rules. */
@@ -22,7 +22,7 @@ export interface ProxiedFlow {
 }
 
 function protoOf(p: number): FlowProto {
-  return p === IPPROTO_TCP ? 'tcp' : p === IPPROTO_UDP ? 'udp' : p === IPPROTO_ICMP ? 'icmp' : p === 132 ? 'sctp' : 'other';
+  return p === IPPROTO_TCP ? 'tcp' : p === IPPROTO_UDP ? 'udp' : p === IPPROTO_ICMP ? 'icmp' : p === IPPROTO_SCTP ? 'sctp' : 'other';
 }
 
 /**
@@ -102,7 +102,8 @@ function recordBpfCt(rt: StageRuntime<NodeContext>, pool: PacketPool, s: number,
   const l3 = pool.l3[s];
   const l4 = pool.l4[s];
   const proto = b[l3 + 9];
-  const ports = l4 >= 0 && (proto === IPPROTO_TCP || proto === IPPROTO_UDP);
+  // ct_extract_ports4 loads the ports of TCP, UDP and (with enable-sctp, the only way SCTP gets here) SCTP.
+  const ports = l4 >= 0 && (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP);
   const reply = pool.ct[s] >= 0 && (pool.ct[s] & 1) === 1;
   // SourceSecurityID: the identity of the flow's originator (the client), as Cilium records it.
   const client = reply ? rd32(b, l3 + 16) : rd32(b, l3 + 12);

@@ -6,11 +6,12 @@ import { buildFrame } from '../../src/packet/build.js';
 import { defaultScenarioPath } from '../../src/scenario/index.js';
 import { ENGINES, Harness, type EngineFactory } from '../helpers/dataplane-harness.js';
 import { HOST_VETH_MAC } from '../helpers/frames.js';
+import { formatCtList } from '../../src/ebpf/format.js';
 
 /**
  * IP protocols without ports (GRE 47, ESP 50, IGMP 2) under network policy. Calico's chains decide them like any
  * other flow: default deny drops them and only a rule without ports allows them. Cilium's bpf_lxc cannot track
- * them (its conntrack knows TCP, UDP, ICMP and SCTP) and drops them at every pod endpoint with
+ * them (its conntrack knows TCP, UDP, ICMP, and SCTP only with enable-sctp) and drops them at every pod endpoint with
  * CT_UNKNOWN_L4_PROTOCOL, policy or not. Before, both engines let them through a default-deny policy undecided.
  */
 const GRE = 47;
@@ -41,17 +42,17 @@ spec:
     - from: [{ podSelector: { matchLabels: { app: client } } }]
       ports: [{ protocol: TCP, port: 8080 }]`;
 
-function frame(h: Harness, from: string, to: string, protocol: number): Uint8Array {
+function frame(h: Harness, from: string, to: string, protocol: number, reply = false): Uint8Array {
   const src = h.pod(from);
   // A GRE header (no flags, Transparent Ethernet Bridging) or an ESP SPI + sequence: 8 bytes either way.
   const body = protocol === GRE ? [0, 0, 0x65, 0x58, 0, 0, 0, 0] : [0, 0, 0x10, 0x01, 0, 0, 0, 1];
-  // SCTP: the common header (ports 40000 -> 8080, verification tag, checksum not checked by either model).
-  const sctp = [0x9c, 0x40, 0x1f, 0x90, 0, 0, 0, 0, 0, 0, 0, 0];
+  // SCTP: the common header (ports 40000 -> 8080, or back for a reply; verification tag; checksum not checked).
+  const sctp = reply ? [0x1f, 0x90, 0x9c, 0x40, 0, 0, 0, 0, 0, 0, 0, 0] : [0x9c, 0x40, 0x1f, 0x90, 0, 0, 0, 0, 0, 0, 0, 0];
   return buildFrame([{ type: 'eth', src: src.mac, dst: HOST_VETH_MAC }, { type: 'ipv4', src: src.ip, dst: h.pod(to).ip, protocol }, { type: 'raw', bytes: new Uint8Array(protocol === SCTP ? sctp : body) }]);
 }
 
-function verdict(h: Harness, from: string, to: string, protocol: number): string {
-  const r = h.one(frame(h, from, to, protocol)).results.find((x) => !x.generated)!;
+function verdict(h: Harness, from: string, to: string, protocol: number, reply = false): string {
+  const r = h.one(frame(h, from, to, protocol, reply)).results.find((x) => !x.generated)!;
   return r.verdict === 1 ? 'delivered' : dropReasonInfo(r.drop).name;
 }
 
@@ -91,8 +92,13 @@ describe.each(ENGINES.map((e) => [e.name, e] as [string, EngineFactory]))('proto
     const h = new Harness({ scenario: on, engine });
     expect(verdict(h, 'pod-a', 'backend-a', SCTP)).toBe('delivered');
     // The reply and the next packet are established: bpf_lxc's records in ct_any4 (native when the engine is).
-    expect(verdict(h, 'backend-a', 'pod-a', SCTP)).toBe('delivered');
+    expect(verdict(h, 'backend-a', 'pod-a', SCTP, true)).toBe('delivered');
     expect(verdict(h, 'pod-a', 'backend-a', SCTP)).toBe('delivered');
+    // bpf_lxc keys SCTP records by ports, as TCP and UDP (ct_extract_ports4 with ENABLE_SCTP): one entry per association.
+    const ct = formatCtList(h.dp.contexts.find((c) => c.node.name === h.pod('pod-a').nodeName)!.ebpf!);
+    const sctp = ct.filter((l) => l.startsWith('SCTP'));
+    expect(sctp.map((l) => l.split(' expires')[0])).toEqual(['SCTP OUT 10.244.1.5:40000 -> 10.244.2.8:8080']);
+    expect(sctp[0]).toMatch(/RxPackets=1 .*TxPackets=2 /);
     // iptables mode tracks SCTP whatever the Cilium setting says.
     expect(verdict(new Harness({ scenario: scenario('iptables'), engine }), 'pod-a', 'backend-a', SCTP)).toBe('delivered');
   });
