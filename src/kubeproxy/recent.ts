@@ -12,8 +12,25 @@ export const RECENT_LIST_MAX = 100;
  * holds `ip_list_tot` evicts it (`recent_entry_init`), and `--reap` removes it when its newest stamp is
  * older than T (`recent_entry_reap`), whichever address the packet had.
  */
+/** One list: address -> newest stamp, in LRU order, with its head cached so a --reap check allocates nothing. */
+class RecentList {
+  readonly stamps = new Map<number, number>();
+  private head = -1;
+
+  /** The least recently set address (-1 when empty); found again by iterating only after the head moved. */
+  headKey(): number {
+    if (this.head < 0 && this.stamps.size > 0) this.head = this.stamps.keys().next().value as number;
+    return this.head;
+  }
+
+  /** Call before `stamps` loses or moves `key`: the cached head is recomputed when it was that key. */
+  touch(key: number): void {
+    if (key === this.head) this.head = -1;
+  }
+}
+
 export class RecentTable {
-  private readonly lists = new Map<string, Map<number, number>>();
+  private readonly lists = new Map<string, RecentList>();
   /** Addresses evicted from a full list by a `--set` (the kernel drops them without a counter). */
   evicted = 0;
   /** Stale list heads removed by `--reap`. */
@@ -24,29 +41,33 @@ export class RecentTable {
   /** `--set`: remember `src32` in list `name` at time `now` (seconds). */
   set(name: string, src32: number, now: number): void {
     let l = this.lists.get(name);
-    if (!l) this.lists.set(name, (l = new Map()));
+    if (!l) this.lists.set(name, (l = new RecentList()));
     const key = src32 >>> 0;
-    if (!l.delete(key) && l.size >= this.maxEntries) {
-      l.delete(l.keys().next().value as number);
+    l.touch(key);
+    if (!l.stamps.delete(key) && l.stamps.size >= this.maxEntries) {
+      const head = l.headKey();
+      l.touch(head);
+      l.stamps.delete(head);
       this.evicted++;
     }
-    l.set(key, now);
+    l.stamps.set(key, now);
   }
 
   /** `--rcheck [--seconds T] [--reap]`: seen within T seconds (any time without T); reap drops a stale list head. */
   rcheck(name: string, src32: number, now: number, seconds: number | undefined, reap: boolean): boolean {
     const l = this.lists.get(name);
     if (!l) return false;
-    const seen = l.get(src32 >>> 0);
+    const seen = l.stamps.get(src32 >>> 0);
     if (seen === undefined) return false;
     if (seconds === undefined) return true;
     // The kernel skips stamps for which time_after(now - T, stamp): a stamp exactly T old still matches.
     const hit = seen >= now - seconds;
     if (reap) {
       // rcheck never updates, so the head is reaped even when it is this packet's address.
-      const [headKey, headSeen] = l.entries().next().value as [number, number];
-      if (headSeen < now - seconds) {
-        l.delete(headKey);
+      const head = l.headKey();
+      if (l.stamps.get(head)! < now - seconds) {
+        l.touch(head);
+        l.stamps.delete(head);
         this.reaped++;
       }
     }
@@ -55,12 +76,12 @@ export class RecentTable {
 
   /** Last time `src32` was set in `name`, for traces and tests. */
   lastSeen(name: string, src32: number): number | undefined {
-    return this.lists.get(name)?.get(src32 >>> 0);
+    return this.lists.get(name)?.stamps.get(src32 >>> 0);
   }
 
   /** The addresses of list `name`, least recently set first (the kernel's LRU order). */
   addresses(name: string): number[] {
-    return [...(this.lists.get(name)?.keys() ?? [])];
+    return [...(this.lists.get(name)?.stamps.keys() ?? [])];
   }
 
   clear(): void {
