@@ -77,11 +77,12 @@ export async function inspectCommand(file: string, o: InspectOptions, io: Io): P
         n++;
         parsePacket(view, b.buf, b.offset[i], b.caplen[i], b.wireLen[i], b.linkType[i]);
         const ifc = b.interfaceId[i];
+        const timed = b.untimed[i] === 0;
         if (o.json) {
-          io.out(frameJson({ number: n, sec: b.tsSec[i], nsec: b.tsNsec[i], timed: b.untimed[i] === 0, interfaceId: pcapng ? ifc : undefined, comments: b.comments[i] }, view) + '\n');
+          io.out(frameJson({ number: n, sec: b.tsSec[i], nsec: b.tsNsec[i], timed, interfaceId: pcapng ? ifc : undefined, comments: b.comments[i] }, view) + '\n');
         } else {
           // tcpdump (libpcap) prints an untimed frame at 00:00:00: so does this line; JSON leaves the time out, as tshark.
-          io.out(frameLine(n, b.untimed[i] === 0 ? b.tsSec[i] : 0, b.untimed[i] === 0 ? b.tsNsec[i] : 0, fractionDigits(interfaces[ifc]), view) + '\n');
+          io.out(frameLine(n, timed ? b.tsSec[i] : 0, timed ? b.tsNsec[i] : 0, fractionDigits(interfaces[ifc]), view) + '\n');
         }
       }
     }

@@ -1,17 +1,6 @@
 /** xt_recent's `ip_list_tot` module parameter (default 100): addresses one list remembers. */
 export const RECENT_LIST_MAX = 100;
 
-/**
- * The xt_recent tables of one node (/proc/net/xt_recent/<name>): name -> source address -> last time
- * seen, in seconds of replay time. Keeping only the newest stamp is enough for the forms kube-proxy
- * uses: `--rcheck --seconds T --reap` matches when any stamp is at most T seconds old, and the newest
- * stamp decides that; `--set` adds a stamp now.
- *
- * Each list is in the kernel's LRU order (a Map's insertion order: `--set` moves an address to the end),
- * because both removals in xt_recent.c take the list's head: a `--set` of a new address when the list
- * holds `ip_list_tot` evicts it (`recent_entry_init`), and `--reap` removes it when its newest stamp is
- * older than T (`recent_entry_reap`), whichever address the packet had.
- */
 /** One list: address -> newest stamp, in LRU order, with its head cached so a --reap check allocates nothing. */
 class RecentList {
   readonly stamps = new Map<number, number>();
@@ -23,12 +12,24 @@ class RecentList {
     return this.head;
   }
 
-  /** Call before `stamps` loses or moves `key`: the cached head is recomputed when it was that key. */
-  touch(key: number): void {
+  /** Removes `key` (false when absent); the cached head is found again when it was that key. */
+  remove(key: number): boolean {
     if (key === this.head) this.head = -1;
+    return this.stamps.delete(key);
   }
 }
 
+/**
+ * The xt_recent tables of one node (/proc/net/xt_recent/<name>): name -> source address -> last time
+ * seen, in seconds of replay time. Keeping only the newest stamp is enough for the forms kube-proxy
+ * uses: `--rcheck --seconds T --reap` matches when any stamp is at most T seconds old, and the newest
+ * stamp decides that; `--set` adds a stamp now.
+ *
+ * Each list is in the kernel's LRU order (a Map's insertion order: `--set` moves an address to the end),
+ * because both removals in xt_recent.c take the list's head: a `--set` of a new address when the list
+ * holds `ip_list_tot` evicts it (`recent_entry_init`), and `--reap` removes it when its newest stamp is
+ * older than T (`recent_entry_reap`), whichever address the packet had.
+ */
 export class RecentTable {
   private readonly lists = new Map<string, RecentList>();
   /** Addresses evicted from a full list by a `--set` (the kernel drops them without a counter). */
@@ -43,11 +44,8 @@ export class RecentTable {
     let l = this.lists.get(name);
     if (!l) this.lists.set(name, (l = new RecentList()));
     const key = src32 >>> 0;
-    l.touch(key);
-    if (!l.stamps.delete(key) && l.stamps.size >= this.maxEntries) {
-      const head = l.headKey();
-      l.touch(head);
-      l.stamps.delete(head);
+    if (!l.remove(key) && l.stamps.size >= this.maxEntries) {
+      l.remove(l.headKey());
       this.evicted++;
     }
     l.stamps.set(key, now);
@@ -66,8 +64,7 @@ export class RecentTable {
       // rcheck never updates, so the head is reaped even when it is this packet's address.
       const head = l.headKey();
       if (l.stamps.get(head)! < now - seconds) {
-        l.touch(head);
-        l.stamps.delete(head);
+        l.remove(head);
         this.reaped++;
       }
     }
